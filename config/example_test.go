@@ -1,0 +1,182 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+const examplePath = "../optguard.example.yaml"
+
+// TestExampleIsDefault is the golden test: the example file documents the
+// defaults, so loading it must give exactly Default().
+func TestExampleIsDefault(t *testing.T) {
+	c, err := Load(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sameConfig(c, Default()) {
+		return
+	}
+	got, _ := yaml.Marshal(c)
+	want, _ := yaml.Marshal(Default())
+	gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := range min(len(gl), len(wl)) {
+		if gl[i] != wl[i] {
+			t.Errorf("example differs from Default(): example has %q, Default() has %q", gl[i], wl[i])
+		}
+	}
+	t.Errorf("%s does not load as Default()", examplePath)
+}
+
+// TestExampleHasEveryKey checks that every key of Config appears in the
+// example file, so the example cannot go stale. Keys of list elements
+// (upstream.routes) may appear in the commented-out example route instead.
+func TestExampleHasEveryKey(t *testing.T) {
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc, route yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal([]byte(exampleRoute(t, string(data))), &route); err != nil {
+		t.Fatal(err)
+	}
+	paths := keyPaths(reflect.TypeFor[Config](), nil)
+	if len(paths) < 40 {
+		t.Fatalf("found only %d key paths in Config; the walk is broken", len(paths))
+	}
+	for _, p := range paths {
+		if !hasPath(&doc, p) && !hasPath(&route, p) {
+			t.Errorf("key %s is missing from %s", strings.ReplaceAll(strings.Join(p, "."), ".[]", "[]"), examplePath)
+		}
+	}
+}
+
+// TestExampleKeysAreExplained checks that a comment line comes right
+// before every key in the example file.
+func TestExampleKeysAreExplained(t *testing.T) {
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var check func(n *yaml.Node, path string)
+	check = func(n *yaml.Node, path string) {
+		for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			p := joinKey(path, k.Value)
+			if k.Line < 2 || !strings.HasPrefix(strings.TrimSpace(lines[k.Line-2]), "#") {
+				t.Errorf("%s:%d: key %s has no comment line before it", examplePath, k.Line, p)
+			}
+			check(n.Content[i+1], p)
+		}
+	}
+	check(doc.Content[0], "")
+}
+
+// TestExampleRouteIsValid checks that the commented-out example route
+// decodes strictly and validates once its TLS files exist.
+func TestExampleRouteIsValid(t *testing.T) {
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := decode([]byte(exampleRoute(t, string(data))), "example route")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Upstream.Routes) != 1 || c.Upstream.Routes[0].TLS == nil {
+		t.Fatalf("example route decoded as %+v, want one route with tls", c.Upstream.Routes)
+	}
+	pem := filepath.Join(t.TempDir(), "x.pem")
+	if err := os.WriteFile(pem, []byte("pem"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tls := c.Upstream.Routes[0].TLS
+	tls.CAFile, tls.CertFile, tls.KeyFile = pem, pem, pem
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+// exampleRoute returns the commented-out example under "# routes:" in the
+// example file, uncommented, as a config document.
+func exampleRoute(t *testing.T, example string) string {
+	t.Helper()
+	var b strings.Builder
+	prefix := ""
+	for line := range strings.Lines(example) {
+		switch {
+		case prefix == "" && strings.TrimSpace(line) == "# routes:":
+			prefix, _, _ = strings.Cut(line, "routes:")
+			b.WriteString("upstream:\n  routes:\n")
+		case prefix != "" && strings.HasPrefix(line, prefix+"  "):
+			b.WriteString("  " + strings.TrimPrefix(line, prefix))
+		case prefix != "":
+			return b.String()
+		}
+	}
+	if prefix == "" {
+		t.Fatalf("%s has no commented-out \"# routes:\" example", examplePath)
+	}
+	return b.String()
+}
+
+// keyPaths lists the YAML key path of every value in struct type t; "[]"
+// stands for the elements of a list.
+func keyPaths(t reflect.Type, prefix []string) [][]string {
+	var out [][]string
+	for f := range t.Fields() {
+		name, ok := yamlName(f)
+		if !ok {
+			continue
+		}
+		p := append(append([]string(nil), prefix...), name)
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case isLeaf(ft):
+			out = append(out, p)
+		case ft.Kind() == reflect.Struct:
+			out = append(out, keyPaths(ft, p)...)
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+			out = append(out, p) // the list itself
+			out = append(out, keyPaths(ft.Elem(), append(p, "[]"))...)
+		default: // list of scalars
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// hasPath reports whether the YAML document n has the key path p.
+func hasPath(n *yaml.Node, p []string) bool {
+	if n.Kind == yaml.DocumentNode {
+		return len(n.Content) > 0 && hasPath(n.Content[0], p)
+	}
+	if len(p) == 0 {
+		return true
+	}
+	if p[0] == "[]" {
+		return n.Kind == yaml.SequenceNode && len(n.Content) > 0 && hasPath(n.Content[0], p[1:])
+	}
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == p[0] {
+			return hasPath(n.Content[i+1], p[1:])
+		}
+	}
+	return false
+}
