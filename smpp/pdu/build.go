@@ -3,6 +3,7 @@ package pdu
 import (
 	"encoding/binary"
 	"errors"
+	"strings"
 )
 
 // Builder appends a PDU to a byte slice field by field; End writes the
@@ -48,6 +49,11 @@ func (w *Builder) End() []byte {
 	binary.BigEndian.PutUint32(w.b[w.start:], uint32(len(w.b)-w.start))
 	return w.b
 }
+
+// fits reports whether s can be sent as a C-octet string field of at most max
+// octets, NUL included: shorter than max and without a NUL of its own, which
+// would end the field early and shift every field after it.
+func fits(s string, max int) bool { return len(s) < max && strings.IndexByte(s, 0) < 0 }
 
 // AppendHeaderOnly appends a PDU that has no body (enquire_link, unbind, their
 // responses, generic_nack, error responses).
@@ -96,6 +102,10 @@ func AppendResp(dst []byte, req CommandID, status Status, seq uint32) []byte {
 		if status == ESME_ROK {
 			w.CString("")
 		}
+	case QuerySM:
+		if status == ESME_ROK {
+			w.CString("").CString("").Byte(0).Byte(0) // message_id, final_date, message_state, error_code
+		}
 	case SubmitMulti:
 		if status == ESME_ROK {
 			w.CString("").Byte(0) // message_id, no_unsuccess
@@ -130,8 +140,8 @@ func AppendBind(dst []byte, seq uint32, r BindRequest) ([]byte, error) {
 	if !r.ID.IsBind() {
 		return dst, ErrBuildNotBind
 	}
-	if len(r.SystemID) >= maxSystemID || len(r.Password) >= maxPassword ||
-		len(r.SystemType) >= maxSystemType || len(r.AddressRange) >= maxAddressRange {
+	if !fits(r.SystemID, maxSystemID) || !fits(r.Password, maxPassword) ||
+		!fits(r.SystemType, maxSystemType) || !fits(r.AddressRange, maxAddressRange) {
 		return dst, ErrBuildField
 	}
 	w := Begin(dst, r.ID, ESME_ROK, seq)
@@ -216,10 +226,15 @@ func appendSM(dst []byte, id CommandID, seq uint32, m *SM) ([]byte, error) {
 	if len(m.ShortMessage) > MaxShortMessage {
 		return dst, ErrBuildSMTooLong
 	}
-	if len(m.ServiceType) >= maxServiceType || len(m.Source.Addr) >= maxAddr21 ||
-		len(m.Dest.Addr) >= maxAddr21 || len(m.ScheduleDeliveryTime) >= maxTime ||
-		len(m.ValidityPeriod) >= maxTime {
+	if !fits(m.ServiceType, maxServiceType) || !fits(m.Source.Addr, maxAddr21) ||
+		!fits(m.Dest.Addr, maxAddr21) || !fits(m.ScheduleDeliveryTime, maxTime) ||
+		!fits(m.ValidityPeriod, maxTime) {
 		return dst, ErrBuildField
+	}
+	for _, t := range m.TLVs {
+		if len(t.Value) > 0xFFFF { // the TLV length field has 16 bits
+			return dst, ErrBuildField
+		}
 	}
 	w := Begin(dst, id, ESME_ROK, seq)
 	w.CString(m.ServiceType).
