@@ -209,6 +209,13 @@ func Default() *Config {
 // upstream.default.address is empty: the caller then refuses the bind (or,
 // when UsesSimulator, uses the built-in simulator).
 func (c *Config) Route(systemID string) Upstream {
+	_, u := c.RouteFor(systemID)
+	return u
+}
+
+// RouteFor is Route that also returns the route's name, "default" for
+// upstream.default.
+func (c *Config) RouteFor(systemID string) (name string, u Upstream) {
 	def := c.Upstream.Default
 	for _, r := range c.Upstream.Routes {
 		if !slices.Contains(r.SystemIDs, systemID) {
@@ -221,9 +228,9 @@ func (c *Config) Route(systemID string) Upstream {
 		if r.TLS != nil {
 			u.TLS = *r.TLS
 		}
-		return u
+		return r.Name, u
 	}
-	return def
+	return "default", def
 }
 
 // UsesSimulator reports whether no SMSC is configured anywhere

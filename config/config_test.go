@@ -42,6 +42,12 @@ upstream:
 			t.Errorf("Route(%q) = %+v, want %+v", tt.systemID, got, tt.want)
 		}
 	}
+	names := map[string]string{"acme": "a", "beta": "a", "gamma": "b", "other": "default"}
+	for id, want := range names {
+		if name, _ := c.RouteFor(id); name != want {
+			t.Errorf("RouteFor(%q) name = %q, want %q", id, name, want)
+		}
+	}
 }
 
 func TestRouteFirstMatchWins(t *testing.T) {
