@@ -3,6 +3,7 @@ package pdu
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -46,9 +47,15 @@ func AppendReceiptText(dst []byte, r Receipt) []byte {
 	dst = append(dst, " err:"...)
 	dst = appendPadded(dst, r.Err)
 	dst = append(dst, " text:"...)
-	t := r.Text
-	if len(t) > 20 {
-		t = t[:20]
+	// The first 20 characters (appendix B), not octets: cutting a UTF-8
+	// sequence in two would leave text that no alphabet can encode.
+	t, n := r.Text, 0
+	for i := range t {
+		if n == 20 {
+			t = t[:i]
+			break
+		}
+		n++
 	}
 	return append(dst, t...)
 }
@@ -77,7 +84,7 @@ func ReceiptField(text []byte, name string) (value []byte, off int, ok bool) {
 		}
 		start := i + len(name) + 1
 		end := len(text)
-		if name != "text" {
+		if !strings.EqualFold(name, "text") {
 			if j := bytes.IndexByte(text[start:], ' '); j >= 0 {
 				end = start + j
 			}
