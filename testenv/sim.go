@@ -1,0 +1,451 @@
+package testenv
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/optguard/optguard/smpp/pdu"
+)
+
+// SMSCConfig configures the SMSC simulator.
+type SMSCConfig struct {
+	Addr     string            // listen address; "" = "127.0.0.1:0"
+	SystemID string            // system_id in bind_resp; "" = "testsmsc"
+	Accounts map[string]string // system_id → password; nil/empty = accept any credentials
+
+	// AutoReceipts sends a delivery receipt (deliver_sm, esm_class 0x04) for
+	// each accepted submit_sm whose registered_delivery&0x03 != 0, on a bound
+	// receiver or transceiver session of the same system_id, ReceiptDelay after
+	// the submit_sm_resp was sent.
+	AutoReceipts bool
+	ReceiptDelay time.Duration
+
+	DecimalIDs bool // message ids as decimal strings instead of hex
+
+	// Record keeps a copy of every PDU received and sent (Received, WaitFor).
+	// Tests turn it on; benchmarks leave it off.
+	Record bool
+
+	// MaxPDU is the largest command_length accepted; 0 = pdu.DefaultMaxLen.
+	MaxPDU uint32
+
+	Logf func(format string, args ...any) // optional
+}
+
+// SessionInfo describes one connection to the simulator.
+type SessionInfo struct {
+	ID       uint64
+	SystemID string        // "" before bind
+	Bind     pdu.CommandID // the bind command the session bound with; 0 before bind
+	Remote   string
+	Bound    bool
+}
+
+// SMSC is an SMSC simulator listening on TCP. It answers binds, submit_sm,
+// data_sm, submit_multi, query_sm, cancel_sm, replace_sm, enquire_link and
+// unbind; sends receipts, MO messages and arbitrary requests toward the ESME
+// side; and can hold, delay or drop to exercise the proxy's fault handling.
+//
+// Hold and delay apply to the answers of message requests (submit_sm, data_sm,
+// submit_multi, query_sm, cancel_sm, replace_sm and unknown commands). Session
+// management (bind_*, enquire_link, generic_nack before bind) is only delayed,
+// never held; unbind_resp and the generic_nack that closes a connection after a
+// framing error are always sent at once.
+type SMSC struct {
+	cfg    SMSCConfig
+	ln     net.Listener
+	maxLen uint32
+
+	submitStatus atomic.Uint32 // pdu.Status answered to message submissions
+	hold         atomic.Bool
+	delay        atomic.Int64 // time.Duration
+	startSeq     atomic.Uint32
+	msgID        atomic.Uint64
+	concatRef    atomic.Uint32
+	sessionIDs   atomic.Uint64
+
+	mu       sync.Mutex
+	sessions map[uint64]*session           // guarded by mu
+	changed  chan struct{}                 // guarded by mu; closed when sessions change; nil when nobody waits
+	retired  [pdu.NumCommandIndexes]uint64 // guarded by mu: counts of closed sessions
+	unknown  map[pdu.CommandID]uint64      // guarded by mu: counts of command ids pdu does not know
+	closed   bool                          // guarded by mu
+
+	rec recorder
+
+	schedMu   sync.Mutex
+	jobs      jobHeap // guarded by schedMu
+	jobN      uint64  // guarded by schedMu: FIFO order among equal due times
+	schedWake chan struct{}
+
+	done      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+// maxJobs bounds delayed responses and pending receipts.
+const maxJobs = 1 << 20
+
+// StartSMSC listens and serves until Close.
+func StartSMSC(cfg SMSCConfig) (*SMSC, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	if cfg.SystemID == "" {
+		cfg.SystemID = "testsmsc"
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("testenv: smsc listen: %w", err)
+	}
+	s := &SMSC{
+		cfg:       cfg,
+		ln:        ln,
+		maxLen:    cfg.MaxPDU,
+		sessions:  make(map[uint64]*session),
+		unknown:   make(map[pdu.CommandID]uint64),
+		schedWake: make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+	if s.maxLen == 0 {
+		s.maxLen = pdu.DefaultMaxLen
+	}
+	s.startSeq.Store(1)
+	s.msgID.Store(0xA0000) // hex ids then contain letters: "a0001", …
+	s.wg.Add(2)
+	go s.acceptLoop()
+	go s.scheduleLoop()
+	return s, nil
+}
+
+// Addr returns the address the simulator listens on.
+func (s *SMSC) Addr() string { return s.ln.Addr().String() }
+
+// Close stops listening, closes every session and waits for every goroutine of
+// the simulator. It is idempotent; every call waits.
+func (s *SMSC) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.ln.Close()
+		s.mu.Lock()
+		s.closed = true
+		for _, ss := range s.sessions {
+			ss.conn.Close()
+		}
+		s.mu.Unlock()
+	})
+	s.wg.Wait()
+	return nil
+}
+
+func (s *SMSC) logf(format string, args ...any) {
+	if s.cfg.Logf != nil {
+		s.cfg.Logf(format, args...)
+	}
+}
+
+func (s *SMSC) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		conn, err := s.ln.Accept()
+		if err != nil {
+			select {
+			case <-s.done:
+			default:
+				s.logf("testenv: smsc accept: %v", err)
+			}
+			return
+		}
+		ss := newSession(s, s.sessionIDs.Add(1), conn)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			conn.Close()
+			return
+		}
+		s.sessions[ss.id] = ss
+		s.wg.Add(1)
+		s.notifyLocked()
+		s.mu.Unlock()
+		go ss.run()
+	}
+}
+
+// SetSubmitStatus sets the command_status answered to every later submit_sm,
+// data_sm and submit_multi (default ESME_ROK). A non-zero status answers with
+// no message id and sends no receipt.
+func (s *SMSC) SetSubmitStatus(st pdu.Status) { s.submitStatus.Store(uint32(st)) }
+
+// HoldResponses makes the simulator record but not answer message requests
+// while on. Requests held are never answered, even after it is turned off.
+func (s *SMSC) HoldResponses(on bool) { s.hold.Store(on) }
+
+// SetResponseDelay delays every later response by d (0 = answer at once). The
+// responses are sent from the simulator's scheduler goroutine: the session's
+// reader goes on reading meanwhile.
+func (s *SMSC) SetResponseDelay(d time.Duration) { s.delay.Store(int64(d)) }
+
+// DropConnections closes every session's TCP connection at once, without unbind.
+func (s *SMSC) DropConnections() {
+	s.mu.Lock()
+	for _, ss := range s.sessions {
+		ss.conn.Close()
+	}
+	s.mu.Unlock()
+}
+
+// Sessions lists the open sessions in the order they connected.
+func (s *SMSC) Sessions() []SessionInfo {
+	s.mu.Lock()
+	out := make([]SessionInfo, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		out = append(out, SessionInfo{ID: ss.id, SystemID: ss.systemID, Bind: ss.bindID, Remote: ss.remote, Bound: ss.bound})
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b SessionInfo) int { return int(a.ID - b.ID) })
+	return out
+}
+
+// WaitSessions waits until at least n sessions are bound.
+func (s *SMSC) WaitSessions(ctx context.Context, n int) error {
+	for {
+		s.mu.Lock()
+		bound := 0
+		for _, ss := range s.sessions {
+			if ss.bound {
+				bound++
+			}
+		}
+		ch := s.changedLocked()
+		s.mu.Unlock()
+		if bound >= n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("testenv: waiting for %d bound sessions (have %d): %w", n, bound, ctx.Err())
+		case <-s.done:
+			return fmt.Errorf("testenv: waiting for %d bound sessions (have %d): %w", n, bound, ErrClosed)
+		}
+	}
+}
+
+// changedLocked returns a channel closed at the next change of the sessions.
+func (s *SMSC) changedLocked() chan struct{} {
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
+}
+
+func (s *SMSC) notifyLocked() {
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+}
+
+// pickSession waits for a bound session of systemID ("" = any) that can receive
+// requests from the SMSC (a receiver or transceiver, or any bound session when
+// anyBind is set) and returns the oldest.
+func (s *SMSC) pickSession(ctx context.Context, systemID string, anyBind bool) (*session, error) {
+	for {
+		s.mu.Lock()
+		ss := s.findLocked(systemID, anyBind)
+		ch := s.changedLocked()
+		s.mu.Unlock()
+		if ss != nil {
+			return ss, nil
+		}
+		kind := "receiver/transceiver"
+		if anyBind {
+			kind = "bound"
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: no %s session for system_id %q: %w", ErrNoSession, kind, systemID, ctx.Err())
+		case <-s.done:
+			return nil, ErrClosed
+		}
+	}
+}
+
+func (s *SMSC) findLocked(systemID string, anyBind bool) *session {
+	var best *session
+	for _, ss := range s.sessions {
+		if !ss.bound || (systemID != "" && ss.systemID != systemID) {
+			continue
+		}
+		if !anyBind && ss.bindID == pdu.BindTransmitter {
+			continue
+		}
+		if best == nil || ss.id < best.id {
+			best = ss
+		}
+	}
+	return best
+}
+
+// Received returns a copy of the records kept so far (SMSCConfig.Record must be on).
+func (s *SMSC) Received() []Record { return s.rec.all() }
+
+// WaitFor returns the first record, already kept or still to come, that match
+// accepts. SMSCConfig.Record must be on.
+func (s *SMSC) WaitFor(ctx context.Context, match func(Record) bool) (Record, error) {
+	if !s.cfg.Record {
+		return Record{}, fmt.Errorf("testenv: WaitFor needs SMSCConfig.Record")
+	}
+	return s.rec.waitFor(ctx, s.done, match)
+}
+
+// Count returns how many PDUs with command id id the simulator has received on
+// all sessions, open or closed. It counts whether Record is on or not.
+func (s *SMSC) Count(id pdu.CommandID) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !id.Known() {
+		return int(s.unknown[id])
+	}
+	i := id.Index()
+	n := s.retired[i]
+	for _, ss := range s.sessions {
+		n += ss.counts[i].Load()
+	}
+	return int(n)
+}
+
+// appendMessageID appends the next message id, hex or decimal.
+func (s *SMSC) appendMessageID(dst []byte) []byte {
+	n := s.msgID.Add(1)
+	if s.cfg.DecimalIDs {
+		return appendUint(dst, n, 10)
+	}
+	return appendUint(dst, n, 16)
+}
+
+func appendUint(dst []byte, n uint64, base uint64) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	for {
+		i--
+		tmp[i] = "0123456789abcdef"[n%base]
+		n /= base
+		if n == 0 {
+			break
+		}
+	}
+	return append(dst, tmp[i:]...)
+}
+
+// A job is a delayed response or a pending receipt.
+type job struct {
+	due time.Time
+	n   uint64
+	raw []byte
+	// A response goes to sess; a receipt to a receiving session of systemID
+	// chosen when it is due.
+	sess     *session
+	systemID string
+}
+
+type jobHeap []job
+
+func (h jobHeap) Len() int { return len(h) }
+func (h jobHeap) Less(i, j int) bool {
+	if !h[i].due.Equal(h[j].due) {
+		return h[i].due.Before(h[j].due)
+	}
+	return h[i].n < h[j].n
+}
+func (h jobHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *jobHeap) Push(x any)   { *h = append(*h, x.(job)) }
+func (h *jobHeap) Pop() any {
+	old := *h
+	j := old[len(old)-1]
+	old[len(old)-1] = job{}
+	*h = old[:len(old)-1]
+	return j
+}
+
+// schedule queues a job; it returns false when the queue is full.
+func (s *SMSC) schedule(j job) bool {
+	s.schedMu.Lock()
+	if len(s.jobs) >= maxJobs {
+		s.schedMu.Unlock()
+		s.logf("testenv: smsc: %d delayed PDUs queued; dropping one", maxJobs)
+		return false
+	}
+	j.n = s.jobN
+	s.jobN++
+	heap.Push(&s.jobs, j)
+	first := s.jobs[0].n == j.n
+	s.schedMu.Unlock()
+	if first {
+		select {
+		case s.schedWake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// scheduleLoop sends delayed responses and receipts when they are due, then
+// flushes the sessions it wrote to.
+func (s *SMSC) scheduleLoop() {
+	defer s.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var due []job
+	touched := make(map[*session]struct{})
+	for {
+		now := time.Now()
+		next := time.Hour
+		s.schedMu.Lock()
+		for len(s.jobs) > 0 && !s.jobs[0].due.After(now) {
+			due = append(due, heap.Pop(&s.jobs).(job))
+		}
+		if len(s.jobs) > 0 {
+			next = s.jobs[0].due.Sub(now)
+		}
+		s.schedMu.Unlock()
+
+		for i := range due {
+			j := &due[i]
+			ss := j.sess
+			if ss == nil {
+				s.mu.Lock()
+				ss = s.findLocked(j.systemID, false)
+				s.mu.Unlock()
+				if ss == nil {
+					s.logf("testenv: smsc: no receiver session of %q for a receipt; dropped", j.systemID)
+					continue
+				}
+				pdu.SetSeq(j.raw, ss.nextSeq())
+			}
+			ss.send(j.raw)
+			touched[ss] = struct{}{}
+			*j = job{}
+		}
+		due = due[:0]
+		for ss := range touched {
+			ss.out.flush()
+			delete(touched, ss)
+		}
+
+		timer.Reset(next)
+		select {
+		case <-timer.C:
+		case <-s.schedWake:
+		case <-s.done:
+			return
+		}
+	}
+}

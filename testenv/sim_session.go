@@ -1,0 +1,356 @@
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/optguard/optguard/smpp/pdu"
+)
+
+// session is one connection to the simulator. Its reader goroutine (run) frames
+// and answers PDUs; other goroutines (SendMO, the scheduler) write to its
+// outbuf and flush themselves.
+type session struct {
+	s      *SMSC
+	id     uint64
+	conn   net.Conn
+	remote string
+	out    *outbuf
+	fr     *frameReader
+	counts [pdu.NumCommandIndexes]atomic.Uint64
+
+	// Bind state, guarded by s.mu (the SMSC's lock): read by Sessions and
+	// pickSession, written by the reader.
+	bound    bool
+	bindID   pdu.CommandID
+	systemID string
+
+	// Reader-owned: copies of the bind state, so that the hot path takes no
+	// lock shared between sessions.
+	rBound    bool
+	rBindID   pdu.CommandID
+	rSystemID string
+	scratch   []byte
+	idb       [24]byte
+	msg       pdu.Message
+	closing   bool // after unbind
+
+	mu      sync.Mutex
+	seq     uint32                 // guarded by mu: next sequence number the simulator originates
+	pending map[uint32]chan []byte // guarded by mu: requests the simulator sent, by seq
+	closed  bool                   // guarded by mu
+	done    chan struct{}
+}
+
+func newSession(s *SMSC, id uint64, conn net.Conn) *session {
+	ss := &session{
+		s:       s,
+		id:      id,
+		conn:    conn,
+		remote:  conn.RemoteAddr().String(),
+		out:     newOutbuf(conn),
+		scratch: make([]byte, 0, 512),
+		seq:     s.startSeq.Load(),
+		pending: make(map[uint32]chan []byte),
+		done:    make(chan struct{}),
+	}
+	if ss.seq == 0 || ss.seq > pdu.MaxSeq {
+		ss.seq = 1
+	}
+	ss.fr = newFrameReader(conn, s.maxLen, ss.drained)
+	return ss
+}
+
+func (ss *session) drained() { ss.out.flush() }
+
+// nextSeq returns the next sequence number the simulator originates on this
+// session: 1 … 0x7FFFFFFF, then 1 again.
+func (ss *session) nextSeq() uint32 {
+	ss.mu.Lock()
+	seq := ss.nextSeqLocked()
+	ss.mu.Unlock()
+	return seq
+}
+
+func (ss *session) nextSeqLocked() uint32 {
+	seq := ss.seq
+	ss.seq = pdu.NextSeq(seq)
+	return seq
+}
+
+func (ss *session) run() {
+	var err error
+	defer ss.s.wg.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("testenv: smsc session %d panicked: %v", ss.id, r)
+			ss.s.logf("%v\n%s", err, debug.Stack())
+		}
+		ss.shutdown(err)
+	}()
+	for !ss.closing {
+		var p []byte
+		p, err = ss.fr.next()
+		if err != nil {
+			var se *pdu.StatusError
+			if errors.As(err, &se) {
+				// Framing error: the stream cannot be read further.
+				var seq uint32
+				if rest := ss.fr.buf[ss.fr.r:ss.fr.w]; len(rest) >= pdu.HeaderLen {
+					seq = pdu.Seq(rest)
+				}
+				ss.s.logf("testenv: smsc session %d: %v", ss.id, err)
+				ss.sendNow(pdu.AppendGenericNack(ss.scratch[:0], se.Status, seq))
+				ss.out.flush()
+			}
+			return
+		}
+		ss.handle(p)
+	}
+	ss.out.flush()
+}
+
+// shutdown closes the connection, fails the requests waiting for a response
+// and removes the session from the simulator.
+func (ss *session) shutdown(err error) {
+	ss.conn.Close()
+	ss.mu.Lock()
+	ss.closed = true
+	ss.pending = nil
+	ss.mu.Unlock()
+	close(ss.done)
+
+	s := ss.s
+	s.mu.Lock()
+	delete(s.sessions, ss.id)
+	for i := range ss.counts {
+		s.retired[i] += ss.counts[i].Load()
+	}
+	s.notifyLocked()
+	s.mu.Unlock()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		s.logf("testenv: smsc session %d (%s) closed: %v", ss.id, ss.remote, err)
+	}
+}
+
+// respKind says which faults apply to a response.
+type respKind uint8
+
+const (
+	msgResp respKind = iota // held by HoldResponses, delayed by SetResponseDelay
+	ctlResp                 // delayed only
+	nowResp                 // neither
+)
+
+// emit sends a response built in the reader's scratch buffer, now or later.
+// It returns false when the response is held.
+func (ss *session) emit(p []byte, kind respKind) bool {
+	s := ss.s
+	if kind == msgResp && s.hold.Load() {
+		return false
+	}
+	if kind != nowResp {
+		if d := time.Duration(s.delay.Load()); d > 0 {
+			return s.schedule(job{due: time.Now().Add(d), raw: append([]byte(nil), p...), sess: ss})
+		}
+	}
+	ss.sendNow(p)
+	return true
+}
+
+// sendNow buffers p (flushed on drain) and records it.
+func (ss *session) sendNow(p []byte) {
+	ss.recordOut(p)
+	ss.out.write(p)
+}
+
+// send is sendNow for other goroutines; they flush themselves.
+func (ss *session) send(p []byte) { ss.sendNow(p) }
+
+func (ss *session) recordOut(p []byte) {
+	if !ss.s.cfg.Record {
+		return
+	}
+	ss.s.mu.Lock()
+	sys := ss.systemID
+	ss.s.mu.Unlock()
+	ss.s.rec.add(newRecord(ss.id, sys, Out, p))
+}
+
+func (ss *session) count(id pdu.CommandID) {
+	if id.Known() {
+		ss.counts[id.Index()].Add(1)
+		return
+	}
+	ss.s.mu.Lock()
+	ss.s.unknown[id]++
+	ss.s.mu.Unlock()
+}
+
+// handle processes one PDU received from the ESME side.
+func (ss *session) handle(p []byte) {
+	s := ss.s
+	h, _ := pdu.ParseHeader(p)
+	ss.count(h.ID)
+	if s.cfg.Record {
+		s.rec.add(newRecord(ss.id, ss.rSystemID, In, p))
+	}
+	if h.ID.IsResponse() {
+		ss.resolve(h.Seq, p)
+		return
+	}
+	b := ss.scratch[:0]
+	if !ss.rBound && !h.ID.IsBind() {
+		ss.emit(pdu.AppendGenericNack(b, pdu.ESME_RINVBNDSTS, h.Seq), ctlResp)
+		return
+	}
+	switch h.ID {
+	case pdu.BindTransmitter, pdu.BindReceiver, pdu.BindTransceiver:
+		ss.handleBind(p, h)
+	case pdu.SubmitSM, pdu.DataSM:
+		ss.handleSubmit(p, h)
+	case pdu.SubmitMulti:
+		st := ss.submitStatus()
+		w := pdu.Begin(b, pdu.SubmitMultiResp, st, h.Seq)
+		if st == pdu.ESME_ROK {
+			w.Octets(s.appendMessageID(ss.idBuf())).Byte(0).Byte(0) // message_id, no_unsuccess 0
+		}
+		ss.emit(w.End(), msgResp)
+	case pdu.QuerySM:
+		id, _, ok := cstringAt(p, pdu.HeaderLen, 65)
+		if !ok {
+			ss.emit(pdu.AppendHeaderOnly(b, pdu.QuerySMResp, pdu.ESME_RINVMSGID, h.Seq), msgResp)
+			return
+		}
+		w := pdu.Begin(b, pdu.QuerySMResp, pdu.ESME_ROK, h.Seq)
+		// message_id, final_date (NUL), message_state DELIVERED, error_code 0.
+		w.Octets(id).Byte(0).Byte(0).Byte(stateDelivered).Byte(0)
+		ss.emit(w.End(), msgResp)
+	case pdu.CancelSM, pdu.ReplaceSM:
+		ss.emit(pdu.AppendHeaderOnly(b, h.ID.Resp(), pdu.ESME_ROK, h.Seq), msgResp)
+	case pdu.EnquireLink:
+		ss.emit(pdu.AppendEnquireLinkResp(b, h.Seq), ctlResp)
+	case pdu.Unbind:
+		ss.emit(pdu.AppendUnbindResp(b, pdu.ESME_ROK, h.Seq), nowResp)
+		ss.closing = true
+	default:
+		ss.emit(pdu.AppendGenericNack(b, pdu.ESME_RINVCMDID, h.Seq), msgResp)
+	}
+}
+
+// idBuf is room for a message id, apart from the scratch buffer.
+func (ss *session) idBuf() []byte { return ss.idb[:0] }
+
+func (ss *session) submitStatus() pdu.Status { return pdu.Status(ss.s.submitStatus.Load()) }
+
+func (ss *session) handleBind(p []byte, h pdu.Header) {
+	s := ss.s
+	st := pdu.ESME_ROK
+	b, err := pdu.ParseBind(p)
+	var se *pdu.StatusError
+	switch {
+	case errors.As(err, &se):
+		st = se.Status
+	case err != nil:
+		st = pdu.ESME_RSYSERR
+	case ss.rBound:
+		st = pdu.ESME_RALYBND
+	case len(s.cfg.Accounts) > 0:
+		pw, ok := s.cfg.Accounts[string(b.SystemID)]
+		if !ok {
+			st = pdu.ESME_RINVSYSID
+		} else if pw != string(b.Password) {
+			st = pdu.ESME_RINVPASWD
+		}
+	}
+	if st == pdu.ESME_ROK {
+		ss.rBound, ss.rBindID, ss.rSystemID = true, h.ID, string(b.SystemID)
+		s.mu.Lock()
+		ss.bound, ss.bindID, ss.systemID = true, h.ID, ss.rSystemID
+		s.notifyLocked()
+		s.mu.Unlock()
+		ss.emit(pdu.AppendBindResp(ss.scratch[:0], h.ID, st, h.Seq, s.cfg.SystemID, 0x34), ctlResp)
+		return
+	}
+	s.logf("testenv: smsc session %d: %s of %q refused: %s", ss.id, h.ID, b.SystemID, st)
+	ss.emit(pdu.AppendBindResp(ss.scratch[:0], h.ID, st, h.Seq, s.cfg.SystemID, 0), ctlResp)
+}
+
+// handleSubmit answers a submit_sm or data_sm and queues its receipt.
+func (ss *session) handleSubmit(p []byte, h pdu.Header) {
+	s := ss.s
+	st := ss.submitStatus()
+	if ss.rBindID == pdu.BindReceiver {
+		st = pdu.ESME_RINVBNDSTS
+	}
+	wantReceipt := false
+	if st == pdu.ESME_ROK && h.ID == pdu.SubmitSM && s.cfg.AutoReceipts {
+		if err := pdu.Scan(p, &ss.msg); err != nil {
+			var se *pdu.StatusError
+			st = pdu.ESME_RSYSERR
+			if errors.As(err, &se) {
+				st = se.Status
+			}
+		} else {
+			wantReceipt = ss.msg.RegisteredDelivery&0x03 != 0
+		}
+	}
+	w := pdu.Begin(ss.scratch[:0], h.ID.Resp(), st, h.Seq)
+	var id []byte
+	if st == pdu.ESME_ROK {
+		id = s.appendMessageID(ss.idBuf())
+		w.Octets(id).Byte(0)
+	}
+	sent := ss.emit(w.End(), msgResp)
+	if sent && wantReceipt {
+		ss.queueReceipt(string(id))
+	}
+}
+
+// queueReceipt builds the receipt of the message just scanned into ss.msg and
+// schedules it.
+func (ss *session) queueReceipt(id string) {
+	s := ss.s
+	m := &ss.msg
+	ud := m.UserData()
+	if m.HasUDH() {
+		if _, rest, err := pdu.SplitUDH(ud); err == nil {
+			ud = rest
+		}
+	}
+	text := ""
+	if pdu.IsText(m.DataCoding) {
+		text, _ = pdu.DecodeText(m.DataCoding, ud)
+	}
+	now := time.Now()
+	raw, err := buildReceipt(0, ReceiptSpec{
+		MessageID: id,
+		From:      string(m.Dest.Addr),
+		To:        string(m.Source.Addr),
+		Stat:      "DELIVRD",
+	}, pdu.Addr{TON: m.Dest.TON, NPI: m.Dest.NPI}, pdu.Addr{TON: m.Source.TON, NPI: m.Source.NPI}, now, now, text)
+	if err != nil {
+		s.logf("testenv: smsc: building receipt for %s: %v", id, err)
+		return
+	}
+	delay := time.Duration(s.delay.Load()) + s.cfg.ReceiptDelay
+	s.schedule(job{due: now.Add(delay), raw: raw, systemID: ss.rSystemID})
+}
+
+// resolve hands a response to the request of the simulator waiting for it.
+func (ss *session) resolve(seq uint32, p []byte) {
+	ss.mu.Lock()
+	ch, ok := ss.pending[seq]
+	if ok {
+		delete(ss.pending, seq)
+	}
+	ss.mu.Unlock()
+	if ok {
+		ch <- append([]byte(nil), p...) // buffered, one response per request
+	}
+}
