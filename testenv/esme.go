@@ -57,7 +57,8 @@ type ESME struct {
 	responses chan []byte
 	scratch   []byte // reader-owned
 
-	done      chan struct{}
+	quit      chan struct{} // closed by Close: the reader stops waiting on a full Responses
+	done      chan struct{} // closed by the reader when it ends
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 }
@@ -78,6 +79,7 @@ func DialESME(ctx context.Context, addr string, cfg ESMEConfig) (*ESME, error) {
 		dwake:     make(chan struct{}, 1),
 		responses: make(chan []byte, responsesCap),
 		scratch:   make([]byte, 0, 256),
+		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
 	e.fr = newFrameReader(conn, cfg.MaxPDU, func() { e.out.flush() })
@@ -143,7 +145,7 @@ func (e *ESME) handle(p []byte) bool {
 		}
 		select {
 		case e.responses <- resp:
-		case <-e.done:
+		case <-e.quit:
 		}
 		return false
 	}
@@ -412,6 +414,7 @@ func (e *ESME) Close() error {
 			e.err = ErrClosed
 		}
 		e.mu.Unlock()
+		close(e.quit)
 		e.conn.Close()
 	})
 	e.wg.Wait()

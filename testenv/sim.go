@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"fmt"
@@ -157,10 +158,12 @@ func (s *SMSC) acceptLoop() {
 		if err != nil {
 			select {
 			case <-s.done:
-			default:
+				return
+			case <-time.After(5 * time.Millisecond):
+				// E.g. out of file descriptors: try again, as net/http does.
 				s.logf("testenv: smsc accept: %v", err)
+				continue
 			}
-			return
 		}
 		ss := newSession(s, s.sessionIDs.Add(1), conn)
 		s.mu.Lock()
@@ -208,7 +211,7 @@ func (s *SMSC) Sessions() []SessionInfo {
 		out = append(out, SessionInfo{ID: ss.id, SystemID: ss.systemID, Bind: ss.bindID, Remote: ss.remote, Bound: ss.bound})
 	}
 	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b SessionInfo) int { return int(a.ID - b.ID) })
+	slices.SortFunc(out, func(a, b SessionInfo) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -430,7 +433,7 @@ func (s *SMSC) scheduleLoop() {
 				}
 				pdu.SetSeq(j.raw, ss.nextSeq())
 			}
-			ss.send(j.raw)
+			ss.sendNow(j.raw)
 			touched[ss] = struct{}{}
 			*j = job{}
 		}

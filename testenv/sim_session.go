@@ -163,14 +163,12 @@ func (ss *session) emit(p []byte, kind respKind) bool {
 	return true
 }
 
-// sendNow buffers p (flushed on drain) and records it.
+// sendNow records p and buffers it. The reader flushes on drain; other
+// goroutines flush themselves.
 func (ss *session) sendNow(p []byte) {
 	ss.recordOut(p)
 	ss.out.write(p)
 }
-
-// send is sendNow for other goroutines; they flush themselves.
-func (ss *session) send(p []byte) { ss.sendNow(p) }
 
 func (ss *session) recordOut(p []byte) {
 	if !ss.s.cfg.Record {

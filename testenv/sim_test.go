@@ -16,10 +16,15 @@ import (
 	"github.com/optguard/optguard/smpp/pdu"
 )
 
+// leakChecked holds the tests that already registered VerifyNoLeaks.
+var leakChecked sync.Map
+
 // startSMSC starts a simulator that the test closes (and checks for leaks).
 func startSMSC(t *testing.T, cfg SMSCConfig) *SMSC {
 	t.Helper()
-	t.Cleanup(func() { VerifyNoLeaks(t) }) // runs last
+	if _, done := leakChecked.LoadOrStore(t, true); !done {
+		t.Cleanup(func() { VerifyNoLeaks(t); leakChecked.Delete(t) }) // runs after every later cleanup
+	}
 	if cfg.Logf == nil {
 		cfg.Logf = t.Logf
 	}
@@ -693,17 +698,21 @@ func TestHoldThenDrop(t *testing.T) {
 func TestResponseDelay(t *testing.T) {
 	s := startSMSC(t, SMSCConfig{})
 	e := bound(t, s, ESMEConfig{}, pdu.BindTransmitter, "acme", "x")
-	ctx := Context(t, 5*time.Second)
-	const d = 150 * time.Millisecond
+	ctx := Context(t, 30*time.Second)
+	timing(t, 3, func(a *attempt) { responseDelay(ctx, t, a, s, e) })
+}
+
+func responseDelay(ctx context.Context, t *testing.T, a *attempt, s *SMSC, e *ESME) {
+	const d, n = 300 * time.Millisecond, 10
 	s.SetResponseDelay(d)
 	raw, _ := pdu.AppendSubmitSM(nil, 0, sm("slow"))
 	start := time.Now()
-	for range 10 {
+	for range n {
 		if _, err := e.Send(raw); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for range 10 {
+	for range n {
 		select {
 		case r := <-e.Responses():
 			if pdu.ID(r) != pdu.SubmitSMResp {
@@ -713,9 +722,10 @@ func TestResponseDelay(t *testing.T) {
 			t.Fatal(ctx.Err())
 		}
 	}
-	// All ten were delayed once, concurrently: the reader went on reading.
-	if el := time.Since(start); el < d || el > 5*d {
-		t.Errorf("10 delayed responses took %s with a delay of %s", el, d)
+	// Every response was delayed, all at the same time: the reader went on
+	// reading (answering one after the other would take n·d).
+	if el := time.Since(start); el < d || el > n*d/2 {
+		a.Errorf("%d delayed responses took %s with a delay of %s", n, el, d)
 	}
 	s.SetResponseDelay(0)
 	start = time.Now()
@@ -723,7 +733,7 @@ func TestResponseDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	if el := time.Since(start); el >= d {
-		t.Errorf("undelayed submit took %s", el)
+		a.Errorf("undelayed submit took %s", el)
 	}
 }
 
