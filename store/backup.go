@@ -1,0 +1,333 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Backup stream format (both databases in one stream):
+//
+//	"OGSTBAK\n"  uint32 BE format version
+//	section*     one per database: tag byte ('C' consent, 'L' log), then
+//	             the database's badger backup (DB.Backup format) cut into
+//	             chunks of uint32 BE length + bytes, ended by a 0 length
+//	'E'          end of stream
+//
+// The chunking lets each badger backup be streamed without knowing its
+// length in advance, and lets Restore hand badger a reader that ends
+// exactly where its section ends.
+
+var backupMagic = []byte("OGSTBAK\n")
+
+const (
+	tagConsent = 'C'
+	tagLog     = 'L'
+	tagEnd     = 'E'
+	chunkSize  = 64 << 10
+)
+
+// Backup writes a full, consistent-per-database backup of both databases
+// to w. It can run while the store is in use.
+func (b *Badger) Backup(ctx context.Context, w io.Writer) error {
+	if err := b.enter(); err != nil {
+		return err
+	}
+	defer b.leave()
+	bw := bufio.NewWriterSize(ctxWriter{ctx, w}, chunkSize)
+	if err := b.backupTo(bw); err != nil {
+		return fmt.Errorf("backing up: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("backing up: %w", err)
+	}
+	return nil
+}
+
+func (b *Badger) backupTo(w *bufio.Writer) error {
+	w.Write(backupMagic)
+	w.Write(binary.BigEndian.AppendUint32(nil, formatVersion))
+	for _, s := range []struct {
+		tag byte
+		db  *badger.DB
+	}{{tagConsent, b.cdb}, {tagLog, b.ldb}} {
+		w.WriteByte(s.tag)
+		cw := &chunkWriter{w: w}
+		if _, err := s.db.Backup(cw, 0); err != nil {
+			return err
+		}
+		if err := cw.close(); err != nil {
+			return err
+		}
+	}
+	return w.WriteByte(tagEnd)
+}
+
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// chunkWriter frames everything written to it as length-prefixed chunks.
+type chunkWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (c *chunkWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		k := min(len(p), chunkSize-len(c.buf))
+		c.buf = append(c.buf, p[:k]...)
+		p = p[k:]
+		if len(c.buf) == chunkSize {
+			if err := c.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (c *chunkWriter) flush() error {
+	if len(c.buf) == 0 {
+		return nil
+	}
+	if _, err := c.w.Write(binary.BigEndian.AppendUint32(nil, uint32(len(c.buf)))); err != nil {
+		return err
+	}
+	_, err := c.w.Write(c.buf)
+	c.buf = c.buf[:0]
+	return err
+}
+
+func (c *chunkWriter) close() error {
+	if err := c.flush(); err != nil {
+		return err
+	}
+	_, err := c.w.Write([]byte{0, 0, 0, 0})
+	return err
+}
+
+// chunkReader reads one section's chunks and returns io.EOF at its end.
+type chunkReader struct {
+	r    *bufio.Reader
+	left uint32
+	done bool
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	for c.left == 0 {
+		if c.done {
+			return 0, io.EOF
+		}
+		var hdr [4]byte
+		if _, err := io.ReadFull(c.r, hdr[:]); err != nil {
+			return 0, fmt.Errorf("%w: truncated section", ErrBackupFormat)
+		}
+		c.left = binary.BigEndian.Uint32(hdr[:])
+		if c.left == 0 {
+			c.done = true
+		} else if c.left > chunkSize {
+			return 0, fmt.Errorf("%w: chunk of %d bytes", ErrBackupFormat, c.left)
+		}
+	}
+	if uint32(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= uint32(n)
+	if err == io.EOF {
+		err = fmt.Errorf("%w: truncated chunk", ErrBackupFormat)
+	}
+	return n, err
+}
+
+// Restore loads a stream written by Backup into this store, which must be
+// empty (ErrNotEmpty otherwise) and not in use by anyone else while it
+// runs. The chain head and the in-memory index are reloaded afterwards.
+func (b *Badger) Restore(ctx context.Context, r io.Reader) error {
+	err := b.runExclusive(ctx, func() error {
+		if err := b.checkEmpty(); err != nil {
+			return err
+		}
+		br := bufio.NewReaderSize(r, chunkSize)
+		hdr := make([]byte, len(backupMagic)+4)
+		if _, err := io.ReadFull(br, hdr); err != nil || string(hdr[:len(backupMagic)]) != string(backupMagic) {
+			return ErrBackupFormat
+		}
+		if v := binary.BigEndian.Uint32(hdr[len(backupMagic):]); v != formatVersion {
+			return fmt.Errorf("%w: backup has format version %d, this build understands %d", ErrFormat, v, formatVersion)
+		}
+		seen := map[byte]bool{}
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			tag, err := br.ReadByte()
+			if err != nil {
+				return fmt.Errorf("%w: missing end marker", ErrBackupFormat)
+			}
+			var db *badger.DB
+			switch tag {
+			case tagConsent:
+				db = b.cdb
+			case tagLog:
+				db = b.ldb
+			case tagEnd:
+				if !seen[tagConsent] {
+					return fmt.Errorf("%w: no consent section", ErrBackupFormat)
+				}
+				return b.reload()
+			default:
+				return fmt.Errorf("%w: unknown section %q", ErrBackupFormat, tag)
+			}
+			if seen[tag] {
+				return fmt.Errorf("%w: section %q twice", ErrBackupFormat, tag)
+			}
+			seen[tag] = true
+			if err := db.Load(&chunkReader{r: br}, 16); err != nil {
+				return fmt.Errorf("loading section %q: %w", tag, err)
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("restoring: %w", err)
+	}
+	return nil
+}
+
+// checkEmpty fails unless both databases hold nothing but the format key.
+func (b *Badger) checkEmpty() error {
+	for _, db := range []*badger.DB{b.cdb, b.ldb} {
+		err := db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{})
+			defer it.Close()
+			for it.Rewind(); it.Valid(); it.Next() {
+				if string(it.Item().Key()) != string(keyFormat) {
+					return ErrNotEmpty
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reload re-reads the format versions, chain head and index after a
+// restore. Runs on the committer goroutine.
+func (b *Badger) reload() error {
+	for _, db := range []*badger.DB{b.cdb, b.ldb} {
+		if err := checkFormat(db); err != nil {
+			return err
+		}
+	}
+	head, err := readHead(b.cdb)
+	if err != nil {
+		return err
+	}
+	ix, err := loadIndex(b.cdb)
+	if err != nil {
+		return err
+	}
+	b.head = head
+	b.idx.Store(ix)
+	return nil
+}
+
+// RestoreResult says what RestoreDir did.
+type RestoreResult struct {
+	Stats  Stats
+	Verify VerifyReport
+	// MovedAside is where the previous data directory went (force only).
+	MovedAside string
+}
+
+// RestoreDir restores a backup into the data directory dir. It restores
+// into a new sibling directory first, verifies the ledger there, and only
+// then puts it in place. If dir exists and is not empty it fails with
+// ErrNotEmpty unless force is set; with force the old directory is moved
+// aside (never deleted) to dir + ".old-<unix time>". opts.Dir and
+// opts.InMemory are ignored.
+func RestoreDir(ctx context.Context, dir string, r io.Reader, force bool, opts Options) (RestoreResult, error) {
+	var res RestoreResult
+	dir = filepath.Clean(dir)
+	nonEmpty, err := dirNonEmpty(dir)
+	if err != nil {
+		return res, err
+	}
+	if nonEmpty && !force {
+		return res, fmt.Errorf("%w: %s has data (use force to move it aside)", ErrNotEmpty, dir)
+	}
+	stamp := time.Now().Unix()
+	tmp := fmt.Sprintf("%s.restore-%d", dir, stamp)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return res, err
+	}
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return res, fmt.Errorf("restoring: %w", err)
+	}
+	opts.Dir, opts.InMemory = tmp, false
+	s, err := OpenBadger(opts)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return res, err
+	}
+	err = s.Restore(ctx, r)
+	if err == nil {
+		res.Verify, err = s.Verify(ctx)
+	}
+	if err == nil {
+		res.Stats, err = s.Stats(ctx)
+	}
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return res, err
+	}
+	if _, err := os.Stat(dir); err == nil {
+		if nonEmpty {
+			res.MovedAside = fmt.Sprintf("%s.old-%d", dir, stamp)
+			if err := os.Rename(dir, res.MovedAside); err != nil {
+				return res, fmt.Errorf("moving old data aside: %w", err)
+			}
+		} else if err := os.Remove(dir); err != nil {
+			return res, err
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return res, fmt.Errorf("putting restored data in place: %w", err)
+	}
+	return res, nil
+}
+
+func dirNonEmpty(dir string) (bool, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return len(entries) > 0, nil
+}

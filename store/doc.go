@@ -1,0 +1,111 @@
+// Package store keeps everything optguard must not lose: the append-only,
+// hash-chained consent ledger; the consent records derived from it (on disk
+// and, for the MT hot path, in memory); the hold queue of MTs waiting for
+// consent; the optguard ↔ SMSC message-id map; and the message log.
+//
+// store imports neither smpp nor policy (a test checks). Policy consumes the
+// Store interface (store.go); *Badger, opened with OpenBadger, is the
+// default single-machine implementation on github.com/dgraph-io/badger/v4.
+// No badger type appears in the exported API, so that a PostgreSQL backend
+// can implement the same interface for several instances (DESIGN.md,
+// "Growing past one machine").
+//
+// # Data directory
+//
+//	<dir>/consent/   badger, SyncWrites on: ledger, consent records, holds
+//	<dir>/log/       badger, SyncWrites off, TTLs: message log, id map
+//
+// Two databases because badger's SyncWrites is per database and the two
+// halves want opposite things. Everything in consent/ is a promise (a
+// consent change must be on disk before the PDU that caused it is answered;
+// a held message before its submit_sm_resp), so every commit there is
+// synced. The message log is high-volume and best effort: in one database
+// with SyncWrites off and a DB.Sync after each consent commit, every consent
+// sync would also flush whatever log batches had piled up, and the log's
+// writes would queue in the same badger write loop in front of consent
+// commits. Kept apart, a consent commit syncs only consent bytes, the
+// consent database stays small (quick to open, verify and back up) and the
+// log can churn through TTL expiry and value-log GC on its own. The cost is
+// a second set of memtables and caches, given half the consent database's
+// sizes. docs/BENCHMARKS.md has the measurements.
+//
+// # Keys
+//
+// Numbers in keys are big-endian so that keys sort numerically; times are
+// Unix nanoseconds with the sign bit flipped (sorting in time order);
+// "scopekey" is the canonical scope encoding uvarint(len(org)) org number
+// 0x00 sender (see appendScopeKey); lp(x) is uvarint(len(x)) x.
+//
+// Both databases:
+//
+//	meta/format                  uint32 format version (formatVersion)
+//
+// consent/:
+//
+//	meta/head                    seq(8) hash(32) of the last event
+//	e/  seq                      event (encodeEvent: body + SHA-256)
+//	et/ occurred seq             "" — events by occurred-at
+//	en/ number 0x00 seq          "" — events by handset
+//	c/  scopekey                 consent record (encodeConsent)
+//	cn/ number 0x00 scopekey     "" — consent records by handset
+//	hm/ id                       held message (encodeHeld)
+//	hq/ lp(scopekey) holdseq     expires(8) id — the scope's FIFO
+//	hx/ expires id               "" — expiry index
+//	hc/ scopekey                 count(4) last holdseq(8) — the bound
+//	ho/ id                       disposition(1) settled(8) — the outbox
+//
+// log/ (every entry has a badger TTL):
+//
+//	io/ optguard-id              SMSC id       (Options.IDMapTTL)
+//	is/ smsc-id                  optguard id   (Options.IDMapTTL)
+//	m/  id                       message record (encodeMsg)  (Retention)
+//	ms/ lp(id) at status         "" — status history          (Retention)
+//	mn/ number 0x00 at id        "" — records by handset      (Retention)
+//	mt/ at id                    "" — records by time         (Retention)
+//
+// meta/format is checked by OpenBadger: an empty database gets the current
+// version; a different version is refused with ErrFormat until a migration
+// for it is written. Any change to a key layout or value encoding bumps it.
+//
+// # The ledger
+//
+// Each event (Event) keeps the scope (organization, sender, E.164 handset),
+// type, previous and new state, mode, occurred-at (from the caller) and
+// recorded-at (from Options.Clock), method, actor, the MO as received with
+// its data_coding, the template and version of any text sent, optguard's
+// message id and a note. It is stored in a versioned, length-prefixed
+// binary encoding followed by SHA-256 over that encoding; the encoding
+// includes the previous event's hash, so the events form a chain. Verify
+// walks it and names the first event that does not check out. No method
+// updates or deletes an event. The caller describes a change (Change); the
+// store alone assigns the sequence number, previous state, recorded-at and
+// hashes.
+//
+// Appends go through one committer goroutine that takes all changes
+// waiting at that moment and commits them in one synced transaction (group
+// commit); sequence numbers are assigned there, so they are gap-free and in
+// commit order. The same transaction updates the consent record and, when
+// the change says so, moves the scope's held messages to the outbox
+// (released or dropped). The in-memory index is updated right after the
+// commit, before Apply returns.
+//
+// # Durability
+//
+//   - Apply, Import (per transaction of up to 1000 changes), Hold,
+//     ExpireHeld, RemoveHeld and Ack return only after their transaction is
+//     synced to consent/. kill -9 at any moment loses none of them (the
+//     crash test checks this by SIGKILLing a writer 20 times).
+//   - A held message leaves the queue only in the same transaction as its
+//     cause (consent change, expiry, cancel) and then waits in the outbox
+//     until Ack: a crash between the two leaves it to be found with Outbox.
+//   - The message log and the id map are not synced: a power cut (not a
+//     process crash) can lose their last moments. Log drops records rather
+//     than block when its writer falls behind, and counts them.
+//   - Verify detects any edit of a stored event short of rewriting every
+//     later event; Head gives the chain head to keep elsewhere against that.
+//   - Rebuild (and CheckIndex, which only compares) recompute the consent
+//     records from the ledger.
+//
+// Badger judges TTLs (id map, message log) by the wall clock; holds expire
+// by Options.Clock, through Expired/ExpireHeld.
+package store

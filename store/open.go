@@ -1,0 +1,335 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/rs/zerolog"
+)
+
+// formatVersion is written under meta/format in both databases. Bump it
+// (and teach OpenBadger to migrate from the old value) whenever a key
+// layout or value encoding changes incompatibly.
+const formatVersion = 1
+
+// Sub-directories of Options.Dir.
+const (
+	consentSubdir = "consent"
+	logSubdir     = "log"
+)
+
+// Badger is the badger-backed Store, the default (single-machine) backend.
+// It is safe for concurrent use.
+type Badger struct {
+	opts  Options
+	clock func() time.Time
+	log   zerolog.Logger
+
+	cdb *badger.DB // consent, ledger, holds: SyncWrites on
+	ldb *badger.DB // message log, id map: SyncWrites off, TTL
+
+	idx atomic.Pointer[index]
+
+	// commitCh carries consent changes and exclusive tasks to the
+	// committer goroutine, the only writer of the ledger and the index.
+	commitCh chan *commitReq
+	// head is the chain head. Owned by the committer goroutine (and by
+	// OpenBadger before that goroutine starts).
+	head chainHead
+
+	ml *msgLog
+
+	// closeMu is held shared by every operation that uses the databases and
+	// exclusively by Close, so that Close waits for them.
+	closeMu sync.RWMutex
+	closed  bool // guarded by closeMu
+
+	closing   chan struct{} // closed when the background goroutines must stop
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ Store = (*Badger)(nil)
+
+type chainHead struct {
+	seq  uint64
+	hash [32]byte
+}
+
+// OpenBadger opens (creating if needed) the store in opts.Dir, or in memory.
+func OpenBadger(opts Options) (*Badger, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	b := &Badger{
+		opts:     opts,
+		clock:    opts.Clock,
+		log:      opts.Logger.With().Str("component", "store").Logger(),
+		commitCh: make(chan *commitReq),
+		closing:  make(chan struct{}),
+	}
+	var err error
+	b.cdb, err = badger.Open(b.badgerOptions(consentSubdir, true, opts.MemTableSize, opts.BlockCacheSize))
+	if err != nil {
+		return nil, fmt.Errorf("store: opening consent database: %w", err)
+	}
+	b.ldb, err = badger.Open(b.badgerOptions(logSubdir, false, opts.MemTableSize/2, opts.BlockCacheSize/2))
+	if err != nil {
+		b.cdb.Close()
+		return nil, fmt.Errorf("store: opening log database: %w", err)
+	}
+	if err := b.load(); err != nil {
+		b.ldb.Close()
+		b.cdb.Close()
+		return nil, err
+	}
+	b.ml = newMsgLog(b)
+	b.wg.Add(3)
+	go b.commitLoop()
+	go b.gcLoop()
+	go b.ml.run()
+	return b, nil
+}
+
+// load checks the format versions and reads the chain head and the index.
+func (b *Badger) load() error {
+	for _, db := range []struct {
+		name string
+		db   *badger.DB
+	}{{consentSubdir, b.cdb}, {logSubdir, b.ldb}} {
+		if err := checkFormat(db.db); err != nil {
+			return fmt.Errorf("store: %s database: %w", db.name, err)
+		}
+	}
+	head, err := readHead(b.cdb)
+	if err != nil {
+		return err
+	}
+	b.head = head
+	ix, err := loadIndex(b.cdb)
+	if err != nil {
+		return err
+	}
+	b.idx.Store(ix)
+	return nil
+}
+
+func (b *Badger) badgerOptions(sub string, sync bool, memTable, blockCache int64) badger.Options {
+	o := b.opts
+	var bo badger.Options
+	if o.InMemory {
+		bo = badger.DefaultOptions("").WithInMemory(true)
+	} else {
+		bo = badger.DefaultOptions(filepath.Join(o.Dir, sub))
+	}
+	return bo.
+		WithSyncWrites(sync).
+		WithLogger(badgerLogger{l: o.Logger.With().Str("component", "badger").Str("db", sub).Logger()}).
+		WithMetricsEnabled(false).
+		WithMemTableSize(memTable).
+		WithNumMemtables(2).
+		WithBlockCacheSize(blockCache).
+		WithIndexCacheSize(o.IndexCacheSize).
+		WithValueLogFileSize(o.ValueLogFileSize).
+		WithValueThreshold(1 << 10).
+		WithNumCompactors(2).
+		WithNumGoroutines(2)
+}
+
+// checkFormat writes the format version into an empty database and
+// refuses one written by an unknown version.
+func checkFormat(db *badger.DB) error {
+	return db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyFormat)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			if !isEmpty(txn) {
+				return fmt.Errorf("%w: data without a format version (not an optguard store?)", ErrFormat)
+			}
+			return txn.Set(keyFormat, binary.BigEndian.AppendUint32(nil, formatVersion))
+		}
+		if err != nil {
+			return err
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if len(v) != 4 {
+			return fmt.Errorf("%w: malformed format version", ErrFormat)
+		}
+		if got := binary.BigEndian.Uint32(v); got != formatVersion {
+			return fmt.Errorf("%w: format version %d, this build understands %d", ErrFormat, got, formatVersion)
+		}
+		return nil
+	})
+}
+
+func isEmpty(txn *badger.Txn) bool {
+	it := txn.NewIterator(badger.IteratorOptions{})
+	defer it.Close()
+	it.Rewind()
+	return !it.Valid()
+}
+
+func readHead(db *badger.DB) (chainHead, error) {
+	var h chainHead
+	err := db.View(func(txn *badger.Txn) error {
+		var err error
+		h, err = headInTxn(txn)
+		return err
+	})
+	return h, err
+}
+
+func headInTxn(txn *badger.Txn) (chainHead, error) {
+	var h chainHead
+	item, err := txn.Get(keyHead)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return h, nil
+	}
+	if err != nil {
+		return h, fmt.Errorf("store: reading chain head: %w", err)
+	}
+	err = item.Value(func(v []byte) error {
+		if len(v) != 40 {
+			return fmt.Errorf("store: malformed chain head (%d bytes)", len(v))
+		}
+		h.seq = binary.BigEndian.Uint64(v)
+		copy(h.hash[:], v[8:])
+		return nil
+	})
+	return h, err
+}
+
+func (h chainHead) encode() []byte {
+	return append(binary.BigEndian.AppendUint64(make([]byte, 0, 40), h.seq), h.hash[:]...)
+}
+
+// loadIndex reads every consent record into a fresh in-memory index.
+func loadIndex(db *badger.DB) (*index, error) {
+	ix := newIndex()
+	err := db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixConsent, PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			sc, err := parseScopeKey(item.Key()[len(prefixConsent):])
+			if err != nil {
+				return fmt.Errorf("store: loading index: %w", err)
+			}
+			err = item.Value(func(v []byte) error {
+				st, m, upd, err := decodeConsentHead(v)
+				if err != nil {
+					return err
+				}
+				ix.set(sc, idxVal{updated: upd, state: st, mode: m})
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("store: loading index: %w", err)
+			}
+		}
+		return nil
+	})
+	return ix, err
+}
+
+// enter marks the start of an operation on the databases; it fails once
+// Close has begun. Every enter is paired with leave. Never nest them: a
+// pending Close would deadlock the inner one.
+func (b *Badger) enter() error {
+	b.closeMu.RLock()
+	if b.closed {
+		b.closeMu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (b *Badger) leave() { b.closeMu.RUnlock() }
+
+// Close waits for running operations, stops the committer, the value-log GC
+// and the message-log writer (which first writes what is queued), and
+// closes both databases. It is idempotent.
+func (b *Badger) Close() error {
+	b.closeOnce.Do(func() {
+		b.ml.stopAccepting()
+		b.closeMu.Lock()
+		b.closed = true
+		b.closeMu.Unlock()
+		close(b.closing)
+		b.wg.Wait()
+		b.closeErr = errors.Join(b.ldb.Close(), b.cdb.Close())
+		if b.closeErr != nil {
+			b.closeErr = fmt.Errorf("store: closing: %w", b.closeErr)
+		}
+	})
+	return b.closeErr
+}
+
+// gcLoop runs value-log GC on both databases every GCInterval.
+func (b *Badger) gcLoop() {
+	defer b.wg.Done()
+	if b.opts.GCInterval < 0 || b.opts.InMemory {
+		<-b.closing
+		return
+	}
+	t := time.NewTicker(b.opts.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.closing:
+			return
+		case <-t.C:
+			b.runGC()
+		}
+	}
+}
+
+func (b *Badger) runGC() {
+	for _, db := range []*badger.DB{b.cdb, b.ldb} {
+		for i := 0; i < 16; i++ { // bounded: each round rewrites at most one file
+			select {
+			case <-b.closing:
+				return
+			default:
+			}
+			err := db.RunValueLogGC(0.5)
+			if err != nil {
+				if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+					b.log.Warn().Err(err).Msg("value log GC")
+				}
+				break
+			}
+		}
+	}
+}
+
+// badgerLogger sends badger's log lines to zerolog, its INFO chatter at debug.
+type badgerLogger struct{ l zerolog.Logger }
+
+func trimMsg(f string, a []any) string { return strings.TrimSpace(fmt.Sprintf(f, a...)) }
+
+func (l badgerLogger) Errorf(f string, a ...any) { l.l.Error().Msg(trimMsg(f, a)) }
+func (l badgerLogger) Warningf(f string, a ...any) {
+	l.l.Warn().Msg(trimMsg(f, a))
+}
+func (l badgerLogger) Infof(f string, a ...any) {
+	if e := l.l.Debug(); e.Enabled() {
+		e.Msg(trimMsg(f, a))
+	}
+}
+func (l badgerLogger) Debugf(f string, a ...any) {
+	if e := l.l.Trace(); e.Enabled() {
+		e.Msg(trimMsg(f, a))
+	}
+}

@@ -1,0 +1,501 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// State returns the scope's consent state from the in-memory index: the MT
+// hot path. It never touches disk, does not allocate, and returns
+// StateUnknown for scopes it has not seen (or cannot parse). The number may
+// be given with or without its leading '+'.
+func (b *Badger) State(s Scope) State {
+	v, _ := b.idx.Load().get(s)
+	return v.state
+}
+
+// Lookup is State with the mode and update time, and whether the scope has
+// a record at all. Like State it is served from memory.
+func (b *Badger) Lookup(s Scope) (Current, bool) {
+	v, ok := b.idx.Load().get(s)
+	if !ok {
+		return Current{}, false
+	}
+	return v.current(), true
+}
+
+// Consent returns the scope's full consent record from disk, or ErrNotFound.
+func (b *Badger) Consent(ctx context.Context, s Scope) (Consent, error) {
+	if err := b.enter(); err != nil {
+		return Consent{}, err
+	}
+	defer b.leave()
+	var c Consent
+	var ok bool
+	err := b.cdb.View(func(txn *badger.Txn) error {
+		var err error
+		c, ok, err = getConsent(txn, consentKey(scopeKey(s)), s)
+		return err
+	})
+	if err != nil {
+		return Consent{}, fmt.Errorf("reading consent: %w", err)
+	}
+	if !ok {
+		return Consent{}, ErrNotFound
+	}
+	return c, nil
+}
+
+// ConsentFilter selects consent records. Zero fields do not filter.
+type ConsentFilter struct {
+	Org string
+	// Sender keeps only records of this sender scope.
+	Sender string
+	// NumberPrefix keeps numbers starting with it ("+1555"; the '+' is optional).
+	NumberPrefix string
+	States       []State
+	Modes        []Mode
+	// UpdatedFrom and UpdatedTo bound UpdatedAt: [from, to).
+	UpdatedFrom time.Time
+	UpdatedTo   time.Time
+	// Cursor is a previous page's NextCursor.
+	Cursor string
+	// Limit is the page size: default 100, at most 1000.
+	Limit int
+}
+
+// ConsentPage is one page of ListConsents. NextCursor is empty on the last page.
+type ConsentPage struct {
+	Items      []Consent
+	NextCursor string
+}
+
+const (
+	defaultPage = 100
+	maxPage     = 1000
+)
+
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return defaultPage
+	case n > maxPage:
+		return maxPage
+	}
+	return n
+}
+
+// ListConsents pages through consent records in key order (organization,
+// then number). With an organization it scans that organization's records
+// (narrowed to the number prefix); with only a number prefix it scans the
+// by-number index across organizations.
+func (b *Badger) ListConsents(ctx context.Context, f ConsentFilter) (ConsentPage, error) {
+	var page ConsentPage
+	prefix, byNumber, err := consentScan(f)
+	if err != nil {
+		return page, fmt.Errorf("listing consents: %w", err)
+	}
+	start, err := decodeCursor(f.Cursor, prefix)
+	if err != nil {
+		return page, fmt.Errorf("listing consents: %w", err)
+	}
+	if err := b.enter(); err != nil {
+		return page, err
+	}
+	defer b.leave()
+	limit := pageLimit(f.Limit)
+	err = b.cdb.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: !byNumber, PrefetchSize: 64})
+		defer it.Close()
+		seek(it, prefix, start)
+		for n := 0; it.Valid(); it.Next() {
+			if n++; n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			item := it.Item()
+			k := item.Key()
+			var c Consent
+			if byNumber {
+				rest := k[len(prefixConsNum):]
+				i := indexByte(rest, 0)
+				if i < 0 {
+					return fmt.Errorf("malformed number index key")
+				}
+				sk := rest[i+1:]
+				s, err := parseScopeKey(sk)
+				if err != nil {
+					return err
+				}
+				var ok bool
+				if c, ok, err = getConsent(txn, consentKey(sk), s); err != nil {
+					return err
+				} else if !ok {
+					continue
+				}
+			} else {
+				s, err := parseScopeKey(k[len(prefixConsent):])
+				if err != nil {
+					return err
+				}
+				if err := item.Value(func(v []byte) error {
+					c, err = decodeConsent(s, v)
+					return err
+				}); err != nil {
+					return err
+				}
+			}
+			if !f.match(&c) {
+				continue
+			}
+			page.Items = append(page.Items, c)
+			if len(page.Items) == limit {
+				page.NextCursor = encodeCursor(k)
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return ConsentPage{}, fmt.Errorf("listing consents: %w", err)
+	}
+	return page, nil
+}
+
+func consentScan(f ConsentFilter) (prefix []byte, byNumber bool, err error) {
+	np, err := numberPrefix(f.NumberPrefix)
+	if err != nil {
+		return nil, false, err
+	}
+	if f.Org != "" {
+		b := binary.AppendUvarint(cat(prefixConsent), uint64(len(f.Org)))
+		return append(append(b, f.Org...), np...), false, nil
+	}
+	if np != "" {
+		return append(cat(prefixConsNum), np...), true, nil
+	}
+	return cat(prefixConsent), false, nil
+}
+
+func numberPrefix(p string) (string, error) {
+	if p == "" {
+		return "", nil
+	}
+	if p[0] != '+' {
+		p = "+" + p
+	}
+	if len(p) > 16 {
+		return "", fmt.Errorf("%w: number prefix %q too long", ErrInvalidNumber, p)
+	}
+	for i := 1; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return "", fmt.Errorf("%w: number prefix %q", ErrInvalidNumber, p)
+		}
+	}
+	return p, nil
+}
+
+func (f *ConsentFilter) match(c *Consent) bool {
+	if f.Org != "" && c.Scope.Org != f.Org {
+		return false
+	}
+	if f.Sender != "" && c.Scope.Sender != f.Sender {
+		return false
+	}
+	if len(f.States) > 0 && !slices.Contains(f.States, c.State) {
+		return false
+	}
+	if len(f.Modes) > 0 && !slices.Contains(f.Modes, c.Mode) {
+		return false
+	}
+	return inRange(c.UpdatedAt, f.UpdatedFrom, f.UpdatedTo)
+}
+
+// inRange reports from <= t < to, zero bounds being open.
+func inRange(t, from, to time.Time) bool {
+	if !from.IsZero() && t.Before(from) {
+		return false
+	}
+	return to.IsZero() || t.Before(to)
+}
+
+func encodeCursor(k []byte) string { return base64.RawURLEncoding.EncodeToString(k) }
+
+// decodeCursor returns the key a cursor stands for; it must lie under prefix.
+func decodeCursor(c string, prefix []byte) ([]byte, error) {
+	if c == "" {
+		return nil, nil
+	}
+	k, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || !bytes.HasPrefix(k, prefix) || len(k) == len(prefix) {
+		return nil, ErrBadCursor
+	}
+	return k, nil
+}
+
+// seek positions it at the first key after cursor (if any), else at the
+// first key at or after from (if any), else at the start.
+func seek(it *badger.Iterator, from, cursor []byte) {
+	if cursor == nil || bytes.Compare(cursor, from) < 0 {
+		it.Seek(from)
+		return
+	}
+	it.Seek(cursor)
+	if it.Valid() && bytes.Equal(it.Item().Key(), cursor) {
+		it.Next()
+	}
+}
+
+// EventFilter selects ledger events. Zero fields do not filter.
+type EventFilter struct {
+	// FromSeq and ToSeq bound the sequence number, inclusive.
+	FromSeq uint64
+	ToSeq   uint64
+	// From and To bound OccurredAt: [from, to).
+	From   time.Time
+	To     time.Time
+	Org    string
+	Number string
+	Types  []EventType
+}
+
+// Events streams the events matching f to fn, stopping at fn's first error
+// (which it returns). Events come in sequence order, except when f.From or
+// f.To is set (and f.Number is not): then they come in occurred-at order.
+// A filter on Number uses the by-number index; one on time uses the time
+// index; otherwise the ledger is read in order. Nothing is held in memory
+// beyond one event.
+func (b *Badger) Events(ctx context.Context, f EventFilter, fn func(Event) error) error {
+	if f.Number != "" {
+		if err := ValidateNumber(f.Number); err != nil {
+			return fmt.Errorf("streaming events: %w", err)
+		}
+	}
+	if err := b.enter(); err != nil {
+		return err
+	}
+	defer b.leave()
+	match := func(ev *Event) bool {
+		if f.FromSeq != 0 && ev.Seq < f.FromSeq || f.ToSeq != 0 && ev.Seq > f.ToSeq {
+			return false
+		}
+		if f.Org != "" && ev.Scope.Org != f.Org || f.Number != "" && ev.Scope.Number != f.Number {
+			return false
+		}
+		if len(f.Types) > 0 && !slices.Contains(f.Types, ev.Type) {
+			return false
+		}
+		return inRange(ev.OccurredAt, f.From, f.To)
+	}
+	err := b.cdb.View(func(txn *badger.Txn) error {
+		var (
+			prefix, start, stop []byte
+			index               bool // keys end in a seq; values are empty
+		)
+		switch {
+		case f.Number != "":
+			prefix = append(append(cat(prefixEventNum), f.Number...), 0)
+			start = appendU64(cat(prefix), f.FromSeq)
+			index = true
+		case !f.From.IsZero() || !f.To.IsZero():
+			prefix = cat(prefixEventTime)
+			if !f.From.IsZero() {
+				start = appendTime(cat(prefix), f.From)
+			}
+			if !f.To.IsZero() {
+				stop = appendTime(cat(prefix), f.To)
+			}
+			index = true
+		default:
+			prefix = cat(prefixEvent)
+			start = appendU64(cat(prefix), f.FromSeq)
+			if f.ToSeq != 0 && f.ToSeq < ^uint64(0) {
+				stop = appendU64(cat(prefix), f.ToSeq+1)
+			}
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: !index, PrefetchSize: 128})
+		defer it.Close()
+		if start == nil {
+			start = prefix
+		}
+		for it.Seek(start); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			item := it.Item()
+			k := item.Key()
+			if stop != nil && bytes.Compare(k, stop) >= 0 {
+				return nil
+			}
+			var ev Event
+			var err error
+			if index {
+				if len(k) < len(prefix)+8 {
+					return fmt.Errorf("malformed event index key")
+				}
+				ev, err = getEvent(txn, binary.BigEndian.Uint64(k[len(k)-8:]))
+			} else {
+				seq := binary.BigEndian.Uint64(k[len(prefix):])
+				err = item.Value(func(v []byte) error {
+					ev, err = decodeEvent(v)
+					if err != nil {
+						return &ChainError{Seq: seq, Reason: err.Error()}
+					}
+					return nil
+				})
+			}
+			if err != nil {
+				return err
+			}
+			if !match(&ev) {
+				continue
+			}
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("streaming events: %w", err)
+	}
+	return nil
+}
+
+// MessageFilter selects message log records. Zero fields do not filter.
+type MessageFilter struct {
+	// Number selects one handset (by-number index); otherwise all numbers
+	// are scanned in time order.
+	Number string
+	// From and To bound the record's time: [from, to).
+	From   time.Time
+	To     time.Time
+	Cursor string
+	// Limit is the page size: default 100, at most 1000.
+	Limit int
+}
+
+// MessagePage is one page of Messages, oldest first. NextCursor is empty on
+// the last page.
+type MessagePage struct {
+	Items      []Message
+	NextCursor string
+}
+
+// Messages pages through the message log by number and time range, each
+// record with its status history.
+func (b *Badger) Messages(ctx context.Context, f MessageFilter) (MessagePage, error) {
+	var page MessagePage
+	var prefix []byte
+	if f.Number != "" {
+		prefix = append(append(cat(prefixMsgNum), f.Number...), 0)
+	} else {
+		prefix = cat(prefixMsgTime)
+	}
+	cursor, err := decodeCursor(f.Cursor, prefix)
+	if err != nil {
+		return page, fmt.Errorf("listing messages: %w", err)
+	}
+	if err := b.enter(); err != nil {
+		return page, err
+	}
+	defer b.leave()
+	limit := pageLimit(f.Limit)
+	from := prefix
+	if !f.From.IsZero() {
+		from = appendTime(cat(prefix), f.From)
+	}
+	var stop []byte
+	if !f.To.IsZero() {
+		stop = appendTime(cat(prefix), f.To)
+	}
+	err = b.ldb.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		seek(it, from, cursor)
+		for ; it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			k := it.Item().Key()
+			if stop != nil && bytes.Compare(k, stop) >= 0 {
+				return nil
+			}
+			if len(k) < len(prefix)+8 {
+				return fmt.Errorf("malformed message index key")
+			}
+			m, err := getMessage(txn, string(k[len(prefix)+8:]))
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			page.Items = append(page.Items, m)
+			if len(page.Items) == limit {
+				page.NextCursor = encodeCursor(k)
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return MessagePage{}, fmt.Errorf("listing messages: %w", err)
+	}
+	return page, nil
+}
+
+// Message returns one message log record with its status history.
+func (b *Badger) Message(ctx context.Context, id string) (Message, error) {
+	if err := b.enter(); err != nil {
+		return Message{}, err
+	}
+	defer b.leave()
+	var m Message
+	err := b.ldb.View(func(txn *badger.Txn) error {
+		var err error
+		m, err = getMessage(txn, id)
+		return err
+	})
+	return m, err
+}
+
+func getMessage(txn *badger.Txn, id string) (Message, error) {
+	item, err := txn.Get(msgKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return Message{}, fmt.Errorf("message %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Message{}, err
+	}
+	var m Message
+	if err := item.Value(func(v []byte) error {
+		m, err = decodeMsg(id, v)
+		return err
+	}); err != nil {
+		return m, err
+	}
+	prefix := msgStatusPrefix(id)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()[len(prefix):]
+		if len(k) != 9 {
+			return m, fmt.Errorf("malformed message status key")
+		}
+		m.History = append(m.History, StatusChange{
+			At:     timeFromKey(binary.BigEndian.Uint64(k)),
+			Status: MsgStatus(k[8]),
+		})
+	}
+	return m, nil
+}

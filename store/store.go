@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Store is everything policy, the HTTP API and the CLI use. *Badger
+// implements it; a PostgreSQL backend for several instances will implement
+// it too, so nothing here mentions badger.
+type Store interface {
+	Consents
+	Ledger
+	Holds
+	IDMap
+	MessageLog
+	Maintenance
+	// Close stops background work, waits for running calls and releases
+	// the data directory. Idempotent.
+	Close() error
+}
+
+// Consents is the current consent state, derived from the ledger.
+type Consents interface {
+	// State is the MT hot path: from memory, zero allocations.
+	State(s Scope) State
+	// Lookup is State with mode and update time; false if no record.
+	Lookup(s Scope) (Current, bool)
+	// Consent reads the full record from disk; ErrNotFound if none.
+	Consent(ctx context.Context, s Scope) (Consent, error)
+	// ListConsents pages through records for the reports and the API.
+	ListConsents(ctx context.Context, f ConsentFilter) (ConsentPage, error)
+}
+
+// Ledger is the append-only, hash-chained consent event log.
+type Ledger interface {
+	// Apply appends one event, updates the consent record and index, and
+	// releases or drops held messages, in one durable transaction.
+	Apply(ctx context.Context, ch Change) (Applied, error)
+	// Import appends many changes (consent list imports) in large durable
+	// transactions.
+	Import(ctx context.Context, changes []Change) (ImportReport, error)
+	// Event reads one event by sequence number.
+	Event(ctx context.Context, seq uint64) (Event, error)
+	// Events streams events by sequence, time, organization or number.
+	Events(ctx context.Context, f EventFilter, fn func(Event) error) error
+	// Head returns the latest sequence number and hash.
+	Head(ctx context.Context) (uint64, [32]byte, error)
+}
+
+// Holds is the durable queue of MTs waiting for consent, and the outbox of
+// those that left it and still need the caller to act.
+type Holds interface {
+	// Hold stores a message durably; the scope must be unknown or pending.
+	Hold(ctx context.Context, m HeldMessage) (HeldMessage, error)
+	// Held lists a scope's queue, oldest first.
+	Held(ctx context.Context, s Scope) ([]HeldMessage, error)
+	// GetHeld reads one message, queued or in the outbox.
+	GetHeld(ctx context.Context, id string) (HeldMessage, error)
+	// Expired lists expired queued messages without changing anything.
+	Expired(ctx context.Context, now time.Time, limit int) ([]HeldMessage, error)
+	// ExpireHeld moves expired messages to the outbox, atomically.
+	ExpireHeld(ctx context.Context, now time.Time, limit int) ([]HeldMessage, error)
+	// RemoveHeld deletes queued messages outright (cancel_sm).
+	RemoveHeld(ctx context.Context, ids ...string) ([]HeldMessage, error)
+	// Outbox lists settled messages not acknowledged yet.
+	Outbox(ctx context.Context, limit int) ([]HeldMessage, error)
+	// Ack forgets settled messages once acted on.
+	Ack(ctx context.Context, ids ...string) (int, error)
+}
+
+// IDMap maps optguard message ids to SMSC message ids and back, with a TTL.
+type IDMap interface {
+	MapMessageID(ctx context.Context, ourID, smscID string) error
+	SMSCMessageID(ctx context.Context, ourID string) (string, error)
+	OptguardMessageID(ctx context.Context, smscID string) (string, error)
+}
+
+// MessageLog keeps the status history of MTs, best effort and off the
+// relay path: Log and LogStatus never block.
+type MessageLog interface {
+	Log(r Record)
+	LogStatus(id string, s MsgStatus, at time.Time)
+	Message(ctx context.Context, id string) (Message, error)
+	Messages(ctx context.Context, f MessageFilter) (MessagePage, error)
+}
+
+// Maintenance is for operators and the CLI.
+type Maintenance interface {
+	// Verify checks the whole hash chain.
+	Verify(ctx context.Context) (VerifyReport, error)
+	// CheckIndex compares the consent records with the ledger.
+	CheckIndex(ctx context.Context) (RebuildReport, error)
+	// Rebuild recomputes the consent records from the ledger.
+	Rebuild(ctx context.Context) (RebuildReport, error)
+	// Backup writes both databases to w; Restore loads such a stream into
+	// an empty store.
+	Backup(ctx context.Context, w io.Writer) error
+	Restore(ctx context.Context, r io.Reader) error
+	Stats(ctx context.Context) (Stats, error)
+}
