@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// clock is a settable clock for tests.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time // guarded by mu
+}
+
+func newClock() *clock {
+	// Near the wall clock: badger judges TTLs by it.
+	return &clock{t: time.Now().UTC().Truncate(time.Second)}
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// backends runs fn against a store in a temp dir and one in memory.
+func backends(t *testing.T, fn func(t *testing.T, s *Badger, c *clock)) {
+	t.Helper()
+	for _, mem := range []bool{false, true} {
+		name := "dir"
+		if mem {
+			name = "mem"
+		}
+		t.Run(name, func(t *testing.T) {
+			c := newClock()
+			opts := Options{Clock: c.Now, InMemory: mem}
+			if !mem {
+				opts.Dir = t.TempDir()
+			}
+			fn(t, openT(t, opts), c)
+		})
+	}
+}
+
+func openT(t testing.TB, opts Options) *Badger {
+	t.Helper()
+	s, err := OpenBadger(opts)
+	if err != nil {
+		t.Fatalf("OpenBadger: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func memStore(t testing.TB) (*Badger, *clock) {
+	c := newClock()
+	return openT(t, Options{InMemory: true, Clock: c.Now}), c
+}
+
+var ctx = context.Background()
+
+func num(i int) string { return fmt.Sprintf("+1555%07d", i) }
+
+// change builds a valid change of type typ for scope s.
+func change(s Scope, typ EventType, at time.Time) Change {
+	ch := Change{
+		Scope:      s,
+		Type:       typ,
+		Mode:       ModeConsent,
+		OccurredAt: at,
+		Method:     MethodSMSKeyword,
+		Actor:      "handset",
+	}
+	if typ == EventStateImported {
+		ch.State = StateOptedIn
+		ch.Method = MethodImport
+		ch.Actor = "import"
+	}
+	return ch
+}
+
+func mustApply(t testing.TB, s Store, ch Change) Applied {
+	t.Helper()
+	a, err := s.Apply(ctx, ch)
+	if err != nil {
+		t.Fatalf("Apply(%s %s): %v", ch.Type, ch.Scope, err)
+	}
+	return a
+}
+
+func mustVerify(t testing.TB, s Store) VerifyReport {
+	t.Helper()
+	rep, err := s.Verify(ctx)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	return rep
+}
+
+func mustAgree(t testing.TB, s Store) RebuildReport {
+	t.Helper()
+	rep, err := s.CheckIndex(ctx)
+	if err != nil {
+		t.Fatalf("CheckIndex: %v", err)
+	}
+	if !rep.Agrees() || rep.PrevStateMismatches != 0 {
+		t.Fatalf("index disagrees with ledger: %+v", rep)
+	}
+	return rep
+}
+
+// pdu returns a plausible submit_sm-sized byte string tagged with i.
+func pdu(i int) []byte {
+	b := make([]byte, 64)
+	b[3] = 64
+	b[7] = 4 // submit_sm
+	copy(b[16:], fmt.Sprintf("pdu-%d", i))
+	return b
+}

@@ -1,0 +1,114 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func TestNormalizeNumber(t *testing.T) {
+	cases := []struct{ raw, region, want string }{
+		{"+1 (202) 555-0143", "", "+12025550143"},
+		{"202-555-0143", "US", "+12025550143"},
+		{"020 7946 0958", "gb", "+442079460958"},
+		{"+44 20 7946 0958", "", "+442079460958"},
+		{"0033 1 23 45 67 89", "FR", "+33123456789"},
+	}
+	for _, tc := range cases {
+		got, err := NormalizeNumber(tc.raw, tc.region)
+		if err != nil || got != tc.want {
+			t.Errorf("NormalizeNumber(%q, %q) = %q, %v; want %q", tc.raw, tc.region, got, err, tc.want)
+		}
+	}
+	for _, raw := range []string{"", "hello", "12", "+1 202 555 01430000"} {
+		if _, err := NormalizeNumber(raw, "US"); !errors.Is(err, ErrInvalidNumber) {
+			t.Errorf("NormalizeNumber(%q) = %v, want ErrInvalidNumber", raw, err)
+		}
+	}
+	for _, ok := range []string{"+12025550143", "+442079460958", "+6831234"} {
+		if err := ValidateNumber(ok); err != nil {
+			t.Errorf("ValidateNumber(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"12025550143", "+012025550143", "+1202555014a", "+1 2025550143", "+1234567890123456"} {
+		if err := ValidateNumber(bad); !errors.Is(err, ErrInvalidNumber) {
+			t.Errorf("ValidateNumber(%q) = %v", bad, err)
+		}
+	}
+}
+
+func TestScopeKeyIsUnambiguous(t *testing.T) {
+	scopes := []Scope{
+		{Org: "a", Number: "+15551230001"},
+		{Org: "a", Sender: "b", Number: "+15551230001"},
+		{Org: "ab", Number: "+15551230001"},
+		{Org: "a", Sender: "+1555", Number: "+1555123000"},
+		{Org: "a\x01", Number: "+15551230001"},
+		{Org: strings.Repeat("o", 128), Sender: "x", Number: "+15551230001"},
+		{Org: "a", Sender: "12345", Number: "+15551230001"},
+	}
+	seen := map[string]Scope{}
+	for _, s := range scopes {
+		k := scopeKey(s)
+		if prev, dup := seen[string(k)]; dup {
+			t.Fatalf("%+v and %+v share key %x", prev, s, k)
+		}
+		seen[string(k)] = s
+		back, err := parseScopeKey(k)
+		if err != nil || back != s {
+			t.Errorf("parse(%x) = %+v, %v; want %+v", k, back, err, s)
+		}
+	}
+	// Org scope keys sort by number inside an organization.
+	a, b := scopeKey(OrgScope("acme", "+15551230001")), scopeKey(OrgScope("acme", "+15551230002"))
+	if bytes.Compare(a, b) >= 0 {
+		t.Error("keys do not sort by number")
+	}
+	if _, err := parseScopeKey([]byte{9, 'a'}); err == nil {
+		t.Error("malformed key parsed")
+	}
+}
+
+func TestMaskNumber(t *testing.T) {
+	if got := MaskNumber("+15551234567"); got != "+1555***4567" {
+		t.Errorf("MaskNumber = %q", got)
+	}
+	if got := OrgScope("acme", "+15551234567").String(); got != "acme/+1555***4567" {
+		t.Errorf("Scope.String = %q", got)
+	}
+	if got := MaskNumber("+123"); strings.Contains(got, "123") {
+		t.Errorf("short number not masked: %q", got)
+	}
+}
+
+func TestStateDoesNotAllocate(t *testing.T) {
+	s, c := memStore(t)
+	org := OrgScope("acme", num(1))
+	snd := SenderScope("acme", "agent-7", num(2))
+	mustApply(t, s, change(org, EventOptedIn, c.Now()))
+	mustApply(t, s, change(snd, EventOptedOut, c.Now()))
+	miss := OrgScope("nobody", num(3))
+	allocs := testing.AllocsPerRun(1000, func() {
+		if s.State(org) != StateOptedIn || s.State(snd) != StateOptedOut || s.State(miss) != StateUnknown {
+			panic("wrong state")
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("State allocates %v times per call", allocs)
+	}
+}
+
+// TestImports keeps store free of the proxy and policy packages (DESIGN.md).
+func TestImports(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Skipf("go list unavailable: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "github.com/optguard/optguard/") && dep != "github.com/optguard/optguard/store" {
+			t.Errorf("store imports %s", dep)
+		}
+	}
+}
