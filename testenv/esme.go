@@ -24,8 +24,8 @@ type ESMEConfig struct {
 	ManualDeliverResp bool
 }
 
-// Bounds of the client's queues.
-const (
+// Bounds of the client's queues (variables for tests).
+var (
 	responsesCap = 1 << 16 // Responses channel
 	deliversCap  = 1 << 16 // requests from the server kept for NextDeliver
 )

@@ -140,8 +140,9 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 	return time.Duration(h.max)
 }
 
-// String formats the count and the usual percentiles.
-func (h *Histogram) String() string {
+// String formats the count and the usual percentiles. (A value receiver, so
+// that a Histogram field prints this way with %v too.)
+func (h Histogram) String() string {
 	return fmt.Sprintf("n=%d p50=%s p99=%s p999=%s max=%s", h.n,
 		fmtDur(h.Quantile(0.50)), fmtDur(h.Quantile(0.99)), fmtDur(h.Quantile(0.999)), fmtDur(h.Max()))
 }

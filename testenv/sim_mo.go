@@ -270,8 +270,9 @@ func (s *SMSC) SendReceipt(ctx context.Context, systemID string, r ReceiptSpec) 
 // SendPDU sends any request PDU (raw is copied; its sequence number is set by
 // the simulator) on a bound session of systemID that can receive it — any bound
 // session for enquire_link and unbind, a receiver or transceiver otherwise —
-// and returns a copy of the response (or generic_nack). After a successful
-// unbind the simulator closes the session.
+// and returns a copy of the response (or generic_nack). alert_notification has
+// no response in SMPP: SendPDU returns (nil, nil) once it is written. After a
+// successful unbind the simulator closes the session.
 func (s *SMSC) SendPDU(ctx context.Context, systemID string, raw []byte) ([]byte, error) {
 	h, err := pdu.ParseHeader(raw)
 	if err != nil || int(h.Length) != len(raw) {
@@ -283,6 +284,12 @@ func (s *SMSC) SendPDU(ctx context.Context, systemID string, raw []byte) ([]byte
 	ss, err := s.pickSession(ctx, systemID, h.ID == pdu.EnquireLink || h.ID == pdu.Unbind)
 	if err != nil {
 		return nil, err
+	}
+	if h.ID == pdu.AlertNotification {
+		p := append([]byte(nil), raw...)
+		pdu.SetSeq(p, ss.nextSeq())
+		ss.recordOut(p)
+		return nil, ss.out.writeFlush(p)
 	}
 	resp, err := ss.request(ctx, raw)
 	if err != nil {

@@ -622,6 +622,16 @@ func TestSendPDU(t *testing.T) {
 		t.Errorf("Count(0x80010200) = %d", s.Count(0x80010200))
 	}
 
+	// alert_notification has no response.
+	alert := pdu.Begin(nil, pdu.AlertNotification, 0, 0)
+	alert.Address(1, 1, "+15550002222").Address(1, 1, "+15550001111")
+	if resp, err := s.SendPDU(ctx, "acme", alert.End()); err != nil || resp != nil {
+		t.Fatalf("alert_notification: % x %v", resp, err)
+	}
+	if d, err := e.NextDeliver(ctx); err != nil || pdu.ID(d) != pdu.AlertNotification {
+		t.Fatalf("NextDeliver after alert_notification: % x %v", d, err)
+	}
+
 	if _, err := s.SendPDU(ctx, "acme", pdu.AppendEnquireLinkResp(nil, 1)); err == nil {
 		t.Error("SendPDU accepted a response PDU")
 	}
@@ -897,5 +907,35 @@ func TestSubmitPathDoesNotAllocate(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("%+v: %.1f allocations per submit_sm", cfg, allocs)
 		}
+	}
+}
+
+func TestCloseWithResponsesFull(t *testing.T) {
+	old := responsesCap
+	responsesCap = 2
+	defer func() { responsesCap = old }()
+	s := startSMSC(t, SMSCConfig{})
+	e := bound(t, s, ESMEConfig{}, pdu.BindTransmitter, "acme", "x")
+	raw, _ := pdu.AppendSubmitSM(nil, 0, sm("x"))
+	for range 5 {
+		if _, err := e.Send(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Eventually(t, 5*time.Second, func() bool { return s.Count(pdu.SubmitSM) == 5 }, "submit_sm not received")
+	time.Sleep(20 * time.Millisecond) // the reader is now blocked on the full channel
+	closed := make(chan struct{})
+	go func() { e.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hangs while Responses is full")
+	}
+	n := 0
+	for range e.Responses() {
+		n++
+	}
+	if n != 2 {
+		t.Errorf("%d responses kept, want 2", n)
 	}
 }
