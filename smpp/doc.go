@@ -1,0 +1,60 @@
+// Package smpp is optguard's SMPP v3.4 proxy: the TCP/TLS server that ESMEs bind
+// to, the upstream sessions it opens to the SMSC on their behalf, and the relay
+// between the two legs of each bind.
+//
+// # Shape
+//
+// Every connection is a Session with exactly one reader and one writer
+// goroutine. The reader reads into a per-connection buffer that grows under load
+// and shrinks when idle, frames PDUs in place (smpp/pdu) and handles each one
+// before reading again; whatever it queues for any connection is flushed when the
+// batch it read is drained, so one write system call carries many PDUs. The
+// writer also runs the session's housekeeping: response timeouts and
+// enquire_link on idle links.
+//
+// A bind is a pair of sessions: the downstream one (the ESME's connection) and
+// the upstream one that optguard opened to the SMSC chosen for the ESME's
+// system_id, bound with the ESME's own bind PDU (transparent mode). Each leg has
+// its own sequence counter (1 … 0x7FFFFFFF, wrapping) and a pending table, a ring
+// indexed by sequence number whose size the window bounds.
+//
+// # Relay rules
+//
+// Hop-by-hop PDUs are handled on each leg and never relayed: bind_*, unbind,
+// enquire_link, generic_nack and outbind. Every other PDU, including command ids
+// this package does not know, is relayed as the exact bytes that arrived with only
+// the sequence number rewritten. A request that would exceed the window of the leg
+// it must go out on is answered at once with ESME_RTHROTTLED. A request whose
+// response does not come within the response timeout, or whose leg is lost, is
+// answered with the configured timeout status (ESME_RSYSERR by default). Loss of
+// either leg closes the other in order: outstanding requests are answered, the
+// survivor is unbound, then both connections close.
+//
+// Local answers the relay gives itself, each documented where it is made:
+//   - a bind beyond Options.MaxBindsPerSystemID, or to an SMSC that cannot be
+//     reached or does not answer: bind_resp ESME_RBINDFAIL;
+//   - a second bind on a bound connection: ESME_RALYBND;
+//   - any other request before a bind, or while the bind is being torn down:
+//     ESME_RINVBNDSTS;
+//   - submit_sm, data_sm or submit_multi from an ESME bound as a receiver:
+//     ESME_RINVBNDSTS, before the Interceptor sees it;
+//   - a malformed submit_sm, submit_multi, data_sm or deliver_sm (a field longer
+//     than the specification allows, sm_length or a TLV past the end): its
+//     response with the status the scanner names; it is not relayed, because an
+//     unreadable message cannot be checked for consent;
+//   - a command_length below 16 or above the maximum: generic_nack
+//     ESME_RINVCMDLEN, then the connection closes (the stream cannot be framed);
+//   - an unknown command id when Options.RefuseUnknownCommands is set:
+//     generic_nack ESME_RINVCMDID.
+//
+// # Interception
+//
+// smpp knows nothing about consent. It calls an Interceptor, declared here, for
+// every submit_sm, data_sm and submit_multi from an ESME (MT) and every
+// deliver_sm and data_sm from the SMSC (MO and receipts), with a read-only scanned
+// view of the PDU; the verdict forwards, rejects with a status, or holds (answers
+// with an optguard message_id and does not relay). PDUs that optguard originates
+// itself are injected on either leg; their responses are consumed by optguard.
+//
+// smpp imports smpp/pdu and no other package of optguard.
+package smpp

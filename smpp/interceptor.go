@@ -1,0 +1,107 @@
+package smpp
+
+import (
+	"github.com/optguard/optguard/smpp/pdu"
+)
+
+// Interceptor decides what happens to the messages that cross a bind. It is
+// declared here, by its consumer; cmd/optguard adapts the consent policy to it.
+//
+// Both methods run on the reader goroutine of the session the PDU arrived on, so
+// that the verdict is carried out before the next PDU of that connection is read:
+// MT must answer from memory (it is on the relay's hot path); MO may write to
+// disk, which is how a consent change is durable before the SMSC's deliver_sm is
+// answered. Neither may keep c or m, or any slice of them, after returning: they
+// are views of the connection's read buffer. Copy what must outlive the call.
+type Interceptor interface {
+	// MT is called for every submit_sm, data_sm and submit_multi an ESME sends
+	// on a bind that may transmit, after it was scanned and before it is relayed.
+	MT(c *Call, m *pdu.Message) Verdict
+	// MO is called for every deliver_sm and data_sm the SMSC sends, mobile
+	// originated messages and receipts alike (m.IsReceipt tells them apart).
+	MO(c *Call, m *pdu.Message) Verdict
+}
+
+// Call describes the session and the PDU an Interceptor is asked about.
+type Call struct {
+	Session  uint64   // id of the ESME-side session of the bind
+	SystemID string   // the bind's system_id
+	Bind     BindType // how the ESME bound
+	Remote   string   // the ESME's address
+	// PDU is the exact PDU as it arrived, sequence number included. It is a view
+	// of the read buffer: copy it (e.g. to hold it) before the call returns.
+	PDU []byte
+}
+
+// Action is what a Verdict tells the proxy to do.
+type Action uint8
+
+const (
+	// ActForward relays the PDU unchanged (but for its sequence number).
+	ActForward Action = iota
+	// ActReject answers the PDU with Verdict.Status; it is not relayed.
+	ActReject
+	// ActHold answers the PDU with ESME_ROK (an MT's response carries
+	// Verdict.MessageID) and does not relay it: the interceptor has taken the
+	// message over, e.g. stored it until the handset consents.
+	ActHold
+)
+
+func (a Action) String() string {
+	switch a {
+	case ActForward:
+		return "forward"
+	case ActReject:
+		return "reject"
+	case ActHold:
+		return "hold"
+	}
+	return "action(" + itoa(int(a)) + ")"
+}
+
+// Verdict is an Interceptor's answer. The zero Verdict forwards.
+type Verdict struct {
+	Action    Action
+	Status    pdu.Status // ActReject: the command_status answered
+	MessageID string     // ActHold of an MT: the message_id answered
+	// Inject lists PDUs to originate once the verdict has been carried out (so
+	// that, e.g., an opt-out confirmation follows the relayed MO).
+	Inject []Injection
+}
+
+// Forward returns the verdict that relays the PDU.
+func ForwardVerdict() Verdict { return Verdict{} }
+
+// Reject returns the verdict that answers the PDU with status and drops it.
+func Reject(status pdu.Status) Verdict { return Verdict{Action: ActReject, Status: status} }
+
+// Hold returns the verdict that answers the PDU with ESME_ROK and messageID
+// without relaying it.
+func Hold(messageID string) Verdict { return Verdict{Action: ActHold, MessageID: messageID} }
+
+// Forward is the Interceptor that relays everything.
+type Forward struct{}
+
+// MT relays.
+func (Forward) MT(*Call, *pdu.Message) Verdict { return Verdict{} }
+
+// MO relays.
+func (Forward) MO(*Call, *pdu.Message) Verdict { return Verdict{} }
+
+// Injection is a request PDU that optguard originates on one leg of a bind.
+type Injection struct {
+	// Leg is where the PDU goes: Upstream to the SMSC (a submit_sm to the
+	// handset), Downstream to the ESME (a deliver_sm notice to the sender).
+	Leg Leg
+	// SystemID picks the bind: "" means the bind the verdict is about; otherwise
+	// any bound session of that system_id that may carry the PDU (a transmitter
+	// or transceiver for Upstream, a receiver or transceiver for Downstream).
+	SystemID string
+	// PDU is a whole request PDU; optguard sets its sequence number. The slice is
+	// copied before Inject returns.
+	PDU []byte
+	// OnResponse, if not nil, gets the response PDU or the error (e.g.
+	// ErrResponseTimeout, ErrSessionClosed). It runs on a session goroutine and
+	// must not block; resp is valid only during the call.
+	OnResponse func(resp []byte, err error)
+}

@@ -1,0 +1,304 @@
+package smpp
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/optguard/optguard/smpp/pdu"
+)
+
+// pair is one bind: the ESME's session and the upstream session opened for it.
+type pair struct {
+	srv      *Server
+	down, up *Session
+	systemID string
+	bind     BindType
+	route    string
+
+	// closing is set when teardown starts: new requests are then refused with
+	// ESME_RINVBNDSTS instead of being relayed.
+	closing  atomic.Bool
+	tearOnce sync.Once
+	gone     chan struct{} // closed when teardown has finished
+}
+
+// other returns the session on the other leg.
+func (pr *pair) other(s *Session) *Session {
+	if s == pr.down {
+		return pr.up
+	}
+	return pr.down
+}
+
+// handle dispatches a framed PDU that arrived on s. It runs on s's reader.
+func (s *Session) handle(p []byte) {
+	pr := s.pair.Load()
+	if pr == nil {
+		s.handleUnbound(p)
+		return
+	}
+	id := pdu.ID(p)
+	s.srv.metrics.count(s.leg, dirIn, id, pdu.StatusOf(p))
+	if id.IsResponse() {
+		pr.response(s, p)
+		return
+	}
+	seq := pdu.Seq(p)
+	switch id {
+	case pdu.EnquireLink:
+		s.answerResp(id, pdu.ESME_ROK, seq)
+		return
+	case pdu.Unbind:
+		pr.teardown(s, true, seq)
+		return
+	case pdu.BindReceiver, pdu.BindTransmitter, pdu.BindTransceiver:
+		if s.leg == Downstream {
+			s.answerResp(id, pdu.ESME_RALYBND, seq)
+		} else {
+			s.answerNack(pdu.ESME_RINVCMDID, seq)
+		}
+		return
+	case pdu.Outbind:
+		s.answerNack(pdu.ESME_RINVCMDID, seq)
+		return
+	}
+	if pr.closing.Load() {
+		s.answerResp(id, pdu.ESME_RINVBNDSTS, seq)
+		return
+	}
+	if !id.Known() && s.srv.opts.RefuseUnknownCommands {
+		s.answerNack(pdu.ESME_RINVCMDID, seq)
+		return
+	}
+	if s.leg == Downstream {
+		switch id {
+		case pdu.SubmitSM, pdu.DataSM, pdu.SubmitMulti:
+			pr.intercept(s, p, true)
+			return
+		}
+	} else if id == pdu.DeliverSM || id == pdu.DataSM {
+		pr.intercept(s, p, false)
+		return
+	}
+	pr.relayRequest(s, p)
+}
+
+// intercept scans a message, asks the Interceptor and carries out its verdict.
+// mt is true for a message from the ESME, false for one from the SMSC.
+func (pr *pair) intercept(s *Session, p []byte, mt bool) {
+	id, seq := pdu.ID(p), pdu.Seq(p)
+	if mt && !pr.bind.CanTransmit() {
+		s.answerResp(id, pdu.ESME_RINVBNDSTS, seq)
+		return
+	}
+	m := &s.msg
+	if err := pdu.Scan(p, m); err != nil {
+		st := statusOf(err)
+		s.srv.metrics.scanErrors.Add(1)
+		s.log().Debug().Err(err).Stringer("command", id).Msg("malformed message refused")
+		s.answerResp(id, st, seq)
+		return
+	}
+	c := &s.call
+	c.PDU = p
+	var v Verdict
+	if mt {
+		v = s.srv.opts.Interceptor.MT(c, m)
+	} else {
+		v = s.srv.opts.Interceptor.MO(c, m)
+	}
+	c.PDU = nil
+	switch v.Action {
+	case ActForward:
+		pr.relayRequest(s, p)
+	case ActReject:
+		st := v.Status
+		if st == pdu.ESME_ROK {
+			st = pdu.ESME_RX_R_APPN // a rejection must not read as success
+		}
+		s.answerResp(id, st, seq)
+	case ActHold:
+		s.answerHeld(id, seq, v.MessageID)
+	default:
+		// A verdict this proxy does not understand must not let a message
+		// through that consent may forbid.
+		s.log().Error().Stringer("action", v.Action).Msg("interceptor returned an unknown action; refusing the message")
+		s.answerResp(id, pdu.ESME_RSYSERR, seq)
+		v.Action = ActReject
+	}
+	s.srv.metrics.verdicts[v.Action].Add(1)
+	for _, inj := range v.Inject {
+		if err := pr.srv.inject(pr, inj); err != nil && inj.OnResponse != nil {
+			inj.OnResponse(nil, err)
+		}
+	}
+}
+
+// answerHeld answers a held message with ESME_ROK and, for an MT, the message_id
+// optguard gave it.
+func (s *Session) answerHeld(id pdu.CommandID, seq uint32, messageID string) {
+	b := s.out.begin()
+	w := pdu.Begin(b, id.Resp(), pdu.ESME_ROK, seq)
+	switch id {
+	case pdu.SubmitSM, pdu.DataSM:
+		w.CString(messageID)
+	case pdu.SubmitMulti:
+		w.CString(messageID).Byte(0) // no_unsuccess
+	default:
+		w.CString("")
+	}
+	s.out.end(w.End())
+	s.srv.metrics.count(s.leg, dirOut, id.Resp(), pdu.ESME_ROK)
+}
+
+// relayRequest sends request p from s to the other leg, or answers it with
+// ESME_RTHROTTLED when that leg's window is full.
+func (pr *pair) relayRequest(from *Session, p []byte) {
+	to := pr.other(from)
+	id, seq := pdu.ID(p), pdu.Seq(p)
+	if id == pdu.AlertNotification {
+		// It has no response: relay it with a sequence number of the other leg
+		// but wait for nothing.
+		to.relayTo(p, to.pend.next())
+		return
+	}
+	upSeq, ok := to.pend.add(request{peerSeq: seq, cmd: id, origin: relayed, sentAt: now()}, false)
+	if !ok {
+		pr.srv.metrics.throttled.Add(1)
+		from.answerResp(id, pdu.ESME_RTHROTTLED, seq)
+		return
+	}
+	to.relayTo(p, upSeq)
+}
+
+// response matches a response that arrived on s with the request it answers.
+func (pr *pair) response(s *Session, p []byte) {
+	r, ok := s.pend.take(pdu.Seq(p))
+	if !ok {
+		pr.srv.metrics.stray.Add(1)
+		s.log().Debug().Stringer("command", pdu.ID(p)).Uint32("seq", pdu.Seq(p)).Msg("response to no outstanding request; dropped")
+		return
+	}
+	switch r.origin {
+	case relayed:
+		to := pr.other(s)
+		pr.srv.metrics.observeLatency(s.leg, now()-r.sentAt)
+		if to.closed() {
+			return
+		}
+		if pdu.ID(p) == pdu.GenericNack {
+			// generic_nack is hop-by-hop: the requester gets the response it
+			// expects, with the nack's status.
+			to.answerResp(r.cmd, pdu.StatusOf(p), r.peerSeq)
+			return
+		}
+		to.relayTo(p, r.peerSeq)
+	default:
+		if r.done != nil {
+			r.done(p, nil)
+		}
+	}
+}
+
+// teardown ends the bind in order. from is the session that ended it: by
+// unbinding (alive, unbindSeq set), by being lost (not alive), or, at Shutdown,
+// the ESME's session (alive, unbindSeq 0: it is unbound too). Requests waiting
+// on a leg that goes away are answered on the other with the timeout status;
+// the surviving leg is unbound before both connections close. Only the first
+// call does the work; later ones answer a late unbind and return.
+func (pr *pair) teardown(from *Session, alive bool, unbindSeq uint32) {
+	first := false
+	pr.tearOnce.Do(func() { first = true })
+	if !first {
+		switch {
+		case !alive:
+			// The running teardown may be waiting on this leg: it is gone.
+			from.close()
+		case unbindSeq != 0:
+			from.answerResp(pdu.Unbind, pdu.ESME_ROK, unbindSeq)
+			from.out.signal()
+		}
+		return
+	}
+	pr.closing.Store(true)
+	other := pr.other(from)
+	if !alive {
+		from.close()
+	}
+	reason := "unbind"
+	switch {
+	case !alive:
+		reason = from.leg.String() + " connection lost"
+	case unbindSeq == 0:
+		reason = "shutdown"
+	}
+	from.log().Info().Str("reason", reason).Msg("closing bind")
+
+	pr.answerAll(from.pend.drain(), other)
+	pr.unbind(other)
+	pr.answerAll(other.pend.drain(), from)
+	switch {
+	case alive && unbindSeq != 0:
+		from.answerResp(pdu.Unbind, pdu.ESME_ROK, unbindSeq)
+	case alive:
+		pr.unbind(from)
+		pr.answerAll(from.pend.drain(), other)
+	}
+	other.closeAfterFlush()
+	from.closeAfterFlush()
+	pr.waitClosed(other)
+	pr.waitClosed(from)
+	pr.srv.metrics.bound(pr.bind, -1)
+	pr.srv.removePair(pr)
+	close(pr.gone)
+}
+
+// answerAll answers on session to every relayed request in reqs with the timeout
+// status, and tells injections and local requests that their session is gone.
+func (pr *pair) answerAll(reqs []request, to *Session) {
+	for _, r := range reqs {
+		switch {
+		case r.origin == relayed && !to.closed():
+			to.answerResp(r.cmd, pr.srv.opts.TimeoutStatus, r.peerSeq)
+		case r.origin != relayed && r.done != nil:
+			r.done(nil, ErrSessionClosed)
+		}
+	}
+	if len(reqs) > 0 {
+		to.out.signal()
+	}
+}
+
+// unbind sends unbind on s and waits for unbind_resp, the connection's end or the
+// unbind timeout, whichever comes first.
+func (pr *pair) unbind(s *Session) {
+	if s.closed() {
+		return
+	}
+	answered := make(chan struct{})
+	var once sync.Once
+	if !s.sendLocal(pdu.Unbind, func([]byte, error) { once.Do(func() { close(answered) }) }) {
+		return
+	}
+	t := time.NewTimer(pr.srv.opts.UnbindTimeout)
+	defer t.Stop()
+	select {
+	case <-answered:
+	case <-s.done:
+	case <-t.C:
+		s.log().Debug().Msg("unbind not answered in time")
+	}
+}
+
+// waitClosed waits until s's writer has flushed and closed it, bounded by the
+// write timeout.
+func (pr *pair) waitClosed(s *Session) {
+	t := time.NewTimer(pr.srv.opts.WriteTimeout)
+	defer t.Stop()
+	select {
+	case <-s.done:
+	case <-t.C:
+		s.close()
+	}
+}
