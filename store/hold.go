@@ -181,7 +181,7 @@ func settleScope(txn *badger.Txn, sk []byte, d Disposition, now time.Time) ([]He
 		id  string
 	}
 	var q []queued
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 16})
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
 		err := item.Value(func(v []byte) error {
@@ -247,7 +247,7 @@ func (b *Badger) Held(ctx context.Context, s Scope) ([]HeldMessage, error) {
 	var out []HeldMessage
 	err := b.cdb.View(func(txn *badger.Txn) error {
 		prefix := holdQueuePrefix(scopeKey(s))
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 16})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if err := ctx.Err(); err != nil {

@@ -1,7 +1,8 @@
 package store
 
 import (
-	"hash/maphash"
+	"encoding/binary"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,10 +18,7 @@ import (
 // Only the committer goroutine writes the index, right after the badger
 // transaction that changed the same records commits.
 
-const (
-	indexShards  = 64 // power of two
-	symbolShards = 16 // power of two
-)
+const indexShards = 256 // power of two
 
 type idxKey struct {
 	org    uint32
@@ -37,20 +35,23 @@ type idxVal struct {
 type idxShard struct {
 	mu sync.RWMutex
 	m  map[idxKey]idxVal // guarded by mu
-	_  [32]byte          // keep shards on separate cache lines
+	_  [96]byte          // 128 bytes a shard: readers on two cores do not share a line
 }
 
-type symShard struct {
-	mu sync.RWMutex
-	m  map[string]uint32 // guarded by mu
-	_  [32]byte
-}
-
-// symbols interns organization and sender names. Id 0 is the empty string.
+// symbols interns organization and sender names (id 0 is the empty
+// string). Lookups must not write shared memory, or cores running State in
+// parallel slow each other down; so, like sync.Map, an immutable map read
+// through an atomic pointer answers almost every lookup, and names added
+// since its last copy wait in a small locked map until enough lookups miss
+// them to make a new copy worthwhile.
 type symbols struct {
-	seed   maphash.Seed
-	shards [symbolShards]symShard
-	next   atomic.Uint32
+	read     atomic.Pointer[map[string]uint32] // immutable once stored
+	dirtyLen atomic.Int32                      // len(dirty), readable without mu
+
+	mu     sync.Mutex
+	dirty  map[string]uint32 // guarded by mu: names not in read yet
+	misses int               // guarded by mu: lookups that had to take mu
+	next   uint32            // guarded by mu: last id handed out
 }
 
 type index struct {
@@ -59,20 +60,17 @@ type index struct {
 	counts [numStates]atomic.Int64
 }
 
-func newIndex() *index {
+// newIndex returns an empty index sized for about sizeHint records, which
+// saves the maps' incremental growth while 1 M records load.
+func newIndex(sizeHint int) *index {
 	ix := &index{}
-	ix.syms.seed = maphash.MakeSeed()
 	for i := range ix.shards {
-		ix.shards[i].m = make(map[idxKey]idxVal)
+		ix.shards[i].m = make(map[idxKey]idxVal, sizeHint/indexShards)
 	}
-	for i := range ix.syms.shards {
-		ix.syms.shards[i].m = make(map[string]uint32)
-	}
+	read := make(map[string]uint32)
+	ix.syms.read.Store(&read)
+	ix.syms.dirty = make(map[string]uint32)
 	return ix
-}
-
-func (s *symbols) shard(name string) *symShard {
-	return &s.shards[maphash.String(s.seed, name)&(symbolShards-1)]
 }
 
 // lookup returns the id of name without interning it.
@@ -80,33 +78,107 @@ func (s *symbols) lookup(name string) (uint32, bool) {
 	if name == "" {
 		return 0, true
 	}
-	sh := s.shard(name)
-	sh.mu.RLock()
-	id, ok := sh.m[name]
-	sh.mu.RUnlock()
+	if id, ok := (*s.read.Load())[name]; ok {
+		return id, true
+	}
+	if s.dirtyLen.Load() == 0 {
+		return 0, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.dirty[name]
+	s.missLocked()
 	return id, ok
+}
+
+// missLocked counts a lookup that needed mu and, once they are as many as
+// the names waiting in dirty, publishes a new read map holding them.
+func (s *symbols) missLocked() {
+	s.misses++
+	if s.misses < len(s.dirty) {
+		return
+	}
+	old := *s.read.Load()
+	read := make(map[string]uint32, len(old)+len(s.dirty))
+	for k, v := range old {
+		read[k] = v
+	}
+	for k, v := range s.dirty {
+		read[k] = v
+	}
+	s.read.Store(&read)
+	clear(s.dirty)
+	s.dirtyLen.Store(0)
+	s.misses = 0
 }
 
 // intern returns the id of name, assigning one if needed.
 func (s *symbols) intern(name string) uint32 {
-	if name == "" {
+	if id, ok := s.lookup(name); ok {
+		return id
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, ok := (*s.read.Load())[name]; ok {
+		return id
+	}
+	if id, ok := s.dirty[name]; ok {
+		return id
+	}
+	s.next++
+	s.dirty[name] = s.next
+	s.dirtyLen.Store(int32(len(s.dirty)))
+	return s.next
+}
+
+// internLoading is intern for an index that is not published yet (being
+// loaded by one goroutine): names go straight into the read map, without
+// locks, and without allocating for names already seen.
+func (s *symbols) internLoading(name []byte) uint32 {
+	if len(name) == 0 {
 		return 0
 	}
-	sh := s.shard(name)
-	sh.mu.RLock()
-	id, ok := sh.m[name]
-	sh.mu.RUnlock()
-	if ok {
+	read := *s.read.Load()
+	if id, ok := read[string(name)]; ok {
 		return id
 	}
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if id, ok := sh.m[name]; ok {
-		return id
+	s.next++
+	read[string(name)] = s.next
+	return s.next
+}
+
+type loadEntry struct {
+	k idxKey
+	v idxVal
+}
+
+// loadKey turns a stored scope key into an index key, interning names with
+// internLoading. With insertLoaded it is the lock-free, allocation-free
+// path by which OpenBadger loads an index that is not published yet.
+func (ix *index) loadKey(sk []byte) (idxKey, error) {
+	n, w := binary.Uvarint(sk)
+	if w <= 0 || uint64(len(sk)-w) < n {
+		return idxKey{}, fmt.Errorf("scope key: bad organization length")
 	}
-	id = s.next.Add(1)
-	sh.m[name] = id
-	return id
+	org, rest := sk[w:w+int(n)], sk[w+int(n):]
+	i := indexByte(rest, 0)
+	if i < 0 {
+		return idxKey{}, fmt.Errorf("scope key: no number terminator")
+	}
+	num, ok := numberKey(rest[:i])
+	if !ok {
+		return idxKey{}, fmt.Errorf("scope key: bad number %q", rest[:i])
+	}
+	return idxKey{org: ix.syms.internLoading(org), sender: ix.syms.internLoading(rest[i+1:]), number: num}, nil
+}
+
+// insertLoaded adds entries (each scope at most once) to an index that is
+// not published yet.
+func (ix *index) insertLoaded(batch []loadEntry) {
+	for _, e := range batch {
+		ix.shard(e.k).m[e.k] = e.v
+		ix.counts[e.v.state].Add(1)
+	}
 }
 
 func (ix *index) shard(k idxKey) *idxShard {

@@ -40,7 +40,7 @@ func (b *Badger) Verify(ctx context.Context) (VerifyReport, error) {
 		}
 		var prev [32]byte
 		next := uint64(1)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixEvent, PrefetchValues: true, PrefetchSize: 256})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixEvent})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if next%4096 == 0 {
@@ -183,7 +183,7 @@ func (b *Badger) rebuild(ctx context.Context, fix bool) (RebuildReport, error) {
 		var writes, deletes [][]byte // consent keys to rewrite / delete
 		ix := b.idx.Load()
 		err := b.cdb.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixConsent, PrefetchValues: true, PrefetchSize: 256})
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixConsent})
 			defer it.Close()
 			for it.Rewind(); it.Valid(); it.Next() {
 				item := it.Item()
@@ -265,7 +265,7 @@ func (b *Badger) rebuild(ctx context.Context, fix bool) (RebuildReport, error) {
 // foldLedger replays every event into want, keyed by scope key.
 func (b *Badger) foldLedger(ctx context.Context, want map[string]*folded, rep *RebuildReport) error {
 	return b.cdb.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixEvent, PrefetchValues: true, PrefetchSize: 256})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixEvent})
 		defer it.Close()
 		var sk []byte
 		for it.Rewind(); it.Valid(); it.Next() {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -214,33 +215,66 @@ func (h chainHead) encode() []byte {
 	return append(binary.BigEndian.AppendUint64(make([]byte, 0, 40), h.seq), h.hash[:]...)
 }
 
-// loadIndex reads every consent record into a fresh in-memory index.
+// loadIndex reads every consent record into a fresh in-memory index. It
+// is a two-stage pipeline, so that reading badger and filling the maps
+// (about half the time each for 1 M records) use both cores.
 func loadIndex(db *badger.DB) (*index, error) {
-	ix := newIndex()
+	ix := newIndex(countHint(db, prefixConsent))
+	const batchLen = 4096
+	batches := make(chan []loadEntry, 4)
+	free := make(chan []loadEntry, 5)
+	for i := 0; i < cap(free); i++ {
+		free <- make([]loadEntry, 0, batchLen)
+	}
+	inserted := make(chan struct{})
+	go func() {
+		defer close(inserted)
+		for b := range batches {
+			ix.insertLoaded(b)
+			free <- b[:0]
+		}
+	}()
 	err := db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixConsent, PrefetchValues: true, PrefetchSize: 256})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixConsent})
 		defer it.Close()
+		batch := <-free
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
-			sc, err := parseScopeKey(item.Key()[len(prefixConsent):])
+			k, err := ix.loadKey(item.Key()[len(prefixConsent):])
 			if err != nil {
 				return fmt.Errorf("store: loading index: %w", err)
 			}
 			err = item.Value(func(v []byte) error {
 				st, m, upd, err := decodeConsentHead(v)
-				if err != nil {
-					return err
-				}
-				ix.set(sc, idxVal{updated: upd, state: st, mode: m})
-				return nil
+				batch = append(batch, loadEntry{k: k, v: idxVal{updated: upd, state: st, mode: m}})
+				return err
 			})
 			if err != nil {
 				return fmt.Errorf("store: loading index: %w", err)
 			}
+			if len(batch) == batchLen {
+				batches <- batch
+				batch = <-free
+			}
 		}
+		batches <- batch
 		return nil
 	})
+	close(batches)
+	<-inserted
 	return ix, err
+}
+
+// countHint estimates the keys under prefix from badger's table metadata
+// (tables lying wholly under it; the memtables are not counted).
+func countHint(db *badger.DB, prefix []byte) int {
+	n := 0
+	for _, t := range db.Tables() {
+		if bytes.HasPrefix(t.Left, prefix) && bytes.HasPrefix(t.Right, prefix) {
+			n += int(t.KeyCount)
+		}
+	}
+	return n
 }
 
 // enter marks the start of an operation on the databases; it fails once

@@ -113,7 +113,7 @@ func (b *Badger) ListConsents(ctx context.Context, f ConsentFilter) (ConsentPage
 	defer b.leave()
 	limit := pageLimit(f.Limit)
 	err = b.cdb.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: !byNumber, PrefetchSize: 64})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		seek(it, prefix, start)
 		for n := 0; it.Valid(); it.Next() {
@@ -322,7 +322,7 @@ func (b *Badger) Events(ctx context.Context, f EventFilter, fn func(Event) error
 				stop = appendU64(cat(prefix), f.ToSeq+1)
 			}
 		}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: !index, PrefetchSize: 128})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		if start == nil {
 			start = prefix

@@ -124,7 +124,7 @@ func NormalizeNumber(raw, region string) (string, error) {
 // in-memory index. The leading '+' is optional so that the hot path can be
 // given destination_addr digits as they are. E.164 numbers never start with
 // 0, so the packing is one-to-one.
-func numberKey(n string) (uint64, bool) {
+func numberKey[T string | []byte](n T) (uint64, bool) {
 	if len(n) > 0 && n[0] == '+' {
 		n = n[1:]
 	}
