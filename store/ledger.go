@@ -66,10 +66,12 @@ type ImportReport struct {
 const importChunk = 1000
 
 // Import appends many changes (e.g. an existing consent list, with
-// EventStateImported and MethodImport) in large transactions, each synced.
+// EventStateImported and MethodImport) in transactions of up to 1000
+// changes, each synced; live changes from Apply are committed between them.
 // All changes are validated before anything is written; Holds must be
-// KeepHeld. A Guard that refuses skips its change. If ctx ends, Import stops
-// between transactions and returns what was done with ctx's error.
+// KeepHeld. A Guard that refuses skips its change. If ctx ends (or the
+// store closes) Import stops between transactions and returns what was
+// done along with the error.
 func (b *Badger) Import(ctx context.Context, changes []Change) (ImportReport, error) {
 	var rep ImportReport
 	for i := range changes {
@@ -80,36 +82,33 @@ func (b *Badger) Import(ctx context.Context, changes []Change) (ImportReport, er
 			return rep, fmt.Errorf("importing change %d: %w", i, invalidf("Holds must be KeepHeld in an import"))
 		}
 	}
-	err := b.runExclusive(ctx, func() error {
-		for start := 0; start < len(changes); start += importChunk {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			end := min(start+importChunk, len(changes))
-			reqs := make([]*commitReq, end-start)
-			for i := range reqs {
-				reqs[i] = &commitReq{change: &changes[start+i]}
-			}
-			res := make([]commitRes, len(reqs))
-			if err := b.commitChanges(reqs, res); err != nil {
-				return err
-			}
-			for _, r := range res {
-				if r.err != nil {
-					rep.Refused++
-					continue
-				}
-				rep.Applied++
-				if rep.FirstSeq == 0 {
-					rep.FirstSeq = r.applied.Event.Seq
-				}
-				rep.LastSeq = r.applied.Event.Seq
-			}
+	// One exclusive task per chunk, so live Apply calls (an MO STOP) are
+	// interleaved with a long import instead of waiting for all of it.
+	for start := 0; start < len(changes); start += importChunk {
+		if err := ctx.Err(); err != nil {
+			return rep, fmt.Errorf("importing: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return rep, fmt.Errorf("importing: %w", err)
+		end := min(start+importChunk, len(changes))
+		reqs := make([]*commitReq, end-start)
+		for i := range reqs {
+			reqs[i] = &commitReq{change: &changes[start+i]}
+		}
+		res := make([]commitRes, len(reqs))
+		err := b.runExclusive(ctx, func() error { return b.commitChanges(reqs, res) })
+		if err != nil {
+			return rep, fmt.Errorf("importing: %w", err)
+		}
+		for _, r := range res {
+			if r.err != nil {
+				rep.Refused++
+				continue
+			}
+			rep.Applied++
+			if rep.FirstSeq == 0 {
+				rep.FirstSeq = r.applied.Event.Seq
+			}
+			rep.LastSeq = r.applied.Event.Seq
+		}
 	}
 	return rep, nil
 }

@@ -79,7 +79,9 @@ func idHash(s string) uint64 {
 }
 
 func (l *msgLog) push(it logItem) {
-	if it.rec.ID == "" || len(it.rec.ID) > maxIDLen || !l.accepting.Load() {
+	if it.rec.ID == "" || len(it.rec.ID) > maxIDLen || !l.accepting.Load() ||
+		it.rec.Status != msgStatusInvalid && !it.rec.Status.Valid() ||
+		it.statusOnly && it.rec.Status == msgStatusInvalid {
 		l.dropped.Add(1)
 		return
 	}

@@ -144,9 +144,16 @@ func TestMessageLogDropsInsteadOfBlocking(t *testing.T) {
 	if st.LogDropped == 0 {
 		t.Fatal("a 4-slot queue took 10000 records without dropping any")
 	}
+	before := s.ml.dropped.Load()
+	s.LogStatus("1", 0, time.Now())
+	s.LogStatus("1", 99, time.Now())
+	s.Log(Record{ID: "", Status: MsgSent})
+	if got := s.ml.dropped.Load() - before; got != 3 {
+		t.Fatalf("malformed items: %d dropped, want 3", got)
+	}
 	// Close drains what was queued: everything accepted is written.
 	s.Close()
-	if got := s.ml.written.Load() + s.ml.dropped.Load(); got != 10000 {
+	if got := s.ml.written.Load() + s.ml.dropped.Load(); got != 10003 {
 		t.Fatalf("written %d + dropped %d != 10000", s.ml.written.Load(), s.ml.dropped.Load())
 	}
 }
