@@ -248,8 +248,13 @@ func (b *Badger) reload() error {
 	if err != nil {
 		return err
 	}
+	im, err := loadIDMirror(b.ldb)
+	if err != nil {
+		return err
+	}
 	b.head = head
 	b.idx.Store(ix)
+	b.ids.Store(im)
 	return nil
 }
 

@@ -106,6 +106,9 @@
 //   - Rebuild (and CheckIndex, which only compares) recompute the consent
 //     records from the ledger.
 //
-// Badger judges TTLs (id map, message log) by the wall clock; holds expire
-// by Options.Clock, through Expired/ExpireHeld.
+// The SMSC id → optguard id direction of the id map is mirrored in memory
+// (loaded at open), because every delivery receipt asks it and almost none
+// is found. Badger judges TTLs (id map, message log) by the wall clock, so
+// the mirror does too; held messages expire by Options.Clock, through
+// Expired and ExpireHeld.
 package store

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -13,6 +15,84 @@ import (
 // of it in a power cut only means a receipt for a released message is
 // relayed with the SMSC's id instead of optguard's; the hold and the consent
 // change that released it are in the synced database.
+//
+// Every receipt asks OptguardMessageID whether its SMSC id is one of ours,
+// and nearly all are not (only released held messages are mapped), so that
+// direction is mirrored in memory (idMirror, loaded at open): the receipt
+// path never reads badger.
+
+// idMirror is the in-memory copy of the SMSC id → optguard id direction.
+type idMirror struct {
+	mu     sync.RWMutex
+	m      map[string]idTarget // guarded by mu
+	pruned int64               // guarded by mu: Unix seconds of the last prune
+}
+
+type idTarget struct {
+	ours string
+	exp  int64 // Unix seconds
+}
+
+const idPruneEvery = 60 // seconds
+
+// get returns the mapping unless it is missing or expired. It reads the
+// clock only on a hit: misses are the common case.
+func (im *idMirror) get(smscID string) (string, bool) {
+	im.mu.RLock()
+	t, ok := im.m[smscID]
+	im.mu.RUnlock()
+	// Expiry is judged by the wall clock, as badger judges the stored copy.
+	if !ok || t.exp <= time.Now().Unix() {
+		return "", false
+	}
+	return t.ours, true
+}
+
+// put adds a mapping and, at most once a minute, drops expired ones.
+func (im *idMirror) put(smscID, ours string, exp, now int64) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	im.m[smscID] = idTarget{ours: ours, exp: exp}
+	if now-im.pruned >= idPruneEvery {
+		im.pruned = now
+		for k, t := range im.m {
+			if t.exp <= now {
+				delete(im.m, k)
+			}
+		}
+	}
+}
+
+func (im *idMirror) len() int {
+	im.mu.RLock()
+	defer im.mu.RUnlock()
+	return len(im.m)
+}
+
+// loadIDMirror reads the live SMSC id → optguard id mappings.
+func loadIDMirror(db *badger.DB) (*idMirror, error) {
+	im := &idMirror{m: make(map[string]idTarget)}
+	err := db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixIDSMSC})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			smsc := string(item.Key()[len(prefixIDSMSC):])
+			err := item.Value(func(v []byte) error {
+				im.m[smsc] = idTarget{ours: string(v), exp: int64(item.ExpiresAt())}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: loading id map: %w", err)
+	}
+	return im, nil
+}
 
 // MapMessageID records that the message optguard answered with ourID was
 // accepted by the SMSC as smscID, in both directions. A mapping for the same
@@ -28,7 +108,8 @@ func (b *Badger) MapMessageID(ctx context.Context, ourID, smscID string) error {
 		return err
 	}
 	defer b.leave()
-	exp := uint64(b.clock().Add(b.opts.IDMapTTL).Unix())
+	now := b.clock().Unix()
+	exp := uint64(now + int64(b.opts.IDMapTTL/time.Second))
 	err := b.ldb.Update(func(txn *badger.Txn) error {
 		e1 := badger.NewEntry(idOursKey(ourID), []byte(smscID))
 		e1.ExpiresAt = exp
@@ -42,6 +123,7 @@ func (b *Badger) MapMessageID(ctx context.Context, ourID, smscID string) error {
 	if err != nil {
 		return fmt.Errorf("mapping message id: %w", err)
 	}
+	b.ids.Load().put(smscID, ourID, int64(exp), time.Now().Unix())
 	return nil
 }
 
@@ -51,9 +133,13 @@ func (b *Badger) SMSCMessageID(ctx context.Context, ourID string) (string, error
 }
 
 // OptguardMessageID returns optguard's id for the SMSC's smscID; receipts
-// whose id is not found here were never held and pass untouched.
+// whose id is not found here were never held and pass untouched. It is
+// answered from memory without allocating.
 func (b *Badger) OptguardMessageID(ctx context.Context, smscID string) (string, error) {
-	return b.lookupID(idSMSCKey(smscID))
+	if ours, ok := b.ids.Load().get(smscID); ok {
+		return ours, nil
+	}
+	return "", ErrNotFound
 }
 
 func (b *Badger) lookupID(k []byte) (string, error) {

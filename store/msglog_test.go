@@ -28,7 +28,26 @@ func TestIDMap(t *testing.T) {
 		if st.IDMappings != 1 {
 			t.Errorf("IDMappings = %d", st.IDMappings)
 		}
+		if allocs := testing.AllocsPerRun(100, func() { s.OptguardMessageID(ctx, "not-ours") }); allocs != 0 {
+			t.Errorf("receipt lookup allocates %v times", allocs)
+		}
 	})
+}
+
+func TestIDMapSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, Options{Dir: dir})
+	if err := s.MapMessageID(ctx, "og-7", "77"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openT(t, Options{Dir: dir})
+	if got, err := s.OptguardMessageID(ctx, "77"); err != nil || got != "og-7" {
+		t.Fatalf("after reopen: %q, %v", got, err)
+	}
+	if got, err := s.SMSCMessageID(ctx, "og-7"); err != nil || got != "77" {
+		t.Fatalf("after reopen: %q, %v", got, err)
+	}
 }
 
 func TestIDMapTTL(t *testing.T) {

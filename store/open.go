@@ -37,6 +37,7 @@ type Badger struct {
 	ldb *badger.DB // message log, id map: SyncWrites off, TTL
 
 	idx atomic.Pointer[index]
+	ids atomic.Pointer[idMirror]
 
 	// commitCh carries consent changes and exclusive tasks to the
 	// committer goroutine, the only writer of the ledger and the index.
@@ -121,6 +122,11 @@ func (b *Badger) load() error {
 		return err
 	}
 	b.idx.Store(ix)
+	im, err := loadIDMirror(b.ldb)
+	if err != nil {
+		return err
+	}
+	b.ids.Store(im)
 	return nil
 }
 
