@@ -199,17 +199,22 @@ func settleScope(txn *badger.Txn, sk []byte, d Disposition, now time.Time) ([]He
 	it.Close()
 	out := make([]HeldMessage, 0, len(q))
 	for _, e := range q {
-		m, _, err := getHeld(txn, e.id)
-		if err != nil {
-			return nil, err
-		}
-		m.Disposition, m.SettledAt = d, now
 		if err := txn.Delete(e.key); err != nil {
 			return nil, err
 		}
 		if err := txn.Delete(holdExpKey(e.exp, e.id)); err != nil {
 			return nil, err
 		}
+		m, _, err := getHeld(txn, e.id)
+		if errors.Is(err, ErrNotFound) {
+			// A queue entry without its message (damage): drop the entry
+			// rather than block the consent change behind it.
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		m.Disposition, m.SettledAt = d, now
 		if err := txn.Set(outboxKey(e.id), outboxValue(d, now)); err != nil {
 			return nil, err
 		}

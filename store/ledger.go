@@ -257,7 +257,7 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 		return a, nil, err
 	}
 	if ch.Guard != nil {
-		if gerr := ch.Guard(cur); gerr != nil {
+		if gerr := runGuard(ch.Guard, cur); gerr != nil {
 			return a, gerr, nil
 		}
 	}
@@ -321,6 +321,18 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 		a.Dropped, err = settleScope(txn, sk, DispositionDropped, now)
 	}
 	return a, nil, err
+}
+
+// runGuard calls a change's guard on the committer goroutine, turning a
+// panic into that change's error: a bug in one caller must not stop every
+// consent change.
+func runGuard(g func(Consent) error, c Consent) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: change guard panicked: %v", r)
+		}
+	}()
+	return g(c)
 }
 
 // foldTransition records the opt-in/opt-out times kept for reports: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -298,4 +299,15 @@ func TestEnumsRoundTrip(t *testing.T) {
 	if StateOptedOut != 3 || EventReset != 10 || MethodSystem != 6 || MsgFailed != 7 || ModeOff != 3 {
 		t.Error("an on-disk enum value changed")
 	}
+}
+
+func TestGuardPanicIsThatChangesError(t *testing.T) {
+	s, c := memStore(t)
+	ch := change(OrgScope("acme", num(1)), EventOptedOut, c.Now())
+	ch.Guard = func(Consent) error { panic("bug") }
+	if _, err := s.Apply(ctx, ch); err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("err = %v", err)
+	}
+	// The committer survived.
+	mustApply(t, s, change(OrgScope("acme", num(1)), EventOptedOut, c.Now()))
 }

@@ -239,3 +239,25 @@ func TestStatsAndReports(t *testing.T) {
 		t.Errorf("rebuild text must name the scope with a masked number: %s", buf.String())
 	}
 }
+
+// TestDamagedHoldDoesNotBlockOptOut: a queue entry whose message is gone
+// must not stop the scope from opting out.
+func TestDamagedHoldDoesNotBlockOptOut(t *testing.T) {
+	dir := t.TempDir()
+	sc := OrgScope("acme", num(1))
+	s := openT(t, Options{Dir: dir})
+	mustHold(t, s, heldMsg("gone", sc, 1))
+	mustHold(t, s, heldMsg("kept", sc, 2))
+	s.Close()
+	rawUpdate(t, dir, func(txn *badger.Txn) error { return txn.Delete(holdMsgKey("gone")) })
+	s = openT(t, Options{Dir: dir})
+	ch := change(sc, EventOptedOut, newClock().Now())
+	ch.Holds = DropHeld
+	a := mustApply(t, s, ch)
+	if fmt.Sprint(ids(a.Dropped)) != "[kept]" || s.State(sc) != StateOptedOut {
+		t.Fatalf("dropped %v, state %s", ids(a.Dropped), s.State(sc))
+	}
+	if held, _ := s.Held(ctx, sc); len(held) != 0 {
+		t.Fatalf("queue not emptied: %v", ids(held))
+	}
+}
