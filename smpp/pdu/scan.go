@@ -1,6 +1,6 @@
 package pdu
 
-import "bytes"
+
 
 // Maximum lengths of C-octet strings, terminating NUL included (SMPP v3.4 section 4).
 const (
@@ -123,16 +123,17 @@ func (f *field) cstring(max int, tooLong *StatusError) ([]byte, error) {
 	if len(lim) > max {
 		lim = lim[:max]
 	}
-	i := bytes.IndexByte(lim, 0)
-	if i < 0 {
-		if len(rest) > len(lim) {
-			return nil, tooLong
+	// A loop beats bytes.IndexByte on fields this short (at most 65 octets).
+	for i, c := range lim {
+		if c == 0 {
+			f.off += i + 1
+			return rest[:i:i], nil
 		}
-		return nil, ErrTruncated
 	}
-	s := rest[:i:i]
-	f.off += i + 1
-	return s, nil
+	if len(rest) > len(lim) {
+		return nil, tooLong
+	}
+	return nil, ErrTruncated
 }
 
 func (f *field) byte1() (byte, error) {
