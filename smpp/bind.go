@@ -14,21 +14,21 @@ import (
 // handleUnbound handles a PDU on a downstream connection that has not bound yet.
 func (s *Session) handleUnbound(p []byte) {
 	id, seq := pdu.ID(p), pdu.Seq(p)
-	s.srv.metrics.count(Downstream, dirIn, id, pdu.StatusOf(p))
 	switch {
 	case id.IsResponse():
 		// Nothing was asked of an unbound ESME: ignore.
 	case id.IsBind():
 		s.bind(p)
 	case id == pdu.EnquireLink:
-		s.answerResp(id, pdu.ESME_ROK, seq)
+		s.reply(id, pdu.ESME_ROK, seq)
 	case id == pdu.Unbind:
-		s.answerResp(id, pdu.ESME_ROK, seq)
+		s.reply(id, pdu.ESME_ROK, seq)
+		s.flushStaged()
 		s.closeAfterFlush()
 	case id == pdu.Outbind || !id.Known():
-		s.answerNack(pdu.ESME_RINVBNDSTS, seq)
+		s.replyNack(pdu.ESME_RINVBNDSTS, seq)
 	default:
-		s.answerResp(id, pdu.ESME_RINVBNDSTS, seq)
+		s.reply(id, pdu.ESME_RINVBNDSTS, seq)
 	}
 }
 
@@ -67,14 +67,14 @@ func (s *Session) bind(p []byte) {
 		// The SMSC said no: its answer reaches the ESME unchanged.
 		s.srv.releaseBind(systemID)
 		up.Close()
-		s.relayTo(resp, seq)
+		s.stageSelf(resp, seq)
 		s.log().Info().Stringer("status", st).Str("route", route.Name).Msg("bind refused by the SMSC")
 		return
 	}
 	pr := &pair{srv: s.srv, down: s, systemID: systemID, bind: bindTypeOf(id), route: route.Name, gone: make(chan struct{})}
 	pr.up = s.srv.newSession(Upstream, up)
 	pr.up.setLogger(pr.up.log().With().Str("system_id", systemID).Str("route", route.Name).Logger())
-	pr.up.pend.last = 1 // the bind used sequence number 1 on this leg
+	pr.up.pend.skipTo(1) // the bind used sequence number 1 on this leg
 	// Each reader has its own Call: MT calls are made on the ESME's reader, MO
 	// calls on the SMSC's, and both describe the ESME side of the bind.
 	s.call = Call{Session: s.id, SystemID: systemID, Bind: pr.bind, Remote: s.remote}
@@ -88,22 +88,27 @@ func (s *Session) bind(p []byte) {
 	s.srv.metrics.sessionOpened(Upstream)
 	s.srv.metrics.bound(pr.bind, 1)
 	s.nc.SetReadDeadline(time.Time{})
-	// The bind_resp is queued before the upstream reader starts, so nothing the
-	// SMSC sends next can overtake it.
-	s.relayTo(resp, seq)
+	// The bind_resp is written before the upstream reader starts, so nothing
+	// the SMSC sends next can overtake it.
+	s.stageSelf(resp, seq)
+	s.flushStaged()
 	pr.up.pair.Store(pr)
 	s.pair.Store(pr)
-	s.out.signal()
 	pr.up.start(pre)
 	s.log().Info().Stringer("bind", pr.bind).Str("route", route.Name).Msg("bound")
 }
 
+// stageSelf stages a copy of PDU p, with sequence number seq, for this
+// connection: the SMSC's bind_resp.
+func (s *Session) stageSelf(p []byte, seq uint32) {
+	s.toSelf = appendWithSeq(s.toSelf, p, seq)
+	s.rt.pdu(s.leg, dirOut, pdu.ID(p), pdu.StatusOf(p))
+}
+
 // refuseBind answers a bind with an error status of optguard's own.
 func (s *Session) refuseBind(id pdu.CommandID, seq uint32, st pdu.Status, err error) {
-	b := s.out.begin()
-	b = pdu.AppendBindResp(b, id, st, seq, "optguard", 0)
-	s.out.end(b)
-	s.srv.metrics.count(Downstream, dirOut, id.Resp(), st)
+	s.toSelf = pdu.AppendBindResp(s.toSelf, id, st, seq, "optguard", 0)
+	s.rt.pdu(s.leg, dirOut, id.Resp(), st)
 	s.log().Warn().Err(err).Stringer("status", st).Msg("bind refused")
 }
 
@@ -163,6 +168,7 @@ func (srv *Server) exchangeBind(nc net.Conn, p []byte) (pre, resp []byte, err er
 	if _, err := nc.Write(req); err != nil {
 		return nil, nil, fmt.Errorf("writing bind: %w", err)
 	}
+	srv.metrics.count(Upstream, dirOut, pdu.ID(req), pdu.ESME_ROK)
 	nc.SetWriteDeadline(time.Time{})
 	deadline := time.Now().Add(srv.opts.ResponseTimeout)
 	nc.SetReadDeadline(deadline)
@@ -181,6 +187,7 @@ func (srv *Server) exchangeBind(nc net.Conn, p []byte) (pre, resp []byte, err er
 			got := buf[:n]
 			buf = buf[n:]
 			id := pdu.ID(got)
+			srv.metrics.count(Upstream, dirIn, id, pdu.StatusOf(got))
 			switch {
 			case pdu.Seq(got) == 1 && id == pdu.ID(p).Resp():
 				nc.SetReadDeadline(time.Time{})
@@ -195,6 +202,7 @@ func (srv *Server) exchangeBind(nc net.Conn, p []byte) (pre, resp []byte, err er
 				if _, err := nc.Write(el); err != nil {
 					return nil, nil, fmt.Errorf("answering enquire_link: %w", err)
 				}
+				srv.metrics.count(Upstream, dirOut, pdu.EnquireLinkResp, pdu.ESME_ROK)
 			default:
 				return nil, nil, fmt.Errorf("%w: %s", ErrUnexpectedPDU, id)
 			}

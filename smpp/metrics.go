@@ -15,12 +15,47 @@ const (
 	dirOut = 1
 )
 
-// metrics are the server's counters. PDU counts live in a fixed array indexed by
-// leg, direction, command and status, updated with atomics, so that counting
-// costs no allocation and no lock on the relay path; Collect turns them into
-// Prometheus samples when scraped.
+// numCells is the number of PDU counters: leg × direction × command × status.
+const numCells = 2 * 2 * pdu.NumCommandIndexes * pdu.NumStatusIndexes
+
+// cellIndex returns the counter of a PDU. Requests, and command ids SMPP v3.4
+// does not define, are counted under status index 0: command_status means
+// nothing in a request, and an unknown command is not known to be a response.
+func cellIndex(leg Leg, dir int, id pdu.CommandID, st pdu.Status) int32 {
+	si := 0
+	if id.IsResponse() && id.Known() {
+		si = st.Index()
+	}
+	return int32(((int(leg)*2+dir)*pdu.NumCommandIndexes+id.Index())*pdu.NumStatusIndexes + si)
+}
+
+// latencyBounds are the upper bounds of the relay latency buckets, in
+// nanoseconds (100 µs … 30 s).
+var latencyBounds = [...]int64{1e5, 2.5e5, 5e5, 1e6, 2.5e6, 5e6, 1e7, 2.5e7, 5e7, 1e8, 2.5e8, 5e8, 1e9, 2.5e9, 5e9, 1e10, 3e10}
+
+// numLatencyBuckets counts the buckets, the last one (+Inf) included.
+const numLatencyBuckets = len(latencyBounds) + 1
+
+func latencyBucket(ns int64) int {
+	for i, b := range latencyBounds {
+		if ns <= b {
+			return i
+		}
+	}
+	return len(latencyBounds)
+}
+
+// latencyHist is a Prometheus histogram kept as atomics, filled by tallies.
+type latencyHist struct {
+	buckets [numLatencyBuckets]atomic.Uint64 // not cumulative
+	sumNs   atomic.Int64
+}
+
+// metrics are the server's counters: atomics that sessions publish their
+// tallies to and that Collect turns into Prometheus samples when scraped.
 type metrics struct {
-	pdus [2][2][pdu.NumCommandIndexes][pdu.NumStatusIndexes]atomic.Uint64
+	pdus    [numCells]atomic.Uint64
+	latency [2]latencyHist // by leg: request relayed on that leg → its response
 
 	sessions [2]atomic.Int64 // open connections by leg
 	binds    [4]atomic.Int64 // bound pairs by BindType
@@ -29,37 +64,19 @@ type metrics struct {
 	refusedConns, panics, injected                    atomic.Uint64
 	verdicts                                          [3]atomic.Uint64 // by Action
 
-	latency [2]prometheus.Histogram // request sent on a leg → its response, by leg
-
 	mu       sync.Mutex
-	upConns  map[string]uint64 // guarded by mu: successful upstream binds by route
-	upFailed map[string]uint64 // guarded by mu: failed upstream connects or binds by route
+	upConns  map[string]uint64 // guarded by mu: upstream binds answered by the SMSC, by route
+	upFailed map[string]uint64 // guarded by mu: failed upstream connects or bind exchanges, by route
 }
 
 func newMetrics() *metrics {
-	m := &metrics{upConns: map[string]uint64{}, upFailed: map[string]uint64{}}
-	for leg := range m.latency {
-		m.latency[leg] = prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:        "optguard_relay_latency_seconds",
-			Help:        "Time from relaying a request on a leg to receiving its response on that leg.",
-			ConstLabels: prometheus.Labels{"leg": Leg(leg).String()},
-			Buckets:     []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-		})
-	}
-	return m
+	return &metrics{upConns: map[string]uint64{}, upFailed: map[string]uint64{}}
 }
 
-// count records one PDU.
+// count records one PDU directly; for the few PDUs that do not go through a
+// session's reader or writer (the bind exchange with the SMSC).
 func (m *metrics) count(leg Leg, dir int, id pdu.CommandID, st pdu.Status) {
-	si := 0
-	if id.IsResponse() {
-		si = st.Index()
-	}
-	m.pdus[leg][dir][id.Index()][si].Add(1)
-}
-
-func (m *metrics) observeLatency(leg Leg, ns int64) {
-	m.latency[leg].Observe(float64(ns) / 1e9)
+	m.pdus[cellIndex(leg, dir, id, st)].Add(1)
 }
 
 func (m *metrics) sessionOpened(leg Leg) { m.sessions[leg].Add(1) }
@@ -84,6 +101,8 @@ var (
 	descPDUs = prometheus.NewDesc("optguard_pdus_total",
 		"PDUs by leg (downstream: ESME side, upstream: SMSC side), direction (in: received by optguard, out: sent), command and status (responses only).",
 		[]string{"leg", "direction", "command", "status"}, nil)
+	descLatency = prometheus.NewDesc("optguard_relay_latency_seconds",
+		"Time from relaying a request on a leg to receiving its response on that leg.", []string{"leg"}, nil)
 	descSessions = prometheus.NewDesc("optguard_connections",
 		"Open SMPP connections by leg.", []string{"leg"}, nil)
 	descBinds = prometheus.NewDesc("optguard_binds",
@@ -100,7 +119,7 @@ var (
 	descVerdicts = prometheus.NewDesc("optguard_verdicts_total",
 		"Interceptor verdicts by action.", []string{"action"}, nil)
 	descUpConnects = prometheus.NewDesc("optguard_upstream_binds_total",
-		"Upstream connections that bound (or got the SMSC's bind_resp), by route.", []string{"route"}, nil)
+		"Upstream connections that got the SMSC's bind_resp, by route.", []string{"route"}, nil)
 	descUpFailures = prometheus.NewDesc("optguard_upstream_failures_total",
 		"Upstream connects or bind exchanges that failed, by route.", []string{"route"}, nil)
 )
@@ -111,42 +130,25 @@ func (srv *Server) Collector() prometheus.Collector { return (*collector)(srv) }
 type collector Server
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPDUs, descSessions, descBinds, descUnbound, descWindow, descWindowMax, descEvents, descVerdicts, descUpConnects, descUpFailures} {
+	for _, d := range []*prometheus.Desc{descPDUs, descLatency, descSessions, descBinds, descUnbound, descWindow, descWindowMax, descEvents, descVerdicts, descUpConnects, descUpFailures} {
 		ch <- d
-	}
-	for _, h := range c.metrics.latency {
-		h.Describe(ch)
 	}
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	srv := (*Server)(c)
 	m := srv.metrics
-	dirs := [2]string{"in", "out"}
-	for leg := range m.pdus {
-		for dir := range m.pdus[leg] {
-			for ci := range m.pdus[leg][dir] {
-				cmd := "unknown"
-				if ci < len(pdu.KnownCommands) {
-					cmd = pdu.KnownCommands[ci].String()
-				}
-				for si := range m.pdus[leg][dir][ci] {
-					n := m.pdus[leg][dir][ci][si].Load()
-					if n == 0 {
-						continue
-					}
-					status := ""
-					if ci < len(pdu.KnownCommands) && pdu.KnownCommands[ci].IsResponse() || ci == len(pdu.KnownCommands) {
-						if st, ok := pdu.StatusAt(si); ok {
-							status = st.String()
-						} else {
-							status = "other"
-						}
-					}
-					ch <- prometheus.MustNewConstMetric(descPDUs, prometheus.CounterValue, float64(n), Leg(leg).String(), dirs[dir], cmd, status)
-				}
-			}
+	c.collectPDUs(ch)
+	for leg := range m.latency {
+		h := &m.latency[leg]
+		cum := map[float64]uint64{}
+		var total uint64
+		for i, b := range latencyBounds {
+			total += h.buckets[i].Load()
+			cum[float64(b)/1e9] = total
 		}
+		total += h.buckets[len(latencyBounds)].Load()
+		ch <- prometheus.MustNewConstHistogram(descLatency, total, float64(h.sumNs.Load())/1e9, cum, Leg(leg).String())
 	}
 	for leg := range m.sessions {
 		ch <- prometheus.MustNewConstMetric(descSessions, prometheus.GaugeValue, float64(m.sessions[leg].Load()), Leg(leg).String())
@@ -195,7 +197,34 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descUpFailures, prometheus.CounterValue, float64(n), r)
 	}
 	m.mu.Unlock()
-	for _, h := range m.latency {
-		h.Collect(ch)
+}
+
+// collectPDUs emits one sample per PDU counter that is not zero.
+func (c *collector) collectPDUs(ch chan<- prometheus.Metric) {
+	m := (*Server)(c).metrics
+	dirs := [2]string{"in", "out"}
+	for leg := 0; leg < 2; leg++ {
+		for dir := 0; dir < 2; dir++ {
+			for ci := 0; ci < pdu.NumCommandIndexes; ci++ {
+				cmd, isResp := "unknown", false
+				if ci < len(pdu.KnownCommands) {
+					cmd, isResp = pdu.KnownCommands[ci].String(), pdu.KnownCommands[ci].IsResponse()
+				}
+				for si := 0; si < pdu.NumStatusIndexes; si++ {
+					n := m.pdus[((leg*2+dir)*pdu.NumCommandIndexes+ci)*pdu.NumStatusIndexes+si].Load()
+					if n == 0 {
+						continue
+					}
+					status := ""
+					if isResp {
+						status = "other"
+						if st, ok := pdu.StatusAt(si); ok {
+							status = st.String()
+						}
+					}
+					ch <- prometheus.MustNewConstMetric(descPDUs, prometheus.CounterValue, float64(n), Leg(leg).String(), dirs[dir], cmd, status)
+				}
+			}
+		}
 	}
 }

@@ -1,21 +1,26 @@
 package smpp
 
 import (
+	"errors"
+	"net"
+	"os"
 	"sync"
-
-	"github.com/optguard/optguard/smpp/pdu"
+	"time"
 )
 
 // outbound is the queue of bytes waiting to be written to one connection. Any
-// goroutine may append (the connection's own reader answering locally, the other
-// leg's reader relaying, an injection); only the session's writer takes. The
-// writer swaps buffers with the queue, so appending never waits for a write.
+// goroutine may add to it. Whoever claims it writes: usually the reader that just
+// queued a batch (writing in place, as nats-server does, saves waking another
+// goroutine per batch), otherwise the session's writer goroutine, which also
+// finishes what a slow peer did not take within a reader's budget. Only one
+// goroutine writes at a time.
 type outbound struct {
 	mu    sync.Mutex
-	buf   []byte // guarded by mu: bytes not yet taken by the writer
-	spare []byte // guarded by mu: the writer's last buffer, kept for reuse
+	buf   []byte // guarded by mu: bytes not yet claimed
+	spare []byte // guarded by mu: the last written buffer, kept for reuse
+	busy  bool   // guarded by mu: a goroutine is writing
 
-	// kick wakes the writer; senders never block (capacity 1).
+	// kick wakes the writer goroutine; senders never block (capacity 1).
 	kick chan struct{}
 	// wrote is signalled after every write, for readers waiting for room.
 	wrote chan struct{}
@@ -25,12 +30,10 @@ func newOutbound() *outbound {
 	return &outbound{kick: make(chan struct{}, 1), wrote: make(chan struct{}, 1)}
 }
 
-// appendPDU queues a copy of the whole PDU p with its sequence number set to seq.
-func (o *outbound) appendPDU(p []byte, seq uint32) {
+// add queues b (whole PDUs) as they are.
+func (o *outbound) add(b []byte) {
 	o.mu.Lock()
-	off := len(o.buf)
-	o.buf = append(o.buf, p...)
-	pdu.SetSeq(o.buf[off:], seq)
+	o.buf = append(o.buf, b...)
 	o.mu.Unlock()
 }
 
@@ -40,7 +43,7 @@ func (o *outbound) appendPDU(p []byte, seq uint32) {
 func (o *outbound) begin() []byte { o.mu.Lock(); return o.buf }
 func (o *outbound) end(b []byte)  { o.buf = b; o.mu.Unlock() }
 
-// signal wakes the writer.
+// signal wakes the writer goroutine.
 func (o *outbound) signal() {
 	select {
 	case o.kick <- struct{}{}:
@@ -48,12 +51,17 @@ func (o *outbound) signal() {
 	}
 }
 
-// take hands the queued bytes to the writer and gives the queue the writer's
-// previous buffer.
-func (o *outbound) take() []byte {
+// claim takes the queued bytes for writing, or returns nil when there are none
+// or another goroutine is writing (it will see these bytes when it is done).
+func (o *outbound) claim() []byte {
 	o.mu.Lock()
+	if o.busy || len(o.buf) == 0 {
+		o.mu.Unlock()
+		return nil
+	}
 	b := o.buf
 	o.buf, o.spare = o.spare[:0], nil
+	o.busy = true
 	o.mu.Unlock()
 	return b
 }
@@ -62,20 +70,25 @@ func (o *outbound) take() []byte {
 // dropped once written so that an idle connection holds little memory.
 const maxSpare = 256 << 10
 
-// giveBack returns a written buffer for reuse.
-func (o *outbound) giveBack(b []byte) {
-	if cap(b) > maxSpare {
-		return
-	}
+// release ends a claim. rest is what the write did not take: it goes back to the
+// front of the queue. It reports whether bytes are waiting.
+func (o *outbound) release(b, rest []byte) (more bool) {
 	o.mu.Lock()
-	if o.spare == nil {
+	if len(rest) > 0 {
+		// A slow peer: rare, so a copy is fine.
+		o.buf = append(append(make([]byte, 0, len(rest)+len(o.buf)), rest...), o.buf...)
+	}
+	if o.spare == nil && cap(b) <= maxSpare {
 		o.spare = b[:0]
 	}
+	o.busy = false
+	more = len(o.buf) > 0
 	o.mu.Unlock()
 	select {
 	case o.wrote <- struct{}{}:
 	default:
 	}
+	return more
 }
 
 // size returns the number of queued bytes.
@@ -84,4 +97,57 @@ func (o *outbound) size() int {
 	n := len(o.buf)
 	o.mu.Unlock()
 	return n
+}
+
+// idle reports whether nothing is queued or being written.
+func (o *outbound) idle() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return !o.busy && len(o.buf) == 0
+}
+
+// inPlaceBudget bounds how long a reader writes to another connection: a peer
+// that does not take the bytes by then is left to that session's writer.
+const inPlaceBudget = 2 * time.Millisecond
+
+// writeOut writes what t has queued, on the calling goroutine, unless another
+// goroutine is already writing to t. A reader writes in place (inPlace) with a
+// short budget and then goes back to reading: what a slow peer did not take
+// stays queued and t's writer goroutine is woken to finish it with the full
+// write timeout, after which the peer is dropped. It returns false when the
+// connection failed (t is then closed).
+func (t *Session) writeOut(inPlace bool) bool {
+	budget := t.srv.opts.WriteTimeout
+	if inPlace {
+		budget = inPlaceBudget
+	}
+	for {
+		b := t.out.claim()
+		if b == nil {
+			return true
+		}
+		t.nc.SetWriteDeadline(time.Now().Add(budget))
+		n, err := t.nc.Write(b)
+		more := t.out.release(b, b[n:])
+		if err != nil {
+			if inPlace && errors.Is(err, os.ErrDeadlineExceeded) {
+				t.out.signal()
+				return true
+			}
+			if !t.closed() && !errors.Is(err, net.ErrClosed) {
+				t.log().Debug().Err(err).Msg("write failed; closing")
+			}
+			t.close()
+			return false
+		}
+		if inPlace {
+			if more || t.flushClose.Load() {
+				t.out.signal()
+			}
+			return true
+		}
+		if !more {
+			return true
+		}
+	}
 }

@@ -1,7 +1,9 @@
 package smpp
 
 import (
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/optguard/optguard/smpp/pdu"
 )
@@ -21,7 +23,7 @@ const (
 
 // request is an outstanding request on one leg.
 type request struct {
-	seq     uint32        // sequence number on this leg; 0 marks a free slot
+	seq     uint32        // sequence number on this leg
 	peerSeq uint32        // relayed: the sequence number on the other leg
 	cmd     pdu.CommandID // the request's command id
 	origin  origin
@@ -29,18 +31,43 @@ type request struct {
 	done    func(resp []byte, err error) // injected and local: gets the response
 }
 
+// claimBit marks a slot that one goroutine is reading or moving. Sequence
+// numbers never have it: they stop at 0x7FFFFFFF.
+const claimBit = 0x80000000
+
+// slot holds one outstanding request. seq is 0 when the slot is free, the
+// request's sequence number when it is outstanding, and that number with
+// claimBit while a goroutine that won it by compare-and-swap reads it.
+type slot struct {
+	seq atomic.Uint32
+	r   request // written while seq is 0 by the producer, read by the claimer
+}
+
+type ring struct {
+	slots []slot
+	mask  uint32
+}
+
+func newRing(n int) *ring { return &ring{slots: make([]slot, n), mask: uint32(n - 1)} }
+
 // pending is the table of outstanding requests of one leg: a ring indexed by
 // seq & mask. The leg assigns consecutive sequence numbers, so entries spread
 // evenly; a slot still taken by a slow request is skipped (the number is not
-// used), which keeps lookups a single index. The ring starts small, so that
-// thousands of idle binds stay cheap, and doubles up to twice the window.
+// used), which keeps lookups a single index.
+//
+// The relay path is lock-free between the goroutine that adds requests (the
+// other leg's reader) and the one that takes responses (this leg's reader):
+// a take claims its slot with a compare-and-swap. Adding is serialized by mu,
+// which only producers touch. The ring starts small, so that thousands of idle
+// binds stay cheap, doubles up to twice the window under load, and goes back to
+// its starting size when nothing is outstanding.
 type pending struct {
-	mu     sync.Mutex
-	slots  []request // guarded by mu; len is a power of two
-	count  int       // guarded by mu: taken slots
-	last   uint32    // guarded by mu: last sequence number assigned
-	window int       // outstanding requests allowed (local ones may exceed it)
-	max    int       // largest len(slots)
+	mu     sync.Mutex // serializes producers and ring replacement
+	ring   atomic.Pointer[ring]
+	count  atomic.Int64 // outstanding requests
+	last   uint32       // guarded by mu: last sequence number assigned
+	window int          // outstanding requests allowed (local ones may exceed it)
+	max    int          // largest ring
 }
 
 const minPendingSlots = 16
@@ -50,7 +77,9 @@ func newPending(window int) *pending {
 	for max < 2*window+8 {
 		max <<= 1
 	}
-	return &pending{slots: make([]request, minPendingSlots), window: window, max: max}
+	p := &pending{window: window, max: max}
+	p.ring.Store(newRing(minPendingSlots))
+	return p
 }
 
 // add assigns the next sequence number to r and records it. It refuses
@@ -58,32 +87,64 @@ func newPending(window int) *pending {
 // of the session itself must go out even then.
 func (p *pending) add(r request, force bool) (seq uint32, ok bool) {
 	p.mu.Lock()
-	if p.count >= p.window && !force {
-		p.mu.Unlock()
+	defer p.mu.Unlock()
+	n := int(p.count.Load())
+	if n >= p.window && !force {
 		return 0, false
 	}
-	if 2*(p.count+1) > len(p.slots) && len(p.slots) < p.max {
-		p.growLocked()
+	rg := p.ring.Load()
+	if 2*(n+1) > len(rg.slots) && len(rg.slots) < p.max {
+		rg = p.growLocked(rg)
 	}
-	if p.count >= len(p.slots) { // only reachable by forced adds on a full ring
-		p.mu.Unlock()
+	if n >= len(rg.slots) { // only reachable by forced adds on a full ring
 		return 0, false
 	}
-	seq = p.nextFreeLocked()
+	seq = p.nextFreeLocked(rg)
+	sl := &rg.slots[seq&rg.mask]
 	r.seq = seq
-	p.slots[seq&uint32(len(p.slots)-1)] = r
-	p.count++
-	p.mu.Unlock()
+	sl.r = r
+	p.count.Add(1)
+	sl.seq.Store(seq) // publishes r
 	return seq, true
 }
 
-func (p *pending) growLocked() {
-	old := p.slots
-	p.slots = make([]request, 2*len(old))
-	mask := uint32(len(p.slots) - 1)
-	for _, r := range old {
-		if r.seq != 0 {
-			p.slots[r.seq&mask] = r
+// growLocked moves every outstanding request to a ring twice the size. Each
+// slot is claimed before it is copied and stays claimed in the old ring, so a
+// take that finds it there waits and looks again in the new ring.
+func (p *pending) growLocked(old *ring) *ring {
+	nr := newRing(2 * len(old.slots))
+	for i := range old.slots {
+		sl := &old.slots[i]
+		for {
+			s := sl.seq.Load()
+			if s == 0 {
+				break
+			}
+			if s&claimBit != 0 { // a take or an expiry scan is reading it
+				runtime.Gosched()
+				continue
+			}
+			if sl.seq.CompareAndSwap(s, s|claimBit) {
+				ns := &nr.slots[s&nr.mask]
+				ns.r = sl.r
+				ns.seq.Store(s)
+				break
+			}
+		}
+	}
+	p.ring.Store(nr)
+	return nr
+}
+
+// nextFreeLocked advances the sequence counter to the next number whose slot is
+// free. There is always one: the ring has more slots than outstanding requests.
+func (p *pending) nextFreeLocked(rg *ring) uint32 {
+	seq := p.last
+	for {
+		seq = pdu.NextSeq(seq)
+		if rg.slots[seq&rg.mask].seq.Load() == 0 {
+			p.last = seq
+			return seq
 		}
 	}
 }
@@ -93,99 +154,100 @@ func (p *pending) growLocked() {
 // records nothing.
 func (p *pending) next() uint32 {
 	p.mu.Lock()
-	seq := p.nextFreeLocked()
-	p.mu.Unlock()
-	return seq
-}
-
-// nextFreeLocked advances the sequence counter to the next number whose slot is
-// free. There is always one: the ring has more slots than outstanding requests.
-func (p *pending) nextFreeLocked() uint32 {
-	mask := uint32(len(p.slots) - 1)
-	seq := p.last
-	for {
-		seq = pdu.NextSeq(seq)
-		if p.slots[seq&mask].seq == 0 {
-			p.last = seq
-			return seq
-		}
-	}
+	defer p.mu.Unlock()
+	return p.nextFreeLocked(p.ring.Load())
 }
 
 // take removes and returns the request with sequence number seq.
 func (p *pending) take(seq uint32) (request, bool) {
-	p.mu.Lock()
-	i := seq & uint32(len(p.slots)-1)
-	r := p.slots[i]
-	if r.seq != seq || seq == 0 {
-		p.mu.Unlock()
+	if seq == 0 || seq&claimBit != 0 {
 		return request{}, false
 	}
-	p.slots[i] = request{}
-	p.count--
-	p.mu.Unlock()
-	return r, true
+	for {
+		rg := p.ring.Load()
+		sl := &rg.slots[seq&rg.mask]
+		switch sl.seq.Load() {
+		case seq:
+			if sl.seq.CompareAndSwap(seq, seq|claimBit) {
+				return p.free(sl), true
+			}
+		case seq | claimBit:
+			// Being moved to a bigger ring or looked at by an expiry scan.
+			runtime.Gosched()
+		default:
+			return request{}, false
+		}
+	}
+}
+
+// free empties a slot its caller claimed and returns the request it held.
+func (p *pending) free(sl *slot) request {
+	r := sl.r
+	sl.r = request{}
+	p.count.Add(-1)
+	sl.seq.Store(0)
+	return r
 }
 
 // expire removes the requests sent before deadline and appends them to dst. It
 // also shrinks an empty ring back to its starting size, so a bind that was busy
 // and is now idle gives the memory back.
 func (p *pending) expire(deadline int64, dst []request) []request {
-	p.mu.Lock()
-	if p.count > 0 {
-		for i := range p.slots {
-			if r := p.slots[i]; r.seq != 0 && r.sentAt < deadline {
-				dst = append(dst, r)
-				p.slots[i] = request{}
-				p.count--
-			}
+	rg := p.ring.Load()
+	if p.count.Load() > 0 {
+		dst = p.removeOlder(rg, deadline, dst)
+	}
+	if p.count.Load() == 0 && len(rg.slots) > minPendingSlots {
+		p.mu.Lock()
+		// With nothing outstanding and producers held off, no slot of the old
+		// ring can be claimed or published any more.
+		if p.count.Load() == 0 && p.ring.Load() == rg {
+			p.ring.Store(newRing(minPendingSlots))
 		}
+		p.mu.Unlock()
 	}
-	if p.count == 0 && len(p.slots) > minPendingSlots {
-		p.slots = make([]request, minPendingSlots)
-	}
-	p.mu.Unlock()
 	return dst
 }
 
-// drain removes every request and returns them, oldest first.
-func (p *pending) drain() []request {
-	p.mu.Lock()
-	var out []request
-	for i := range p.slots {
-		if p.slots[i].seq != 0 {
-			out = append(out, p.slots[i])
-			p.slots[i] = request{}
+// removeOlder frees the slots of rg whose request was sent before deadline and
+// appends their requests to dst. A slot claimed by someone else is left to them.
+func (p *pending) removeOlder(rg *ring, deadline int64, dst []request) []request {
+	for i := range rg.slots {
+		sl := &rg.slots[i]
+		s := sl.seq.Load()
+		if s == 0 || s&claimBit != 0 || !sl.seq.CompareAndSwap(s, s|claimBit) {
+			continue
+		}
+		if sl.r.sentAt < deadline {
+			dst = append(dst, p.free(sl))
+		} else {
+			sl.seq.Store(s)
 		}
 	}
-	p.count = 0
+	return dst
+}
+
+// drain removes every request and returns them, oldest first. It holds off
+// producers, so that no ring growth moves requests while it looks.
+func (p *pending) drain() []request {
+	const everything = int64(^uint64(0) >> 1)
+	p.mu.Lock()
+	out := p.removeOlder(p.ring.Load(), everything, nil)
 	p.mu.Unlock()
 	sortBySentAt(out)
 	return out
 }
 
-// len returns the number of outstanding requests.
-func (p *pending) len() int {
+// skipTo makes seq the last sequence number used: the bind exchange used 1
+// before the session's table existed.
+func (p *pending) skipTo(seq uint32) {
 	p.mu.Lock()
-	n := p.count
+	p.last = seq
 	p.mu.Unlock()
-	return n
 }
 
-// has reports whether a local request of command cmd is outstanding.
-func (p *pending) hasLocal(cmd pdu.CommandID) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.count == 0 {
-		return false
-	}
-	for i := range p.slots {
-		if r := p.slots[i]; r.seq != 0 && r.origin == local && r.cmd == cmd {
-			return true
-		}
-	}
-	return false
-}
+// len returns the number of outstanding requests.
+func (p *pending) len() int { return int(p.count.Load()) }
 
 func sortBySentAt(rs []request) {
 	// Insertion sort: drained tables are small and this runs once per close.

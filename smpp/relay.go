@@ -39,7 +39,6 @@ func (s *Session) handle(p []byte) {
 		return
 	}
 	id := pdu.ID(p)
-	s.srv.metrics.count(s.leg, dirIn, id, pdu.StatusOf(p))
 	if id.IsResponse() {
 		pr.response(s, p)
 		return
@@ -47,28 +46,29 @@ func (s *Session) handle(p []byte) {
 	seq := pdu.Seq(p)
 	switch id {
 	case pdu.EnquireLink:
-		s.answerResp(id, pdu.ESME_ROK, seq)
+		s.reply(id, pdu.ESME_ROK, seq)
 		return
 	case pdu.Unbind:
+		s.flushStaged()
 		pr.teardown(s, true, seq)
 		return
 	case pdu.BindReceiver, pdu.BindTransmitter, pdu.BindTransceiver:
 		if s.leg == Downstream {
-			s.answerResp(id, pdu.ESME_RALYBND, seq)
+			s.reply(id, pdu.ESME_RALYBND, seq)
 		} else {
-			s.answerNack(pdu.ESME_RINVCMDID, seq)
+			s.replyNack(pdu.ESME_RINVCMDID, seq)
 		}
 		return
 	case pdu.Outbind:
-		s.answerNack(pdu.ESME_RINVCMDID, seq)
+		s.replyNack(pdu.ESME_RINVCMDID, seq)
 		return
 	}
 	if pr.closing.Load() {
-		s.answerResp(id, pdu.ESME_RINVBNDSTS, seq)
+		s.reply(id, pdu.ESME_RINVBNDSTS, seq)
 		return
 	}
 	if !id.Known() && s.srv.opts.RefuseUnknownCommands {
-		s.answerNack(pdu.ESME_RINVCMDID, seq)
+		s.replyNack(pdu.ESME_RINVCMDID, seq)
 		return
 	}
 	if s.leg == Downstream {
@@ -89,7 +89,7 @@ func (s *Session) handle(p []byte) {
 func (pr *pair) intercept(s *Session, p []byte, mt bool) {
 	id, seq := pdu.ID(p), pdu.Seq(p)
 	if mt && !pr.bind.CanTransmit() {
-		s.answerResp(id, pdu.ESME_RINVBNDSTS, seq)
+		s.reply(id, pdu.ESME_RINVBNDSTS, seq)
 		return
 	}
 	m := &s.msg
@@ -97,7 +97,7 @@ func (pr *pair) intercept(s *Session, p []byte, mt bool) {
 		st := statusOf(err)
 		s.srv.metrics.scanErrors.Add(1)
 		s.log().Debug().Err(err).Stringer("command", id).Msg("malformed message refused")
-		s.answerResp(id, st, seq)
+		s.reply(id, st, seq)
 		return
 	}
 	c := &s.call
@@ -117,29 +117,31 @@ func (pr *pair) intercept(s *Session, p []byte, mt bool) {
 		if st == pdu.ESME_ROK {
 			st = pdu.ESME_RX_R_APPN // a rejection must not read as success
 		}
-		s.answerResp(id, st, seq)
+		s.reply(id, st, seq)
 	case ActHold:
-		s.answerHeld(id, seq, v.MessageID)
+		s.replyHeld(id, seq, v.MessageID)
 	default:
 		// A verdict this proxy does not understand must not let a message
 		// through that consent may forbid.
 		s.log().Error().Stringer("action", v.Action).Msg("interceptor returned an unknown action; refusing the message")
-		s.answerResp(id, pdu.ESME_RSYSERR, seq)
+		s.reply(id, pdu.ESME_RSYSERR, seq)
 		v.Action = ActReject
 	}
-	s.srv.metrics.verdicts[v.Action].Add(1)
-	for _, inj := range v.Inject {
-		if err := pr.srv.inject(pr, inj); err != nil && inj.OnResponse != nil {
-			inj.OnResponse(nil, err)
+	s.rt.verdict(v.Action)
+	if len(v.Inject) > 0 {
+		s.flushStaged() // the verdict's own answer or relay goes first
+		for _, inj := range v.Inject {
+			if err := pr.srv.inject(pr, inj); err != nil && inj.OnResponse != nil {
+				inj.OnResponse(nil, err)
+			}
 		}
 	}
 }
 
-// answerHeld answers a held message with ESME_ROK and, for an MT, the message_id
+// replyHeld answers a held message with ESME_ROK and, for an MT, the message_id
 // optguard gave it.
-func (s *Session) answerHeld(id pdu.CommandID, seq uint32, messageID string) {
-	b := s.out.begin()
-	w := pdu.Begin(b, id.Resp(), pdu.ESME_ROK, seq)
+func (s *Session) replyHeld(id pdu.CommandID, seq uint32, messageID string) {
+	w := pdu.Begin(s.toSelf, id.Resp(), pdu.ESME_ROK, seq)
 	switch id {
 	case pdu.SubmitSM, pdu.DataSM:
 		w.CString(messageID)
@@ -148,8 +150,8 @@ func (s *Session) answerHeld(id pdu.CommandID, seq uint32, messageID string) {
 	default:
 		w.CString("")
 	}
-	s.out.end(w.End())
-	s.srv.metrics.count(s.leg, dirOut, id.Resp(), pdu.ESME_ROK)
+	s.toSelf = w.End()
+	s.rt.pdu(s.leg, dirOut, id.Resp(), pdu.ESME_ROK)
 }
 
 // relayRequest sends request p from s to the other leg, or answers it with
@@ -160,16 +162,16 @@ func (pr *pair) relayRequest(from *Session, p []byte) {
 	if id == pdu.AlertNotification {
 		// It has no response: relay it with a sequence number of the other leg
 		// but wait for nothing.
-		to.relayTo(p, to.pend.next())
+		from.forward(to, p, to.pend.next())
 		return
 	}
-	upSeq, ok := to.pend.add(request{peerSeq: seq, cmd: id, origin: relayed, sentAt: now()}, false)
+	upSeq, ok := to.pend.add(request{peerSeq: seq, cmd: id, origin: relayed, sentAt: from.batchAt}, false)
 	if !ok {
 		pr.srv.metrics.throttled.Add(1)
-		from.answerResp(id, pdu.ESME_RTHROTTLED, seq)
+		from.reply(id, pdu.ESME_RTHROTTLED, seq)
 		return
 	}
-	to.relayTo(p, upSeq)
+	from.forward(to, p, upSeq)
 }
 
 // response matches a response that arrived on s with the request it answers.
@@ -183,17 +185,17 @@ func (pr *pair) response(s *Session, p []byte) {
 	switch r.origin {
 	case relayed:
 		to := pr.other(s)
-		pr.srv.metrics.observeLatency(s.leg, now()-r.sentAt)
+		s.rt.latency(s.leg, s.batchAt-r.sentAt)
 		if to.closed() {
 			return
 		}
 		if pdu.ID(p) == pdu.GenericNack {
 			// generic_nack is hop-by-hop: the requester gets the response it
 			// expects, with the nack's status.
-			to.answerResp(r.cmd, pdu.StatusOf(p), r.peerSeq)
+			s.forwardResp(to, r.cmd, pdu.StatusOf(p), r.peerSeq)
 			return
 		}
-		to.relayTo(p, r.peerSeq)
+		s.forward(to, p, r.peerSeq)
 	default:
 		if r.done != nil {
 			r.done(p, nil)

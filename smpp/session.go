@@ -35,13 +35,18 @@ type Session struct {
 	pair atomic.Pointer[pair]
 
 	lastRead   atomic.Int64 // monotonic ns of the last bytes read
+	enquiring  atomic.Bool  // an enquire_link of ours awaits its response
 	flushClose atomic.Bool  // close once everything queued is written
 	closeOnce  sync.Once
 	done       chan struct{} // closed by close
 
 	// Owned by the reader goroutine.
-	msg  pdu.Message
-	call Call
+	msg     pdu.Message
+	call    Call
+	batchAt int64  // monotonic ns when the PDUs being handled were read
+	rt      tally  // what the reader counted
+	toSelf  []byte // answers to this connection, staged during a batch
+	toPeer  []byte // PDUs for the other leg, staged during a batch
 
 	// Owned by the writer goroutine.
 	expired []request
@@ -67,8 +72,10 @@ func (srv *Server) newSession(leg Leg, nc net.Conn) *Session {
 		pend:   newPending(srv.opts.Window),
 		done:   make(chan struct{}),
 	}
+	s.rt = newTally(srv.metrics)
 	s.setLogger(srv.log.With().Uint64("session", s.id).Str("leg", leg.String()).Str("remote", s.remote).Logger())
-	s.lastRead.Store(now())
+	s.batchAt = now()
+	s.lastRead.Store(s.batchAt)
 	return s
 }
 
@@ -137,7 +144,9 @@ func (s *Session) read(pre []byte) {
 		} else {
 			n, err = s.nc.Read(buf[w:])
 			if n > 0 {
-				s.lastRead.Store(now())
+				// One clock read per batch: every PDU in it arrived at once.
+				s.batchAt = now()
+				s.lastRead.Store(s.batchAt)
 			}
 		}
 		free := len(buf) - w
@@ -151,10 +160,13 @@ func (s *Session) read(pre []byte) {
 			if l == 0 {
 				break
 			}
-			s.handle(buf[r : r+l])
+			p := buf[r : r+l]
+			s.rt.pdu(s.leg, dirIn, pdu.ID(p), pdu.StatusOf(p))
+			s.handle(p)
 			r += l
 		}
-		s.wakeWriters()
+		s.flushStaged()
+		s.rt.flush()
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !s.closed() {
 				if errors.Is(err, os.ErrDeadlineExceeded) && s.pair.Load() == nil {
@@ -198,17 +210,32 @@ func (s *Session) read(pre []byte) {
 	}
 }
 
-// wakeWriters signals the writers of this session and of its partner leg when
-// they have bytes queued. Called after each read batch.
-func (s *Session) wakeWriters() {
-	if s.out.size() > 0 {
-		s.out.signal()
+// flushStaged queues what the batch staged for this connection and for the
+// other leg, one lock each, and writes both in place. Reader code calls it at the
+// end of each batch and before anything that queues directly (an injection, a
+// teardown), so that the order in which the reader produced PDUs is kept.
+func (s *Session) flushStaged() {
+	if len(s.toSelf) > 0 {
+		s.out.add(s.toSelf)
+		s.toSelf = trimStage(s.toSelf)
+		s.writeOut(true)
 	}
-	if pr := s.pair.Load(); pr != nil {
-		if o := pr.other(s); o.out.size() > 0 {
-			o.out.signal()
+	if len(s.toPeer) > 0 {
+		if pr := s.pair.Load(); pr != nil {
+			o := pr.other(s)
+			o.out.add(s.toPeer)
+			o.writeOut(true)
 		}
+		s.toPeer = trimStage(s.toPeer)
 	}
+}
+
+// trimStage empties a staging buffer, dropping it when a burst made it large.
+func trimStage(b []byte) []byte {
+	if cap(b) > maxSpare {
+		return nil
+	}
+	return b[:0]
 }
 
 // waitForRoom stops reading from a peer that does not read its own answers: the
@@ -232,10 +259,8 @@ func (s *Session) badFrame(b []byte, err error) {
 	}
 	s.srv.metrics.badFrames.Add(1)
 	s.log().Warn().Err(err).Msg("unframeable input; closing")
-	o := s.out.begin()
-	o = pdu.AppendGenericNack(o, pdu.ESME_RINVCMDLEN, seq)
-	s.out.end(o)
-	s.srv.metrics.count(s.leg, dirOut, pdu.GenericNack, pdu.ESME_RINVCMDLEN)
+	s.replyNack(pdu.ESME_RINVCMDLEN, seq)
+	s.flushStaged()
 	s.closeAfterFlush()
 }
 
@@ -297,19 +322,10 @@ func (s *Session) writeLoop() {
 		case <-s.done:
 			return
 		}
-		b := s.out.take()
-		if len(b) > 0 {
-			s.nc.SetWriteDeadline(time.Now().Add(s.srv.opts.WriteTimeout))
-			if _, err := s.nc.Write(b); err != nil {
-				if !s.closed() {
-					s.log().Debug().Err(err).Msg("write failed; closing")
-				}
-				s.close()
-				return
-			}
+		if !s.writeOut(false) {
+			return
 		}
-		s.out.giveBack(b)
-		if s.flushClose.Load() && s.out.size() == 0 {
+		if s.flushClose.Load() && s.out.idle() {
 			s.close()
 			return
 		}
@@ -327,8 +343,10 @@ func (s *Session) housekeep() {
 		s.expired[i] = request{}
 	}
 	if o.EnquireLinkInterval > 0 && s.pair.Load() != nil &&
-		t-s.lastRead.Load() >= int64(o.EnquireLinkInterval) && !s.pend.hasLocal(pdu.EnquireLink) {
-		s.sendLocal(pdu.EnquireLink, nil)
+		t-s.lastRead.Load() >= int64(o.EnquireLinkInterval) && s.enquiring.CompareAndSwap(false, true) {
+		if !s.sendLocal(pdu.EnquireLink, func([]byte, error) { s.enquiring.Store(false) }) {
+			s.enquiring.Store(false)
+		}
 	}
 }
 
@@ -373,8 +391,39 @@ func (s *Session) sendLocal(cmd pdu.CommandID, done func([]byte, error)) bool {
 	return true
 }
 
-// answerResp queues the response to request cmd with the status (see
-// pdu.AppendResp for its shape). The caller wakes the writer.
+// Answers and relays staged by the reader: they go out at the end of the batch
+// (flushStaged) and are counted in the reader's tally.
+
+// reply stages the response to request cmd with the status (see pdu.AppendResp
+// for its shape).
+func (s *Session) reply(cmd pdu.CommandID, status pdu.Status, seq uint32) {
+	s.toSelf = pdu.AppendResp(s.toSelf, cmd, status, seq)
+	s.rt.pdu(s.leg, dirOut, cmd.Resp(), status)
+}
+
+// replyNack stages a generic_nack with the status.
+func (s *Session) replyNack(status pdu.Status, seq uint32) {
+	s.toSelf = pdu.AppendGenericNack(s.toSelf, status, seq)
+	s.rt.pdu(s.leg, dirOut, pdu.GenericNack, status)
+}
+
+// forward stages a copy of PDU p, with sequence number seq, for the other leg.
+func (s *Session) forward(to *Session, p []byte, seq uint32) {
+	s.toPeer = appendWithSeq(s.toPeer, p, seq)
+	s.rt.pdu(to.leg, dirOut, pdu.ID(p), pdu.StatusOf(p))
+}
+
+// forwardResp stages, for the other leg, the response to its request cmd with
+// the status.
+func (s *Session) forwardResp(to *Session, cmd pdu.CommandID, status pdu.Status, seq uint32) {
+	s.toPeer = pdu.AppendResp(s.toPeer, cmd, status, seq)
+	s.rt.pdu(to.leg, dirOut, cmd.Resp(), status)
+}
+
+// Answers and requests queued directly, from any goroutine (timeouts,
+// teardown, injections). The caller wakes the writer.
+
+// answerResp queues the response to request cmd with the status.
 func (s *Session) answerResp(cmd pdu.CommandID, status pdu.Status, seq uint32) {
 	b := s.out.begin()
 	b = pdu.AppendResp(b, cmd, status, seq)
@@ -382,18 +431,19 @@ func (s *Session) answerResp(cmd pdu.CommandID, status pdu.Status, seq uint32) {
 	s.srv.metrics.count(s.leg, dirOut, cmd.Resp(), status)
 }
 
-// answerNack queues a generic_nack with the status.
-func (s *Session) answerNack(status pdu.Status, seq uint32) {
-	b := s.out.begin()
-	b = pdu.AppendGenericNack(b, status, seq)
-	s.out.end(b)
-	s.srv.metrics.count(s.leg, dirOut, pdu.GenericNack, status)
-}
-
 // relayTo queues a copy of PDU p with sequence number seq.
 func (s *Session) relayTo(p []byte, seq uint32) {
-	s.out.appendPDU(p, seq)
+	s.out.end(appendWithSeq(s.out.begin(), p, seq))
 	s.srv.metrics.count(s.leg, dirOut, pdu.ID(p), pdu.StatusOf(p))
+}
+
+// appendWithSeq appends a copy of PDU p with its sequence number set to seq:
+// the one change optguard makes to a relayed PDU.
+func appendWithSeq(dst, p []byte, seq uint32) []byte {
+	off := len(dst)
+	dst = append(dst, p...)
+	pdu.SetSeq(dst[off:], seq)
+	return dst
 }
 
 // epoch anchors now: time.Since keeps the monotonic clock.
