@@ -1,7 +1,5 @@
 package pdu
 
-
-
 // Maximum lengths of C-octet strings, terminating NUL included (SMPP v3.4 section 4).
 const (
 	maxServiceType  = 6
