@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -22,6 +23,10 @@ type ESMEConfig struct {
 	// ManualDeliverResp leaves incoming deliver_sm and data_sm unanswered; the
 	// test answers them with Respond.
 	ManualDeliverResp bool
+
+	// TLS, if not nil, makes the client speak TLS (the handshake completes
+	// within DialESME's context).
+	TLS *tls.Config
 }
 
 // Bounds of the client's queues (variables for tests).
@@ -69,6 +74,14 @@ func DialESME(ctx context.Context, addr string, cfg ESMEConfig) (*ESME, error) {
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("testenv: esme dial: %w", err)
+	}
+	if cfg.TLS != nil {
+		tc := tls.Client(conn, cfg.TLS)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("testenv: esme TLS handshake: %w", err)
+		}
+		conn = tc
 	}
 	e := &ESME{
 		cfg:       cfg,

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"slices"
@@ -35,6 +36,9 @@ type SMSCConfig struct {
 
 	// MaxPDU is the largest command_length accepted; 0 = pdu.DefaultMaxLen.
 	MaxPDU uint32
+
+	// TLS, if not nil, makes the simulator accept TLS connections only.
+	TLS *tls.Config
 
 	Logf func(format string, args ...any) // optional
 }
@@ -104,6 +108,9 @@ func StartSMSC(cfg SMSCConfig) (*SMSC, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("testenv: smsc listen: %w", err)
+	}
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS)
 	}
 	s := &SMSC{
 		cfg:       cfg,
