@@ -443,7 +443,7 @@ func (b *Badger) diskSize(db *badger.DB, sub string) int64 {
 	return n
 }
 
-// dirSize sums the sizes of the files under dir.
+// dirSize sums the disk space taken by the files under dir.
 func dirSize(dir string) (int64, error) {
 	var n int64
 	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
@@ -455,7 +455,7 @@ func dirSize(dir string) (int64, error) {
 		}
 		if d.Type().IsRegular() {
 			if info, err := d.Info(); err == nil {
-				n += info.Size()
+				n += allocated(info)
 			}
 		}
 		return nil
