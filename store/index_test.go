@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestSymbolsPromoteAndStayConsistent(t *testing.T) {
@@ -68,5 +69,56 @@ func TestIndexConcurrentReadWrite(t *testing.T) {
 	wg.Wait()
 	if ix.len() == 0 || ix.countByState()[StateOptedIn] != ix.len() {
 		t.Fatalf("counts: len %d by state %v", ix.len(), ix.countByState())
+	}
+}
+
+func TestIndexTableGrowsAndUpdates(t *testing.T) {
+	ix := newIndex(0) // tiny tables: every shard grows many times
+	const n = 50000
+	for i := 0; i < n; i++ {
+		ix.set(OrgScope("acme", num(i)), idxVal{state: StatePending, updated: int64(i) * int64(time.Second)})
+	}
+	for i := 0; i < n; i += 2 {
+		ix.set(OrgScope("acme", num(i)), idxVal{state: StateOptedOut, mode: ModeDisclaimer, updated: 7e9})
+	}
+	if ix.len() != n {
+		t.Fatalf("len = %d, want %d", ix.len(), n)
+	}
+	if c := ix.countByState(); c[StatePending] != n/2 || c[StateOptedOut] != n/2 {
+		t.Fatalf("counts = %v", c)
+	}
+	for i := 0; i < n; i++ {
+		v, ok := ix.get(OrgScope("acme", num(i)))
+		want := idxVal{state: StatePending, updated: int64(i) * int64(time.Second)}
+		if i%2 == 0 {
+			want = idxVal{state: StateOptedOut, mode: ModeDisclaimer, updated: 7e9}
+		}
+		if !ok || v != want {
+			t.Fatalf("get(%d) = %+v %v, want %+v", i, v, ok, want)
+		}
+	}
+	if _, ok := ix.get(OrgScope("acme", num(n))); ok {
+		t.Fatal("found a scope never set")
+	}
+	for sh := range ix.shards {
+		if s := &ix.shards[sh]; s.used*maxLoadDen > len(s.slots)*maxLoadNum {
+			t.Fatalf("shard %d is %d/%d full", sh, s.used, len(s.slots))
+		}
+	}
+}
+
+func TestPackKeepsSecondsStateAndMode(t *testing.T) {
+	for _, tm := range []time.Time{
+		{}, time.Unix(1, 0), time.Date(1969, 7, 20, 20, 17, 40, 500, time.UTC),
+		time.Date(2026, 11, 23, 15, 0, 0, 999999999, time.UTC), time.Date(2199, 12, 31, 0, 0, 0, 0, time.UTC),
+	} {
+		v := idxVal{updated: unixNanoOrZero(tm), state: StateOptedOut, mode: ModeOff}
+		got := unpack(pack(v))
+		if got.state != v.state || got.mode != v.mode || got.current().UpdatedAt.Unix() != tm.Unix() && !tm.IsZero() {
+			t.Errorf("%v: %+v → %+v", tm, v, got)
+		}
+		if !got.same(v) {
+			t.Errorf("%v: unpacked value not the same", tm)
+		}
 	}
 }

@@ -234,7 +234,7 @@ func (b *Badger) rebuild(ctx context.Context, fix bool) (RebuildReport, error) {
 			if ok {
 				inMemory++
 			}
-			if c := f.consent(s); !ok || v != idxValOf(&c) {
+			if c := f.consent(s); !ok || !v.same(idxValOf(&c)) {
 				rep.MemoryMismatched++
 				diff(IndexDiff{Scope: s, Kind: "memory", Want: f.state, Got: v.state})
 			}

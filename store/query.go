@@ -22,6 +22,15 @@ func (b *Badger) State(s Scope) State {
 	return v.state
 }
 
+// StateBytes is State for the MT path when the sender (source_addr, nil
+// for organization scope) and the handset (destination_addr, with or
+// without '+') are still bytes in the PDU: it needs no strings, so it does
+// not allocate either.
+func (b *Badger) StateBytes(org string, sender, number []byte) State {
+	v, _ := indexGet(b.idx.Load(), org, sender, number)
+	return v.state
+}
+
 // Lookup is State with the mode and update time, and whether the scope has
 // a record at all. Like State it is served from memory.
 func (b *Badger) Lookup(s Scope) (Current, bool) {

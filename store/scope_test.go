@@ -90,8 +90,10 @@ func TestStateDoesNotAllocate(t *testing.T) {
 	mustApply(t, s, change(org, EventOptedIn, c.Now()))
 	mustApply(t, s, change(snd, EventOptedOut, c.Now()))
 	miss := OrgScope("nobody", num(3))
+	numb, sndb := []byte(num(2)[1:]), []byte("agent-7")
 	allocs := testing.AllocsPerRun(1000, func() {
-		if s.State(org) != StateOptedIn || s.State(snd) != StateOptedOut || s.State(miss) != StateUnknown {
+		if s.State(org) != StateOptedIn || s.State(snd) != StateOptedOut || s.State(miss) != StateUnknown ||
+			s.StateBytes("acme", sndb, numb) != StateOptedOut || s.StateBytes("acme", nil, numb) != StateUnknown {
 			panic("wrong state")
 		}
 	})

@@ -25,6 +25,8 @@ type Store interface {
 type Consents interface {
 	// State is the MT hot path: from memory, zero allocations.
 	State(s Scope) State
+	// StateBytes is State with the sender and number as PDU bytes.
+	StateBytes(org string, sender, number []byte) State
 	// Lookup is State with mode and update time; false if no record.
 	Lookup(s Scope) (Current, bool)
 	// Consent reads the full record from disk; ErrNotFound if none.
