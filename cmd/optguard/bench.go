@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/optguard/optguard/smpp"
+	"github.com/optguard/optguard/smpp/pdu"
+	"github.com/optguard/optguard/testenv"
+)
+
+// benchFlags are the load parameters shared by every mode of `optguard bench`.
+type benchFlags struct {
+	target   string
+	baseline bool
+	rounds   int
+	load     testenv.LoadConfig
+	cpuprof  string
+}
+
+// runBench is `optguard bench`: drive submit_sm through a target and report
+// throughput and latency; with -baseline, run the same load in-process against
+// the simulator directly, through a plain io.Copy TCP relay and through the
+// proxy, and report the proxy's throughput as a ratio of the relay's.
+func runBench(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f benchFlags
+	fs.StringVar(&f.target, "target", "", "SMPP `address` to load (optguard, an SMSC, anything that answers submit_sm)")
+	fs.BoolVar(&f.baseline, "baseline", false, "run simulator, proxy and an io.Copy relay in-process and load each in turn")
+	fs.IntVar(&f.rounds, "rounds", 3, "with -baseline: rounds of direct, relay and proxy runs (figures are medians)")
+	fs.IntVar(&f.load.Binds, "binds", 4, "binds (connections)")
+	fs.IntVar(&f.load.Window, "window", 256, "outstanding submit_sm per bind")
+	fs.DurationVar(&f.load.Duration, "duration", 5*time.Second, "measured time of each run")
+	fs.DurationVar(&f.load.Warmup, "warmup", time.Second, "time before measuring, excluded from the figures")
+	fs.IntVar(&f.load.Rate, "rate", 0, "total submit_sm per `second` (0 = as fast as the windows allow)")
+	fs.StringVar(&f.load.SystemID, "system-id", "bench", "bind system_id")
+	fs.StringVar(&f.load.Password, "password", "bench", "bind password")
+	fs.BoolVar(&f.load.VaryDest, "vary-dest", true, "cycle the destination through 10,000 numbers")
+	fs.StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to `file`")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if f.baseline == (f.target != "") {
+		fmt.Fprintln(stderr, "bench: give either -target HOST:PORT or -baseline")
+		return 2
+	}
+	if f.load.Binds < 1 || f.load.Window < 1 || f.load.Duration <= 0 || f.rounds < 1 {
+		fmt.Fprintln(stderr, "bench: -binds, -window, -duration and -rounds must be positive")
+		return 2
+	}
+	if f.cpuprof != "" {
+		pf, err := os.Create(f.cpuprof)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		defer pf.Close()
+		pprof.StartCPUProfile(pf)
+		defer pprof.StopCPUProfile()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(stdout, "optguard bench: %d binds × window %d, %s per run after %s warmup, rate %s\n",
+		f.load.Binds, f.load.Window, f.load.Duration, f.load.Warmup, rateString(f.load.Rate))
+	fmt.Fprintf(stdout, "machine: %d CPUs, %s %s/%s\n\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	var err error
+	if f.baseline {
+		err = benchBaseline(ctx, f, stdout)
+	} else {
+		err = benchTarget(ctx, f, stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func rateString(r int) string {
+	if r == 0 {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%d submit_sm/s", r)
+}
+
+// benchTarget loads one target and prints the result.
+func benchTarget(ctx context.Context, f benchFlags, w io.Writer) error {
+	cfg := f.load
+	cfg.Addr = f.target
+	res, err := testenv.RunLoad(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	res.Format(w)
+	return nil
+}
+
+// benchRun is one measured load of one target.
+type benchRun struct {
+	round  int
+	target string
+	res    testenv.LoadResult
+}
+
+// benchBaseline starts the simulator, a plain TCP relay and the proxy in this
+// process and loads each in turn for f.rounds rounds, so that the three are
+// compared on the same machine at the same time.
+func benchBaseline(ctx context.Context, f benchFlags, w io.Writer) error {
+	sim, err := testenv.StartSMSC(testenv.SMSCConfig{})
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	relay, err := startTCPRelay(sim.Addr())
+	if err != nil {
+		return err
+	}
+	defer relay.close()
+	srv, ln, err := startBenchProxy(sim.Addr())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	targets := []struct{ name, addr string }{
+		{"direct", sim.Addr()},
+		{"relay", relay.addr()},
+		{"proxy", ln.Addr().String()},
+	}
+	var runs []benchRun
+	for round := 1; round <= f.rounds; round++ {
+		for _, t := range targets {
+			cfg := f.load
+			cfg.Addr = t.addr
+			res, err := testenv.RunLoad(ctx, cfg)
+			if err != nil {
+				return fmt.Errorf("round %d, %s: %w", round, t.name, err)
+			}
+			runs = append(runs, benchRun{round, t.name, res})
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+	printRuns(w, runs)
+	printComparison(w, runs, f.rounds)
+	return nil
+}
+
+// startBenchProxy starts optguard's proxy in front of the simulator, with
+// logging off so that the figures measure the relay, not the logger.
+func startBenchProxy(simAddr string) (*smpp.Server, net.Listener, error) {
+	srv := smpp.NewServer(smpp.Options{
+		Logger: zerolog.Nop(),
+		Router: func(string) smpp.Route { return smpp.Route{Name: "bench", Address: simAddr} },
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, smpp.ErrServerClosed) {
+			fmt.Fprintf(os.Stderr, "bench: proxy: %v\n", err)
+		}
+	}()
+	return srv, ln, nil
+}
+
+func printRuns(w io.Writer, runs []benchRun) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "round\ttarget\tsubmit_sm/s\tp50\tp99\tp99.9\tmax\tnot ESME_ROK\t")
+	for _, r := range runs {
+		h := &r.res.Latency
+		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%d\t\n", r.round, r.target, r.res.PerSecond,
+			fmtDur(h.Quantile(0.50)), fmtDur(h.Quantile(0.99)), fmtDur(h.Quantile(0.999)), fmtDur(h.Max()), notOK(r.res))
+	}
+	tw.Flush()
+	for _, r := range runs {
+		for _, e := range r.res.Errors {
+			fmt.Fprintf(w, "round %d %s: %s\n", r.round, r.target, e)
+		}
+	}
+}
+
+// notOK counts responses with a status other than ESME_ROK.
+func notOK(r testenv.LoadResult) uint64 {
+	var n uint64
+	for st, c := range r.ByStatus {
+		if st != pdu.ESME_ROK {
+			n += c
+		}
+	}
+	return n
+}
+
+// printComparison prints the medians and the proxy's cost against the relay:
+// throughput as the median of the per-round ratios (each round's runs were
+// minutes apart at most, so they saw the same machine), latency as differences.
+func printComparison(w io.Writer, runs []benchRun, rounds int) {
+	by := func(target string) []benchRun {
+		var out []benchRun
+		for _, r := range runs {
+			if r.target == target {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	direct, relay, prox := by("direct"), by("relay"), by("proxy")
+	med := func(rs []benchRun, f func(benchRun) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		return median(v)
+	}
+	tput := func(r benchRun) float64 { return r.res.PerSecond }
+	p99 := func(r benchRun) float64 { return float64(r.res.Latency.Quantile(0.99)) }
+	ratios := make([]float64, rounds)
+	for i := range ratios {
+		if relay[i].res.PerSecond > 0 {
+			ratios[i] = prox[i].res.PerSecond / relay[i].res.PerSecond
+		}
+	}
+	fmt.Fprintf(w, "\nmedian submit_sm/s: direct %.0f, relay %.0f, proxy %.0f\n", med(direct, tput), med(relay, tput), med(prox, tput))
+	fmt.Fprintf(w, "proxy/relay throughput: %.2f (median of per-round ratios %s)\n", median(ratios), fmtRatios(ratios))
+	fmt.Fprintf(w, "median p99: direct %s, relay %s, proxy %s; added by the proxy: %s over the relay, %s over direct\n",
+		fmtDur(time.Duration(med(direct, p99))), fmtDur(time.Duration(med(relay, p99))), fmtDur(time.Duration(med(prox, p99))),
+		fmtDur(time.Duration(med(prox, p99)-med(relay, p99))), fmtDur(time.Duration(med(prox, p99)-med(direct, p99))))
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func fmtRatios(v []float64) string {
+	s := ""
+	for i, r := range v {
+		if i > 0 {
+			s += " "
+		}
+		s += fmt.Sprintf("%.2f", r)
+	}
+	return s
+}
+
+// fmtDur prints a latency with a unit that keeps three significant digits.
+func fmtDur(d time.Duration) string {
+	neg := ""
+	if d < 0 {
+		neg, d = "-", -d
+	}
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%s%.0fµs", neg, float64(d)/1e3)
+	case d < time.Second:
+		return fmt.Sprintf("%s%.2fms", neg, float64(d)/1e6)
+	}
+	return fmt.Sprintf("%s%.2fs", neg, d.Seconds())
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/optguard/optguard/config"
+	"github.com/optguard/optguard/smpp"
+	"github.com/optguard/optguard/smpp/pdu"
+	"github.com/optguard/optguard/store"
+	"github.com/optguard/optguard/testenv"
+)
+
+// runServe is `optguard serve`: load the configuration, apply the command-line
+// overrides, start everything, and shut down in order on SIGINT or SIGTERM.
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "YAML configuration `file` (default: built-in defaults, see optguard.example.yaml)")
+	listen := fs.String("listen", "", "SMPP listen `address` for ESMEs; overrides listen.address")
+	upstream := fs.String("upstream", "", "SMSC `address` (host:port) for every bind; overrides upstream.default.address and routes")
+	adminAddr := fs.String("admin", "", "admin HTTP `address` for /metrics and /healthz (\"off\" disables); overrides admin.address")
+	dataDir := fs.String("data", "", "data `directory`; overrides data.dir")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	cfg := config.Default()
+	if *cfgPath != "" {
+		var err error
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			fmt.Fprintf(stderr, "serve: %v\n", err)
+			return 2
+		}
+	}
+	if *listen != "" {
+		cfg.Listen.Address = *listen
+	}
+	if *upstream != "" {
+		cfg.Upstream.Default.Address = *upstream
+		cfg.Upstream.Routes = nil
+	}
+	if *adminAddr == "off" {
+		cfg.Admin.Address = ""
+	} else if *adminAddr != "" {
+		cfg.Admin.Address = *adminAddr
+	}
+	if *dataDir != "" {
+		cfg.Data.Dir = *dataDir
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "serve: %v\n", err)
+		return 2
+	}
+	log := newLogger(stdout, cfg.Log)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log, nil); err != nil {
+		log.Error().Err(err).Msg("optguard stopped with an error")
+		return 1
+	}
+	return 0
+}
+
+// proxy is a running optguard: everything serve starts, in the order it stops.
+type proxy struct {
+	cfg   *config.Config
+	log   zerolog.Logger
+	sim   *testenv.SMSC // built-in simulator when no upstream is configured
+	store *store.Badger
+	srv   *smpp.Server
+	lns   []net.Listener
+	admin *admin
+	errc  chan error // Serve errors
+}
+
+// serve starts optguard, calls started (if not nil) with it, waits for ctx and
+// shuts down in order.
+func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, started func(*proxy)) error {
+	p, err := start(cfg, log)
+	if err != nil {
+		return err
+	}
+	if started != nil {
+		started(p)
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("signal received: shutting down")
+	case serveErr = <-p.errc:
+		log.Error().Err(serveErr).Msg("listener failed: shutting down")
+	}
+	p.stop()
+	return serveErr
+}
+
+// start brings optguard up; on error everything already started is stopped.
+func start(cfg *config.Config, log zerolog.Logger) (p *proxy, err error) {
+	p = &proxy{cfg: cfg, log: log, errc: make(chan error, 2)}
+	defer func() {
+		if err != nil {
+			p.stop()
+		}
+	}()
+	log.Info().Str("version", versionString()).Msg("optguard starting")
+	if cfg.UsesSimulator() {
+		p.sim, err = testenv.StartSMSC(testenv.SMSCConfig{Addr: "127.0.0.1:0", AutoReceipts: true, ReceiptDelay: time.Second})
+		if err != nil {
+			return p, fmt.Errorf("starting the built-in SMSC simulator: %w", err)
+		}
+		cfg.Upstream.Default.Address = p.sim.Addr()
+		log.Warn().Str("simulator", p.sim.Addr()).
+			Msg("no upstream SMSC configured (upstream.default.address or -upstream): binds go to the built-in SMSC simulator, and no message leaves this machine")
+	}
+	if p.store, err = store.OpenBadger(storeOptions(cfg, log)); err != nil {
+		return p, fmt.Errorf("opening the store in data.dir %s: %w", cfg.Data.Dir, err)
+	}
+	log.Info().Str("data_dir", cfg.Data.Dir).Msg("store opened")
+	router, err := newRouter(cfg)
+	if err != nil {
+		return p, err
+	}
+	p.srv = smpp.NewServer(smpp.Options{
+		Logger:                log,
+		Router:                router,
+		Window:                cfg.Session.Window,
+		ResponseTimeout:       time.Duration(cfg.Session.ResponseTimeout),
+		TimeoutStatus:         pdu.Status(cfg.Session.TimeoutStatus),
+		EnquireLinkInterval:   enquireInterval(cfg.Session.EnquireLinkInterval),
+		UnbindTimeout:         time.Duration(cfg.Session.UnbindTimeout),
+		WriteTimeout:          time.Duration(cfg.Session.WriteTimeout),
+		BindTimeout:           time.Duration(cfg.Listen.BindTimeout),
+		MaxPDUSize:            uint32(cfg.Session.MaxPDUSize),
+		RefuseUnknownCommands: cfg.Session.UnknownCommands == config.UnknownCommandsRefuse,
+		MaxConnections:        cfg.Listen.MaxConnections,
+		MaxBindsPerSystemID:   cfg.Listen.MaxBindsPerSystemID,
+	})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(p.srv.Collector())
+	if cfg.Admin.Address != "" {
+		if p.admin, err = startAdmin(cfg.Admin.Address, reg, log); err != nil {
+			return p, fmt.Errorf("admin.address %s: %w", cfg.Admin.Address, err)
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Listen.Address)
+	if err != nil {
+		return p, fmt.Errorf("listen.address %s: %w", cfg.Listen.Address, err)
+	}
+	p.serveOn(ln)
+	if cfg.Listen.TLS.Address != "" {
+		tcfg, err := serverTLS(cfg.Listen.TLS)
+		if err != nil {
+			return p, err
+		}
+		tln, err := net.Listen("tcp", cfg.Listen.TLS.Address)
+		if err != nil {
+			return p, fmt.Errorf("listen.tls.address %s: %w", cfg.Listen.TLS.Address, err)
+		}
+		p.serveOn(tls.NewListener(tln, tcfg))
+	}
+	return p, nil
+}
+
+func (p *proxy) serveOn(ln net.Listener) {
+	p.lns = append(p.lns, ln)
+	go func() {
+		if err := p.srv.Serve(ln); err != nil && !errors.Is(err, smpp.ErrServerClosed) {
+			p.errc <- err
+		}
+	}()
+}
+
+// addr returns the address of the plain SMPP listener.
+func (p *proxy) addr() string { return p.lns[0].Addr().String() }
+
+// stop unbinds every session within the drain timeout, then stops the rest.
+func (p *proxy) stop() {
+	drain := time.Duration(p.cfg.Shutdown.DrainTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if p.admin != nil {
+		p.admin.draining()
+	}
+	if p.srv != nil {
+		if err := p.srv.Shutdown(ctx); err != nil {
+			p.log.Warn().Err(err).Dur("drain_timeout", drain).Msg("binds did not all unbind in time; closed them")
+		}
+	}
+	for _, ln := range p.lns {
+		ln.Close()
+	}
+	if p.store != nil {
+		if err := p.store.Close(); err != nil {
+			p.log.Error().Err(err).Msg("closing the store")
+		}
+	}
+	if p.sim != nil {
+		p.sim.Close()
+	}
+	if p.admin != nil {
+		p.admin.shutdown(ctx)
+	}
+	p.log.Info().Msg("optguard stopped")
+}
+
+// storeOptions maps the configuration's store keys to the store's options.
+func storeOptions(cfg *config.Config, log zerolog.Logger) store.Options {
+	mode := store.LogFull
+	switch cfg.Store.MessageLog.Mode {
+	case config.MessageLogSampled:
+		mode = store.LogSampled
+	case config.MessageLogOff:
+		mode = store.LogOff
+	}
+	return store.Options{
+		Dir:             cfg.Data.Dir,
+		Logger:          log.With().Str("component", "store").Logger(),
+		HoldMaxPerScope: cfg.Store.HoldMaxPerScope,
+		IDMapTTL:        time.Duration(cfg.Store.IDMapTTL),
+		GCInterval:      time.Duration(cfg.Store.GCInterval),
+		MessageLog: store.MessageLogOptions{
+			Mode:       mode,
+			SampleRate: cfg.Store.MessageLog.SampleRate,
+			Retention:  time.Duration(cfg.Store.MessageLog.Retention),
+			QueueSize:  cfg.Store.MessageLog.QueueSize,
+		},
+	}
+}
+
+// enquireInterval maps the configuration's "0 = never" to smpp's "negative =
+// never" (smpp's zero means its default).
+func enquireInterval(d config.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return time.Duration(d)
+}
+
+// newRouter resolves each system_id to its SMSC, with TLS configurations built
+// once at start so that a bad certificate is reported before serving.
+func newRouter(cfg *config.Config) (func(string) smpp.Route, error) {
+	tlsByRoute := map[string]*tls.Config{}
+	add := func(name string, u config.Upstream) error {
+		c, err := clientTLS(u.TLS)
+		if err != nil {
+			return fmt.Errorf("upstream route %s: tls %w", name, err)
+		}
+		tlsByRoute[name] = c
+		return nil
+	}
+	if err := add("default", cfg.Upstream.Default); err != nil {
+		return nil, err
+	}
+	for _, r := range cfg.Upstream.Routes {
+		_, u := cfg.RouteFor(r.SystemIDs[0])
+		if err := add(r.Name, u); err != nil {
+			return nil, err
+		}
+	}
+	return func(systemID string) smpp.Route {
+		name, u := cfg.RouteFor(systemID)
+		return smpp.Route{Name: name, Address: u.Address, ConnectTimeout: time.Duration(u.ConnectTimeout), TLS: tlsByRoute[name]}
+	}, nil
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/rs/zerolog"
+
+	"github.com/optguard/optguard/store"
+)
+
+const storeUsage = `Usage:
+  optguard store verify  [-data DIR]         check the ledger's hash chain and the consent index
+  optguard store rebuild [-data DIR]         recompute the consent index from the ledger
+  optguard store backup  [-data DIR] FILE    write a backup of both databases (- for stdout)
+  optguard store restore [-data DIR] [-force] FILE
+                                             restore a backup into an empty data directory;
+                                             -force moves existing data aside first
+  optguard store stats   [-data DIR]         print what the store holds
+
+The store must not be open by a running optguard serve.
+`
+
+// runStore implements `optguard store …`; it returns the exit code: 0 ok,
+// 1 failure (a broken chain, a refused restore, an error), 2 usage.
+func runStore(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, storeUsage)
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	if cmd == "help" || cmd == "-h" || cmd == "-help" || cmd == "--help" {
+		fmt.Fprint(stdout, storeUsage)
+		return 0
+	}
+	fs := flag.NewFlagSet("optguard store "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, storeUsage) }
+	dir := fs.String("data", "./data", "data directory")
+	force := fs.Bool("force", false, "restore: move existing data aside instead of refusing")
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	wantPos := 0
+	if cmd == "backup" || cmd == "restore" {
+		wantPos = 1
+	}
+	switch cmd {
+	case "verify", "rebuild", "stats", "backup", "restore":
+	default:
+		fmt.Fprintf(stderr, "optguard store: unknown command %q\n\n%s", cmd, storeUsage)
+		return 2
+	}
+	if len(pos) != wantPos || (*force && cmd != "restore") {
+		fs.Usage()
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	logger := zerolog.New(zerolog.ConsoleWriter{Out: stderr, NoColor: true}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
+	opts := store.Options{Dir: *dir, Logger: logger, GCInterval: -1}
+
+	if cmd == "restore" {
+		return storeRestore(ctx, pos[0], *dir, *force, opts, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(*dir, "consent")); err != nil {
+		fmt.Fprintf(stderr, "optguard store: %s is not a data directory: %v\n", *dir, err)
+		return 1
+	}
+	s, err := store.OpenBadger(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "optguard store: %v\n", err)
+		return 1
+	}
+	code := 0
+	switch cmd {
+	case "verify":
+		code = storeVerify(ctx, s, stdout, stderr)
+	case "rebuild":
+		rep, err := s.Rebuild(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "optguard store rebuild: %v\n", err)
+			code = 1
+		} else {
+			rep.WriteText(stdout)
+		}
+	case "stats":
+		st, err := s.Stats(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "optguard store stats: %v\n", err)
+			code = 1
+		} else {
+			st.WriteText(stdout)
+		}
+	case "backup":
+		code = storeBackup(ctx, s, pos[0], stdout, stderr)
+	}
+	if err := s.Close(); err != nil {
+		fmt.Fprintf(stderr, "optguard store: %v\n", err)
+		return 1
+	}
+	return code
+}
+
+// parseInterleaved parses flags that may come before or after the
+// positional arguments, and returns the positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func storeVerify(ctx context.Context, s *store.Badger, stdout, stderr io.Writer) int {
+	rep, err := s.Verify(ctx)
+	if err != nil {
+		var ce *store.ChainError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(stdout, "ledger BROKEN at event %d: %s\n", ce.Seq, ce.Reason)
+		} else {
+			fmt.Fprintf(stderr, "optguard store verify: %v\n", err)
+		}
+		return 1
+	}
+	rep.WriteText(stdout)
+	idx, err := s.CheckIndex(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "optguard store verify: %v\n", err)
+		return 1
+	}
+	idx.WriteText(stdout)
+	if !idx.Agrees() {
+		fmt.Fprintln(stdout, "run `optguard store rebuild` to rewrite the index from the ledger")
+		return 1
+	}
+	return 0
+}
+
+func storeBackup(ctx context.Context, s *store.Badger, file string, stdout, stderr io.Writer) int {
+	if file == "-" {
+		if err := s.Backup(ctx, stdout); err != nil {
+			fmt.Fprintf(stderr, "optguard store backup: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	// Write beside the target and rename, so FILE is never half a backup.
+	tmp, err := os.CreateTemp(filepath.Dir(file), filepath.Base(file)+".tmp-*")
+	if err != nil {
+		fmt.Fprintf(stderr, "optguard store backup: %v\n", err)
+		return 1
+	}
+	err = s.Backup(ctx, tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), file)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		fmt.Fprintf(stderr, "optguard store backup: %v\n", err)
+		return 1
+	}
+	st, err := s.Stats(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "optguard store backup: %v\n", err)
+		return 1
+	}
+	info, _ := os.Stat(file)
+	fmt.Fprintf(stdout, "backed up %d events, %d consents, %d held messages to %s (%d bytes)\n",
+		st.Events, st.Consents, st.Held+st.Outbox, file, info.Size())
+	return 0
+}
+
+func storeRestore(ctx context.Context, file, dir string, force bool, opts store.Options, stdout, stderr io.Writer) int {
+	var r io.Reader = os.Stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			fmt.Fprintf(stderr, "optguard store restore: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		r = f
+	}
+	res, err := store.RestoreDir(ctx, dir, r, force, opts)
+	if errors.Is(err, store.ErrNotEmpty) {
+		fmt.Fprintf(stderr, "optguard store restore: %s already holds data; use -force to move it aside\n", dir)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "optguard store restore: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "restored %s into %s\n", file, dir)
+	res.WriteText(stdout)
+	return 0
+}
