@@ -62,12 +62,21 @@ func newRing(n int) *ring { return &ring{slots: make([]slot, n), mask: uint32(n 
 // binds stay cheap, doubles up to twice the window under load, and goes back to
 // its starting size when nothing is outstanding.
 type pending struct {
-	mu     sync.Mutex // serializes producers and ring replacement
-	ring   atomic.Pointer[ring]
-	count  atomic.Int64 // outstanding requests
-	last   uint32       // guarded by mu: last sequence number assigned
-	window int          // outstanding requests allowed (local ones may exceed it)
-	max    int          // largest ring
+	mu   sync.Mutex // serializes producers and ring replacement
+	ring atomic.Pointer[ring]
+
+	// Outstanding requests are added - taken. Each counter is written by one
+	// side only and sits on its own cache line, so that counting does not
+	// bounce a line between the producer's and the consumer's cores.
+	added     atomic.Int64
+	_         [56]byte
+	taken     atomic.Int64
+	_         [56]byte
+	takenSeen int64 // guarded by mu: taken as last read by a producer
+
+	last   uint32 // guarded by mu: last sequence number assigned
+	window int    // outstanding requests allowed (local ones may exceed it)
+	max    int    // largest ring
 }
 
 const minPendingSlots = 16
@@ -88,7 +97,13 @@ func newPending(window int) *pending {
 func (p *pending) add(r request, force bool) (seq uint32, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := int(p.count.Load())
+	// added - takenSeen over-counts what is outstanding (takes since the last
+	// read are missed): read taken again only when that estimate is too high.
+	n := int(p.added.Load() - p.takenSeen)
+	if 2*(n+1) > len(p.ring.Load().slots) || n >= p.window {
+		p.takenSeen = p.taken.Load()
+		n = int(p.added.Load() - p.takenSeen)
+	}
 	if n >= p.window && !force {
 		return 0, false
 	}
@@ -103,7 +118,7 @@ func (p *pending) add(r request, force bool) (seq uint32, ok bool) {
 	sl := &rg.slots[seq&rg.mask]
 	r.seq = seq
 	sl.r = r
-	p.count.Add(1)
+	p.added.Add(1)
 	sl.seq.Store(seq) // publishes r
 	return seq, true
 }
@@ -184,7 +199,7 @@ func (p *pending) take(seq uint32) (request, bool) {
 func (p *pending) free(sl *slot) request {
 	r := sl.r
 	sl.r = request{}
-	p.count.Add(-1)
+	p.taken.Add(1)
 	sl.seq.Store(0)
 	return r
 }
@@ -194,14 +209,14 @@ func (p *pending) free(sl *slot) request {
 // and is now idle gives the memory back.
 func (p *pending) expire(deadline int64, dst []request) []request {
 	rg := p.ring.Load()
-	if p.count.Load() > 0 {
+	if p.len() > 0 {
 		dst = p.removeOlder(rg, deadline, dst)
 	}
-	if p.count.Load() == 0 && len(rg.slots) > minPendingSlots {
+	if p.len() == 0 && len(rg.slots) > minPendingSlots {
 		p.mu.Lock()
 		// With nothing outstanding and producers held off, no slot of the old
 		// ring can be claimed or published any more.
-		if p.count.Load() == 0 && p.ring.Load() == rg {
+		if p.len() == 0 && p.ring.Load() == rg {
 			p.ring.Store(newRing(minPendingSlots))
 		}
 		p.mu.Unlock()
@@ -246,8 +261,13 @@ func (p *pending) skipTo(seq uint32) {
 	p.mu.Unlock()
 }
 
-// len returns the number of outstanding requests.
-func (p *pending) len() int { return int(p.count.Load()) }
+// len returns the number of outstanding requests. taken is read first: a
+// take that lands between the two reads then makes the result too high, never
+// negative.
+func (p *pending) len() int {
+	t := p.taken.Load()
+	return int(p.added.Load() - t)
+}
 
 func sortBySentAt(rs []request) {
 	// Insertion sort: drained tables are small and this runs once per close.
