@@ -66,7 +66,8 @@ func TestMillionConsents(t *testing.T) {
 				changes = changes[:0]
 			}
 		}
-		t.Logf("imported %d records in %v", millionN-seq, time.Since(start).Round(time.Millisecond))
+		t.Logf("imported %d records in %v (peak RSS of the importing process %d MiB)",
+			millionN-seq, time.Since(start).Round(time.Millisecond), procStatus("VmHWM")/1024)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
