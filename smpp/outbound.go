@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,8 +23,10 @@ type outbound struct {
 
 	// kick wakes the writer goroutine; senders never block (capacity 1).
 	kick chan struct{}
-	// wrote is signalled after every write, for readers waiting for room.
-	wrote chan struct{}
+	// wrote is signalled after a write when waiting is set: a reader is
+	// waiting for room (waitForRoom).
+	wrote   chan struct{}
+	waiting atomic.Bool
 }
 
 func newOutbound() *outbound {
@@ -51,6 +54,18 @@ func (o *outbound) signal() {
 	}
 }
 
+// claimEmpty makes the caller the writer when nothing is queued or being
+// written, so that it can write bytes of its own without queuing them first.
+func (o *outbound) claimEmpty() bool {
+	o.mu.Lock()
+	ok := !o.busy && len(o.buf) == 0
+	if ok {
+		o.busy = true
+	}
+	o.mu.Unlock()
+	return ok
+}
+
 // claim takes the queued bytes for writing, or returns nil when there are none
 // or another goroutine is writing (it will see these bytes when it is done).
 func (o *outbound) claim() []byte {
@@ -71,22 +86,25 @@ func (o *outbound) claim() []byte {
 const maxSpare = 256 << 10
 
 // release ends a claim. rest is what the write did not take: it goes back to the
-// front of the queue. It reports whether bytes are waiting.
+// front of the queue. b, if not nil, was the queue's buffer and is kept for
+// reuse. It reports whether bytes are waiting.
 func (o *outbound) release(b, rest []byte) (more bool) {
 	o.mu.Lock()
 	if len(rest) > 0 {
 		// A slow peer: rare, so a copy is fine.
 		o.buf = append(append(make([]byte, 0, len(rest)+len(o.buf)), rest...), o.buf...)
 	}
-	if o.spare == nil && cap(b) <= maxSpare {
+	if b != nil && o.spare == nil && cap(b) <= maxSpare {
 		o.spare = b[:0]
 	}
 	o.busy = false
 	more = len(o.buf) > 0
 	o.mu.Unlock()
-	select {
-	case o.wrote <- struct{}{}:
-	default:
+	if o.waiting.Load() {
+		select {
+		case o.wrote <- struct{}{}:
+		default:
+		}
 	}
 	return more
 }
@@ -110,6 +128,42 @@ func (o *outbound) idle() bool {
 // that does not take the bytes by then is left to that session's writer.
 const inPlaceBudget = 2 * time.Millisecond
 
+// writeStaged writes b, a batch a reader staged for t, on the reader's
+// goroutine. When nothing is queued for t or being written to it, b goes out
+// as it is; otherwise it is queued behind what is there and written in place
+// if no one else is writing.
+func (t *Session) writeStaged(b []byte) {
+	if !t.out.claimEmpty() {
+		t.out.add(b)
+		t.writeOut(true)
+		return
+	}
+	t.nc.SetWriteDeadline(time.Now().Add(inPlaceBudget))
+	n, err := t.nc.Write(b)
+	more := t.out.release(nil, b[n:])
+	t.afterInPlace(err, more)
+}
+
+// afterInPlace handles the end of an in-place write: a slow peer or a queue
+// that grew meanwhile is left to t's writer goroutine (which also closes t if
+// it was asked to once everything is written); a failed connection is closed.
+func (t *Session) afterInPlace(err error, more bool) {
+	switch {
+	case err != nil && !errors.Is(err, os.ErrDeadlineExceeded):
+		t.writeFailed(err)
+	case err != nil || more || t.flushClose.Load():
+		t.out.signal()
+	}
+}
+
+// writeFailed closes t after a write error.
+func (t *Session) writeFailed(err error) {
+	if !t.closed() && !errors.Is(err, net.ErrClosed) {
+		t.log().Debug().Err(err).Msg("write failed; closing")
+	}
+	t.close()
+}
+
 // writeOut writes what t has queued, on the calling goroutine, unless another
 // goroutine is already writing to t. A reader writes in place (inPlace) with a
 // short budget and then goes back to reading: what a slow peer did not take
@@ -129,22 +183,13 @@ func (t *Session) writeOut(inPlace bool) bool {
 		t.nc.SetWriteDeadline(time.Now().Add(budget))
 		n, err := t.nc.Write(b)
 		more := t.out.release(b, b[n:])
-		if err != nil {
-			if inPlace && errors.Is(err, os.ErrDeadlineExceeded) {
-				t.out.signal()
-				return true
-			}
-			if !t.closed() && !errors.Is(err, net.ErrClosed) {
-				t.log().Debug().Err(err).Msg("write failed; closing")
-			}
-			t.close()
-			return false
-		}
 		if inPlace {
-			if more || t.flushClose.Load() {
-				t.out.signal()
-			}
-			return true
+			t.afterInPlace(err, more)
+			return !t.closed()
+		}
+		if err != nil {
+			t.writeFailed(err)
+			return false
 		}
 		if !more {
 			return true

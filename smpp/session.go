@@ -216,15 +216,12 @@ func (s *Session) read(pre []byte) {
 // teardown), so that the order in which the reader produced PDUs is kept.
 func (s *Session) flushStaged() {
 	if len(s.toSelf) > 0 {
-		s.out.add(s.toSelf)
+		s.writeStaged(s.toSelf)
 		s.toSelf = trimStage(s.toSelf)
-		s.writeOut(true)
 	}
 	if len(s.toPeer) > 0 {
 		if pr := s.pair.Load(); pr != nil {
-			o := pr.other(s)
-			o.out.add(s.toPeer)
-			o.writeOut(true)
+			pr.other(s).writeStaged(s.toPeer)
 		}
 		s.toPeer = trimStage(s.toPeer)
 	}
@@ -241,6 +238,11 @@ func trimStage(b []byte) []byte {
 // waitForRoom stops reading from a peer that does not read its own answers: the
 // queue toward it may not grow without bound.
 func (s *Session) waitForRoom() {
+	if s.out.size() <= outboundHighMax {
+		return
+	}
+	s.out.waiting.Store(true)
+	defer s.out.waiting.Store(false)
 	for s.out.size() > outboundHighMax {
 		select {
 		case <-s.out.wrote:
