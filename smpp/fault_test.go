@@ -56,11 +56,7 @@ func TestSMSCLostWithRequestsInFlight(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("answering and closing took %s", took)
 	}
-	unbound := false
-	for _, r := range e.Received() {
-		unbound = unbound || r.Header.ID == pdu.Unbind
-	}
-	if !unbound {
+	if esmeGot(e, pdu.Unbind) == 0 {
 		t.Error("the ESME was closed without an unbind")
 	}
 }
@@ -146,11 +142,7 @@ func TestOrderlyUnbindFromEachSide(t *testing.T) {
 		t.Fatalf("SMSC unbind: %v %v", resp, err)
 	}
 	waitClosed(t, e2, 3*time.Second, "ESME after the SMSC unbound")
-	gotUnbind := false
-	for _, r := range e2.Received() {
-		gotUnbind = gotUnbind || r.Header.ID == pdu.Unbind
-	}
-	if !gotUnbind {
+	if esmeGot(e2, pdu.Unbind) == 0 {
 		t.Error("the ESME was not unbound before the close")
 	}
 }
@@ -169,11 +161,7 @@ func TestShutdownUnbindsEverySession(t *testing.T) {
 	}
 	for i, e := range es {
 		waitClosed(t, e, time.Second, "bound ESME after Shutdown")
-		got := false
-		for _, r := range e.Received() {
-			got = got || r.Header.ID == pdu.Unbind
-		}
-		if !got {
+		if esmeGot(e, pdu.Unbind) == 0 {
 			t.Errorf("ESME %d closed without an unbind", i)
 		}
 	}

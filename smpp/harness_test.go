@@ -124,6 +124,17 @@ func (h *harness) simSent(id pdu.CommandID) testenv.Record {
 	return *last
 }
 
+// esmeGot counts the PDUs of command id that e received.
+func esmeGot(e *testenv.ESME, id pdu.CommandID) int {
+	n := 0
+	for _, r := range e.Received() {
+		if r.Header.ID == id {
+			n++
+		}
+	}
+	return n
+}
+
 // sameExceptSeq reports whether two PDUs are byte-identical apart from the
 // sequence number: what a transparent relay guarantees.
 func sameExceptSeq(a, b []byte) bool {

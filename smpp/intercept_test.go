@@ -121,13 +121,7 @@ func TestInterceptorSeesReceiptsAndMO(t *testing.T) {
 	if len(kinds) != 3 || kinds[0] || !kinds[1] || kinds[2] {
 		t.Errorf("receipt flags seen: %v, want [false true false]", kinds)
 	}
-	n := 0
-	for _, r := range e.Received() {
-		if r.Header.ID == pdu.DeliverSM {
-			n++
-		}
-	}
-	if n != 2 {
+	if n := esmeGot(e, pdu.DeliverSM); n != 2 {
 		t.Errorf("ESME received %d deliver_sm, want 2 (the held one kept back)", n)
 	}
 	if calls := ic.seen(); calls[0].SystemID != "acme" || calls[0].Bind != smpp.Receiver {
@@ -175,10 +169,8 @@ func TestInjectionsFollowTheVerdict(t *testing.T) {
 	if !bytes.Contains(first, []byte("STOP")) || !sameExceptSeq(second, notice) {
 		t.Errorf("ESME order: %q then %q", first, second)
 	}
-	for _, r := range e.Received() {
-		if r.Header.ID == pdu.SubmitSMResp {
-			t.Error("the response to an injected submit_sm reached the ESME")
-		}
+	if esmeGot(e, pdu.SubmitSMResp) != 0 {
+		t.Error("the response to an injected submit_sm reached the ESME")
 	}
 	got := h.simGot(pdu.SubmitSM)
 	if !sameExceptSeq(got.Raw, confirm) {
@@ -236,10 +228,8 @@ func TestServerInject(t *testing.T) {
 			t.Errorf("Inject(%s, %s) = %v, want %v", tc.inj.SystemID, tc.inj.Leg, err, tc.want)
 		}
 	}
-	for _, r := range e.Received() {
-		if r.Header.ID == pdu.SubmitSMResp {
-			t.Error("the ESME saw the response to an injected submit_sm")
-		}
+	if esmeGot(e, pdu.SubmitSMResp) != 0 {
+		t.Error("the ESME saw the response to an injected submit_sm")
 	}
 }
 

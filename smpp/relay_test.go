@@ -220,10 +220,8 @@ func TestEnquireLinkAnsweredOnEachLeg(t *testing.T) {
 	if n := h.sim.Count(pdu.EnquireLink); n != 0 {
 		t.Errorf("the ESME's enquire_link reached the SMSC %d times", n)
 	}
-	for _, r := range e.Received() {
-		if r.Header.ID == pdu.EnquireLink {
-			t.Error("the SMSC's enquire_link reached the ESME")
-		}
+	if esmeGot(e, pdu.EnquireLink) != 0 {
+		t.Error("the SMSC's enquire_link reached the ESME")
 	}
 }
 
@@ -231,14 +229,7 @@ func TestIdleLinksProbed(t *testing.T) {
 	h := newHarness(t, smpp.Options{EnquireLinkInterval: 100 * time.Millisecond}, testenv.SMSCConfig{})
 	e := h.bind(pdu.BindTransceiver, "acme", testenv.ESMEConfig{})
 	testenv.Eventually(t, 3*time.Second, func() bool { return h.sim.Count(pdu.EnquireLink) > 0 }, "no enquire_link to the idle SMSC leg")
-	testenv.Eventually(t, 3*time.Second, func() bool {
-		for _, r := range e.Received() {
-			if r.Header.ID == pdu.EnquireLink {
-				return true
-			}
-		}
-		return false
-	}, "no enquire_link to the idle ESME leg")
+	testenv.Eventually(t, 3*time.Second, func() bool { return esmeGot(e, pdu.EnquireLink) > 0 }, "no enquire_link to the idle ESME leg")
 	// Both answered: the bind is still up.
 	if _, err := e.Submit(h.ctx(), textSM("still here")); err != nil {
 		t.Fatal(err)
