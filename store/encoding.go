@@ -13,8 +13,10 @@ import (
 // same bytes, which is what lets Verify recompute the hash chain.
 //
 // Primitive forms: uvarint for unsigned numbers, one byte for enums, bytes
-// and strings as uvarint length + bytes, times as a presence byte (0 = zero
-// time) followed by a zigzag varint of Unix nanoseconds.
+// and strings as uvarint length + bytes, booleans as 0 or 1, times as a
+// presence byte (0 = zero time) followed by a zigzag varint of Unix
+// nanoseconds. Decoders accept only these canonical forms (shortest
+// varints), so a value decodes only from the one encoding that made it.
 
 const (
 	eventEncV1   = 1
@@ -69,14 +71,24 @@ func (d *dec) byte() byte {
 	return v
 }
 
+// uvarint reads a uvarint in its shortest form only, so that every value
+// has exactly one encoding.
 func (d *dec) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	if n <= 0 || n != uvarintLen(v) {
 		d.fail()
 		return 0
 	}
 	d.b = d.b[n:]
 	return v
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for ; v >= 0x80; v >>= 7 {
+		n++
+	}
+	return n
 }
 
 func (d *dec) bytes() []byte {
@@ -92,7 +104,16 @@ func (d *dec) bytes() []byte {
 
 func (d *dec) str() string { return string(d.bytes()) }
 
-func (d *dec) bool() bool { return d.byte() != 0 }
+func (d *dec) bool() bool {
+	switch d.byte() {
+	case 0:
+		return false
+	case 1:
+		return true
+	}
+	d.fail()
+	return false
+}
 
 func (d *dec) time() time.Time {
 	switch d.byte() {
@@ -100,7 +121,7 @@ func (d *dec) time() time.Time {
 		return time.Time{}
 	case 1:
 		v, n := binary.Varint(d.b)
-		if n <= 0 {
+		if n <= 0 || n != uvarintLen(zigzag(v)) {
 			d.fail()
 			return time.Time{}
 		}
@@ -111,6 +132,8 @@ func (d *dec) time() time.Time {
 		return time.Time{}
 	}
 }
+
+func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }
 
 func (d *dec) fixed(n int) []byte {
 	if len(d.b) < n {
