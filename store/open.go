@@ -359,17 +359,14 @@ type badgerLogger struct{ l zerolog.Logger }
 
 func trimMsg(f string, a []any) string { return strings.TrimSpace(fmt.Sprintf(f, a...)) }
 
-func (l badgerLogger) Errorf(f string, a ...any) { l.l.Error().Msg(trimMsg(f, a)) }
-func (l badgerLogger) Warningf(f string, a ...any) {
-	l.l.Warn().Msg(trimMsg(f, a))
-}
-func (l badgerLogger) Infof(f string, a ...any) {
-	if e := l.l.Debug(); e.Enabled() {
-		e.Msg(trimMsg(f, a))
-	}
-}
-func (l badgerLogger) Debugf(f string, a ...any) {
-	if e := l.l.Trace(); e.Enabled() {
+func (l badgerLogger) Errorf(f string, a ...any)   { logf(l.l.Error(), f, a) }
+func (l badgerLogger) Warningf(f string, a ...any) { logf(l.l.Warn(), f, a) }
+func (l badgerLogger) Infof(f string, a ...any)    { logf(l.l.Debug(), f, a) }
+func (l badgerLogger) Debugf(f string, a ...any)   { logf(l.l.Trace(), f, a) }
+
+// logf formats only for enabled levels: badger logs a lot at INFO.
+func logf(e *zerolog.Event, f string, a []any) {
+	if e.Enabled() {
 		e.Msg(trimMsg(f, a))
 	}
 }
