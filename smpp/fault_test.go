@@ -102,6 +102,9 @@ func TestWindowFullThrottles(t *testing.T) {
 			t.Fatalf("got %s, want ESME_RTHROTTLED", pdu.StatusOf(p))
 		}
 	}
+	testenv.Eventually(t, 2*time.Second, func() bool { return h.sim.Count(pdu.SubmitSM) == window },
+		"SMSC did not receive the window of %d", window)
+	time.Sleep(50 * time.Millisecond) // and no more than the window
 	if n := h.sim.Count(pdu.SubmitSM); n != window {
 		t.Errorf("SMSC received %d, want the window of %d", n, window)
 	}

@@ -66,13 +66,13 @@ type pending struct {
 	ring atomic.Pointer[ring]
 
 	// Outstanding requests are added - taken. Each counter is written by one
-	// side only and sits on its own cache line, so that counting does not
-	// bounce a line between the producer's and the consumer's cores.
-	added     atomic.Int64
-	_         [56]byte
+	// side only, taken on its own cache line, so that counting does not bounce
+	// a line between the producer's and the consumer's cores.
+	added     int64 // guarded by mu
+	takenSeen int64 // guarded by mu: taken as last read by a producer
+	_         [48]byte
 	taken     atomic.Int64
 	_         [56]byte
-	takenSeen int64 // guarded by mu: taken as last read by a producer
 
 	last   uint32 // guarded by mu: last sequence number assigned
 	window int    // outstanding requests allowed (local ones may exceed it)
@@ -99,10 +99,10 @@ func (p *pending) add(r request, force bool) (seq uint32, ok bool) {
 	defer p.mu.Unlock()
 	// added - takenSeen over-counts what is outstanding (takes since the last
 	// read are missed): read taken again only when that estimate is too high.
-	n := int(p.added.Load() - p.takenSeen)
+	n := int(p.added - p.takenSeen)
 	if 2*(n+1) > len(p.ring.Load().slots) || n >= p.window {
 		p.takenSeen = p.taken.Load()
-		n = int(p.added.Load() - p.takenSeen)
+		n = int(p.added - p.takenSeen)
 	}
 	if n >= p.window && !force {
 		return 0, false
@@ -118,7 +118,7 @@ func (p *pending) add(r request, force bool) (seq uint32, ok bool) {
 	sl := &rg.slots[seq&rg.mask]
 	r.seq = seq
 	sl.r = r
-	p.added.Add(1)
+	p.added++
 	sl.seq.Store(seq) // publishes r
 	return seq, true
 }
@@ -209,14 +209,12 @@ func (p *pending) free(sl *slot) request {
 // and is now idle gives the memory back.
 func (p *pending) expire(deadline int64, dst []request) []request {
 	rg := p.ring.Load()
-	if p.len() > 0 {
-		dst = p.removeOlder(rg, deadline, dst)
-	}
-	if p.len() == 0 && len(rg.slots) > minPendingSlots {
+	dst = p.removeOlder(rg, deadline, dst)
+	if len(rg.slots) > minPendingSlots {
 		p.mu.Lock()
 		// With nothing outstanding and producers held off, no slot of the old
 		// ring can be claimed or published any more.
-		if p.len() == 0 && p.ring.Load() == rg {
+		if p.lenLocked() == 0 && p.ring.Load() == rg {
 			p.ring.Store(newRing(minPendingSlots))
 		}
 		p.mu.Unlock()
@@ -261,13 +259,14 @@ func (p *pending) skipTo(seq uint32) {
 	p.mu.Unlock()
 }
 
-// len returns the number of outstanding requests. taken is read first: a
-// take that lands between the two reads then makes the result too high, never
-// negative.
+// len returns the number of outstanding requests.
 func (p *pending) len() int {
-	t := p.taken.Load()
-	return int(p.added.Load() - t)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lenLocked()
 }
+
+func (p *pending) lenLocked() int { return int(p.added - p.taken.Load()) }
 
 func sortBySentAt(rs []request) {
 	// Insertion sort: drained tables are small and this runs once per close.

@@ -3,7 +3,13 @@ package smpp
 import "github.com/optguard/optguard/smpp/pdu"
 
 // newTally returns an empty tally publishing to m.
-func newTally(m *metrics) tally { return tally{m: m, lastIdx: -1} }
+func newTally(m *metrics) tally {
+	t := tally{m: m}
+	for i := range t.last {
+		t.last[i].idx = -1
+	}
+	return t
+}
 
 // tally counts on one goroutine (a session's reader) and publishes to
 // the server's shared counters once per batch: the relay path then pays neither a
@@ -16,15 +22,16 @@ type tally struct {
 	}
 	used int
 
-	// The last PDU counted and its cell: a run of PDUs of the same command and
-	// status skips the index computation.
-	last struct {
-		leg Leg
-		dir int
-		id  pdu.CommandID
-		st  pdu.Status
+	// The last PDU counted per leg and direction, and its cell and place in
+	// cells: a run of PDUs of the same command and status (a reader counts each
+	// relayed PDU in on one leg and out on the other, alternately) skips the
+	// index computation and the search.
+	last [4]struct {
+		id   pdu.CommandID
+		st   pdu.Status
+		idx  int32 // -1 until the first PDU
+		slot int   // where idx was in cells at the last count
 	}
-	lastIdx int32 // -1 until the first PDU
 
 	verdicts [3]uint32 // by Action
 
@@ -36,21 +43,25 @@ type tally struct {
 
 // pdu counts one PDU.
 func (t *tally) pdu(leg Leg, dir int, id pdu.CommandID, st pdu.Status) {
-	idx := t.lastIdx
-	if k := t.last; idx < 0 || k.leg != leg || k.dir != dir || k.id != id || k.st != st {
-		idx = cellIndex(leg, dir, id, st)
-		t.last.leg, t.last.dir, t.last.id, t.last.st, t.lastIdx = leg, dir, id, st, idx
+	k := &t.last[int(leg)*2+dir]
+	if k.idx < 0 || k.id != id || k.st != st {
+		k.id, k.st, k.idx = id, st, cellIndex(leg, dir, id, st)
+	} else if c := &t.cells[k.slot]; k.slot < t.used && c.idx == k.idx {
+		c.n++
+		return
 	}
 	for i := 0; i < t.used; i++ {
-		if t.cells[i].idx == idx {
+		if t.cells[i].idx == k.idx {
 			t.cells[i].n++
+			k.slot = i
 			return
 		}
 	}
 	if t.used == len(t.cells) {
 		t.flush()
 	}
-	t.cells[t.used].idx, t.cells[t.used].n = idx, 1
+	t.cells[t.used].idx, t.cells[t.used].n = k.idx, 1
+	k.slot = t.used
 	t.used++
 }
 
