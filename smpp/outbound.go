@@ -125,8 +125,32 @@ func (o *outbound) idle() bool {
 }
 
 // inPlaceBudget bounds how long a reader writes to another connection: a peer
-// that does not take the bytes by then is left to that session's writer.
-const inPlaceBudget = 2 * time.Millisecond
+// that does not take the bytes by then is left to that session's writer. The
+// deadline is re-armed only when the one set is closer than inPlaceMin or
+// further than inPlaceBudget (the writer's long one): arming it reads the wall
+// clock and updates a runtime timer, which per batch is measurable.
+const (
+	inPlaceBudget = 4 * time.Millisecond
+	inPlaceMin    = time.Millisecond
+)
+
+// armInPlace sets t's write deadline for an in-place write unless the one set
+// already allows between inPlaceMin and inPlaceBudget. The caller holds t.out
+// busy, which guards wdl.
+func (t *Session) armInPlace() {
+	n := now()
+	if left := t.wdl - n; left < int64(inPlaceMin) || left > int64(inPlaceBudget) {
+		t.nc.SetWriteDeadline(time.Now().Add(inPlaceBudget))
+		t.wdl = n + int64(inPlaceBudget)
+	}
+}
+
+// armLong sets t's write deadline for the writer goroutine's write.
+func (t *Session) armLong() {
+	d := t.srv.opts.WriteTimeout
+	t.nc.SetWriteDeadline(time.Now().Add(d))
+	t.wdl = now() + int64(d)
+}
 
 // writeStaged writes b, a batch a reader staged for t, on the reader's
 // goroutine. When nothing is queued for t or being written to it, b goes out
@@ -138,7 +162,7 @@ func (t *Session) writeStaged(b []byte) {
 		t.writeOut(true)
 		return
 	}
-	t.nc.SetWriteDeadline(time.Now().Add(inPlaceBudget))
+	t.armInPlace()
 	n, err := t.nc.Write(b)
 	more := t.out.release(nil, b[n:])
 	t.afterInPlace(err, more)
@@ -171,16 +195,16 @@ func (t *Session) writeFailed(err error) {
 // write timeout, after which the peer is dropped. It returns false when the
 // connection failed (t is then closed).
 func (t *Session) writeOut(inPlace bool) bool {
-	budget := t.srv.opts.WriteTimeout
-	if inPlace {
-		budget = inPlaceBudget
-	}
 	for {
 		b := t.out.claim()
 		if b == nil {
 			return true
 		}
-		t.nc.SetWriteDeadline(time.Now().Add(budget))
+		if inPlace {
+			t.armInPlace()
+		} else {
+			t.armLong()
+		}
 		n, err := t.nc.Write(b)
 		more := t.out.release(b, b[n:])
 		if inPlace {

@@ -37,10 +37,28 @@ const claimBit = 0x80000000
 
 // slot holds one outstanding request. seq is 0 when the slot is free, the
 // request's sequence number when it is outstanding, and that number with
-// claimBit while a goroutine that won it by compare-and-swap reads it.
+// claimBit while a goroutine that won it by compare-and-swap reads it. The
+// other fields are written while seq is 0 by the producer and read by the
+// claimer. A slot is 32 bytes, two to a cache line: consecutive sequence
+// numbers share lines, which halves the cache misses of the producer and the
+// consumer, who work on different cores.
 type slot struct {
-	seq atomic.Uint32
-	r   request // written while seq is 0 by the producer, read by the claimer
+	seq     atomic.Uint32
+	peerSeq uint32
+	cmd     pdu.CommandID
+	origin  origin
+	sentAt  int64
+	done    func(resp []byte, err error)
+}
+
+// store writes r into a free slot (not seq: the caller publishes it).
+func (sl *slot) store(r *request) {
+	sl.peerSeq, sl.cmd, sl.origin, sl.sentAt, sl.done = r.peerSeq, r.cmd, r.origin, r.sentAt, r.done
+}
+
+// load reads the request of a claimed slot whose sequence number is seq.
+func (sl *slot) load(seq uint32) request {
+	return request{seq: seq, peerSeq: sl.peerSeq, cmd: sl.cmd, origin: sl.origin, sentAt: sl.sentAt, done: sl.done}
 }
 
 type ring struct {
@@ -116,8 +134,7 @@ func (p *pending) add(r request, force bool) (seq uint32, ok bool) {
 	}
 	seq = p.nextFreeLocked(rg)
 	sl := &rg.slots[seq&rg.mask]
-	r.seq = seq
-	sl.r = r
+	sl.store(&r)
 	p.added++
 	sl.seq.Store(seq) // publishes r
 	return seq, true
@@ -140,8 +157,9 @@ func (p *pending) growLocked(old *ring) *ring {
 				continue
 			}
 			if sl.seq.CompareAndSwap(s, s|claimBit) {
+				r := sl.load(s)
 				ns := &nr.slots[s&nr.mask]
-				ns.r = sl.r
+				ns.store(&r)
 				ns.seq.Store(s)
 				break
 			}
@@ -184,7 +202,7 @@ func (p *pending) take(seq uint32) (request, bool) {
 		switch sl.seq.Load() {
 		case seq:
 			if sl.seq.CompareAndSwap(seq, seq|claimBit) {
-				return p.free(sl), true
+				return p.free(sl, seq), true
 			}
 		case seq | claimBit:
 			// Being moved to a bigger ring or looked at by an expiry scan.
@@ -196,9 +214,9 @@ func (p *pending) take(seq uint32) (request, bool) {
 }
 
 // free empties a slot its caller claimed and returns the request it held.
-func (p *pending) free(sl *slot) request {
-	r := sl.r
-	sl.r = request{}
+func (p *pending) free(sl *slot, seq uint32) request {
+	r := sl.load(seq)
+	sl.done = nil // let go of the callback
 	p.taken.Add(1)
 	sl.seq.Store(0)
 	return r
@@ -231,8 +249,8 @@ func (p *pending) removeOlder(rg *ring, deadline int64, dst []request) []request
 		if s == 0 || s&claimBit != 0 || !sl.seq.CompareAndSwap(s, s|claimBit) {
 			continue
 		}
-		if sl.r.sentAt < deadline {
-			dst = append(dst, p.free(sl))
+		if sl.sentAt < deadline {
+			dst = append(dst, p.free(sl, s))
 		} else {
 			sl.seq.Store(s)
 		}

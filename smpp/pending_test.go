@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/optguard/optguard/smpp/pdu"
 )
@@ -186,5 +187,12 @@ func TestPendingConcurrentProducerAndConsumers(t *testing.T) {
 	}
 	if p.len() != 0 {
 		t.Fatalf("%d requests left outstanding", p.len())
+	}
+}
+
+// TestSlotSize keeps two slots to a cache line (see slot).
+func TestSlotSize(t *testing.T) {
+	if n := unsafe.Sizeof(slot{}); n != 32 {
+		t.Fatalf("a pending slot is %d bytes, want 32", n)
 	}
 }

@@ -41,6 +41,10 @@ type Session struct {
 	done       chan struct{} // closed by close
 	isClosed   atomic.Bool   // set by close: cheaper to test than done
 
+	// wdl is the write deadline set on nc, in monotonic ns; guarded by
+	// out.busy (only the goroutine that claimed the queue writes).
+	wdl int64
+
 	// Owned by the reader goroutine.
 	msg     pdu.Message
 	call    Call
