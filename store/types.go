@@ -28,24 +28,14 @@ const (
 
 var stateNames = [...]string{"unknown", "pending", "opted_in", "opted_out"}
 
-func (s State) String() string {
-	if int(s) < len(stateNames) {
-		return stateNames[s]
-	}
-	return fmt.Sprintf("state(%d)", uint8(s))
-}
+func (s State) String() string { return enumName(stateNames[:], s, "state") }
 
 // Valid reports whether s is one of the defined states.
 func (s State) Valid() bool { return s < numStates }
 
 // ParseState is the inverse of State.String.
 func ParseState(s string) (State, error) {
-	for i, n := range stateNames {
-		if n == s {
-			return State(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: state %q", ErrInvalid, s)
+	return parseEnum[State](stateNames[:], 0, s, "state")
 }
 
 // Mode is an organization's consent mode, recorded with every event so that
@@ -68,24 +58,14 @@ const (
 
 var modeNames = [...]string{"unspecified", "consent", "disclaimer", "off"}
 
-func (m Mode) String() string {
-	if int(m) < len(modeNames) {
-		return modeNames[m]
-	}
-	return fmt.Sprintf("mode(%d)", uint8(m))
-}
+func (m Mode) String() string { return enumName(modeNames[:], m, "mode") }
 
 // Valid reports whether m is one of the defined modes.
 func (m Mode) Valid() bool { return m < numModes }
 
 // ParseMode is the inverse of Mode.String.
 func ParseMode(s string) (Mode, error) {
-	for i, n := range modeNames {
-		if n == s {
-			return Mode(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: mode %q", ErrInvalid, s)
+	return parseEnum[Mode](modeNames[:], 0, s, "mode")
 }
 
 // EventType says what happened. Each type either moves the scope to a fixed
@@ -130,24 +110,14 @@ var eventTypeNames = [...]string{
 	"confirmation_sent", "help_sent", "state_imported", "notice_sent", "pin_sent", "reset",
 }
 
-func (t EventType) String() string {
-	if int(t) < len(eventTypeNames) {
-		return eventTypeNames[t]
-	}
-	return fmt.Sprintf("event(%d)", uint8(t))
-}
+func (t EventType) String() string { return enumName(eventTypeNames[:], t, "event") }
 
 // Valid reports whether t is a defined event type.
 func (t EventType) Valid() bool { return t > eventInvalid && t < numEventTypes }
 
 // ParseEventType is the inverse of EventType.String.
 func ParseEventType(s string) (EventType, error) {
-	for i, n := range eventTypeNames {
-		if i > 0 && n == s {
-			return EventType(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: event type %q", ErrInvalid, s)
+	return parseEnum[EventType](eventTypeNames[:], 1, s, "event type")
 }
 
 // target returns the state an event of type t leads to from prev; imported
@@ -192,24 +162,14 @@ const (
 
 var methodNames = [...]string{"invalid", "sms_keyword", "agent", "api", "import", "portal", "system"}
 
-func (m Method) String() string {
-	if int(m) < len(methodNames) {
-		return methodNames[m]
-	}
-	return fmt.Sprintf("method(%d)", uint8(m))
-}
+func (m Method) String() string { return enumName(methodNames[:], m, "method") }
 
 // Valid reports whether m is a defined method.
 func (m Method) Valid() bool { return m > methodInvalid && m < numMethods }
 
 // ParseMethod is the inverse of Method.String.
 func ParseMethod(s string) (Method, error) {
-	for i, n := range methodNames {
-		if i > 0 && n == s {
-			return Method(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: method %q", ErrInvalid, s)
+	return parseEnum[Method](methodNames[:], 1, s, "method")
 }
 
 // MsgStatus is one step in a message's life, as kept by the message log.
@@ -237,24 +197,14 @@ const (
 
 var msgStatusNames = [...]string{"invalid", "held", "sent", "delivered", "undeliverable", "rejected", "expired", "failed"}
 
-func (s MsgStatus) String() string {
-	if int(s) < len(msgStatusNames) {
-		return msgStatusNames[s]
-	}
-	return fmt.Sprintf("status(%d)", uint8(s))
-}
+func (s MsgStatus) String() string { return enumName(msgStatusNames[:], s, "status") }
 
 // Valid reports whether s is a defined status.
 func (s MsgStatus) Valid() bool { return s > msgStatusInvalid && s < numMsgStatuses }
 
 // ParseMsgStatus is the inverse of MsgStatus.String.
 func ParseMsgStatus(s string) (MsgStatus, error) {
-	for i, n := range msgStatusNames {
-		if i > 0 && n == s {
-			return MsgStatus(i), nil
-		}
-	}
-	return 0, fmt.Errorf("%w: message status %q", ErrInvalid, s)
+	return parseEnum[MsgStatus](msgStatusNames[:], 1, s, "message status")
 }
 
 // HoldAction says what a consent change does with the scope's held messages.
@@ -275,12 +225,7 @@ const (
 
 var holdActionNames = [...]string{"keep", "release", "drop"}
 
-func (a HoldAction) String() string {
-	if int(a) < len(holdActionNames) {
-		return holdActionNames[a]
-	}
-	return fmt.Sprintf("hold_action(%d)", uint8(a))
-}
+func (a HoldAction) String() string { return enumName(holdActionNames[:], a, "hold_action") }
 
 // Disposition is where a held message is in its life.
 type Disposition uint8
@@ -302,12 +247,7 @@ const (
 
 var dispositionNames = [...]string{"held", "released", "dropped", "expired"}
 
-func (d Disposition) String() string {
-	if int(d) < len(dispositionNames) {
-		return dispositionNames[d]
-	}
-	return fmt.Sprintf("disposition(%d)", uint8(d))
-}
+func (d Disposition) String() string { return enumName(dispositionNames[:], d, "disposition") }
 
 // MO is the mobile-originated message that caused an event, as received.
 type MO struct {
@@ -462,4 +402,23 @@ type Message struct {
 	Number  string
 	At      time.Time
 	History []StatusChange
+}
+
+// enumName returns names[v], or kind(v) for a value that has no name.
+func enumName[T ~uint8](names []string, v T, kind string) string {
+	if int(v) < len(names) {
+		return names[v]
+	}
+	return fmt.Sprintf("%s(%d)", kind, uint8(v))
+}
+
+// parseEnum finds s among names[first:]: first is 1 for enums whose zero
+// value is invalid and must not parse. what names the enum in the error.
+func parseEnum[T ~uint8](names []string, first int, s, what string) (T, error) {
+	for i := first; i < len(names); i++ {
+		if names[i] == s {
+			return T(i), nil
+		}
+	}
+	return 0, fmt.Errorf("%w: %s %q", ErrInvalid, what, s)
 }
