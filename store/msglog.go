@@ -109,21 +109,23 @@ func (l *msgLog) run() {
 	defer l.b.wg.Done()
 	o := l.b.opts.MessageLog
 	batch := make([]logItem, 0, o.BatchSize)
+	// flush writes the batch when it is full, or, with force, when it has
+	// anything at all.
+	flush := func(force bool) {
+		if len(batch) == cap(batch) || force && len(batch) > 0 {
+			l.write(batch)
+			batch = batch[:0]
+		}
+	}
 	t := time.NewTicker(o.FlushInterval)
 	defer t.Stop()
 	for {
 		select {
 		case it := <-l.ch:
 			batch = append(batch, it)
-			if len(batch) == cap(batch) {
-				l.write(batch)
-				batch = batch[:0]
-			}
+			flush(false)
 		case <-t.C:
-			if len(batch) > 0 {
-				l.write(batch)
-				batch = batch[:0]
-			}
+			flush(true)
 		case <-l.b.closing:
 			// Close stopped Log from accepting before closing: write what
 			// is queued, then stop.
@@ -131,14 +133,9 @@ func (l *msgLog) run() {
 				select {
 				case it := <-l.ch:
 					batch = append(batch, it)
-					if len(batch) == cap(batch) {
-						l.write(batch)
-						batch = batch[:0]
-					}
+					flush(false)
 				default:
-					if len(batch) > 0 {
-						l.write(batch)
-					}
+					flush(true)
 					return
 				}
 			}
