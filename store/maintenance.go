@@ -372,6 +372,29 @@ type Stats struct {
 	LogBytes     int64
 }
 
+// Gauges are the store's figures that cost no disk access.
+type Gauges struct {
+	Consents   int            // consent records (in memory)
+	ByState    [numStates]int // consent records per State (index = State)
+	LogWritten uint64         // message log items written since Open
+	LogDropped uint64         // message log items dropped (queue full, closed, malformed)
+	LogFailed  uint64         // message log items whose batch failed to write
+	LogQueued  int            // message log items waiting now
+}
+
+// Gauges reads the in-memory index size and the message log's counters.
+func (b *Badger) Gauges() Gauges {
+	ix := b.idx.Load()
+	return Gauges{
+		Consents:   ix.len(),
+		ByState:    ix.countByState(),
+		LogWritten: b.ml.written.Load(),
+		LogDropped: b.ml.dropped.Load(),
+		LogFailed:  b.ml.failed.Load(),
+		LogQueued:  len(b.ml.ch),
+	}
+}
+
 // Stats counts what the store holds. Counting walks keys (not values) of
 // the hold, id map and message log prefixes.
 func (b *Badger) Stats(ctx context.Context) (Stats, error) {
@@ -411,10 +434,8 @@ func (b *Badger) Stats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
-	st.LogWritten = b.ml.written.Load()
-	st.LogDropped = b.ml.dropped.Load()
-	st.LogFailed = b.ml.failed.Load()
-	st.LogQueued = len(b.ml.ch)
+	g := b.Gauges()
+	st.LogWritten, st.LogDropped, st.LogFailed, st.LogQueued = g.LogWritten, g.LogDropped, g.LogFailed, g.LogQueued
 	st.ConsentBytes = b.diskSize(b.cdb, consentSubdir)
 	st.LogBytes = b.diskSize(b.ldb, logSubdir)
 	return st, nil

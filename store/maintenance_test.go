@@ -213,6 +213,10 @@ func TestStatsAndReports(t *testing.T) {
 	if st.Events != 30 || st.Consents != 30 || st.ByState[StatePending] != 10 || st.Held != 1 || st.FormatVersion != formatVersion {
 		t.Fatalf("stats = %+v", st)
 	}
+	// Gauges agree with Stats on what they share, without the disk.
+	if g := s.Gauges(); g.Consents != st.Consents || g.ByState != st.ByState || g.LogDropped != st.LogDropped {
+		t.Fatalf("gauges = %+v, stats = %+v", g, st)
+	}
 	var buf bytes.Buffer
 	st.WriteText(&buf)
 	for _, want := range []string{"events", "30", "pending", "held", "opted_out"} {

@@ -101,4 +101,7 @@ type Maintenance interface {
 	Backup(ctx context.Context, w io.Writer) error
 	Restore(ctx context.Context, r io.Reader) error
 	Stats(ctx context.Context) (Stats, error)
+	// Gauges returns what can be read without touching the disk, for
+	// metrics scraped every few seconds.
+	Gauges() Gauges
 }

@@ -151,7 +151,7 @@ func start(cfg *config.Config, log zerolog.Logger) (p *proxy, err error) {
 		MaxBindsPerSystemID:   cfg.Listen.MaxBindsPerSystemID,
 	})
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(p.srv.Collector())
+	reg.MustRegister(p.srv.Collector(), storeCollector{p.store})
 	if cfg.Admin.Address != "" {
 		if p.admin, err = startAdmin(cfg.Admin.Address, reg, log); err != nil {
 			return p, fmt.Errorf("admin.address %s: %w", cfg.Admin.Address, err)

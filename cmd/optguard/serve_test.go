@@ -99,6 +99,8 @@ func TestServeWithBuiltInSimulator(t *testing.T) {
 	for _, want := range []string{
 		`optguard_pdus_total{command="submit_sm",direction="in",leg="downstream",status=""} 1`,
 		`optguard_binds{bind="transceiver"} 1`,
+		`optguard_store_consent_records{state="opted_out"} 0`,
+		`optguard_message_log_items_total{result="dropped"} 0`,
 		"process_resident_memory_bytes",
 	} {
 		if !strings.Contains(metrics, want) {
