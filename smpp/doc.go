@@ -6,11 +6,18 @@
 //
 // Every connection is a Session with exactly one reader and one writer
 // goroutine. The reader reads into a per-connection buffer that grows under load
-// and shrinks when idle, frames PDUs in place (smpp/pdu) and handles each one
-// before reading again; whatever it queues for any connection is flushed when the
-// batch it read is drained, so one write system call carries many PDUs. The
-// writer also runs the session's housekeeping: response timeouts and
-// enquire_link on idle links.
+// and shrinks when idle, frames PDUs in place (smpp/pdu) and handles each one.
+// What the batch produces for its own connection and for the other leg is staged
+// and written once the batch is handled, by the reader itself when no one else is
+// writing to that connection (nats-server's flush in place): one write system
+// call carries many PDUs and no goroutine is woken per batch. The writer
+// goroutine finishes what a slow peer did not take within the reader's short
+// budget, writes what other goroutines queue (timeouts, injections, teardown),
+// and runs the session's housekeeping: response timeouts and enquire_link on
+// idle links. Counters are kept per reader and published once per batch.
+//
+// The relay path allocates nothing per PDU; the pending table is lock-free
+// between the reader that adds requests and the one that takes responses.
 //
 // A bind is a pair of sessions: the downstream one (the ESME's connection) and
 // the upstream one that optguard opened to the SMSC chosen for the ESME's

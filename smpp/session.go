@@ -124,8 +124,8 @@ func (s *Session) readLoop(pre []byte) {
 	s.read(pre)
 }
 
-// read frames PDUs in place in the read buffer and handles each one, then wakes
-// the writers of whatever the batch queued: one write per batch, not per PDU.
+// read frames PDUs in place in the read buffer and handles each one, then writes
+// what the batch staged: one write per batch and connection, not per PDU.
 func (s *Session) read(pre []byte) {
 	max := s.srv.opts.MaxPDUSize
 	size := readBufMin
@@ -209,10 +209,10 @@ func (s *Session) read(pre []byte) {
 	}
 }
 
-// flushStaged queues what the batch staged for this connection and for the
-// other leg, one lock each, and writes both in place. Reader code calls it at the
-// end of each batch and before anything that queues directly (an injection, a
-// teardown), so that the order in which the reader produced PDUs is kept.
+// flushStaged writes what the batch staged for this connection and for the
+// other leg, in place (see writeStaged). Reader code calls it at the end of each
+// batch and before anything that queues directly (an injection, a teardown), so
+// that the order in which the reader produced PDUs is kept.
 func (s *Session) flushStaged() {
 	if len(s.toSelf) > 0 {
 		s.writeStaged(s.toSelf)
