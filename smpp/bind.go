@@ -71,7 +71,7 @@ func (s *Session) bind(p []byte) {
 		s.log().Info().Stringer("status", st).Str("route", route.Name).Msg("bind refused by the SMSC")
 		return
 	}
-	pr := &pair{srv: s.srv, down: s, systemID: systemID, bind: bindTypeOf(id), route: route.Name, gone: make(chan struct{})}
+	pr := &pair{srv: s.srv, down: s, systemID: systemID, bind: bindTypeOf(id)}
 	pr.up = s.srv.newSession(Upstream, up)
 	pr.up.setLogger(pr.up.log().With().Str("system_id", systemID).Str("route", route.Name).Logger())
 	pr.up.pend.skipTo(1) // the bind used sequence number 1 on this leg

@@ -29,7 +29,7 @@ func BenchmarkHandleRoundTrip(b *testing.B) {
 	srv := NewServer(Options{Logger: zerolog.Nop(), Router: func(string) Route { return Route{} }})
 	down := srv.newSession(Downstream, discardConn{})
 	up := srv.newSession(Upstream, discardConn{})
-	pr := &pair{srv: srv, down: down, up: up, systemID: "bench", bind: Transceiver, gone: make(chan struct{})}
+	pr := &pair{srv: srv, down: down, up: up, systemID: "bench", bind: Transceiver}
 	down.pair.Store(pr)
 	up.pair.Store(pr)
 	down.call = Call{SystemID: "bench", Bind: Transceiver}

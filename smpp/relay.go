@@ -14,13 +14,11 @@ type pair struct {
 	down, up *Session
 	systemID string
 	bind     BindType
-	route    string
 
 	// closing is set when teardown starts: new requests are then refused with
 	// ESME_RINVBNDSTS instead of being relayed.
 	closing  atomic.Bool
 	tearOnce sync.Once
-	gone     chan struct{} // closed when teardown has finished
 }
 
 // other returns the session on the other leg.
@@ -253,7 +251,6 @@ func (pr *pair) teardown(from *Session, alive bool, unbindSeq uint32) {
 	pr.waitClosed(from)
 	pr.srv.metrics.bound(pr.bind, -1)
 	pr.srv.removePair(pr)
-	close(pr.gone)
 }
 
 // answerAll answers on session to every relayed request in reqs with the timeout
