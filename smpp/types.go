@@ -72,14 +72,13 @@ func (b BindType) CanReceive() bool { return b == Receiver || b == Transceiver }
 
 // Errors.
 var (
-	ErrServerClosed     = errors.New("smpp: server closed")
-	ErrSessionClosed    = errors.New("smpp: session closed")
-	ErrResponseTimeout  = errors.New("smpp: response timeout")
-	ErrWindowFull       = errors.New("smpp: window full")
-	ErrNoRoute          = errors.New("smpp: no bound session can carry the PDU")
-	ErrNotRequest       = errors.New("smpp: injected PDU is not a request")
-	ErrUnexpectedPDU    = errors.New("smpp: unexpected PDU during bind")
-	ErrBindRespMismatch = errors.New("smpp: bind_resp does not answer the bind")
+	ErrServerClosed    = errors.New("smpp: server closed")
+	ErrSessionClosed   = errors.New("smpp: session closed")
+	ErrResponseTimeout = errors.New("smpp: response timeout")
+	ErrWindowFull      = errors.New("smpp: window full")
+	ErrNoRoute         = errors.New("smpp: no bound session can carry the PDU")
+	ErrNotRequest      = errors.New("smpp: injected PDU is not a request")
+	ErrUnexpectedPDU   = errors.New("smpp: unexpected PDU during bind")
 )
 
 func itoa(i int) string { return strconv.Itoa(i) }
