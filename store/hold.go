@@ -497,3 +497,45 @@ func (b *Badger) Ack(ctx context.Context, ids ...string) (int, error) {
 	}
 	return n, nil
 }
+
+// Enqueue stores a message optguard originates itself (an auto-message to
+// a handset or a notice to a sender) straight into the outbox with
+// DispositionOutgoing, synced, for when no bind can carry it now: the
+// caller sends it when one binds (Outbox lists it with the rest) and Acks
+// it then. It takes no place in a hold queue and no consent state is
+// checked. ExpiresAt, when set, is when the message is no longer worth
+// sending (an opt-out confirmation must leave within 5 minutes); the
+// caller judges it when it finds the message.
+func (b *Badger) Enqueue(ctx context.Context, m HeldMessage) (HeldMessage, error) {
+	if err := validateHeld(&m); err != nil {
+		return HeldMessage{}, fmt.Errorf("queuing outgoing message: %w", err)
+	}
+	if err := b.enter(); err != nil {
+		return HeldMessage{}, err
+	}
+	defer b.leave()
+	m.PDU = append([]byte(nil), m.PDU...)
+	m.HeldAt = normTime(b.clock())
+	m.ExpiresAt = normTime(m.ExpiresAt)
+	m.Disposition, m.SettledAt = DispositionOutgoing, m.HeldAt
+	err := b.retry(func() error {
+		txn := b.cdb.NewTransaction(true)
+		defer txn.Discard()
+		if _, err := txn.Get(holdMsgKey(m.ID)); err == nil {
+			return fmt.Errorf("%w: %q", ErrDuplicateID, m.ID)
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		if err := setAll(txn,
+			holdMsgKey(m.ID), encodeHeld(&m, 0),
+			outboxKey(m.ID), outboxValue(DispositionOutgoing, m.SettledAt),
+		); err != nil {
+			return err
+		}
+		return txn.Commit()
+	})
+	if err != nil {
+		return HeldMessage{}, fmt.Errorf("queuing outgoing message: %w", err)
+	}
+	return m, nil
+}

@@ -37,9 +37,11 @@ const idPruneEvery = 60 // seconds
 
 // get returns the mapping unless it is missing or expired. It reads the
 // clock only on a hit: misses are the common case.
-func (im *idMirror) get(smscID string) (string, bool) {
+func (im *idMirror) get(smscID string) (string, bool) { return mirrorGet(im, smscID) }
+
+func mirrorGet[T string | []byte](im *idMirror, smscID T) (string, bool) {
 	im.mu.RLock()
-	t, ok := im.m[smscID]
+	t, ok := im.m[string(smscID)]
 	im.mu.RUnlock()
 	// Expiry is judged by the wall clock, as badger judges the stored copy.
 	if !ok || t.exp <= time.Now().Unix() {
@@ -140,6 +142,13 @@ func (b *Badger) OptguardMessageID(ctx context.Context, smscID string) (string, 
 		return ours, nil
 	}
 	return "", ErrNotFound
+}
+
+// OptguardMessageIDBytes is OptguardMessageID for an id still in a PDU's
+// bytes: the receipt path asks it for every receipt, so it does not
+// allocate.
+func (b *Badger) OptguardMessageIDBytes(smscID []byte) (string, bool) {
+	return mirrorGet(b.ids.Load(), smscID)
 }
 
 func (b *Badger) lookupID(k []byte) (string, error) {

@@ -41,6 +41,16 @@ func (b *Badger) Lookup(s Scope) (Current, bool) {
 	return v.current(), true
 }
 
+// LookupBytes is Lookup for the MT path, with the sender (nil for
+// organization scope) and the handset as PDU bytes: it does not allocate.
+func (b *Badger) LookupBytes(org string, sender, number []byte) (Current, bool) {
+	v, ok := indexGet(b.idx.Load(), org, sender, number)
+	if !ok {
+		return Current{}, false
+	}
+	return v.current(), true
+}
+
 // Consent returns the scope's full consent record from disk, or ErrNotFound.
 func (b *Badger) Consent(ctx context.Context, s Scope) (Consent, error) {
 	if err := b.enter(); err != nil {

@@ -29,6 +29,8 @@ type Consents interface {
 	StateBytes(org string, sender, number []byte) State
 	// Lookup is State with mode and update time; false if no record.
 	Lookup(s Scope) (Current, bool)
+	// LookupBytes is Lookup with the sender and number as PDU bytes.
+	LookupBytes(org string, sender, number []byte) (Current, bool)
 	// Consent reads the full record from disk; ErrNotFound if none.
 	Consent(ctx context.Context, s Scope) (Consent, error)
 	// ListConsents pages through records for the reports and the API.
@@ -68,6 +70,9 @@ type Holds interface {
 	RemoveHeld(ctx context.Context, ids ...string) ([]HeldMessage, error)
 	// Outbox lists settled messages not acknowledged yet.
 	Outbox(ctx context.Context, limit int) ([]HeldMessage, error)
+	// Enqueue puts a message optguard originates into the outbox, for
+	// when no bind can carry it yet.
+	Enqueue(ctx context.Context, m HeldMessage) (HeldMessage, error)
 	// Ack forgets settled messages once acted on.
 	Ack(ctx context.Context, ids ...string) (int, error)
 }
@@ -77,6 +82,9 @@ type IDMap interface {
 	MapMessageID(ctx context.Context, ourID, smscID string) error
 	SMSCMessageID(ctx context.Context, ourID string) (string, error)
 	OptguardMessageID(ctx context.Context, smscID string) (string, error)
+	// OptguardMessageIDBytes is OptguardMessageID from memory, without
+	// allocating, for the receipt path.
+	OptguardMessageIDBytes(smscID []byte) (string, bool)
 }
 
 // MessageLog keeps the status history of MTs, best effort and off the

@@ -101,13 +101,17 @@ const (
 	// timed out, or an operator correction) → unknown. Never lifts an
 	// opt-out by itself in policy; the store records what it is told.
 	EventReset EventType = 10
+	// EventPossibleOptOut: an MO that contains an opt-out word but matched
+	// neither a keyword nor a phrase: a review item for a person; state kept.
+	EventPossibleOptOut EventType = 11
 
-	numEventTypes = 11
+	numEventTypes = 12
 )
 
 var eventTypeNames = [...]string{
 	"invalid", "consent_requested", "opted_in", "opted_out", "disclaimer_sent",
 	"confirmation_sent", "help_sent", "state_imported", "notice_sent", "pin_sent", "reset",
+	"possible_opt_out",
 }
 
 func (t EventType) String() string { return enumName(eventTypeNames[:], t, "event") }
@@ -241,11 +245,15 @@ const (
 	// DispositionExpired: it waited too long; send an EXPIRED receipt if
 	// requested, then Ack.
 	DispositionExpired Disposition = 3
+	// DispositionOutgoing: a message optguard originates (an auto-message)
+	// that waits for a bind able to carry it; never in a hold queue. Send
+	// it, then Ack. See Enqueue.
+	DispositionOutgoing Disposition = 4
 
-	numDispositions = 4
+	numDispositions = 5
 )
 
-var dispositionNames = [...]string{"held", "released", "dropped", "expired"}
+var dispositionNames = [...]string{"held", "released", "dropped", "expired", "outgoing"}
 
 func (d Disposition) String() string { return enumName(dispositionNames[:], d, "disposition") }
 

@@ -1,0 +1,77 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+)
+
+// An outgoing message waits in the outbox, survives a reopen, is listed
+// with the settled held messages and leaves with Ack.
+func TestEnqueueOutgoing(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	s := openT(t, Options{Dir: dir, Clock: c.Now})
+	sc := OrgScope("acme", num(1))
+	exp := c.Now().Add(5 * time.Minute)
+	m, err := s.Enqueue(ctx, HeldMessage{ID: "auto-1", Scope: sc, SystemID: "acme", PDU: pdu(1), ExpiresAt: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Disposition != DispositionOutgoing || !m.ExpiresAt.Equal(exp) {
+		t.Fatalf("Enqueue returned %+v", m)
+	}
+	if _, err := s.Enqueue(ctx, HeldMessage{ID: "auto-1", Scope: sc, PDU: pdu(2)}); !errors.Is(err, ErrDuplicateID) {
+		t.Fatalf("second Enqueue with the same id: %v, want ErrDuplicateID", err)
+	}
+	// It takes no place in the scope's hold queue.
+	if held, err := s.Held(ctx, sc); err != nil || len(held) != 0 {
+		t.Fatalf("Held = %v, %v; want none", held, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openT(t, Options{Dir: dir, Clock: c.Now})
+	out, err := s.Outbox(ctx, 0)
+	if err != nil || len(out) != 1 {
+		t.Fatalf("Outbox after reopen = %v, %v", out, err)
+	}
+	if got := out[0]; got.ID != "auto-1" || got.Disposition != DispositionOutgoing || !bytes.Equal(got.PDU, pdu(1)) || got.SystemID != "acme" {
+		t.Fatalf("outbox entry = %+v", got)
+	}
+	if n, err := s.Ack(ctx, "auto-1"); n != 1 || err != nil {
+		t.Fatalf("Ack = %d, %v", n, err)
+	}
+	if out, _ := s.Outbox(ctx, 0); len(out) != 0 {
+		t.Fatalf("Outbox after Ack = %v", out)
+	}
+}
+
+func TestLookupBytesAndIDMapBytes(t *testing.T) {
+	s, c := memStore(t)
+	sc := SenderScope("acme", "15550001111", num(7))
+	mustApply(t, s, change(sc, EventDisclaimerSent, c.Now()))
+	cur, ok := s.LookupBytes("acme", []byte("15550001111"), []byte(num(7)[1:]))
+	if !ok || cur.State != StateUnknown || cur.Mode != ModeConsent {
+		t.Fatalf("LookupBytes = %+v, %v; want a record in state unknown", cur, ok)
+	}
+	if _, ok := s.LookupBytes("acme", nil, []byte(num(7))); ok {
+		t.Fatal("LookupBytes found an organization scope that has no record")
+	}
+	if err := s.MapMessageID(ctx, "og1", "ABC123"); err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := s.OptguardMessageIDBytes([]byte("ABC123")); !ok || id != "og1" {
+		t.Fatalf("OptguardMessageIDBytes = %q, %v", id, ok)
+	}
+	smsc := []byte("ABC123")
+	var found bool
+	if n := testing.AllocsPerRun(100, func() { _, found = s.OptguardMessageIDBytes(smsc) }); n != 0 || !found {
+		t.Fatalf("OptguardMessageIDBytes: %v allocs, found %v", n, found)
+	}
+	num7 := []byte(num(7))
+	if n := testing.AllocsPerRun(100, func() { _, found = s.LookupBytes("acme", smsc[:0], num7) }); n != 0 {
+		t.Fatalf("LookupBytes: %v allocs", n)
+	}
+}
