@@ -17,6 +17,9 @@ type Config struct {
 	Log      Log       `yaml:"log"`      // process logging
 	Shutdown Shutdown  `yaml:"shutdown"` // graceful shutdown
 
+	Policy        Policy         `yaml:"policy"`        // process-wide consent policy settings
+	Organizations []Organization `yaml:"organizations"` // tenants, in file order; see ResolvedOrganizations
+
 	// src is where the config was read from (nil for a Config built in
 	// code); Validate uses it to put line numbers in its errors.
 	src *source
@@ -199,6 +202,13 @@ func Default() *Config {
 		},
 		Log:      Log{Level: LogLevelInfo, Format: LogFormatAuto},
 		Shutdown: Shutdown{DrainTimeout: Duration(10 * time.Second)},
+		Policy: Policy{
+			NoticeTLVTag:          0x1F01,
+			ReassemblyTimeout:     Duration(60 * time.Second),
+			ReassemblyMaxMessages: 10000,
+			ExpiryScanInterval:    Duration(10 * time.Second),
+			ConfirmationDeadline:  Duration(5 * time.Minute),
+		},
 	}
 }
 

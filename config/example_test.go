@@ -1,9 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,54 +37,63 @@ func TestExampleIsDefault(t *testing.T) {
 
 // TestExampleHasEveryKey checks that every key of Config appears in the
 // example file, so the example cannot go stale. Keys of list elements
-// (upstream.routes) may appear in the commented-out example route instead.
+// (upstream.routes, organizations) may appear in the commented-out examples
+// instead, and keys of mappings (keywords.languages) under any of their keys.
 func TestExampleHasEveryKey(t *testing.T) {
 	data, err := os.ReadFile(examplePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc, route yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal([]byte(exampleRoute(t, string(data))), &route); err != nil {
-		t.Fatal(err)
+	docs := make([]*yaml.Node, 3)
+	for i, text := range []string{string(data), exampleRoute(t, string(data)), exampleOrganizations(t, string(data))} {
+		docs[i] = new(yaml.Node)
+		if err := yaml.Unmarshal([]byte(text), docs[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	paths := keyPaths(reflect.TypeFor[Config](), nil)
-	if len(paths) < 40 {
+	if len(paths) < 80 {
 		t.Fatalf("found only %d key paths in Config; the walk is broken", len(paths))
 	}
 	for _, p := range paths {
-		if !hasPath(&doc, p) && !hasPath(&route, p) {
+		if !slices.ContainsFunc(docs, func(d *yaml.Node) bool { return hasPath(d, p) }) {
 			t.Errorf("key %s is missing from %s", strings.ReplaceAll(strings.Join(p, "."), ".[]", "[]"), examplePath)
 		}
 	}
 }
 
 // TestExampleKeysAreExplained checks that a comment line comes right
-// before every key in the example file.
+// before every key in the example file and in its commented-out
+// organizations.
 func TestExampleKeysAreExplained(t *testing.T) {
 	data, err := os.ReadFile(examplePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(string(data), "\n")
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		t.Fatal(err)
-	}
-	var check func(n *yaml.Node, path string)
-	check = func(n *yaml.Node, path string) {
-		for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			p := joinKey(path, k.Value)
-			if k.Line < 2 || !strings.HasPrefix(strings.TrimSpace(lines[k.Line-2]), "#") {
-				t.Errorf("%s:%d: key %s has no comment line before it", examplePath, k.Line, p)
-			}
-			check(n.Content[i+1], p)
+	for _, text := range []string{string(data), exampleOrganizations(t, string(data))} {
+		lines := strings.Split(text, "\n")
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+			t.Fatal(err)
 		}
+		var check func(n *yaml.Node, path string)
+		check = func(n *yaml.Node, path string) {
+			for i, e := range n.Content {
+				if n.Kind == yaml.SequenceNode {
+					check(e, fmt.Sprintf("%s[%d]", path, i))
+				}
+			}
+			for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				p := joinKey(path, k.Value)
+				if k.Line < 2 || !strings.HasPrefix(strings.TrimSpace(lines[k.Line-2]), "#") {
+					t.Errorf("%s:%d: key %s has no comment line before it", examplePath, k.Line, p)
+				}
+				check(n.Content[i+1], p)
+			}
+		}
+		check(doc.Content[0], "")
 	}
-	check(doc.Content[0], "")
 }
 
 // TestExampleRouteIsValid checks that the commented-out example route
@@ -114,27 +125,41 @@ func TestExampleRouteIsValid(t *testing.T) {
 // example file, uncommented, as a config document.
 func exampleRoute(t *testing.T, example string) string {
 	t.Helper()
+	return exampleBlock(t, example, "routes", "upstream:\n  routes:\n", "  ")
+}
+
+// exampleOrganizations returns the commented-out example under
+// "# organizations:" in the example file, uncommented, as a config document.
+func exampleOrganizations(t *testing.T, example string) string {
+	t.Helper()
+	return exampleBlock(t, example, "organizations", "# The example organizations.\norganizations:\n", "")
+}
+
+// exampleBlock returns the commented-out block that starts with the line
+// "# key:", uncommented and indented by indent under header.
+func exampleBlock(t *testing.T, example, key, header, indent string) string {
+	t.Helper()
 	var b strings.Builder
 	prefix := ""
 	for line := range strings.Lines(example) {
 		switch {
-		case prefix == "" && strings.TrimSpace(line) == "# routes:":
-			prefix, _, _ = strings.Cut(line, "routes:")
-			b.WriteString("upstream:\n  routes:\n")
+		case prefix == "" && strings.TrimSpace(line) == "# "+key+":":
+			prefix, _, _ = strings.Cut(line, key+":")
+			b.WriteString(header)
 		case prefix != "" && strings.HasPrefix(line, prefix+"  "):
-			b.WriteString("  " + strings.TrimPrefix(line, prefix))
+			b.WriteString(indent + strings.TrimPrefix(line, prefix))
 		case prefix != "":
 			return b.String()
 		}
 	}
 	if prefix == "" {
-		t.Fatalf("%s has no commented-out \"# routes:\" example", examplePath)
+		t.Fatalf("%s has no commented-out \"# %s:\" example", examplePath, key)
 	}
 	return b.String()
 }
 
 // keyPaths lists the YAML key path of every value in struct type t; "[]"
-// stands for the elements of a list.
+// stands for the elements of a list and "*" for the keys of a mapping.
 func keyPaths(t reflect.Type, prefix []string) [][]string {
 	var out [][]string
 	for f := range t.Fields() {
@@ -152,10 +177,14 @@ func keyPaths(t reflect.Type, prefix []string) [][]string {
 			out = append(out, p)
 		case ft.Kind() == reflect.Struct:
 			out = append(out, keyPaths(ft, p)...)
-		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
-			out = append(out, p) // the list itself
-			out = append(out, keyPaths(ft.Elem(), append(p, "[]"))...)
-		default: // list of scalars
+		case (ft.Kind() == reflect.Slice || ft.Kind() == reflect.Map) && ft.Elem().Kind() == reflect.Struct:
+			elem := "[]"
+			if ft.Kind() == reflect.Map {
+				elem = "*"
+			}
+			out = append(out, p) // the list or mapping itself
+			out = append(out, keyPaths(ft.Elem(), append(p, elem))...)
+		default: // list or mapping of scalars
 			out = append(out, p)
 		}
 	}
@@ -171,11 +200,13 @@ func hasPath(n *yaml.Node, p []string) bool {
 		return true
 	}
 	if p[0] == "[]" {
-		return n.Kind == yaml.SequenceNode && len(n.Content) > 0 && hasPath(n.Content[0], p[1:])
+		return n.Kind == yaml.SequenceNode && slices.ContainsFunc(n.Content, func(e *yaml.Node) bool { return hasPath(e, p[1:]) })
 	}
 	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == p[0] {
-			return hasPath(n.Content[i+1], p[1:])
+		if p[0] == "*" || n.Content[i].Value == p[0] {
+			if hasPath(n.Content[i+1], p[1:]) {
+				return true
+			}
 		}
 	}
 	return false

@@ -148,6 +148,15 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 			return
 		}
 		w.mapping(n, t, path, nil)
+	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.MappingNode {
+			w.fail(n.Line, path, "must be a mapping, got %s", describe(n))
+			return
+		}
+		w.mapping(n, t, path, nil)
 	case t.Kind() == reflect.Slice:
 		if isNull(n) {
 			return
@@ -166,10 +175,15 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 	}
 }
 
-// mapping checks the keys of n against struct type t. outer holds the keys
-// of the mapping n is merged into (with <<), which take precedence.
+// mapping checks the keys of n against struct type t, or the values of n
+// against the element type of map type t (whose keys are free text; Validate
+// checks them where they name something). outer holds the keys of the
+// mapping n is merged into (with <<), which take precedence.
 func (w *walker) mapping(n *yaml.Node, t reflect.Type, path string, outer map[string]bool) {
-	fields := yamlFields(t)
+	var fields map[string]reflect.Type
+	if t.Kind() == reflect.Struct {
+		fields = yamlFields(t)
+	}
 	own := map[string]int{} // key → line, for duplicates
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -189,6 +203,9 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, path string, outer map[st
 		}
 		own[k.Value] = k.Line
 		ft, ok := fields[k.Value]
+		if t.Kind() == reflect.Map {
+			ft, ok = t.Elem(), true
+		}
 		if !ok {
 			w.unknown(k, p, fields)
 			continue

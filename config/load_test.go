@@ -25,6 +25,12 @@ func sameConfig(a, b *Config) bool {
 	if len(y.Upstream.Routes) == 0 {
 		y.Upstream.Routes = nil
 	}
+	if len(x.Organizations) == 0 {
+		x.Organizations = nil
+	}
+	if len(y.Organizations) == 0 {
+		y.Organizations = nil
+	}
 	return reflect.DeepEqual(x, y)
 }
 
