@@ -45,6 +45,15 @@ const (
 	// Verdict.MessageID) and does not relay it: the interceptor has taken the
 	// message over, e.g. stored it until the handset consents.
 	ActHold
+	// ActReplace relays Verdict.Replace instead of the PDU that arrived: a
+	// receipt whose message id optguard rewrites, a submit_multi with refused
+	// destinations removed. Only the sequence number is set by the proxy. A
+	// Replace whose header does not parse, whose command_length is not its
+	// length or the maximum PDU size allows, or whose command id is not the
+	// arriving PDU's, is never relayed: the PDU is refused with ESME_RSYSERR.
+	ActReplace
+
+	numActions = iota
 )
 
 func (a Action) String() string {
@@ -55,6 +64,8 @@ func (a Action) String() string {
 		return "reject"
 	case ActHold:
 		return "hold"
+	case ActReplace:
+		return "replace"
 	}
 	return "action(" + itoa(int(a)) + ")"
 }
@@ -64,6 +75,10 @@ type Verdict struct {
 	Action    Action
 	Status    pdu.Status // ActReject: the command_status answered
 	MessageID string     // ActHold of an MT: the message_id answered
+	// Replace, with ActReplace, is the whole PDU relayed instead: same command
+	// id, any sequence number (the proxy sets it). It is copied before the
+	// verdict returns control, so it may be the interceptor's scratch buffer.
+	Replace []byte
 	// Inject lists PDUs to originate once the verdict has been carried out (so
 	// that, e.g., an opt-out confirmation follows the relayed MO).
 	Inject []Injection

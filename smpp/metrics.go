@@ -62,7 +62,7 @@ type metrics struct {
 
 	throttled, timeouts, stray, scanErrors, badFrames atomic.Uint64
 	refusedConns, panics, injected                    atomic.Uint64
-	verdicts                                          [3]atomic.Uint64 // by Action
+	verdicts                                          [numActions]atomic.Uint64 // by Action
 
 	mu       sync.Mutex
 	upConns  map[string]uint64 // guarded by mu: upstream binds answered by the SMSC, by route

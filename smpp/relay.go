@@ -1,6 +1,7 @@
 package smpp
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,7 +80,7 @@ func (s *Session) handle(p []byte) {
 		pr.intercept(s, p, false)
 		return
 	}
-	pr.relayRequest(s, p)
+	pr.relayRequest(s, p, seq)
 }
 
 // intercept scans a message, asks the Interceptor and carries out its verdict.
@@ -109,20 +110,20 @@ func (pr *pair) intercept(s *Session, p []byte, mt bool) {
 	c.PDU = nil
 	switch v.Action {
 	case ActForward:
-		pr.relayRequest(s, p)
+		pr.relayRequest(s, p, seq)
 	case ActReject:
-		st := v.Status
-		if st == pdu.ESME_ROK {
-			st = pdu.ESME_RX_R_APPN // a rejection must not read as success
-		}
-		s.reply(id, st, seq)
+		s.reply(id, rejectStatus(v.Status), seq)
 	case ActHold:
 		s.replyHeld(id, seq, v.MessageID)
+	case ActReplace:
+		if err := s.checkReplace(v.Replace, id); err != nil {
+			s.refuseVerdict(id, seq, v.Action, err)
+			v.Action = ActReject
+			break
+		}
+		pr.relayRequest(s, v.Replace, seq)
 	default:
-		// A verdict this proxy does not understand must not let a message
-		// through that consent may forbid.
-		s.log().Error().Stringer("action", v.Action).Msg("interceptor returned an unknown action; refusing the message")
-		s.reply(id, pdu.ESME_RSYSERR, seq)
+		s.refuseVerdict(id, seq, v.Action, errUnknownAction)
 		v.Action = ActReject
 	}
 	s.rt.verdict(v.Action)
@@ -134,6 +135,41 @@ func (pr *pair) intercept(s *Session, p []byte, mt bool) {
 			}
 		}
 	}
+}
+
+// rejectStatus is the status a rejection answers: never ESME_ROK, which would
+// read as success.
+func rejectStatus(st pdu.Status) pdu.Status {
+	if st == pdu.ESME_ROK {
+		return pdu.ESME_RX_R_APPN
+	}
+	return st
+}
+
+// refuseVerdict answers a message whose verdict cannot be carried out with
+// ESME_RSYSERR: a verdict the proxy does not understand, or replacement bytes
+// that are not a PDU of the right command, must not let through a message that
+// consent may forbid, nor put garbage on the wire.
+func (s *Session) refuseVerdict(id pdu.CommandID, seq uint32, a Action, err error) {
+	s.log().Error().Err(err).Stringer("action", a).Stringer("command", id).Msg("interceptor verdict cannot be carried out; refusing the message")
+	s.reply(id, pdu.ESME_RSYSERR, seq)
+}
+
+// checkReplace validates the bytes an ActReplace verdict relays instead of a
+// PDU of command id: one whole PDU of that command, within the size limit.
+func (s *Session) checkReplace(b []byte, id pdu.CommandID) error {
+	h, err := pdu.ParseHeader(b)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrBadReplace, err)
+	case int64(h.Length) != int64(len(b)):
+		return fmt.Errorf("%w: command_length %d, %d octets", ErrBadReplace, h.Length, len(b))
+	case h.Length > s.srv.opts.MaxPDUSize:
+		return fmt.Errorf("%w: command_length %d above the maximum %d", ErrBadReplace, h.Length, s.srv.opts.MaxPDUSize)
+	case h.ID != id:
+		return fmt.Errorf("%w: %s instead of %s", ErrBadReplace, h.ID, id)
+	}
+	return nil
 }
 
 // replyHeld answers a held message with ESME_ROK and, for an MT, the message_id
@@ -153,10 +189,12 @@ func (s *Session) replyHeld(id pdu.CommandID, seq uint32, messageID string) {
 }
 
 // relayRequest sends request p from s to the other leg, or answers it with
-// ESME_RTHROTTLED when that leg's window is full.
-func (pr *pair) relayRequest(from *Session, p []byte) {
+// ESME_RTHROTTLED when that leg's window is full. seq is the request's
+// sequence number on from: p's own, or, for replacement bytes, the one of the
+// PDU they replace.
+func (pr *pair) relayRequest(from *Session, p []byte, seq uint32) {
 	to := pr.other(from)
-	id, seq := pdu.ID(p), pdu.Seq(p)
+	id := pdu.ID(p)
 	if id == pdu.AlertNotification {
 		// It has no response: relay it with a sequence number of the other leg
 		// but wait for nothing.

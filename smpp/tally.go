@@ -33,7 +33,7 @@ type tally struct {
 		slot int   // where idx was in cells at the last count
 	}
 
-	verdicts [3]uint32 // by Action
+	verdicts [numActions]uint32 // by Action
 
 	latLeg Leg
 	lat    [numLatencyBuckets]uint32

@@ -79,6 +79,11 @@ var (
 	ErrNoRoute         = errors.New("smpp: no bound session can carry the PDU")
 	ErrNotRequest      = errors.New("smpp: injected PDU is not a request")
 	ErrUnexpectedPDU   = errors.New("smpp: unexpected PDU during bind")
+	// ErrBadReplace: an ActReplace verdict's bytes are not one whole PDU of
+	// the command they replace; the message was refused instead.
+	ErrBadReplace = errors.New("smpp: replacement is not a PDU of the same command")
+
+	errUnknownAction = errors.New("smpp: unknown verdict action")
 )
 
 func itoa(i int) string { return strconv.Itoa(i) }
