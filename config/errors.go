@@ -18,7 +18,12 @@ type Error struct {
 	// keyInMsg is set when Msg names the key itself (unknown keys), so
 	// Error does not repeat it.
 	keyInMsg bool
+	// cause is the error KeyError was given, for errors.Is and errors.As.
+	cause error
 }
+
+// Unwrap returns the error that Config.KeyError wrapped, or nil.
+func (e *Error) Unwrap() error { return e.cause }
 
 // Error formats e as "file:line: key: msg", leaving out the parts that are unknown.
 func (e *Error) Error() string {

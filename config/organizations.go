@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -418,4 +419,42 @@ func orDefault[T comparable](v, def T) T {
 		return def
 	}
 	return v
+}
+
+// KeyError turns err, found in the value at the dotted key path key (such
+// as a ResolvedOrganization's Key + ".keywords"), into an *Error with the
+// file and the line of that key, or of the closest enclosing key the file
+// sets. The *Error wraps err. Policy uses it to report what its compilation
+// of the organizations finds with the same file:line: key form as Validate.
+func (c *Config) KeyError(key string, err error) error {
+	file, line := c.src.locate(key)
+	return &Error{File: file, Line: line, Key: key, Msg: err.Error(), cause: err}
+}
+
+// KeywordKey returns the key path at which the keyword list entry is
+// written for organization org in language lang, like
+// "organizations[1].keywords.languages.en.opt_out[0]": in org itself, else
+// in the nearest ancestor that lists it (exactly as written). When no list
+// of the chain holds it, it returns org's keywords key, and "" for the
+// implicit default organization or an unknown org.
+func (c *Config) KeywordKey(org, lang, entry string) string {
+	byName := make(map[string]int, len(c.Organizations))
+	for i, o := range c.Organizations {
+		if _, dup := byName[o.Name]; !dup {
+			byName[o.Name] = i
+		}
+	}
+	i, ok := byName[org]
+	if !ok {
+		return ""
+	}
+	for _, o := range c.chain(i, byName) {
+		l := o.org.Keywords.Languages[lang]
+		for _, class := range keywordClasses {
+			if j := slices.Index(class.list(&l), entry); j >= 0 {
+				return fmt.Sprintf("%s.keywords.languages.%s.%s[%d]", o.key(), lang, class.key, j)
+			}
+		}
+	}
+	return orgKey(i) + ".keywords"
 }

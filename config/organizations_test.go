@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -152,5 +153,176 @@ func TestResolvedOrganizations(t *testing.T) {
 		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Errorf("organization %d:\n got %+v\nwant %+v", i, got[i], want[i])
 		}
+	}
+}
+
+func TestOrganizationErrors(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"bad name", "organizations:\n  - name: 'a b'\n",
+			`optguard.yaml:2: organizations[0].name: must be 1 to 64 letters, digits, '.', '_' or '-', got "a b"`},
+		{"missing name", "organizations:\n  - display_name: X\n",
+			`optguard.yaml:2: organizations[0].name: must be 1 to 64 letters, digits, '.', '_' or '-', got ""`},
+		{"duplicate name", "organizations:\n  - name: a\n  - name: b\n  - name: a\n",
+			`optguard.yaml:4: organizations[2].name: "a" is already the name of organizations[0]`},
+		{"unknown parent", "organizations:\n  - name: acme\n  - name: sales\n    parent: acmee\n",
+			`optguard.yaml:4: organizations[1].parent: no organization is named "acmee" (did you mean "acme"?)`},
+		{"own parent", "organizations:\n  - name: a\n    parent: a\n",
+			`optguard.yaml:3: organizations[0].parent: parents form a cycle: a → a`},
+		{"cycle", "organizations:\n  - name: a\n    parent: b\n  - name: b\n    parent: a\n  - name: c\n    parent: a\n",
+			"optguard.yaml:3: organizations[0].parent: parents form a cycle: a → b → a\n" +
+				"optguard.yaml:5: organizations[1].parent: parents form a cycle: b → a → b"},
+		{"default with a parent", "organizations:\n  - name: acme\n  - name: default\n    parent: acme\n",
+			`optguard.yaml:4: organizations[1].parent: the "default" organization cannot have a parent: it covers the binds no organization claims`},
+		{"main-only keys on a sub-organization", `organizations:
+  - name: acme
+  - name: sales
+    parent: acme
+    mode: off
+    revoke_all: false
+    hold:
+      expiry: 1h
+    refused_status: ESME_RX_P_APPN
+`, "optguard.yaml:5: organizations[1].mode: set on the main organization \"acme\"; it applies to the whole account\n" +
+			"optguard.yaml:6: organizations[1].revoke_all: set on the main organization \"acme\"; it applies to the whole account\n" +
+			"optguard.yaml:7: organizations[1].hold: set on the main organization \"acme\"; it applies to the whole account\n" +
+			"optguard.yaml:9: organizations[1].refused_status: set on the main organization \"acme\"; it applies to the whole account"},
+		{"main-only key two levels down", "organizations:\n  - name: acme\n  - name: sales\n    parent: acme\n  - name: east\n    parent: sales\n    message_ids: hex\n",
+			`optguard.yaml:7: organizations[2].message_ids: set on the main organization "acme"; it applies to the whole account`},
+		{"bad enums", "organizations:\n  - name: acme\n    mode: on\n    consent_scope: handset\n    possible_opt_out: drop\n    message_ids: \"\"\n",
+			"optguard.yaml:3: organizations[0].mode: must be one of consent, disclaimer, off, got \"on\"\n" +
+				"optguard.yaml:4: organizations[0].consent_scope: must be one of organization, sender, got \"handset\"\n" +
+				"optguard.yaml:5: organizations[0].possible_opt_out: must be one of relay, hold, got \"drop\"\n" +
+				"optguard.yaml:6: organizations[0].message_ids: must be one of auto, hex, decimal, got \"\""},
+		{"hold and requests ranges", `store:
+  hold_max_per_scope: 10
+organizations:
+  - name: acme
+    hold:
+      max_per_scope: 11
+      expiry: 30s
+    consent_requests:
+      resend_interval: 59s
+      max: 0
+`, "optguard.yaml:6: organizations[0].hold.max_per_scope: must be between 1 and 10 (store.hold_max_per_scope), got 11\n" +
+			"optguard.yaml:7: organizations[0].hold.expiry: must be between 1m and 720h, got 30s\n" +
+			"optguard.yaml:9: organizations[0].consent_requests.resend_interval: must be at least 1m, got 59s\n" +
+			"optguard.yaml:10: organizations[0].consent_requests.max: must be between 1 and 100, got 0"},
+		{"hold limit written as 0", "organizations:\n  - name: acme\n    hold:\n      max_per_scope: 0\n",
+			`optguard.yaml:4: organizations[0].hold.max_per_scope: must be between 1 and 100 (store.hold_max_per_scope), got 0`},
+		{"statuses", "organizations:\n  - name: acme\n    refused_status: ESME_RMSGQFUL\n    hold_full_status: 0\n",
+			"optguard.yaml:3: organizations[0].refused_status: ESME_RMSGQFUL is a transient error that ESMEs resend without end; use a permanent one such as ESME_RX_P_APPN\n" +
+				"optguard.yaml:4: organizations[0].hold_full_status: must be an error status, not ESME_ROK: the message is not accepted"},
+		{"refused status OK", "organizations:\n  - name: acme\n    refused_status: 0\n",
+			`optguard.yaml:3: organizations[0].refused_status: must be an error status, not ESME_ROK: the message is not delivered`},
+		{"countries", "organizations:\n  - name: acme\n    countries:\n      allowed: [US, us, USA, US]\n      default: GB\n",
+			"optguard.yaml:4: organizations[0].countries.allowed[1]: must be an ISO 3166 alpha-2 code in capitals, like US, got \"us\"\n" +
+				"optguard.yaml:4: organizations[0].countries.allowed[2]: must be an ISO 3166 alpha-2 code in capitals, like US, got \"USA\"\n" +
+				"optguard.yaml:4: organizations[0].countries.allowed[3]: \"US\" is listed twice\n" +
+				"optguard.yaml:5: organizations[0].countries.default: \"GB\" must be one of countries.allowed (US, us, USA, US)"},
+		{"default country not allowed", "organizations:\n  - name: acme\n    countries:\n      allowed: [CA]\n",
+			`optguard.yaml:3: organizations[0].countries.default: "US" must be one of countries.allowed (CA)`},
+		{"bad default country", "organizations:\n  - name: acme\n    countries:\n      default: usa\n",
+			`optguard.yaml:4: organizations[0].countries.default: must be an ISO 3166 alpha-2 code in capitals, like US, got "usa"`},
+		{"service bind", "organizations:\n  - name: acme\n    service_bind:\n      password: toolongpassword\n      system_type: x\n",
+			"optguard.yaml:4: organizations[0].service_bind.password: is set without organizations[0].service_bind.system_id\n" +
+				"optguard.yaml:5: organizations[0].service_bind.system_type: is set without organizations[0].service_bind.system_id\n" +
+				"optguard.yaml:4: organizations[0].service_bind.password: must be at most 8 characters (SMPP's limit), got 15"},
+		{"system_ids", "organizations:\n  - name: acme\n    system_ids: ['', a, a, abcdefghijklmnop]\n",
+			"optguard.yaml:3: organizations[0].system_ids[0]: must not be empty\n" +
+				"optguard.yaml:3: organizations[0].system_ids[2]: \"a\" is listed twice\n" +
+				"optguard.yaml:3: organizations[0].system_ids[3]: must be at most 15 characters: a longer system_id cannot bind"},
+		{"system_id of two accounts", "organizations:\n  - name: acme\n    system_ids: [acme]\n  - name: beta\n    system_ids:\n      - beta\n      - acme\n",
+			`optguard.yaml:7: organizations[1].system_ids[1]: "acme" is already a system_id of organization "acme" of account "acme"; a system_id belongs to one account`},
+		{"system_id shared without prefixes", "organizations:\n  - name: acme\n    system_ids: [acme]\n  - name: sales\n    parent: acme\n    system_ids: [acme]\n",
+			`optguard.yaml:6: organizations[1].system_ids[0]: "acme" is already listed by organization "acme" without sender_prefixes; organizations of one account that share a system_id must tell their senders apart with sender_prefixes`},
+		{"same prefix twice for a system_id", "organizations:\n  - name: acme\n    system_ids: [acme]\n  - name: sales\n    parent: acme\n    sender_prefixes: ['+1555']\n  - name: east\n    parent: acme\n    sender_prefixes: ['1555']\n",
+			`optguard.yaml:9: organizations[2].sender_prefixes[0]: "1555" is already a sender prefix of organization "sales" for system_id "acme"`},
+		{"sender prefixes", "organizations:\n  - name: acme\n    sender_prefixes: ['+', '1-555', '+1555', '1555', '123456789012345678901']\n",
+			"optguard.yaml:3: organizations[0].sender_prefixes[0]: must be 1 to 20 digits with an optional leading +, got \"+\"\n" +
+				"optguard.yaml:3: organizations[0].sender_prefixes[1]: must be 1 to 20 digits with an optional leading +, got \"1-555\"\n" +
+				"optguard.yaml:3: organizations[0].sender_prefixes[3]: \"1555\" is listed twice (a leading + does not count)\n" +
+				"optguard.yaml:3: organizations[0].sender_prefixes[4]: must be 1 to 20 digits with an optional leading +, got \"123456789012345678901\""},
+		{"sender names", "organizations:\n  - name: acme\n    sender_names:\n      '+1555': Jane\n      '1555': June\n      jane: Jane\n      '1666': ' '\n",
+			"optguard.yaml:5: organizations[0].sender_names.1555: \"1555\" is the same number as \"+1555\"\n" +
+				"optguard.yaml:6: organizations[0].sender_names.jane: the key must be a sender number of 1 to 20 digits with an optional leading +, got \"jane\"\n" +
+				"optguard.yaml:7: organizations[0].sender_names.1666: must not be empty"},
+		{"keyword entries", `organizations:
+  - name: acme
+    keywords:
+      languages:
+        EN:
+          opt_out: [basta]
+        en:
+          opt_out: ["", enough]
+          opt_in: [" Enough", yes]
+          help: [yes]
+          intent: ["` + strings.Repeat("x", 161) + `"]
+`, "optguard.yaml:5: organizations[0].keywords.languages.EN: the language tag must be 2 or 3 lower-case letters (ISO 639), got \"EN\"\n" +
+			"optguard.yaml:8: organizations[0].keywords.languages.en.opt_out[0]: must not be empty\n" +
+			"optguard.yaml:11: organizations[0].keywords.languages.en.intent[0]: must be at most 160 bytes, got 161\n" +
+			"optguard.yaml:9: organizations[0].keywords.languages.en.opt_in[0]: \" Enough\" is also in opt_out of language en; an entry may be in one of opt_out, opt_in and help\n" +
+			"optguard.yaml:10: organizations[0].keywords.languages.en.help[0]: \"yes\" is also in opt_in of language en; an entry may be in one of opt_out, opt_in and help"},
+		{"keyword clash with an inherited entry", `organizations:
+  - name: acme
+    keywords:
+      languages:
+        es:
+          opt_out: [basta]
+  - name: sales
+    parent: acme
+    keywords:
+      languages:
+        es:
+          opt_in: [basta]
+`, `optguard.yaml:12: organizations[1].keywords.languages.es.opt_in[0]: "basta" is also in opt_out (inherited) of language es; an entry may be in one of opt_out, opt_in and help`},
+		{"unknown template", "organizations:\n  - name: acme\n    templates:\n      helpp: x\n      disclaimer: hi\n",
+			`optguard.yaml:4: organizations[0].templates.helpp: unknown template "helpp" (did you mean "help"?)`},
+		{"bad templates", `organizations:
+  - name: acme
+    templates:
+      help: "Hi {sendername}"
+      disclaimer: "{organization"
+      opt_in_confirmation: "ok }"
+      opt_out_confirmation: "   "
+      pin: "no code"
+      agent_opt_out: "code {pin}"
+`, "optguard.yaml:4: organizations[0].templates.help: unknown variable {sendername} (did you mean {sender_name}?); the variables are {sender_name}, {sender_number}, {organization}, {opt_in_keyword}, {opt_out_keyword}, {help_contact}, {pin}\n" +
+			"optguard.yaml:5: organizations[0].templates.disclaimer: unclosed \"{\" at byte 0; write \"{{\" for a literal brace\n" +
+			"optguard.yaml:6: organizations[0].templates.opt_in_confirmation: stray \"}\" at byte 3; write \"}}\" for a literal brace\n" +
+			"optguard.yaml:7: organizations[0].templates.opt_out_confirmation: must not be empty (an auto-message cannot be switched off by emptying its text)\n" +
+			"optguard.yaml:8: organizations[0].templates.pin: must contain {pin}, the code the handset replies with\n" +
+			"optguard.yaml:9: organizations[0].templates.agent_opt_out: {pin} may be used only in the pin template"},
+		{"unknown organization key", "organizations:\n  - name: acme\n    sender_name: {}\n",
+			`optguard.yaml:3: unknown key "organizations[0].sender_name" (did you mean "organizations[0].sender_names"?)`},
+		{"unknown nested organization key", "organizations:\n  - name: acme\n    keywords:\n      languages:\n        en:\n          optout: [x]\n",
+			`optguard.yaml:6: unknown key "organizations[0].keywords.languages.en.optout" (did you mean "organizations[0].keywords.languages.en.opt_out"?)`},
+		{"template as a list", "organizations:\n  - name: acme\n    templates:\n      help: [a]\n",
+			`optguard.yaml:4: organizations[0].templates.help: cannot use a list as text`},
+		{"templates as a list", "organizations:\n  - name: acme\n    templates: [a]\n",
+			`optguard.yaml:3: organizations[0].templates: must be a mapping, got a list`},
+		{"duplicate template", "organizations:\n  - name: acme\n    templates:\n      help: a\n      help: b\n",
+			`optguard.yaml:5: organizations[0].templates.help: duplicate key (first set at line 4)`},
+		{"policy ranges", `policy:
+  notice_tlv_tag: 0x0210
+  reassembly_timeout: 0s
+  reassembly_max_messages: 0
+  expiry_scan_interval: 11m
+  confirmation_deadline: 6m
+`, "optguard.yaml:2: policy.notice_tlv_tag: must be a vendor-specific tag between 0x1400 and 0x3FFF, got 0x0210\n" +
+			"optguard.yaml:3: policy.reassembly_timeout: must be between 1s and 10m, got 0s\n" +
+			"optguard.yaml:4: policy.reassembly_max_messages: must be between 1 and 10000000, got 0\n" +
+			"optguard.yaml:5: policy.expiry_scan_interval: must be between 1s and 10m, got 11m\n" +
+			"optguard.yaml:6: policy.confirmation_deadline: must be between 1s and 5m, got 6m"},
+		{"tlv tag above the vendor range", "policy:\n  notice_tlv_tag: 16384\n",
+			`optguard.yaml:2: policy.notice_tlv_tag: must be a vendor-specific tag between 0x1400 and 0x3FFF, got 0x4000`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parseErr(t, tt.in); got != tt.want {
+				t.Errorf("error:\n got: %s\nwant: %s", got, tt.want)
+			}
+		})
 	}
 }

@@ -29,6 +29,8 @@ func (c *Config) Validate() error {
 	oneOf(v, "log.level", string(c.Log.Level), LogLevelDebug, LogLevelInfo, LogLevelWarn, LogLevelError)
 	oneOf(v, "log.format", string(c.Log.Format), LogFormatAuto, LogFormatJSON, LogFormatConsole)
 	v.durationIn("shutdown.drain_timeout", c.Shutdown.DrainTimeout, 10*time.Minute)
+	v.policy(&c.Policy)
+	v.organizations(c)
 	v.distinctListeners(
 		[2]string{"listen.address", c.Listen.Address},
 		[2]string{"listen.tls.address", c.Listen.TLS.Address},
