@@ -104,14 +104,18 @@ const (
 	// EventPossibleOptOut: an MO that contains an opt-out word but matched
 	// neither a keyword nor a phrase: a review item for a person; state kept.
 	EventPossibleOptOut EventType = 11
+	// EventMessageNotSent: an auto-message that could not leave in time
+	// (an opt-out confirmation that no bind could carry within 5 minutes)
+	// and was given up; Note says why; state kept.
+	EventMessageNotSent EventType = 12
 
-	numEventTypes = 12
+	numEventTypes = 13
 )
 
 var eventTypeNames = [...]string{
 	"invalid", "consent_requested", "opted_in", "opted_out", "disclaimer_sent",
 	"confirmation_sent", "help_sent", "state_imported", "notice_sent", "pin_sent", "reset",
-	"possible_opt_out",
+	"possible_opt_out", "message_not_sent",
 }
 
 func (t EventType) String() string { return enumName(eventTypeNames[:], t, "event") }
