@@ -77,8 +77,9 @@ func (s *Session) bind(p []byte) {
 	pr.up.pend.skipTo(1) // the bind used sequence number 1 on this leg
 	// Each reader has its own Call: MT calls are made on the ESME's reader, MO
 	// calls on the SMSC's, and both describe the ESME side of the bind.
-	s.call = Call{Session: s.id, SystemID: systemID, Bind: pr.bind, Remote: s.remote}
+	s.call = Call{Session: s.id, SystemID: systemID, Bind: pr.bind, Remote: s.remote, sess: s}
 	pr.up.call = s.call
+	pr.up.call.sess = pr.up
 	if !s.srv.addPair(pr) {
 		s.srv.releaseBind(systemID)
 		up.Close()

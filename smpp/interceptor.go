@@ -31,6 +31,9 @@ type Call struct {
 	// PDU is the exact PDU as it arrived, sequence number included. It is a view
 	// of the read buffer: copy it (e.g. to hold it) before the call returns.
 	PDU []byte
+
+	sess *Session  // the session the PDU arrived on; nil outside a bind
+	def  *Deferred // set by Defer during the call
 }
 
 // Action is what a Verdict tells the proxy to do.
@@ -52,6 +55,12 @@ const (
 	// length or the maximum PDU size allows, or whose command id is not the
 	// arriving PDU's, is never relayed: the PDU is refused with ESME_RSYSERR.
 	ActReplace
+	// ActDefer answers nothing now: the interceptor called Call.Defer and will
+	// give the verdict later with Deferred.Finish, from any goroutine (e.g.
+	// once a batch of consent changes is on disk). SMPP allows responses out
+	// of order, so the reader goes on with the next PDU meanwhile. The
+	// verdict's Inject list still goes out at once.
+	ActDefer
 
 	numActions = iota
 )
@@ -66,6 +75,8 @@ func (a Action) String() string {
 		return "hold"
 	case ActReplace:
 		return "replace"
+	case ActDefer:
+		return "defer"
 	}
 	return "action(" + itoa(int(a)) + ")"
 }

@@ -108,6 +108,20 @@ func (pr *pair) intercept(s *Session, p []byte, mt bool) {
 		v = s.srv.opts.Interceptor.MO(c, m)
 	}
 	c.PDU = nil
+	d := c.def
+	if d != nil {
+		c.def = nil
+		if v.Action != ActDefer {
+			// Exactly one of the verdict and Finish answers the PDU: whichever
+			// claims the deferral first.
+			if d.void() {
+				s.log().Error().Stringer("action", v.Action).Msg("interceptor deferred a message but returned another verdict; the verdict is carried out and Finish refused")
+			} else {
+				s.log().Error().Stringer("action", v.Action).Msg("interceptor finished a deferred message and returned another verdict; Finish's was carried out")
+				v.Action = ActDefer
+			}
+		}
+	}
 	switch v.Action {
 	case ActForward:
 		pr.relayRequest(s, p, seq)
@@ -122,6 +136,11 @@ func (pr *pair) intercept(s *Session, p []byte, mt bool) {
 			break
 		}
 		pr.relayRequest(s, v.Replace, seq)
+	case ActDefer:
+		if d == nil {
+			s.refuseVerdict(id, seq, v.Action, ErrNotDeferred)
+			v.Action = ActReject
+		}
 	default:
 		s.refuseVerdict(id, seq, v.Action, errUnknownAction)
 		v.Action = ActReject
@@ -175,7 +194,13 @@ func (s *Session) checkReplace(b []byte, id pdu.CommandID) error {
 // replyHeld answers a held message with ESME_ROK and, for an MT, the message_id
 // optguard gave it.
 func (s *Session) replyHeld(id pdu.CommandID, seq uint32, messageID string) {
-	w := pdu.Begin(s.toSelf, id.Resp(), pdu.ESME_ROK, seq)
+	s.toSelf = appendHeld(s.toSelf, id, seq, messageID)
+	s.rt.pdu(s.leg, dirOut, id.Resp(), pdu.ESME_ROK)
+}
+
+// appendHeld appends the ESME_ROK response to a held message of command id.
+func appendHeld(dst []byte, id pdu.CommandID, seq uint32, messageID string) []byte {
+	w := pdu.Begin(dst, id.Resp(), pdu.ESME_ROK, seq)
 	switch id {
 	case pdu.SubmitSM, pdu.DataSM:
 		w.CString(messageID)
@@ -184,8 +209,7 @@ func (s *Session) replyHeld(id pdu.CommandID, seq uint32, messageID string) {
 	default:
 		w.CString("")
 	}
-	s.toSelf = w.End()
-	s.rt.pdu(s.leg, dirOut, id.Resp(), pdu.ESME_ROK)
+	return w.End()
 }
 
 // relayRequest sends request p from s to the other leg, or answers it with

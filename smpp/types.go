@@ -83,6 +83,14 @@ var (
 	// the command they replace; the message was refused instead.
 	ErrBadReplace = errors.New("smpp: replacement is not a PDU of the same command")
 
+	// ErrNotDeferred: Finish on the nil Deferred that Defer returns outside an
+	// Interceptor call, or an ActDefer verdict without a Defer (the message is
+	// then refused with ESME_RSYSERR).
+	ErrNotDeferred = errors.New("smpp: no deferred message")
+	// ErrDeferredDone: Finish was called before, or the message was answered
+	// by the verdict the Interceptor returned.
+	ErrDeferredDone = errors.New("smpp: deferred message already answered")
+
 	errUnknownAction = errors.New("smpp: unknown verdict action")
 )
 
