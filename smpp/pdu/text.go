@@ -2,11 +2,9 @@ package pdu
 
 import (
 	"errors"
-	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"github.com/fiorix/go-smpp/smpp/encoding"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/transform"
 )
@@ -93,80 +91,105 @@ func IsText(dc byte) bool {
 
 // DecodeText decodes user data (without its UDH) to UTF-8 according to
 // data_coding. Characters that cannot be decoded become U+FFFD and the error
-// says so, so that a caller looking for keywords still gets the rest.
+// says so, so that a caller looking for keywords still gets the rest. It is
+// AppendText into a stack buffer, copied once into the string.
 func DecodeText(dc byte, b []byte) (string, error) {
+	var buf [3 * MaxShortMessage]byte
+	out, err := AppendText(buf[:0], dc, b)
+	return string(out), err
+}
+
+// AppendText appends user data ud (without its UDH) decoded to UTF-8 according
+// to data_coding dc, and returns the extended slice. It allocates nothing when
+// dst has room: 3·len(ud) octets always suffice.
+//
+//   - GSM 03.38 default alphabet (dc 0 and the GSM coding groups), one septet
+//     per octet: see appendGSM7Text for escapes; an octet above 0x7F becomes
+//     U+FFFD and the error is ErrNotGSM7, the rest still decoded;
+//   - IA5/ASCII: an octet above 0x7F becomes U+FFFD;
+//   - Latin-1, ISO-8859-5, ISO-8859-8: by table; an octet ISO-8859-8 leaves
+//     undefined becomes U+FFFD;
+//   - UCS2, read as UTF-16BE since handsets send emoji as surrogate pairs: an
+//     unpaired surrogate becomes U+FFFD; an odd length decodes the even part
+//     and returns ErrOddUCS2;
+//   - binary data returns ErrBinaryData, other codings ErrCodingNotSup, with
+//     dst unchanged.
+func AppendText(dst []byte, dc byte, ud []byte) ([]byte, error) {
 	switch alphabetOf(dc) {
 	case alphaGSM7:
-		return decodeGSM7(b)
+		return appendGSM7Text(dst, ud)
 	case alphaASCII:
-		var sb strings.Builder
-		sb.Grow(len(b))
-		for _, c := range b {
-			if c > 0x7F {
-				sb.WriteRune(utf8.RuneError)
+		for _, c := range ud {
+			if c >= utf8.RuneSelf {
+				dst = utf8.AppendRune(dst, utf8.RuneError)
 				continue
 			}
-			sb.WriteByte(c)
+			dst = append(dst, c)
 		}
-		return sb.String(), nil
+		return dst, nil
 	case alphaLatin1:
-		return decodeCharmap(charmap.ISO8859_1, b)
+		for _, c := range ud {
+			dst = appendRune(dst, rune(c))
+		}
+		return dst, nil
 	case alphaCyrillic:
-		return decodeCharmap(charmap.ISO8859_5, b)
+		return appendByTable(dst, &iso8859_5, ud), nil
 	case alphaHebrew:
-		return decodeCharmap(charmap.ISO8859_8, b)
+		return appendByTable(dst, &iso8859_8, ud), nil
 	case alphaUCS2:
-		return decodeUCS2(b)
+		return appendUCS2Text(dst, ud)
 	case alphaBinary:
-		return "", ErrBinaryData
+		return dst, ErrBinaryData
 	}
-	return "", ErrCodingNotSup
+	return dst, ErrCodingNotSup
 }
 
-func decodeCharmap(cm *charmap.Charmap, b []byte) (string, error) {
-	s, _, err := transform.Bytes(cm.NewDecoder(), b)
-	return string(s), err
+// iso8859_5 and iso8859_8 map an octet to its rune (U+FFFD where the charset
+// has none), built once from x/text's charmaps.
+var iso8859_5, iso8859_8 [256]rune
+
+func init() {
+	for i := range 256 {
+		iso8859_5[i] = charmap.ISO8859_5.DecodeByte(byte(i))
+		iso8859_8[i] = charmap.ISO8859_8.DecodeByte(byte(i))
+	}
 }
 
-// decodeUCS2 reads UTF-16BE: handsets send emoji as surrogate pairs even where
-// the specification says UCS2.
-func decodeUCS2(b []byte) (string, error) {
+func appendByTable(dst []byte, t *[256]rune, b []byte) []byte {
+	for _, c := range b {
+		dst = appendRune(dst, t[c])
+	}
+	return dst
+}
+
+// appendUCS2Text decodes UTF-16BE.
+func appendUCS2Text(dst []byte, b []byte) ([]byte, error) {
 	var err error
 	if len(b)%2 != 0 {
 		err = ErrOddUCS2
 		b = b[:len(b)-1]
 	}
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
-	}
-	return string(utf16.Decode(u)), err
-}
-
-// decodeGSM7 reads GSM 03.38 septets, one per octet, with the escape table.
-func decodeGSM7(b []byte) (string, error) {
-	var firstErr error
-	var sb strings.Builder
-	sb.Grow(len(b))
-	dec := encoding.GSM7(false).NewDecoder()
-	// Decode character by character so one bad octet costs one U+FFFD, not the text.
-	for i := 0; i < len(b); i++ {
-		n := 1
-		if b[i] == 0x1B && i+1 < len(b) {
-			n = 2
-		}
-		out, _, err := transform.Bytes(dec, b[i:i+n])
-		if err != nil || len(out) == 0 {
-			if firstErr == nil {
-				firstErr = ErrNotGSM7
-			}
-			sb.WriteRune(utf8.RuneError)
+	for i := 0; i < len(b); i += 2 {
+		u := rune(b[i])<<8 | rune(b[i+1])
+		switch {
+		case u < utf8.RuneSelf:
+			dst = append(dst, byte(u))
 			continue
+		case !utf16.IsSurrogate(u):
+		case u < 0xDC00 && i+3 < len(b):
+			// A high surrogate: a pair when a low one follows.
+			if lo := rune(b[i+2])<<8 | rune(b[i+3]); lo >= 0xDC00 && lo <= 0xDFFF {
+				u = utf16.DecodeRune(u, lo)
+				i += 2
+				break
+			}
+			u = utf8.RuneError
+		default:
+			u = utf8.RuneError
 		}
-		sb.Write(out)
-		i += n - 1
+		dst = utf8.AppendRune(dst, u)
 	}
-	return sb.String(), firstErr
+	return dst, err
 }
 
 // EncodeText encodes UTF-8 text for data_coding dc (GSM 03.38 unpacked, ASCII,
@@ -174,9 +197,9 @@ func decodeGSM7(b []byte) (string, error) {
 func EncodeText(dc byte, s string) ([]byte, error) {
 	switch alphabetOf(dc) {
 	case alphaGSM7:
-		out, _, err := transform.Bytes(encoding.GSM7(false).NewEncoder(), []byte(s))
+		out, err := appendGSM7(make([]byte, 0, len(s)+8), s)
 		if err != nil {
-			return nil, ErrNotGSM7
+			return nil, err
 		}
 		return out, nil
 	case alphaASCII:
@@ -193,16 +216,25 @@ func EncodeText(dc byte, s string) ([]byte, error) {
 	case alphaHebrew:
 		return encodeCharmap(charmap.ISO8859_8, s)
 	case alphaUCS2:
-		u := utf16.Encode([]rune(s))
-		out := make([]byte, 0, 2*len(u))
-		for _, c := range u {
-			out = append(out, byte(c>>8), byte(c))
-		}
-		return out, nil
+		return appendUCS2(make([]byte, 0, 2*len(s)), s), nil
 	case alphaBinary:
 		return nil, ErrBinaryData
 	}
 	return nil, ErrCodingNotSup
+}
+
+// appendUCS2 encodes s as UTF-16BE, characters above the BMP as surrogate
+// pairs and invalid UTF-8 as U+FFFD.
+func appendUCS2(dst []byte, s string) []byte {
+	for _, r := range s {
+		if r >= 0x10000 {
+			hi, lo := utf16.EncodeRune(r)
+			dst = append(dst, byte(hi>>8), byte(hi), byte(lo>>8), byte(lo))
+			continue
+		}
+		dst = append(dst, byte(r>>8), byte(r))
+	}
+	return dst
 }
 
 func encodeCharmap(cm *charmap.Charmap, s string) ([]byte, error) {
@@ -216,9 +248,9 @@ func encodeCharmap(cm *charmap.Charmap, s string) ([]byte, error) {
 // EncodeBest encodes s in the GSM 03.38 default alphabet when every character is
 // in it, else in UCS2, and returns the data_coding to send with it.
 func EncodeBest(s string) (dc byte, b []byte) {
-	if b, err := EncodeText(CodingDefault, s); err == nil {
+	if septets, _, ok := GSM7Fit(s); ok {
+		b, _ = appendGSM7(make([]byte, 0, septets), s)
 		return CodingDefault, b
 	}
-	b, _ = EncodeText(CodingUCS2, s)
-	return CodingUCS2, b
+	return CodingUCS2, appendUCS2(make([]byte, 0, 2*len(s)), s)
 }

@@ -152,7 +152,10 @@ func TestTextDecodeFaults(t *testing.T) {
 		err  error // nil: no error is asserted
 	}{
 		{"GSM7 lone escape at the end", CodingDefault, "41 1b", "A\uFFFD", ErrNotGSM7},
-		{"GSM7 escape to an undefined extension", CodingDefault, "1b 41", "\uFFFDA", ErrNotGSM7},
+		{"GSM7 escape to an undefined extension shows the default character", CodingDefault, "1b 41 1b 53 1b 54 1b 4f 1b 50", "ASTOP", ErrNotGSM7},
+		{"GSM7 escape to the reserved further extension shows a space", CodingDefault, "53 1b 1b 54", "S\u00a0T", ErrNotGSM7},
+		{"GSM7 escape before an octet above 0x7F", CodingDefault, "1b 80 41", "\uFFFD\uFFFDA", ErrNotGSM7},
+		{"GSM7 escape pairs decode left to right", CodingDefault, "1b 1b 65", "\u00a0e", ErrNotGSM7},
 		{"GSM7 octet above 0x7F", CodingDefault, "ff", "\uFFFD", ErrNotGSM7},
 		{"GSM7 keeps the good characters around bad ones", CodingDefault, "53 80 54 4f 50", "S\uFFFDTOP", ErrNotGSM7},
 		{"UCS2 odd length drops the last octet", CodingUCS2, "0053 00", "S", ErrOddUCS2},
