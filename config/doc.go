@@ -20,6 +20,37 @@
 //     The CLI calls Validate again after applying command-line overrides;
 //     the line then still points at the key in the file.
 //
+// Keys inside lists and mappings are named like
+// `upstream.routes[0].address` and `organizations[1].templates.help`.
+//
+// # Organizations
+//
+// The organizations list holds the tenants: each claims bind system_ids
+// (and optionally sender number prefixes) and has its own consent mode,
+// keywords and templates. An organization with a parent is a
+// sub-organization; chains may be of any depth (a region, then a
+// department) but not cycles. A sub-organization inherits every key it
+// leaves unset from its parent; the keys that apply to the whole account
+// (mode, consent_scope, revoke_all, possible_opt_out, relay_keyword_mo,
+// hold, consent_requests, refused_status, hold_full_status, countries,
+// service_bind, message_ids) may be set on the main organization only.
+// Within a list entry a key is unset when the file leaves it out (or, for
+// a Config built in code, when it holds its zero value; relay_keyword_mo
+// and numeric_replies are pointers so that false can be set). The
+// organization "default" covers binds no organization claims; when the
+// file lists none it is implicit, in mode off. Config.ResolvedOrganizations
+// returns every organization with inheritance and defaults applied: that,
+// not the raw list, is what policy compiles. The default refused_status is
+// ESME_RX_P_APPN, a permanent error: ESMEs (Kannel, for one) resend MTs
+// answered with ESME_RSYSERR, ESME_RMSGQFUL, ESME_RTHROTTLED or
+// ESME_RX_T_APPN every minute without end, so Validate refuses those there.
+//
+// Templates and keyword lists are checked here as far as config can
+// without policy: template names and variables (TemplateNames,
+// TemplateVariables, CheckTemplate), language tags, entry lengths, and an
+// entry in two of opt_out, opt_in and help. Policy's own compilation finds
+// the rest and reports it with Config.KeyError, in the same form.
+//
 // Durations are written with a unit (30s, 500ms, 72h; see Duration) and SMPP
 // command_status values as a number or an ESME_* name (see Status). File
 // paths are used as written: relative paths are relative to the working

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -252,13 +254,7 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, path string, outer map[st
 // unknown reports an unknown key, suggesting a known one it looks like a typo of.
 func (w *walker) unknown(k *yaml.Node, path string, fields map[string]reflect.Type) {
 	msg := fmt.Sprintf("unknown key %q", path)
-	best, bestDist := "", 3 // suggest only within 2 edits
-	for name := range fields {
-		if d := editDistance(k.Value, name); d < bestDist || d == bestDist && name < best {
-			best, bestDist = name, d
-		}
-	}
-	if best != "" {
+	if best := suggest(k.Value, slices.Collect(maps.Keys(fields))); best != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", joinKey(parentKey(path), best))
 	}
 	w.errs = append(w.errs, &Error{File: w.file, Line: k.Line, Key: path, Msg: msg, keyInMsg: true})

@@ -1,7 +1,11 @@
 package config
 
 import (
+	"errors"
+	"fmt"
+	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -324,5 +328,230 @@ organizations:
 				t.Errorf("error:\n got: %s\nwant: %s", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestCheckTemplate(t *testing.T) {
+	tests := []struct {
+		name, text, want string // want "" = valid
+	}{
+		{"help", "{sender_name} {sender_number} {organization} {opt_in_keyword} {opt_out_keyword} {help_contact}", ""},
+		{"pin", "Code {pin} for {organization}", ""},
+		{"help", "literal {{braces}} and {{{organization}}}", ""},
+		{"help", "}}{{", ""},
+		{"help", "no variables at all", ""},
+		{"help", "{}", "unknown variable {}; the variables are {sender_name}, {sender_number}, {organization}, {opt_in_keyword}, {opt_out_keyword}, {help_contact}, {pin}"},
+		{"help", "{Organization}", "unknown variable {Organization} (did you mean {organization}?); the variables are {sender_name}, {sender_number}, {organization}, {opt_in_keyword}, {opt_out_keyword}, {help_contact}, {pin}"},
+		{"help", "a {b {organization}", `unclosed "{" at byte 2; write "{{" for a literal brace`},
+		{"help", "{organization", `unclosed "{" at byte 0; write "{{" for a literal brace`},
+		{"help", "x {{{", `unclosed "{" at byte 4; write "{{" for a literal brace`},
+		{"help", "a}b", `stray "}" at byte 1; write "}}" for a literal brace`},
+		{"help", "{organization}}}}", `stray "}" at byte 16; write "}}" for a literal brace`},
+		{"help", "{pin}", "{pin} may be used only in the pin template"},
+		{"pin", "{organization}", "must contain {pin}, the code the handset replies with"},
+		{"pin", "{{pin}}", "must contain {pin}, the code the handset replies with"},
+		{"disclaimer", "", "must not be empty (an auto-message cannot be switched off by emptying its text)"},
+		{"disclaimer", " \n\t", "must not be empty (an auto-message cannot be switched off by emptying its text)"},
+	}
+	for _, tt := range tests {
+		err := CheckTemplate(tt.name, tt.text)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("CheckTemplate(%q, %q) = %v, want nil", tt.name, tt.text, err)
+		case tt.want != "" && (err == nil || err.Error() != tt.want):
+			t.Errorf("CheckTemplate(%q, %q) = %v, want %s", tt.name, tt.text, err, tt.want)
+		}
+	}
+}
+
+func TestTemplateNames(t *testing.T) {
+	if !slices.IsSorted(TemplateNames) || len(TemplateNames) != 18 {
+		t.Errorf("TemplateNames must be the 18 names, sorted: %v", TemplateNames)
+	}
+	if !slices.Contains(TemplateNames, PINTemplate) {
+		t.Errorf("TemplateNames lacks %q", PINTemplate)
+	}
+	// Every template name and variable is accepted in a file.
+	var b strings.Builder
+	b.WriteString("organizations:\n  - name: acme\n    templates:\n")
+	for _, name := range TemplateNames {
+		fmt.Fprintf(&b, "      %s: \"{%s}\"\n", name, strings.Join(TemplateVariables[:len(TemplateVariables)-1], "} {"))
+	}
+	in := strings.Replace(b.String(), "      pin: \"", "      pin: \"{pin} ", 1)
+	c := mustParse(t, in)
+	if got := len(c.ResolvedOrganizations()[0].Templates); got != len(TemplateNames) {
+		t.Errorf("resolved %d templates, want %d", got, len(TemplateNames))
+	}
+}
+
+func TestImplicitDefault(t *testing.T) {
+	for _, c := range []*Config{Default(), mustParse(t, ""), mustParse(t, "organizations: []\n")} {
+		got := c.ResolvedOrganizations()
+		if len(got) != 1 || got[0].Name != DefaultOrganization || got[0].Mode != ModeOff || got[0].Key != "" || got[0].Main != DefaultOrganization {
+			t.Errorf("ResolvedOrganizations() = %+v, want the implicit default in mode off", got)
+		}
+	}
+	// A file that lists default has no second one.
+	c := mustParse(t, "organizations:\n  - name: acme\n    system_ids: [acme]\n  - name: default\n    mode: disclaimer\n")
+	got := c.ResolvedOrganizations()
+	if len(got) != 2 || got[1].Name != DefaultOrganization || got[1].Mode != ModeDisclaimer || got[1].Key != "organizations[1]" {
+		t.Errorf("ResolvedOrganizations() = %+v, want acme and the listed default", got)
+	}
+}
+
+func TestSetDefaultMode(t *testing.T) {
+	tests := []struct {
+		name, in string
+		mode     Mode
+		want     []string // name:mode of each resolved organization
+	}{
+		{"no organizations", "", ModeConsent, []string{"default:consent"}},
+		{"default not listed", "organizations:\n  - name: acme\n    mode: disclaimer\n", ModeConsent, []string{"acme:disclaimer", "default:consent"}},
+		{"default listed", "organizations:\n  - name: default\n    mode: disclaimer\n  - name: acme\n", ModeOff, []string{"default:off", "acme:off"}},
+		{"sub-organizations follow", "organizations:\n  - name: default\n  - name: d2\n    parent: default\n", ModeDisclaimer, []string{"default:disclaimer", "d2:disclaimer"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := mustParse(t, tt.in)
+			c.SetDefaultMode(tt.mode)
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range c.ResolvedOrganizations() {
+				got = append(got, r.Name+":"+string(r.Mode))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	c := Default()
+	c.SetDefaultMode("loud")
+	if err := c.Validate(); err == nil || err.Error() != `organizations[0].mode: must be one of consent, disclaimer, off, got "loud"` {
+		t.Errorf("Validate() after SetDefaultMode(loud) = %v", err)
+	}
+}
+
+func TestInheritanceDefaults(t *testing.T) {
+	c := mustParse(t, `organizations:
+  - name: acme
+    system_ids: [acme]
+  - name: west
+    parent: acme
+    display_name: Acme West
+  - name: west-sales
+    parent: west
+    sender_prefixes: ['+1999']
+  - name: quiet
+    parent: acme
+    numeric_replies: true
+    default_sender_name: Quiet
+`)
+	got := c.ResolvedOrganizations()
+	type view struct {
+		name, main, display, senderName string
+		ids                             []string
+		numeric                         bool
+	}
+	want := []view{
+		{"acme", "acme", "acme", "acme", []string{"acme"}, false},
+		{"west", "acme", "Acme West", "Acme West", []string{}, false}, // display name inherited down, sender name follows it
+		{"west-sales", "acme", "Acme West", "Acme West", []string{"acme"}, false},
+		{"quiet", "acme", "acme", "Quiet", []string{}, true},
+	}
+	for i, w := range want {
+		r := got[i]
+		g := view{r.Name, r.Main, r.DisplayName, r.DefaultSenderName, r.SystemIDs, r.NumericReplies}
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("organization %d = %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+func TestResolvedDoesNotAlias(t *testing.T) {
+	c := mustParse(t, fullFile)
+	r := c.ResolvedOrganizations()
+	r[0].SystemIDs[0] = "x"
+	r[0].SenderNames["15550100001"] = "x"
+	r[0].Templates["help"] = "x"
+	r[0].Keywords.Languages["en"].OptOut[0] = "x"
+	r[0].Countries.Allowed[0] = "x"
+	again := c.ResolvedOrganizations()
+	if !reflect.DeepEqual(again[0], mustParse(t, fullFile).ResolvedOrganizations()[0]) {
+		t.Error("changing a ResolvedOrganization changed the Config")
+	}
+}
+
+// TestMainOnlyInCode checks that main-only keys set in code (no file lines)
+// on a sub-organization are still refused.
+func TestMainOnlyInCode(t *testing.T) {
+	yes := true
+	c := Default()
+	c.Organizations = []Organization{
+		{Name: "acme"},
+		{Name: "sales", Parent: "acme", RevokeAll: true, RelayKeywordMO: &yes, Countries: Countries{Default: "CA"}},
+	}
+	want := "organizations[1].revoke_all: set on the main organization \"acme\"; it applies to the whole account\n" +
+		"organizations[1].relay_keyword_mo: set on the main organization \"acme\"; it applies to the whole account\n" +
+		"organizations[1].countries: set on the main organization \"acme\"; it applies to the whole account"
+	if err := c.Validate(); err == nil || err.Error() != want {
+		t.Errorf("Validate() = %v, want:\n%s", err, want)
+	}
+}
+
+func TestKeyError(t *testing.T) {
+	c := mustParse(t, fullFile)
+	cause := errors.New("keywords: en: \"enough\" normalizes to nothing")
+	err := c.KeyError(c.KeywordKey("acme-sales", "en", "enough"), cause)
+	want := `optguard.yaml:29: organizations[0].keywords.languages.en.opt_out[0]: keywords: en: "enough" normalizes to nothing`
+	if err.Error() != want {
+		t.Errorf("KeyError = %s, want %s", err, want)
+	}
+	if !errors.Is(err, cause) {
+		t.Error("KeyError does not wrap its error")
+	}
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Line != 29 {
+		t.Errorf("KeyError is not an *Error with line 29: %#v", err)
+	}
+	keys := []struct{ org, lang, entry, want string }{
+		{"acme-sales", "en", "leave me be", "organizations[1].keywords.languages.en.opt_out[0]"},
+		{"acme-sales-east", "fr", "assez", "organizations[2].keywords.languages.fr.opt_out[0]"},
+		{"acme-sales-east", "es", "basta", "organizations[1].keywords.languages.es.opt_out[0]"},
+		{"acme", "en", "stop by", "organizations[0].keywords.languages.en.negative[0]"},
+		{"acme", "en", "STOP", "organizations[0].keywords"}, // a built-in keyword
+		{"nobody", "en", "stop", ""},
+	}
+	for _, k := range keys {
+		if got := c.KeywordKey(k.org, k.lang, k.entry); got != k.want {
+			t.Errorf("KeywordKey(%q, %q, %q) = %q, want %q", k.org, k.lang, k.entry, got, k.want)
+		}
+	}
+	if got := c.KeyError("organizations[2].keywords", cause).Error(); !strings.HasPrefix(got, "optguard.yaml:71: organizations[2].keywords: ") {
+		t.Errorf("KeyError for a key the file sets = %s", got)
+	}
+	if got := Default().KeyError("organizations[0].templates", cause).Error(); got != "organizations[0].templates: "+cause.Error() {
+		t.Errorf("KeyError in code = %s", got)
+	}
+}
+
+func TestExampleOrganizationsAreValid(t *testing.T) {
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse([]byte(exampleOrganizations(t, string(data))), "example organizations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.ResolvedOrganizations()
+	if len(got) != 3 || got[0].Name != "acme" || got[1].Name != "acme-sales" || got[2].Name != DefaultOrganization {
+		t.Fatalf("example organizations resolved to %+v", got)
+	}
+	sales := got[1]
+	if sales.Main != "acme" || !slices.Equal(sales.SystemIDs, []string{"acme", "acme-bulk"}) || sales.DisplayName != "Acme Bank" ||
+		!slices.Equal(sales.SenderPrefixes, []string{"1555010"}) || sales.SenderNames["15550100001"] != "Jane Roe" {
+		t.Errorf("acme-sales resolved to %+v", sales)
 	}
 }
