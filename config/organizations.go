@@ -67,7 +67,8 @@ const DefaultOrganization = "default"
 // parent, a main organization gets the default that ResolvedOrganizations
 // fills in. Keys marked "main only" may be set on a main organization only;
 // they apply to the whole account. Use Config.ResolvedOrganizations rather
-// than reading these fields.
+// than reading these fields. The keys are omitempty so that a marshalled
+// Config reads back with the same keys unset.
 type Organization struct {
 	Name              string            `yaml:"name,omitempty"`                // unique, [A-Za-z0-9._-]{1,64}
 	Parent            string            `yaml:"parent,omitempty"`              // the organization this one is a sub-organization of; "" = a main organization
