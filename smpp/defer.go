@@ -3,6 +3,7 @@ package smpp
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/optguard/optguard/smpp/pdu"
@@ -93,18 +94,24 @@ func (d *Deferred) Finish(v Verdict) error {
 	err := error(nil)
 	switch v.Action {
 	case ActForward:
-		err = d.relay(d.p)
+		err = d.relay(d.p, &v)
 	case ActReplace:
 		if err = from.checkReplace(v.Replace, d.id); err != nil {
 			d.refuse(v.Action, err)
 			v.Action = ActReject
 			break
 		}
-		err = d.relay(v.Replace)
+		err = d.relay(v.Replace, &v)
 	case ActReject:
-		from.answerResp(d.id, rejectStatus(v.Status), d.seq)
+		st := rejectStatus(v.Status)
+		if withUnsuccess(d.id, &v) {
+			from.out.end(pdu.AppendSubmitMultiResp(from.out.begin(), st, d.seq, "", v.Unsuccess))
+			srv.metrics.count(from.leg, dirOut, pdu.SubmitMultiResp, st)
+			break
+		}
+		from.answerResp(d.id, st, d.seq)
 	case ActHold:
-		from.out.end(appendHeld(from.out.begin(), d.id, d.seq, v.MessageID))
+		from.out.end(appendHeld(from.out.begin(), d.id, d.seq, v.MessageID, v.Unsuccess))
 		srv.metrics.count(from.leg, dirOut, d.id.Resp(), pdu.ESME_ROK)
 	default:
 		err = fmt.Errorf("%w: %s", errUnknownAction, v.Action)
@@ -127,10 +134,15 @@ func (d *Deferred) Finish(v Verdict) error {
 // relay sends p, the copy or its replacement, to the other leg with the
 // deferred PDU's sequence number in the pending table, or answers
 // ESME_RTHROTTLED when that leg's window is full.
-func (d *Deferred) relay(p []byte) error {
+func (d *Deferred) relay(p []byte, v *Verdict) error {
 	pr, from := d.pr, d.from
 	to := pr.other(from)
-	upSeq, ok := to.pend.add(request{peerSeq: d.seq, cmd: d.id, origin: relayed, sentAt: now()}, false)
+	r := request{peerSeq: d.seq, cmd: d.id, origin: relayed, sentAt: now()}
+	multi := withUnsuccess(d.id, v)
+	if multi {
+		r.flags = hasUnsuccess
+	}
+	upSeq, ok := to.pend.add(r, false)
 	if !ok {
 		pr.srv.metrics.throttled.Add(1)
 		from.answerResp(d.id, pdu.ESME_RTHROTTLED, d.seq)
@@ -140,8 +152,13 @@ func (d *Deferred) relay(p []byte) error {
 	// setting closing: either this sees closing and takes the entry back
 	// before the bytes are queued, or the drain has it and answers it like any
 	// request whose leg is lost (with the timeout status, never a success).
+	if multi {
+		to.unsuccess.put(upSeq, slices.Clone(v.Unsuccess))
+	}
 	if pr.closing.Load() || to.closed() {
-		to.pend.take(upSeq)
+		if r, mine := to.pend.take(upSeq); mine {
+			to.forgetUnsuccess(&r)
+		}
 		return ErrSessionClosed
 	}
 	to.relayTo(p, upSeq)

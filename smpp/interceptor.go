@@ -90,6 +90,14 @@ type Verdict struct {
 	// id, any sequence number (the proxy sets it). It is copied before the
 	// verdict returns control, so it may be the interceptor's scratch buffer.
 	Replace []byte
+	// Unsuccess lists, for an MT submit_multi only, destinations optguard
+	// refused, each with its status. With ActForward or ActReplace they are
+	// kept until the SMSC's submit_multi_resp comes back and are added to its
+	// unsuccess_sme list (after the SMSC's own entries); with ActReject the
+	// answer is submit_multi_resp with Status, an empty message_id and the
+	// list; with ActHold, ESME_ROK, MessageID and the list. The slice is
+	// copied; it is ignored for other commands.
+	Unsuccess []pdu.UnsuccessSME
 	// Inject lists PDUs to originate once the verdict has been carried out (so
 	// that, e.g., an opt-out confirmation follows the relayed MO).
 	Inject []Injection

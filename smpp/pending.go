@@ -21,12 +21,21 @@ const (
 	local
 )
 
+// Request flags: rare state whose details live in a side table of the
+// session, so that the slot stays 32 bytes.
+const (
+	// hasUnsuccess: a submit_multi relayed with destinations optguard refused;
+	// the session's unsuccess table holds them until the response is merged.
+	hasUnsuccess uint8 = 1 << iota
+)
+
 // request is an outstanding request on one leg.
 type request struct {
 	seq     uint32        // sequence number on this leg
 	peerSeq uint32        // relayed: the sequence number on the other leg
 	cmd     pdu.CommandID // the request's command id
 	origin  origin
+	flags   uint8
 	sentAt  int64                        // monotonic nanoseconds (see now)
 	done    func(resp []byte, err error) // injected and local: gets the response
 }
@@ -47,18 +56,19 @@ type slot struct {
 	peerSeq uint32
 	cmd     pdu.CommandID
 	origin  origin
+	flags   uint8 // in what was padding
 	sentAt  int64
 	done    func(resp []byte, err error)
 }
 
 // store writes r into a free slot (not seq: the caller publishes it).
 func (sl *slot) store(r *request) {
-	sl.peerSeq, sl.cmd, sl.origin, sl.sentAt, sl.done = r.peerSeq, r.cmd, r.origin, r.sentAt, r.done
+	sl.peerSeq, sl.cmd, sl.origin, sl.flags, sl.sentAt, sl.done = r.peerSeq, r.cmd, r.origin, r.flags, r.sentAt, r.done
 }
 
 // load reads the request of a claimed slot whose sequence number is seq.
 func (sl *slot) load(seq uint32) request {
-	return request{seq: seq, peerSeq: sl.peerSeq, cmd: sl.cmd, origin: sl.origin, sentAt: sl.sentAt, done: sl.done}
+	return request{seq: seq, peerSeq: sl.peerSeq, cmd: sl.cmd, origin: sl.origin, flags: sl.flags, sentAt: sl.sentAt, done: sl.done}
 }
 
 type ring struct {

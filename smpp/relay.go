@@ -124,15 +124,29 @@ func (pr *pair) intercept(s *Session, p []byte, mt bool) {
 	}
 	switch v.Action {
 	case ActForward:
+		if withUnsuccess(id, &v) {
+			pr.relayMulti(s, p, seq, v.Unsuccess)
+			break
+		}
 		pr.relayRequest(s, p, seq)
 	case ActReject:
-		s.reply(id, rejectStatus(v.Status), seq)
+		st := rejectStatus(v.Status)
+		if withUnsuccess(id, &v) {
+			s.toSelf = pdu.AppendSubmitMultiResp(s.toSelf, st, seq, "", v.Unsuccess)
+			s.rt.pdu(s.leg, dirOut, pdu.SubmitMultiResp, st)
+			break
+		}
+		s.reply(id, st, seq)
 	case ActHold:
-		s.replyHeld(id, seq, v.MessageID)
+		s.replyHeld(id, seq, v.MessageID, v.Unsuccess)
 	case ActReplace:
 		if err := s.checkReplace(v.Replace, id); err != nil {
 			s.refuseVerdict(id, seq, v.Action, err)
 			v.Action = ActReject
+			break
+		}
+		if withUnsuccess(id, &v) {
+			pr.relayMulti(s, v.Replace, seq, v.Unsuccess)
 			break
 		}
 		pr.relayRequest(s, v.Replace, seq)
@@ -192,20 +206,21 @@ func (s *Session) checkReplace(b []byte, id pdu.CommandID) error {
 }
 
 // replyHeld answers a held message with ESME_ROK and, for an MT, the message_id
-// optguard gave it.
-func (s *Session) replyHeld(id pdu.CommandID, seq uint32, messageID string) {
-	s.toSelf = appendHeld(s.toSelf, id, seq, messageID)
+// optguard gave it (and, for a submit_multi, the destinations it refused).
+func (s *Session) replyHeld(id pdu.CommandID, seq uint32, messageID string, unsuccess []pdu.UnsuccessSME) {
+	s.toSelf = appendHeld(s.toSelf, id, seq, messageID, unsuccess)
 	s.rt.pdu(s.leg, dirOut, id.Resp(), pdu.ESME_ROK)
 }
 
 // appendHeld appends the ESME_ROK response to a held message of command id.
-func appendHeld(dst []byte, id pdu.CommandID, seq uint32, messageID string) []byte {
+func appendHeld(dst []byte, id pdu.CommandID, seq uint32, messageID string, unsuccess []pdu.UnsuccessSME) []byte {
+	if id == pdu.SubmitMulti {
+		return pdu.AppendSubmitMultiResp(dst, pdu.ESME_ROK, seq, messageID, unsuccess)
+	}
 	w := pdu.Begin(dst, id.Resp(), pdu.ESME_ROK, seq)
 	switch id {
 	case pdu.SubmitSM, pdu.DataSM:
 		w.CString(messageID)
-	case pdu.SubmitMulti:
-		w.CString(messageID).Byte(0) // no_unsuccess
 	default:
 		w.CString("")
 	}
@@ -246,6 +261,10 @@ func (pr *pair) response(s *Session, p []byte) {
 	case relayed:
 		to := pr.other(s)
 		s.rt.latency(s.leg, s.batchAt-r.sentAt)
+		if r.flags&hasUnsuccess != 0 {
+			s.respondMulti(to, p, &r)
+			return
+		}
 		if to.closed() {
 			return
 		}
@@ -318,7 +337,10 @@ func (pr *pair) teardown(from *Session, alive bool, unbindSeq uint32) {
 // answerAll answers on session to every relayed request in reqs with the timeout
 // status, and tells injections and local requests that their session is gone.
 func (pr *pair) answerAll(reqs []request, to *Session) {
-	for _, r := range reqs {
+	owner := pr.other(to)
+	for i := range reqs {
+		r := &reqs[i]
+		owner.forgetUnsuccess(r)
 		switch {
 		case r.origin == relayed && !to.closed():
 			to.answerResp(r.cmd, pr.srv.opts.TimeoutStatus, r.peerSeq)

@@ -55,6 +55,9 @@ type Session struct {
 
 	// Owned by the writer goroutine.
 	expired []request
+
+	// Refused destinations of submit_multi requests in flight on this leg.
+	unsuccess unsuccessTable
 }
 
 // Read buffer sizing: start small so that idle binds are cheap, double when a
@@ -354,6 +357,7 @@ func (s *Session) housekeep() {
 // timedOut handles a request whose response did not come in time.
 func (s *Session) timedOut(r request) {
 	s.srv.metrics.timeouts.Add(1)
+	s.forgetUnsuccess(&r)
 	switch r.origin {
 	case relayed:
 		if pr := s.pair.Load(); pr != nil {
