@@ -249,3 +249,77 @@ func appendSM(dst []byte, id CommandID, seq uint32, m *SM) ([]byte, error) {
 	}
 	return w.End(), nil
 }
+
+// message_state values (SMPP v3.4 section 5.2.28), the value of the
+// message_state TLV of a receipt.
+const (
+	StateEnroute       byte = 1
+	StateDelivered     byte = 2
+	StateExpired       byte = 3
+	StateDeleted       byte = 4
+	StateUndeliverable byte = 5
+	StateAccepted      byte = 6
+	StateUnknown       byte = 7
+	StateRejected      byte = 8
+)
+
+// ReceiptPDU holds what optguard puts in a delivery receipt it originates to
+// an ESME (for a held message that was refused or expired).
+type ReceiptPDU struct {
+	ServiceType string
+	Source      Addr    // the handset: the destination of the message the receipt is for
+	Dest        Addr    // the ESME's sender: the source of that message
+	Receipt     Receipt // the text; Receipt.ID is the id the ESME was given
+	// MessageState is the message_state TLV (StateRejected, StateExpired …).
+	MessageState byte
+	// NetworkErrorCode is the network_error_code TLV (network type, then a
+	// two-octet error code) when not nil; it must be 3 octets.
+	NetworkErrorCode []byte
+	TLVs             []TLV // more TLVs, after those above
+}
+
+// AppendReceipt appends a deliver_sm delivery receipt (esm_class 0x04) with
+// the receipt text, receipted_message_id and message_state, and
+// network_error_code when set. The text is sent in the GSM 03.38 default
+// alphabet (data_coding 0, as SMSCs send receipts): its fields are letters,
+// digits, spaces and ':', the same octets in ASCII, so ESMEs that read receipt
+// text as ASCII read it right; a character of the text: field that the
+// alphabet lacks is sent as '?'. The id must be valid for
+// AppendReceiptWithID (letters, digits, '-', '.'), else ErrBuildField.
+func AppendReceipt(dst []byte, seq uint32, r ReceiptPDU) ([]byte, error) {
+	if !validReceiptID(r.Receipt.ID) || (r.NetworkErrorCode != nil && len(r.NetworkErrorCode) != 3) {
+		return dst, ErrBuildField
+	}
+	var text, ud [2 * MaxShortMessage]byte
+	sm := ud[:0]
+	for _, c := range string(AppendReceiptText(text[:0], r.Receipt)) {
+		switch e := gsm7Encode(c); {
+		case e&gsm7One != 0:
+			sm = append(sm, byte(e))
+		case e&gsm7Ext2 != 0:
+			sm = append(sm, gsm7Escape, byte(e))
+		default:
+			sm = append(sm, '?')
+		}
+	}
+	var id [maxMessageID]byte
+	var state [1]byte
+	state[0] = r.MessageState
+	tlvs := make([]TLV, 0, 3+len(r.TLVs))
+	tlvs = append(tlvs,
+		TLV{TagReceiptedMessageID, append(append(id[:0], r.Receipt.ID...), 0)},
+		TLV{TagMessageState, state[:]})
+	if r.NetworkErrorCode != nil {
+		tlvs = append(tlvs, TLV{TagNetworkErrorCode, r.NetworkErrorCode})
+	}
+	tlvs = append(tlvs, r.TLVs...)
+	return AppendDeliverSM(dst, seq, &SM{
+		ServiceType:  r.ServiceType,
+		Source:       r.Source,
+		Dest:         r.Dest,
+		EsmClass:     EsmClassReceipt,
+		DataCoding:   CodingDefault,
+		ShortMessage: sm,
+		TLVs:         tlvs,
+	})
+}

@@ -240,14 +240,14 @@ func AppendSubmitMultiWithout(dst, p []byte, m *Message, keep func(i int, d Dest
 	if int(n) != m.NumDests {
 		return dst, 0, ErrMessageMismatch
 	}
-	start := len(dst)
+	orig, start := dst, len(dst)
 	dst = append(dst, p[:countOff+1]...)
 	it := DestIter{f: field{b: p, off: f.off}}
 	for i := range int(n) {
 		from := it.f.off
 		d, ok := it.Next()
 		if !ok {
-			return dst[:start], 0, ErrMessageMismatch
+			return orig, 0, ErrMessageMismatch
 		}
 		if keep(i, d) {
 			dst = append(dst, p[from:it.f.off]...)
@@ -255,7 +255,7 @@ func AppendSubmitMultiWithout(dst, p []byte, m *Message, keep func(i int, d Dest
 		}
 	}
 	if it.f.off-f.off != len(m.dests) {
-		return dst[:start], 0, ErrMessageMismatch
+		return orig, 0, ErrMessageMismatch
 	}
 	dst = append(dst, p[it.f.off:]...)
 	dst[start+countOff] = byte(kept)
