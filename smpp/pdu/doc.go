@@ -13,17 +13,25 @@
 //     the specification's maximum length, sm_length against the body and every
 //     TLV length against the end of the PDU;
 //   - builders (Append*) for the PDUs optguard itself originates, with the
-//     sequence number chosen by the caller;
-//   - data_coding text codecs, the user data header (UDH) of concatenated
-//     messages, and the text of delivery receipts.
+//     sequence number chosen by the caller, delivery receipts included;
+//   - data_coding text codecs (table-driven, AppendText decodes without
+//     allocating), the user data header (UDH) of concatenated messages,
+//     splitting long text into concatenated parts, and the text of delivery
+//     receipts;
+//   - the only two rewrites of a relayed PDU besides its sequence number, each
+//     a copy that keeps every other octet: a submit_multi with destinations
+//     removed (and its submit_multi_resp merged with optguard's refusals), and
+//     a receipt whose message id becomes the one optguard gave the ESME.
 //
 // Every length is checked before it is read: a malformed PDU yields an error, never
 // a panic or a read past a length (FuzzFrame and FuzzScan prove it). Errors that
 // map to an SMPP command_status are *StatusError values so that the proxy can
 // answer with the right status.
 //
-// pdu imports only the standard library, golang.org/x/text and the text codecs of
-// github.com/fiorix/go-smpp. That library's PDU encoder re-orders TLVs and rewrites
-// bytes, so it is never used to serialize anything here: a relayed PDU is never
-// decoded and re-encoded, only its sequence number is patched.
+// pdu imports only the standard library and golang.org/x/text (its charmaps
+// build the ISO-8859 tables). github.com/fiorix/go-smpp's GSM 03.38 codec serves
+// only as a reference in a test; its PDU encoder re-orders TLVs and rewrites
+// bytes, so nothing here ever uses it: a relayed PDU is never decoded and
+// re-encoded, only its sequence number is patched or it is copied with one
+// field changed.
 package pdu

@@ -400,3 +400,27 @@ func FuzzSubmitMultiWithout(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkAppendSubmitMultiWithout(b *testing.B) {
+	p := mustPDU(b, hexSubmitMulti).raw()
+	var m Message
+	if err := Scan(p, &m); err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 0, 256)
+	keep := func(i int, _ Dest) bool { return i != 1 }
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _, _ = AppendSubmitMultiWithout(buf[:0], p, &m, keep)
+	}
+}
+
+func BenchmarkAppendMergedSubmitMultiResp(b *testing.B) {
+	resp := mustPDU(b, hexSubmitMultiResp).raw()
+	extra := []UnsuccessSME{{TON: 1, NPI: 1, Addr: "15551234567", Status: 0x400}}
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = AppendMergedSubmitMultiResp(buf[:0], resp, extra)
+	}
+}

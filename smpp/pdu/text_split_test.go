@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSplitText(t *testing.T) {
@@ -99,4 +100,50 @@ func TestSplitTextPartLimit(t *testing.T) {
 	if _, parts, err := SplitText(strings.Repeat("я", 66*255), 1, true); err != nil || len(parts) != 255 {
 		t.Fatalf("255 full 16-bit UCS2 parts: %d, %v", len(parts), err)
 	}
+}
+
+func FuzzSplitText(f *testing.F) {
+	for _, s := range []string{"", "STOP", strings.Repeat("a€", 90), strings.Repeat("я🛑", 40), "ab\xffcd"} {
+		f.Add(s, uint16(7), false)
+		f.Add(s, uint16(0x1234), true)
+	}
+	f.Fuzz(func(t *testing.T, s string, ref uint16, ref16 bool) {
+		dc, parts, err := SplitText(s, ref, ref16)
+		if err != nil {
+			if err != ErrTextTooLong || parts != nil {
+				t.Fatalf("%d parts, %v", len(parts), err)
+			}
+			return
+		}
+		var text strings.Builder
+		for i, p := range parts {
+			ud := p
+			if len(parts) > 1 {
+				udh, rest, err := SplitUDH(p)
+				c, ok := ParseConcat(udh)
+				if err != nil || !ok || c.Total != uint8(len(parts)) || c.Part != uint8(i+1) {
+					t.Fatalf("part %d UDH %x: %+v %v %v", i+1, udh, c, ok, err)
+				}
+				ud = rest
+			}
+			limit := 140 // octets on the air
+			if dc == CodingDefault {
+				limit = 160 - ((len(p)-len(ud))*8+6)/7 // septets left after the UDH and its fill bits
+				if len(parts) == 1 {
+					limit = 160
+				}
+			}
+			if len(ud) > limit || len(p) > MaxShortMessage {
+				t.Fatalf("part %d: %d units of user data, limit %d", i+1, len(ud), limit)
+			}
+			dec, err := DecodeText(dc, ud)
+			if err != nil {
+				t.Fatalf("part %d does not decode alone: %v", i+1, err)
+			}
+			text.WriteString(dec)
+		}
+		if utf8.ValidString(s) && text.String() != s {
+			t.Fatalf("parts decode to %q, want %q", text.String(), s)
+		}
+	})
 }
