@@ -146,12 +146,12 @@ func init() {
 // escape at the end or before an octet above 0x7F, and any octet above 0x7F,
 // become U+FFFD with ErrNotGSM7; the rest is still decoded.
 //
-// It reserves three octets per septet (no septet yields more) and one spare,
-// then stores each character as one four-octet word whose last octet the next
-// character overwrites: per-character appends cost three times as much.
+// It reserves three octets per septet (no septet yields more), then stores
+// each character as one four-octet word whose spare octets the next character
+// overwrites: per-character appends cost three times as much.
 func appendGSM7Text(dst []byte, b []byte) ([]byte, error) {
 	var err error
-	dst = slices.Grow(dst, 3*len(b)+1)
+	dst = slices.Grow(dst, 3*len(b))
 	n := len(dst)
 	out := dst[:cap(dst)]
 	for i := 0; i < len(b); i++ {
@@ -176,7 +176,14 @@ func appendGSM7Text(dst []byte, b []byte) ([]byte, error) {
 			s = replacementUTF8
 			err = ErrNotGSM7
 		}
-		binary.LittleEndian.PutUint32(out[n:], uint32(s))
+		if n+4 <= len(out) {
+			binary.LittleEndian.PutUint32(out[n:], uint32(s))
+		} else { // the last character in exactly the room reserved
+			out[n], out[n+1] = byte(s), byte(s>>8)
+			if s>>24 == 3 {
+				out[n+2] = byte(s >> 16)
+			}
+		}
 		n += int(s >> 24)
 	}
 	return dst[:n], err

@@ -82,6 +82,8 @@ func TestAppendTextNoAllocs(t *testing.T) {
 	}{
 		{"GSM7", CodingDefault, mustEncode(t, CodingDefault, strings.Repeat("Stop [now] €5 ", 12)[:160])},
 		{"GSM7 faults", CodingDefault, []byte{0x1B, 0x41, 0x80, 0x1B, 0x1B, 0x1B}},
+		{"GSM7 ending in a two-octet character", CodingDefault, []byte{0x41, 0x05}},
+		{"GSM7 ending in a three-octet character", CodingDefault, []byte{0x10, 0x1B, 0x65}},
 		{"IA5", CodingIA5, []byte("STOP\xe9")},
 		{"Latin-1", CodingLatin1, mustEncode(t, CodingLatin1, "arrêtez")},
 		{"Cyrillic", CodingCyrillic, mustEncode(t, CodingCyrillic, "Стоп")},
@@ -92,9 +94,13 @@ func TestAppendTextNoAllocs(t *testing.T) {
 		{"unsupported", CodingJIS, []byte{1, 2}},
 	}
 	for _, in := range inputs {
-		dst := make([]byte, 0, 3*len(in.ud)+1)
+		dst := make([]byte, 0, 3*len(in.ud))
 		if n := testing.AllocsPerRun(100, func() { dst, _ = AppendText(dst[:0], in.dc, in.ud) }); n != 0 {
 			t.Errorf("%s: %v allocations", in.name, n)
+		}
+		// In exactly the room promised, the output is what a roomy buffer gets.
+		if want, _ := DecodeText(in.dc, in.ud); string(dst) != want {
+			t.Errorf("%s: %q in a tight buffer, %q in a roomy one", in.name, dst, want)
 		}
 	}
 }
