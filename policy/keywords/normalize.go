@@ -63,13 +63,13 @@ type shaper struct {
 	out     []byte
 	start   int  // len(out) before this text
 	keep    int  // len(out) after the last word character: the trailing trim point
-	pending bool // a separator is waiting to be written
+	pending byte // the separator waiting to be written: 0, ' ' or '\n'
 	last    rune // previous rune written; -1 after a separator
 	run     int  // length of the run of last
 }
 
 func (s *shaper) init(dst []byte) {
-	s.out, s.start, s.keep, s.pending, s.last, s.run = dst, len(dst), len(dst), false, -1, 0
+	s.out, s.start, s.keep, s.pending, s.last, s.run = dst, len(dst), len(dst), 0, -1, 0
 }
 
 func (s *shaper) put(r rune, class uint8) {
@@ -77,8 +77,11 @@ func (s *shaper) put(r rune, class uint8) {
 	case cDrop:
 		return
 	case cSep:
-		if len(s.out) > s.start {
-			s.pending = true
+		if len(s.out) > s.start && s.pending != '\n' {
+			s.pending = ' '
+			if r == '\n' || r == '\r' || r == 0x85 || r == 0x2028 || r == 0x2029 {
+				s.pending = '\n' // a line break is a sentence boundary
+			}
 		}
 		s.last = -1
 		return
@@ -87,9 +90,9 @@ func (s *shaper) put(r rune, class uint8) {
 			return // leading punctuation
 		}
 	}
-	if s.pending {
-		s.out = append(s.out, ' ')
-		s.pending = false
+	if s.pending != 0 {
+		s.out = append(s.out, s.pending)
+		s.pending = 0
 	}
 	if r == s.last && (r < '0' || r > '9') {
 		s.run++
@@ -199,7 +202,7 @@ func isInvisible(r rune) bool {
 	return unicode.Is(unicode.Cf, r)
 }
 
-// apostrophe maps the characters people type for an apostrophe to '\''.
+// apostrophe maps the characters people type for an apostrophe to U+0027.
 func apostrophe(r rune) rune {
 	switch r {
 	case '`', 0x00B4, 0x02BC, 0x2018, 0x2019, 0x201B, 0x2032, 0xFF07:
