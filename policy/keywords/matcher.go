@@ -279,8 +279,10 @@ type state struct {
 	steps    int
 }
 
-func (st *state) negated(pos int) bool     { return st.neg[pos>>6]&(1<<(pos&63)) != 0 }
-func (st *state) sentenceStart(pos int) bool { return pos == 0 || st.boundary[pos>>6]&(1<<(pos&63)) != 0 }
+func (st *state) negated(pos int) bool { return st.neg[pos>>6]&(1<<(pos&63)) != 0 }
+func (st *state) sentenceStart(pos int) bool {
+	return pos == 0 || st.boundary[pos>>6]&(1<<(pos&63)) != 0
+}
 func (st *state) sentenceEnd(pos int) bool {
 	return pos == len(st.ids) || st.boundary[pos>>6]&(1<<(pos&63)) != 0
 }
