@@ -11,8 +11,13 @@ import (
 	"github.com/optguard/optguard/smpp/pdu"
 )
 
-// handleUnbound handles a PDU on a downstream connection that has not bound yet.
+// handleUnbound handles a PDU on a session without a pair: a downstream
+// connection that has not bound yet, or a service bind's connection.
 func (s *Session) handleUnbound(p []byte) {
+	if s.svc != nil {
+		s.handleService(p)
+		return
+	}
 	id, seq := pdu.ID(p), pdu.Seq(p)
 	switch {
 	case id.IsResponse():
@@ -55,7 +60,7 @@ func (s *Session) bind(p []byte) {
 		s.refuseBind(id, seq, pdu.ESME_RBINDFAIL, errors.New("no SMSC route for this system_id"))
 		return
 	}
-	up, pre, resp, err := s.srv.bindUpstream(route, p)
+	up, pre, resp, err := s.srv.bindUpstream(s.srv.ctx, route, p)
 	if err != nil {
 		s.srv.releaseBind(systemID)
 		s.srv.metrics.upstreamFailure(route.Name)
@@ -71,7 +76,7 @@ func (s *Session) bind(p []byte) {
 		s.log().Info().Stringer("status", st).Str("route", route.Name).Msg("bind refused by the SMSC")
 		return
 	}
-	pr := &pair{srv: s.srv, down: s, systemID: systemID, bind: bindTypeOf(id)}
+	pr := &pair{srv: s.srv, down: s, systemID: systemID, bind: bindTypeOf(id), route: route.Name, since: time.Now()}
 	pr.up = s.srv.newSession(Upstream, up)
 	pr.up.setLogger(pr.up.log().With().Str("system_id", systemID).Str("route", route.Name).Logger())
 	pr.up.pend.skipTo(1) // the bind used sequence number 1 on this leg
@@ -97,6 +102,7 @@ func (s *Session) bind(p []byte) {
 	s.pair.Store(pr)
 	pr.up.start(pre)
 	s.log().Info().Stringer("bind", pr.bind).Str("route", route.Name).Msg("bound")
+	s.srv.bindEvent(BindEvent{SystemID: systemID, Bind: pr.bind, Session: s.id, Remote: s.remote, Bound: true})
 }
 
 // stageSelf stages a copy of PDU p, with sequence number seq, for this
@@ -123,15 +129,15 @@ func statusOf(err error) pdu.Status {
 }
 
 // bindUpstream connects to the route, sends the bind PDU p (sequence number 1)
-// and reads the answer. It returns the connection, any bytes read past the
-// answer, and the answer: the bind_resp, or a bind_resp built from a
-// generic_nack's status.
-func (srv *Server) bindUpstream(route Route, p []byte) (nc net.Conn, pre, resp []byte, err error) {
+// and reads the answer; canceling parent aborts it. It returns the connection,
+// any bytes read past the answer, and the answer: the bind_resp, or a
+// bind_resp built from a generic_nack's status.
+func (srv *Server) bindUpstream(parent context.Context, route Route, p []byte) (nc net.Conn, pre, resp []byte, err error) {
 	ct := route.ConnectTimeout
 	if ct <= 0 {
 		ct = DefaultConnectTimeout
 	}
-	ctx, cancel := context.WithTimeout(srv.ctx, ct)
+	ctx, cancel := context.WithTimeout(parent, ct)
 	defer cancel()
 	d := net.Dialer{}
 	nc, err = d.DialContext(ctx, "tcp", route.Address)
@@ -151,7 +157,7 @@ func (srv *Server) bindUpstream(route Route, p []byte) (nc net.Conn, pre, resp [
 		}
 		nc = tc
 	}
-	pre, resp, err = srv.exchangeBind(nc, p)
+	pre, resp, err = srv.exchangeBind(parent, nc, p)
 	if err != nil {
 		nc.Close()
 		return nil, nil, nil, err
@@ -160,9 +166,9 @@ func (srv *Server) bindUpstream(route Route, p []byte) (nc net.Conn, pre, resp [
 }
 
 // exchangeBind writes the bind and reads until its answer, within the write and
-// response timeouts; Shutdown interrupts it by closing nothing but canceling the
-// server context, so the deadline also honors that.
-func (srv *Server) exchangeBind(nc net.Conn, p []byte) (pre, resp []byte, err error) {
+// response timeouts; canceling ctx (Shutdown cancels the server's) interrupts
+// the read.
+func (srv *Server) exchangeBind(ctx context.Context, nc net.Conn, p []byte) (pre, resp []byte, err error) {
 	req := append([]byte(nil), p...)
 	pdu.SetSeq(req, 1)
 	nc.SetWriteDeadline(time.Now().Add(srv.opts.WriteTimeout))
@@ -173,7 +179,7 @@ func (srv *Server) exchangeBind(nc net.Conn, p []byte) (pre, resp []byte, err er
 	nc.SetWriteDeadline(time.Time{})
 	deadline := time.Now().Add(srv.opts.ResponseTimeout)
 	nc.SetReadDeadline(deadline)
-	stop := context.AfterFunc(srv.ctx, func() { nc.SetReadDeadline(time.Now()) })
+	stop := context.AfterFunc(ctx, func() { nc.SetReadDeadline(time.Now()) })
 	defer stop()
 	buf := make([]byte, 0, readBufMin)
 	for {
@@ -216,7 +222,7 @@ func (srv *Server) exchangeBind(nc net.Conn, p []byte) (pre, resp []byte, err er
 		n, err := nc.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err != nil {
-			if srv.ctx.Err() != nil {
+			if ctx.Err() != nil {
 				return nil, nil, ErrServerClosed
 			}
 			return nil, nil, fmt.Errorf("reading bind_resp: %w", err)

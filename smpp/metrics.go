@@ -117,11 +117,13 @@ var (
 		"Relay events: throttled (window full), timeout (response overdue), stray_response, malformed_message, unframeable_input, refused_connection, panic, injected.",
 		[]string{"event"}, nil)
 	descVerdicts = prometheus.NewDesc("optguard_verdicts_total",
-		"Interceptor verdicts by action.", []string{"action"}, nil)
+		"Interceptor verdicts by action; a deferred message counts as defer and again with the verdict it is finished with.", []string{"action"}, nil)
 	descUpConnects = prometheus.NewDesc("optguard_upstream_binds_total",
 		"Upstream connections that got the SMSC's bind_resp, by route.", []string{"route"}, nil)
 	descUpFailures = prometheus.NewDesc("optguard_upstream_failures_total",
 		"Upstream connects or bind exchanges that failed, by route.", []string{"route"}, nil)
+	descServiceBinds = prometheus.NewDesc("optguard_service_binds",
+		"Service binds optguard keeps to the SMSC, by system_id: 1 bound, 0 down (reconnecting).", []string{"system_id"}, nil)
 )
 
 // Collector returns the server's Prometheus collector.
@@ -130,7 +132,7 @@ func (srv *Server) Collector() prometheus.Collector { return (*collector)(srv) }
 type collector Server
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPDUs, descLatency, descSessions, descBinds, descUnbound, descWindow, descWindowMax, descEvents, descVerdicts, descUpConnects, descUpFailures} {
+	for _, d := range []*prometheus.Desc{descPDUs, descLatency, descSessions, descBinds, descUnbound, descWindow, descWindowMax, descEvents, descVerdicts, descUpConnects, descUpFailures, descServiceBinds} {
 		ch <- d
 	}
 }
@@ -170,7 +172,18 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			outstanding[Upstream] += pr.up.pend.len()
 		}
 	}
+	svcs := make([]*serviceBind, 0, len(srv.svc))
+	for _, sb := range srv.svc {
+		svcs = append(svcs, sb)
+	}
 	srv.mu.Unlock()
+	for _, sb := range svcs {
+		up := 0.0
+		if sb.session() != nil {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descServiceBinds, prometheus.GaugeValue, up, sb.cfg.SystemID)
+	}
 	ch <- prometheus.MustNewConstMetric(descUnbound, prometheus.GaugeValue, float64(unbound))
 	for leg, n := range outstanding {
 		ch <- prometheus.MustNewConstMetric(descWindow, prometheus.GaugeValue, float64(n), Leg(leg).String())

@@ -48,6 +48,14 @@ type Options struct {
 	MaxConnections int
 	// MaxBindsPerSystemID bounds concurrent binds per system_id; 0 = unlimited.
 	MaxBindsPerSystemID int
+
+	// OnBind, if not nil, is told when a bind comes up (after the ESME got its
+	// bind_resp ESME_ROK) and when it is gone, once each, ESME binds and
+	// service binds alike. Events are delivered in order on a goroutine of the
+	// server, never a session's, so the callback may call the Server (e.g.
+	// Inject, to send what waited for the bind); while it runs, later events
+	// wait. It must return: Shutdown waits for it.
+	OnBind func(BindEvent)
 }
 
 // Route is where the binds of a system_id go.

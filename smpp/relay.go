@@ -15,6 +15,8 @@ type pair struct {
 	down, up *Session
 	systemID string
 	bind     BindType
+	route    string    // the route's name
+	since    time.Time // when the bind came up
 
 	// closing is set when teardown starts: new requests are then refused with
 	// ESME_RINVBNDSTS instead of being relayed.
@@ -332,6 +334,7 @@ func (pr *pair) teardown(from *Session, alive bool, unbindSeq uint32) {
 	pr.waitClosed(from)
 	pr.srv.metrics.bound(pr.bind, -1)
 	pr.srv.removePair(pr)
+	pr.srv.bindEvent(BindEvent{SystemID: pr.systemID, Bind: pr.bind, Session: pr.down.id, Remote: pr.down.remote})
 }
 
 // answerAll answers on session to every relayed request in reqs with the timeout
@@ -355,7 +358,15 @@ func (pr *pair) answerAll(reqs []request, to *Session) {
 
 // unbind sends unbind on s and waits for unbind_resp, the connection's end or the
 // unbind timeout, whichever comes first.
-func (pr *pair) unbind(s *Session) {
+func (pr *pair) unbind(s *Session) { s.unbind() }
+
+// waitClosed waits until s's writer has flushed and closed it, bounded by the
+// write timeout.
+func (pr *pair) waitClosed(s *Session) { s.waitClosed() }
+
+// unbind sends unbind on s and waits for unbind_resp, the connection's end or
+// the unbind timeout, whichever comes first.
+func (s *Session) unbind() {
 	if s.closed() {
 		return
 	}
@@ -364,7 +375,7 @@ func (pr *pair) unbind(s *Session) {
 	if !s.sendLocal(pdu.Unbind, func([]byte, error) { once.Do(func() { close(answered) }) }) {
 		return
 	}
-	t := time.NewTimer(pr.srv.opts.UnbindTimeout)
+	t := time.NewTimer(s.srv.opts.UnbindTimeout)
 	defer t.Stop()
 	select {
 	case <-answered:
@@ -376,8 +387,8 @@ func (pr *pair) unbind(s *Session) {
 
 // waitClosed waits until s's writer has flushed and closed it, bounded by the
 // write timeout.
-func (pr *pair) waitClosed(s *Session) {
-	t := time.NewTimer(pr.srv.opts.WriteTimeout)
+func (s *Session) waitClosed() {
+	t := time.NewTimer(s.srv.opts.WriteTimeout)
 	defer t.Stop()
 	select {
 	case <-s.done:

@@ -28,8 +28,13 @@ type Server struct {
 	sessions  map[*Session]struct{}     // guarded by mu: downstream sessions, bound or not
 	pairs     map[string][]*pair        // guarded by mu: bound pairs by system_id
 	binds     map[string]int            // guarded by mu: binds per system_id, in progress or bound
+	svc       map[string]*serviceBind   // guarded by mu: service binds by system_id
 	closing   bool                      // guarded by mu
 	shutdown  sync.Once
+
+	evMu      sync.Mutex
+	events    []BindEvent // guarded by evMu: waiting for OnBind
+	evRunning bool        // guarded by evMu: a goroutine delivers them
 }
 
 // NewServer returns a server with the options; Serve starts it on a listener.
@@ -46,6 +51,7 @@ func NewServer(opts Options) *Server {
 		sessions:  make(map[*Session]struct{}),
 		pairs:     make(map[string][]*pair),
 		binds:     make(map[string]int),
+		svc:       make(map[string]*serviceBind),
 	}
 }
 
@@ -248,4 +254,5 @@ func (srv *Server) closeAll() {
 	for _, s := range all {
 		s.close()
 	}
+	srv.closeServiceBinds()
 }

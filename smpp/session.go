@@ -33,6 +33,9 @@ type Session struct {
 	// pair is set once, by the downstream reader when the bind succeeds and
 	// before the upstream session's goroutines start.
 	pair atomic.Pointer[pair]
+	// svc is the service bind this session is the connection of (set before
+	// its goroutines start); nil for the legs of an ESME's bind.
+	svc *serviceBind
 
 	lastRead   atomic.Int64 // monotonic ns of the last bytes read
 	enquiring  atomic.Bool  // an enquire_link of ours awaits its response
@@ -346,7 +349,7 @@ func (s *Session) housekeep() {
 		s.timedOut(s.expired[i])
 		s.expired[i] = request{}
 	}
-	if o.EnquireLinkInterval > 0 && s.pair.Load() != nil &&
+	if o.EnquireLinkInterval > 0 && (s.pair.Load() != nil || s.svc != nil) &&
 		t-s.lastRead.Load() >= int64(o.EnquireLinkInterval) && s.enquiring.CompareAndSwap(false, true) {
 		if !s.sendLocal(pdu.EnquireLink, func([]byte, error) { s.enquiring.Store(false) }) {
 			s.enquiring.Store(false)
