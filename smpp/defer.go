@@ -62,8 +62,8 @@ func (d *Deferred) void() bool { return d.state.CompareAndSwap(deferOpen, deferV
 // Finish carries out v for the deferred PDU as the reader would have done with
 // it as the Interceptor's verdict: ActForward relays the copy, ActReplace
 // relays v.Replace (copied before Finish returns), ActReject answers v.Status,
-// ActHold answers ESME_ROK (and v.MessageID for an MT); then v.Inject goes out
-// in order, after the verdict's own answer or relay. It may be called from any
+// ActHold answers ESME_ROK (and v.MessageID for an MT); v.InjectBefore goes
+// out before that and v.Inject after it, each in order. It may be called from any
 // goroutine, exactly once.
 //
 // Errors:
@@ -91,6 +91,9 @@ func (d *Deferred) Finish(v Verdict) error {
 		return ErrSessionClosed
 	}
 	srv := pr.srv
+	if len(v.InjectBefore) > 0 && from.canCarryOut(&v, d.id, false) {
+		pr.injectAll(v.InjectBefore)
+	}
 	err := error(nil)
 	switch v.Action {
 	case ActForward:
@@ -123,11 +126,7 @@ func (d *Deferred) Finish(v Verdict) error {
 	}
 	from.out.signal()
 	srv.metrics.verdicts[v.Action].Add(1)
-	for _, inj := range v.Inject {
-		if ierr := srv.inject(pr, inj); ierr != nil && inj.OnResponse != nil {
-			inj.OnResponse(nil, ierr)
-		}
-	}
+	pr.injectAll(v.Inject)
 	return err
 }
 

@@ -98,6 +98,12 @@ type Verdict struct {
 	// list; with ActHold, ESME_ROK, MessageID and the list. The slice is
 	// copied; it is ignored for other commands.
 	Unsuccess []pdu.UnsuccessSME
+	// InjectBefore lists PDUs to originate before the verdict is carried out,
+	// on the same bind when it can carry them: a disclaimer reaches the handset
+	// on the SMSC connection of the MT, immediately ahead of it. They are not
+	// sent when the verdict cannot be carried out (a bad Replace, an unknown
+	// action).
+	InjectBefore []Injection
 	// Inject lists PDUs to originate once the verdict has been carried out (so
 	// that, e.g., an opt-out confirmation follows the relayed MO).
 	Inject []Injection

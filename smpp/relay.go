@@ -124,6 +124,10 @@ func (pr *pair) intercept(s *Session, p []byte, mt bool) {
 			}
 		}
 	}
+	if len(v.InjectBefore) > 0 && s.canCarryOut(&v, id, d != nil) {
+		s.flushStaged() // what the batch produced before this message goes first
+		pr.injectAll(v.InjectBefore)
+	}
 	switch v.Action {
 	case ActForward:
 		if withUnsuccess(id, &v) {
@@ -164,10 +168,30 @@ func (pr *pair) intercept(s *Session, p []byte, mt bool) {
 	s.rt.verdict(v.Action)
 	if len(v.Inject) > 0 {
 		s.flushStaged() // the verdict's own answer or relay goes first
-		for _, inj := range v.Inject {
-			if err := pr.srv.inject(pr, inj); err != nil && inj.OnResponse != nil {
-				inj.OnResponse(nil, err)
-			}
+		pr.injectAll(v.Inject)
+	}
+}
+
+// canCarryOut reports whether verdict v of a PDU of command id can be carried
+// out, so that its InjectBefore may go; deferred says Defer was called.
+func (s *Session) canCarryOut(v *Verdict, id pdu.CommandID, deferred bool) bool {
+	switch v.Action {
+	case ActForward, ActReject, ActHold:
+		return true
+	case ActReplace:
+		return s.checkReplace(v.Replace, id) == nil
+	case ActDefer:
+		return deferred
+	}
+	return false
+}
+
+// injectAll originates the injections in order on pr's bind (or the account's
+// others); one that cannot go tells its OnResponse why.
+func (pr *pair) injectAll(list []Injection) {
+	for _, inj := range list {
+		if err := pr.srv.inject(pr, inj); err != nil && inj.OnResponse != nil {
+			inj.OnResponse(nil, err)
 		}
 	}
 }
