@@ -83,7 +83,7 @@ func Defaults() []List {
 				"put (a|an) (stop|end) to",
 			},
 			Negative: []string{
-				enNot + " [(ever|even|just|really|yet|you)] @optout",
+				enNot + " [(ever|even|just|really|yet)] @optout",
 				enNot + " (want|wanna|mean|need|have|plan|intend) to @optout",
 				"non stop",
 				"(bus|train|subway|tram|truck|rest|pit|next|last|first|final|one|full|whistle|metro|shuttle|bathroom|quick|short|brief|the|a|another|two|three|few|one more|fuel|gas|pit) stop",
@@ -142,7 +142,7 @@ func Defaults() []List {
 				"(por|en) [lo] alto",
 				"alto (riesgo|nivel|volumen|rendimiento|costo|precio|grado|contraste|voltaje|mando|el fuego|al fuego)",
 				"(clase|presión|temporada|marea|planta|calidad|tensión|temperatura|talla|nota|voz|tasa|precio|prioridad) baja",
-				"baja (california|presión|calidad|temperatura|resolución|velocidad|tensión|el volumen|la música|la voz|a|al|de peso|en|por)",
+				"baja (california|presión|calidad|temperatura|resolución|velocidad|tensión|el volumen|la música|la voz|a|al|de peso|en)",
 				"(estoy|está|estar|estaba|estuve|esté|estás|están) de baja",
 				"(cancelar|cancela|cancelé|cancelo|cancelen|cancele) (mi|la|el|una|un|tu|su|nuestra|mis|las|los) *1 (cita|citas|reserva|reservación|pedido|orden|vuelo|viaje|reunión|pago|tarjeta|clase|sesión|compra|entrega|visita|consulta)",
 			},

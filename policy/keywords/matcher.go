@@ -1,6 +1,7 @@
 package keywords
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -35,8 +36,12 @@ type Matcher struct {
 	kwFirst  [][]int32 // token id → keywords that begin with it
 	intFirst [][]int32 // token id → intent patterns whose match can begin with it
 	negFirst [][]int32 // token id → negative patterns whose match can begin with it
+	reqBy    [][]int32 // token id → patterns that need it (see pattern.required)
+	always   []int32   // patterns with no required word, tried on every message
 	emoji    []emojiEntry
 	numeric  bool
+
+	commonIDs map[int32]bool // Compile only: ids of commonWords
 }
 
 type keyword struct {
@@ -51,7 +56,12 @@ type keyword struct {
 // keywords of every Matcher: when o's lists lack one, Compile adds it to the
 // "en" opt-out list; a list that puts one in another class is refused.
 func Compile(o Options) (*Matcher, error) {
-	m := &Matcher{vocab: make(map[string]int32), numeric: o.Numeric}
+	m := &Matcher{vocab: make(map[string]int32), numeric: o.Numeric, commonIDs: make(map[int32]bool)}
+	for _, w := range commonWords {
+		ids, _ := m.words(w)
+		m.commonIDs[ids[0]] = true
+	}
+	defer func() { m.commonIDs = nil }()
 	type where struct {
 		class Class
 		desc  string
@@ -200,7 +210,8 @@ func (m *Matcher) compilePattern(src string) (pattern, error) {
 		return pattern{}, err
 	}
 	pt := pattern{anchorStart: start, anchorEnd: end}
-	pt.prog = append(emit(nil, seq), inst{op: opMatch})
+	pt.required, pt.requiredOptOut, _ = requiredOf(seq, m.common)
+	pt.prog = append(pt.emit(nil, seq), inst{op: opMatch})
 	if len(pt.prog) > maxPatternOps {
 		return pattern{}, patternError("pattern too large")
 	}
@@ -215,6 +226,7 @@ func (m *Matcher) compilePattern(src string) (pattern, error) {
 func (m *Matcher) index() {
 	n := len(m.vocab) + 1
 	m.kwFirst = make([][]int32, n)
+	m.reqBy = make([][]int32, n)
 	m.intFirst = make([][]int32, n)
 	m.negFirst = make([][]int32, n)
 	var optOutFirst []int32
@@ -239,8 +251,32 @@ func (m *Matcher) index() {
 		for _, id := range first {
 			table[id] = append(table[id], int32(i))
 		}
+		req := pt.required
+		if pt.requiredOptOut {
+			for _, k := range m.kws {
+				if k.class == OptOut {
+					req = appendUnique(req, k.ids[0])
+				}
+			}
+		}
+		if len(req) == 0 {
+			m.always = append(m.always, int32(i))
+		}
+		for _, id := range req {
+			m.reqBy[id] = appendUnique(m.reqBy[id], int32(i))
+		}
 	}
 }
+
+// commonWords are frequent words that make poor required words.
+var commonWords = []string{
+	"a", "an", "the", "to", "of", "in", "on", "at", "by", "for", "and", "or", "i", "you", "u", "me", "my",
+	"we", "us", "it", "is", "this", "that", "your", "our", "be", "do", "not", "no", "so", "just", "please",
+	"de", "la", "le", "les", "el", "los", "las", "un", "une", "una", "mi", "me", "te", "se", "ne", "pas",
+	"que", "y", "et", "en", "por", "favor", "ya", "l", "d", "m", "n", "s", "plus", "mas", "moi",
+}
+
+func (m *Matcher) common(id int32) bool { return m.commonIDs[id] }
 
 func appendUnique(s []int32, id int32) []int32 {
 	for _, v := range s {
@@ -262,19 +298,30 @@ func (m *Matcher) ClassifyString(s string) Result {
 // that did not finish, which errs towards PossibleOptOut.
 const stepBudget = 1 << 16
 
-// state is the scratch space of one Classify call; it lives on the stack.
+// buffers is the scratch space of one Classify call; it lives on the stack.
+// Only Classify, whose frame holds it, stores slices of it: a store through
+// a pointer would move it to the heap.
+type buffers struct {
+	norm     [512]byte
+	key      [maxKey]byte
+	spans    [256]span // a 512-byte message has at most 256 words
+	ids      [256]int32
+	neg      [4]uint64
+	boundary [4]uint64
+	negSpans [8]span
+	cand     [4]uint64
+}
+
+// state is what the matching steps read; they write only into the
+// elements of its slices.
 type state struct {
-	normBuf  [512]byte
-	keyBuf   [maxKey]byte
-	spanBuf  [96]span
-	idBuf    [96]int32
-	negBuf   [2]uint64
-	bndBuf   [2]uint64
-	spansBuf [8]span
 	ids      []int32
 	neg      []uint64 // token positions inside a negative match
-	negSpans []span   // the negative matches
 	boundary []uint64 // token positions that begin a sentence (after . ! ? ; or a line break)
+	negSpans []span   // the negative matches, up to len(negSpans)
+	nNeg     int      // negative matches found; beyond len(negSpans) only neg records them
+	cand     []uint64 // patterns whose required words the message has
+	anyCand  bool
 	start    int      // where the current pattern match began
 	steps    int
 }
@@ -292,11 +339,11 @@ func (st *state) sentenceEnd(pos int) bool {
 // package documentation. An ASCII message of up to 512 bytes is classified
 // without allocating.
 func (m *Matcher) Classify(text []byte) Result {
-	var st state
+	var buf buffers
 	var normed []byte
 	ascii := isASCII(text)
 	if ascii {
-		normed = normalizeASCII(st.normBuf[:0], text)
+		normed = normalizeASCII(buf.norm[:0], text)
 	} else {
 		normed = normalizeUnicode(nil, text)
 	}
@@ -315,25 +362,17 @@ func (m *Matcher) Classify(text []byte) Result {
 			return Result{Class: OptOut, Rule: RuleNumeric, Keyword: "2"}
 		}
 	}
-	r := m.classifyTokens(&st, normed)
-	if emojiHit >= 0 && r.Class != OptOut {
-		// An opt-out emoji next to words that do not revoke: a person decides.
-		return Result{Class: PossibleOptOut, Rule: RuleContains, Keyword: m.emoji[emojiHit].text}
-	}
-	return r
-}
 
-func (m *Matcher) classifyTokens(st *state, normed []byte) Result {
-	spans := tokenize(st.spanBuf[:0], normed)
-	if len(spans) == 0 {
-		return Result{}
-	}
-	st.ids = st.idBuf[:0]
-	words := (len(spans) + 63) >> 6
-	if words <= len(st.negBuf) {
-		st.neg, st.boundary = st.negBuf[:words], st.bndBuf[:words]
+	spans := tokenize(buf.spans[:0], normed)
+	st := state{negSpans: buf.negSpans[:]}
+	if words := (len(spans) + 63) >> 6; words <= len(buf.neg) {
+		st.neg, st.boundary = buf.neg[:words], buf.boundary[:words]
 	} else {
 		st.neg, st.boundary = make([]uint64, words), make([]uint64, words)
+	}
+	ids := buf.ids[:0]
+	if len(spans) > len(buf.ids) {
+		ids = make([]int32, 0, len(spans))
 	}
 	singles := len(spans) >= 2 // "s t o p": every word one character
 	prevEnd := int32(0)
@@ -341,7 +380,7 @@ func (m *Matcher) classifyTokens(st *state, normed []byte) Result {
 		tok := normed[sp.start:sp.end]
 		var id int32
 		if len(tok) <= maxKey {
-			k := appendKey(st.keyBuf[:0], tok)
+			k := appendKey(buf.key[:0], tok)
 			if len(k) == 0 {
 				continue // a word of apostrophes or asterisks only
 			}
@@ -350,41 +389,73 @@ func (m *Matcher) classifyTokens(st *state, normed []byte) Result {
 		if singles && utf8.RuneCount(tok) != 1 {
 			singles = false
 		}
-		pos := len(st.ids)
-		if pos > 0 && sentenceGap(normed[prevEnd:sp.start]) {
+		if pos := len(ids); pos > 0 && sentenceGap(normed[prevEnd:sp.start]) {
 			st.boundary[pos>>6] |= 1 << (pos & 63)
 		}
 		prevEnd = sp.end
-		st.ids = append(st.ids, id)
+		ids = append(ids, id)
 	}
-	ids := st.ids
-	if len(ids) == 0 {
-		return Result{}
+	st.ids = ids
+	if n := (len(m.pats) + 63) >> 6; n <= len(buf.cand) {
+		st.cand = buf.cand[:n]
+	} else {
+		st.cand = make([]uint64, n)
+	}
+	for _, p := range m.always {
+		st.cand[p>>6] |= 1 << (p & 63)
+		st.anyCand = true
+	}
+	for _, id := range ids {
+		for _, p := range m.reqBy[id] {
+			st.cand[p>>6] |= 1 << (p & 63)
+			st.anyCand = true
+		}
 	}
 
+	r := Result{}
+	if len(ids) > 0 {
+		r = m.classifyWords(&st, normed, spans, singles)
+	}
+	if emojiHit >= 0 && r.Class != OptOut {
+		// An opt-out emoji next to words that do not revoke: a person decides.
+		return Result{Class: PossibleOptOut, Rule: RuleContains, Keyword: m.emoji[emojiHit].text}
+	}
+	return r
+}
+
+func (m *Matcher) classifyWords(st *state, normed []byte, spans []span, singles bool) Result {
+	ids := st.ids
 	// 1. The whole message is a keyword or a run of keywords of one class.
 	if k := m.wholeMessage(ids); k >= 0 {
 		kw := &m.kws[k]
 		return Result{Class: kw.class, Rule: RuleKeyword, Lang: kw.lang, Keyword: kw.text}
 	}
 	if singles && len(spans) <= maxKey {
-		if k := m.spelled(st, normed, spans); k >= 0 {
+		if k := m.spelled(normed, spans); k >= 0 {
 			kw := &m.kws[k]
 			return Result{Class: kw.class, Rule: RuleKeyword, Lang: kw.lang, Keyword: kw.text}
 		}
 	}
 
 	// 2. Negative patterns mark the words they cover.
-	st.negSpans = st.spansBuf[:0]
 	neg := -1
 	for pos, id := range ids {
+		if !st.anyCand {
+			break
+		}
 		for _, p := range m.negFirst[id] {
+			if st.cand[p>>6]&(1<<(p&63)) == 0 {
+				continue
+			}
 			pt := &m.pats[p]
 			if end := m.match(st, pt, pos, false); end > pos {
 				for i := pos; i < end; i++ {
 					st.neg[i>>6] |= 1 << (i & 63)
 				}
-				st.negSpans = append(st.negSpans, span{int32(pos), int32(end)})
+				if st.nNeg < len(st.negSpans) {
+					st.negSpans[st.nNeg] = span{int32(pos), int32(end)}
+				}
+				st.nNeg++
 				if neg < 0 {
 					neg = int(p)
 				}
@@ -396,7 +467,13 @@ func (m *Matcher) classifyTokens(st *state, normed []byte) Result {
 	// 3. An intent pattern that overlaps no negative match, or holds a
 	// whole one ("you won't stop texting me" holds "won't stop").
 	for pos, id := range ids {
+		if !st.anyCand {
+			break
+		}
 		for _, p := range m.intFirst[id] {
+			if st.cand[p>>6]&(1<<(p&63)) == 0 {
+				continue
+			}
 			pt := &m.pats[p]
 			if m.match(st, pt, pos, true) >= 0 {
 				return Result{Class: OptOut, Rule: RuleIntent, Lang: pt.lang, Keyword: pt.text}
@@ -485,8 +562,9 @@ func (m *Matcher) cover(ids []int32, pos int, class Class, failed *uint32) int {
 
 // spelled looks up a message written one character per word ("S T O P",
 // "s.t.o.p") as the word they spell.
-func (m *Matcher) spelled(st *state, normed []byte, spans []span) int {
+func (m *Matcher) spelled(normed []byte, spans []span) int {
 	var buf [maxKey * utf8.UTFMax]byte
+	var key [maxKey]byte
 	w := buf[:0]
 	for _, sp := range spans {
 		w = append(w, normed[sp.start:sp.end]...)
@@ -494,7 +572,7 @@ func (m *Matcher) spelled(st *state, normed []byte, spans []span) int {
 	if len(w) > maxKey {
 		return -1
 	}
-	id := m.vocab[string(appendKey(st.keyBuf[:0], w))]
+	id := m.vocab[string(appendKey(key[:0], w))]
 	for _, k := range m.kwFirst[id] {
 		if len(m.kws[k].ids) == 1 {
 			return int(k)
@@ -540,7 +618,16 @@ func (m *Matcher) insideNegated(st *state, kw *keyword, pos int) bool {
 // clearOfNegatives reports whether the intent match [start, end) overlaps
 // no negative match except ones it holds entirely.
 func (st *state) clearOfNegatives(start, end int) bool {
-	for _, n := range st.negSpans {
+	if st.nNeg > len(st.negSpans) {
+		// Too many to hold: be strict and refuse any negated word.
+		for i := start; i < end; i++ {
+			if st.negated(i) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, n := range st.negSpans[:st.nNeg] {
 		s, e := int(n.start), int(n.end)
 		if s < end && start < e && (s < start || e > end) {
 			return false
@@ -574,6 +661,15 @@ func (m *Matcher) run(st *state, pt *pattern, pc int32, pos int, intent bool) in
 		switch in.op {
 		case opTok:
 			if !st.usable(pos) || st.ids[pos] != in.arg {
+				return -1
+			}
+			pos++
+			pc++
+		case opSet:
+			if !st.usable(pos) {
+				return -1
+			}
+			if _, found := slices.BinarySearch(pt.sets[in.arg], st.ids[pos]); !found {
 				return -1
 			}
 			pos++

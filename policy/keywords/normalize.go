@@ -58,9 +58,10 @@ func isASCII(b []byte) bool {
 }
 
 // shaper applies the character-level steps shared by both paths: trimming,
-// separator collapsing and the collapsing of runs of three or more.
+// separator collapsing and the collapsing of runs of three or more. It holds
+// no pointer, so that the output buffer passed to put can stay on the
+// caller's stack.
 type shaper struct {
-	out     []byte
 	start   int  // len(out) before this text
 	keep    int  // len(out) after the last word character: the trailing trim point
 	pending byte // the separator waiting to be written: 0, ' ' or '\n'
@@ -68,72 +69,118 @@ type shaper struct {
 	run     int  // length of the run of last
 }
 
-func (s *shaper) init(dst []byte) {
-	s.out, s.start, s.keep, s.pending, s.last, s.run = dst, len(dst), len(dst), 0, -1, 0
+func newShaper(dst []byte) shaper {
+	return shaper{start: len(dst), keep: len(dst), last: -1}
 }
 
-func (s *shaper) put(r rune, class uint8) {
+// put appends r of the given class to out and returns out.
+func (s *shaper) put(out []byte, r rune, class uint8) []byte {
 	switch class {
 	case cDrop:
-		return
+		return out
 	case cSep:
-		if len(s.out) > s.start && s.pending != '\n' {
+		if len(out) > s.start && s.pending != '\n' {
 			s.pending = ' '
 			if r == '\n' || r == '\r' || r == 0x85 || r == 0x2028 || r == 0x2029 {
 				s.pending = '\n' // a line break is a sentence boundary
 			}
 		}
 		s.last = -1
-		return
+		return out
 	case cPunct:
-		if len(s.out) == s.start {
-			return // leading punctuation
+		if len(out) == s.start {
+			return out // leading punctuation
 		}
 	}
 	if s.pending != 0 {
-		s.out = append(s.out, s.pending)
+		out = append(out, s.pending)
 		s.pending = 0
 	}
 	if r == s.last && (r < '0' || r > '9') {
 		s.run++
 		if s.run == 3 {
 			// A run of three or more becomes one: drop the second copy.
-			s.out = s.out[:len(s.out)-utf8.RuneLen(r)]
+			out = out[:len(out)-utf8.RuneLen(r)]
 			if class == cWord {
-				s.keep = len(s.out)
+				s.keep = len(out)
 			}
 		}
 		if s.run >= 3 {
-			return
+			return out
 		}
 	} else {
 		s.last, s.run = r, 1
 	}
 	if r < utf8.RuneSelf {
-		s.out = append(s.out, byte(r))
+		out = append(out, byte(r))
 	} else {
-		s.out = utf8.AppendRune(s.out, r)
+		out = utf8.AppendRune(out, r)
 	}
 	if class == cWord {
-		s.keep = len(s.out)
+		s.keep = len(out)
 	}
+	return out
 }
 
-func (s *shaper) done() []byte { return s.out[:s.keep] }
+// done trims what follows the last word character.
+func (s *shaper) done(out []byte) []byte { return out[:s.keep] }
 
+// normalizeASCII is the shaping pass specialised to ASCII, which is
+// already NFKC with nothing to strip: one table lookup per byte.
 func normalizeASCII(dst, text []byte) []byte {
-	var s shaper
-	s.init(dst)
+	start := len(dst)
+	keep := start
+	pending := byte(0)
+	last, run := -1, 0
 	for _, c := range text {
 		class := asciiClass[c]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		} else if c == '`' {
-			c = '\''
+		switch class {
+		case cDrop:
+			continue
+		case cSep:
+			if len(dst) > start && pending != '\n' {
+				pending = ' '
+				if c == '\n' || c == '\r' {
+					pending = '\n'
+				}
+			}
+			last = -1
+			continue
+		case cPunct:
+			if len(dst) == start {
+				continue
+			}
+			if c == '`' {
+				c = '\''
+			}
+		default:
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
 		}
-		s.put(rune(c), class)
+		if pending != 0 {
+			dst = append(dst, pending)
+			pending = 0
+		}
+		if int(c) == last && (c < '0' || c > '9') {
+			if run++; run >= 3 {
+				if run == 3 {
+					dst = dst[:len(dst)-1]
+					if class == cWord {
+						keep = len(dst)
+					}
+				}
+				continue
+			}
+		} else {
+			last, run = int(c), 1
+		}
+		dst = append(dst, c)
+		if class == cWord {
+			keep = len(dst)
+		}
 	}
-	return s.done()
+	return dst[:keep]
 }
 
 // normalizeUnicode is the general path: drop invisible characters and map
@@ -170,18 +217,17 @@ func normalizeUnicode(dst, text []byte) []byte {
 	}
 	b = norm.NFC.Append(b[:0], a...)
 
-	var s shaper
-	s.init(dst)
+	s := newShaper(dst)
 	for i := 0; i < len(b); {
 		r, n := utf8.DecodeRune(b[i:])
 		i += n
 		if r < utf8.RuneSelf {
-			s.put(r, asciiClass[r])
+			dst = s.put(dst, r, asciiClass[r])
 		} else {
-			s.put(r, unicodeClass(r))
+			dst = s.put(dst, r, unicodeClass(r))
 		}
 	}
-	return s.done()
+	return s.done(dst)
 }
 
 // isInvisible reports the characters that are removed before anything

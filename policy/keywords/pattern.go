@@ -1,6 +1,7 @@
 package keywords
 
 import (
+	"slices"
 	"strconv"
 )
 
@@ -15,6 +16,7 @@ const (
 	opSplit                // try x, then y
 	opJmp                  // continue at x
 	opOptOut               // any opt-out keyword, however many tokens it has
+	opSet                  // any token of sets[arg] (an alternation of single words)
 	opMatch                // success
 )
 
@@ -47,16 +49,72 @@ const (
 	nAny
 	nOptOut
 	nGroup
+	nSet // emitted only: id indexes pattern.sets
 )
 
 type pattern struct {
 	prog        []inst
+	sets        [][]int32 // sorted token ids of the opSet instructions
 	first       []int32 // token ids a match can begin with
 	firstOptOut bool    // a match can begin with any opt-out keyword
 	anchorStart bool    // ^: the match begins a sentence
 	anchorEnd   bool    // $: the match ends a sentence
 	negative    bool
 	lang, text  string
+	// required holds words of which every match contains at least one
+	// (requiredOptOut: an opt-out keyword). Classify tries the pattern only
+	// when the message has one, so most messages try no pattern at all.
+	required       []int32
+	requiredOptOut bool
+}
+
+// requiredOf picks, among the items every match of seq must contain, the
+// one whose words are rarest in ordinary text, and returns those words
+// (optOut: the item is @optout). ok is false when seq has no such item.
+func requiredOf(seq []node, common func(int32) bool) (ids []int32, optOut, ok bool) {
+	best := -1
+	for _, n := range seq {
+		var cand []int32
+		var candOptOut bool
+		switch n.kind {
+		case nLit:
+			cand = []int32{n.id}
+		case nOptOut:
+			candOptOut = true
+		case nGroup:
+			if n.optional {
+				continue
+			}
+			good := true
+			for _, alt := range n.alts {
+				a, o, k := requiredOf(alt, common)
+				if !k {
+					good = false
+					break
+				}
+				cand = append(cand, a...)
+				candOptOut = candOptOut || o
+			}
+			if !good {
+				continue
+			}
+		default:
+			continue
+		}
+		cost := len(cand)
+		if candOptOut {
+			cost += 8
+		}
+		for _, id := range cand {
+			if common(id) {
+				cost += 100
+			}
+		}
+		if best < 0 || cost < best {
+			best, ids, optOut = cost, cand, candOptOut
+		}
+	}
+	return ids, optOut, best >= 0
 }
 
 // patternParser turns the text of one pattern into nodes. Words go through
@@ -83,6 +141,11 @@ type wordError struct {
 func (e wordError) Error() string { return "word " + strconv.Quote(e.word) + ": " + e.err.Error() }
 
 func (p *patternParser) parse() (seq []node, anchorStart, anchorEnd bool, err error) {
+	defer func() {
+		if err == nil && len(seq) == 0 {
+			err = patternError("no words")
+		}
+	}()
 	p.skipSpace()
 	if p.peek() == '^' {
 		anchorStart = true
@@ -203,13 +266,15 @@ func (p *patternParser) parseSeq(depth int) ([]node, error) {
 }
 
 // emit appends the program of seq to prog.
-func emit(prog []inst, seq []node) []inst {
+func (pt *pattern) emit(prog []inst, seq []node) []inst {
 	for _, n := range seq {
 		switch n.kind {
 		case nLit:
 			prog = append(prog, inst{op: opTok, arg: n.id})
 		case nOptOut:
 			prog = append(prog, inst{op: opOptOut})
+		case nSet:
+			prog = append(prog, inst{op: opSet, arg: n.id})
 		case nAny:
 			// Lazy: each step first tries to skip the rest of the wildcard.
 			first := len(prog)
@@ -220,6 +285,23 @@ func emit(prog []inst, seq []node) []inst {
 				prog[i].x = int32(len(prog))
 			}
 		case nGroup:
+			// The alternatives that are one word each become one set
+			// instruction: one step instead of one per word.
+			var set []int32
+			var rest [][]node
+			for _, alt := range n.alts {
+				if len(alt) == 1 && alt[0].kind == nLit {
+					set = append(set, alt[0].id)
+				} else {
+					rest = append(rest, alt)
+				}
+			}
+			if len(set) > 1 {
+				slices.Sort(set)
+				set = slices.Compact(set)
+				pt.sets = append(pt.sets, set)
+				n.alts = append([][]node{{{kind: nSet, id: int32(len(pt.sets) - 1)}}}, rest...)
+			}
 			var fix []int // jumps and splits to point past the group
 			if n.optional {
 				fix = append(fix, len(prog))
@@ -231,7 +313,7 @@ func emit(prog []inst, seq []node) []inst {
 					split = len(prog)
 					prog = append(prog, inst{op: opSplit, x: int32(len(prog) + 1)})
 				}
-				prog = emit(prog, alt)
+				prog = pt.emit(prog, alt)
 				if i < len(n.alts)-1 {
 					fix = append(fix, len(prog))
 					prog = append(prog, inst{op: opJmp})
@@ -274,6 +356,10 @@ func (pt *pattern) firstSet() error {
 			pt.first = append(pt.first, in.arg)
 		case opOptOut:
 			pt.firstOptOut = true
+		case opSet:
+			for _, id := range pt.sets[in.arg] {
+				pt.first = appendUnique(pt.first, id)
+			}
 		case opAny:
 			return patternError("a pattern may not begin with a wildcard")
 		case opMatch:
