@@ -539,3 +539,44 @@ func (b *Badger) Enqueue(ctx context.Context, m HeldMessage) (HeldMessage, error
 	}
 	return m, nil
 }
+
+// HeldSummary counts the messages in hold queues and returns when the one
+// that expires first was held (zero when none): the held-messages gauges.
+// It reads only the expiry index's keys and one message.
+func (b *Badger) HeldSummary(ctx context.Context) (count int, oldest time.Time, err error) {
+	if err := b.enter(); err != nil {
+		return 0, time.Time{}, err
+	}
+	defer b.leave()
+	err = b.cdb.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixHoldExp})
+		defer it.Close()
+		var first string
+		for it.Rewind(); it.Valid(); it.Next() {
+			if count == 0 {
+				k := it.Item().Key()
+				if len(k) >= len(prefixHoldExp)+8 {
+					first = string(k[len(prefixHoldExp)+8:])
+				}
+			}
+			count++
+			if count%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+		}
+		if first != "" {
+			m, _, err := getHeld(txn, first)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			oldest = m.HeldAt
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("summarizing held messages: %w", err)
+	}
+	return count, oldest, nil
+}

@@ -68,6 +68,9 @@ type Holds interface {
 	ExpireHeld(ctx context.Context, now time.Time, limit int) ([]HeldMessage, error)
 	// RemoveHeld deletes queued messages outright (cancel_sm).
 	RemoveHeld(ctx context.Context, ids ...string) ([]HeldMessage, error)
+	// HeldSummary counts held messages and says when the first to expire
+	// was held, for gauges.
+	HeldSummary(ctx context.Context) (int, time.Time, error)
 	// Outbox lists settled messages not acknowledged yet.
 	Outbox(ctx context.Context, limit int) ([]HeldMessage, error)
 	// Enqueue puts a message optguard originates into the outbox, for

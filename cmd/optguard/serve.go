@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/optguard/optguard/config"
+	"github.com/optguard/optguard/policy"
 	"github.com/optguard/optguard/smpp"
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
@@ -32,6 +33,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	upstream := fs.String("upstream", "", "SMSC `address` (host:port) for every bind; overrides upstream.default.address and routes")
 	adminAddr := fs.String("admin", "", "admin HTTP `address` for /metrics and /healthz (\"off\" disables); overrides admin.address")
 	dataDir := fs.String("data", "", "data `directory`; overrides data.dir")
+	mode := fs.String("mode", "", "consent `mode` of the default organization: consent, disclaimer or off (default off, or the file's)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -62,6 +64,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if *dataDir != "" {
 		cfg.Data.Dir = *dataDir
 	}
+	if *mode != "" {
+		m := config.Mode(*mode)
+		if m != config.ModeConsent && m != config.ModeDisclaimer && m != config.ModeOff {
+			fmt.Fprintf(stderr, "serve: -mode %q: write consent, disclaimer or off\n", *mode)
+			return 2
+		}
+		cfg.SetDefaultMode(m)
+	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
 		return 2
@@ -69,7 +79,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(stdout, cfg.Log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, cfg, log, nil); err != nil {
+	reload := func(p *proxy) {}
+	if *cfgPath != "" {
+		reload = func(p *proxy) { p.reloadOnSIGHUP(ctx, *cfgPath, *mode) }
+	}
+	if err := serve(ctx, cfg, log, reload); err != nil {
 		log.Error().Err(err).Msg("optguard stopped with an error")
 		return 1
 	}
@@ -82,6 +96,7 @@ type proxy struct {
 	log   zerolog.Logger
 	sim   *testenv.SMSC // built-in simulator when no upstream is configured
 	store *store.Badger
+	pol   *policy.Engine
 	srv   *smpp.Server
 	lns   []net.Listener
 	admin *admin
@@ -135,7 +150,20 @@ func start(cfg *config.Config, log zerolog.Logger) (p *proxy, err error) {
 	if err != nil {
 		return p, err
 	}
+	tr := &transport{}
+	if p.pol, err = policy.New(policy.Options{
+		Store:         p.store,
+		Transport:     tr,
+		Logger:        log,
+		Organizations: policyOrganizations(cfg),
+		Settings:      policySettings(cfg),
+	}); err != nil {
+		return p, fmt.Errorf("organizations: %w", err)
+	}
+	logModes(log, p.pol)
 	p.srv = smpp.NewServer(smpp.Options{
+		Interceptor:           interceptor{p.pol},
+		OnBind:                func(ev smpp.BindEvent) { p.pol.BindChanged(ev.SystemID, ev.Bound) },
 		Logger:                log,
 		Router:                router,
 		Window:                cfg.Session.Window,
@@ -150,8 +178,11 @@ func start(cfg *config.Config, log zerolog.Logger) (p *proxy, err error) {
 		MaxConnections:        cfg.Listen.MaxConnections,
 		MaxBindsPerSystemID:   cfg.Listen.MaxBindsPerSystemID,
 	})
+	tr.srv = p.srv
+	p.pol.Start()
+	p.srv.SetServiceBinds(serviceBinds(cfg))
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(p.srv.Collector(), storeCollector{p.store})
+	reg.MustRegister(p.srv.Collector(), storeCollector{p.store}, p.pol.Collector())
 	if cfg.Admin.Address != "" {
 		if p.admin, err = startAdmin(cfg.Admin.Address, reg, log); err != nil {
 			return p, fmt.Errorf("admin.address %s: %w", cfg.Admin.Address, err)
@@ -195,6 +226,12 @@ func (p *proxy) stop() {
 	defer cancel()
 	if p.admin != nil {
 		p.admin.draining()
+	}
+	if p.pol != nil {
+		// Answer what the policy's lanes hold while the binds are still up.
+		if err := p.pol.Close(ctx); err != nil {
+			p.log.Warn().Err(err).Msg("policy work did not finish in time; its PDUs were not answered and will be sent again")
+		}
 	}
 	if p.srv != nil {
 		if err := p.srv.Shutdown(ctx); err != nil {

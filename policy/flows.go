@@ -1,0 +1,465 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/optguard/optguard/policy/keywords"
+	"github.com/optguard/optguard/smpp/pdu"
+	"github.com/optguard/optguard/store"
+)
+
+// The flows run in a lane, one task at a time per handset: the durable
+// write first, then the answer to the PDU (Finish), then what follows
+// (messages released, receipts, confirmations, notices, proof events).
+
+// holdMT holds a sender-first MT (consent mode, no consent yet) and asks
+// the handset for consent.
+func (e *Engine) holdMT(t *task) {
+	a := t.org.acct
+	cur, _ := e.st.Lookup(t.scope)
+	switch cur.State {
+	case store.StateOptedIn:
+		_ = t.finish(Decision{})
+		return
+	case store.StateOptedOut:
+		_ = t.finish(Decision{Action: Reject, Status: a.main.spec.RefusedStatus})
+		return
+	}
+	if n, err := e.heldCount(t.scope); err == nil && n >= a.main.spec.HoldMax {
+		e.m.mt[mtHoldFull].Add(1)
+		_ = t.finish(Decision{Action: Reject, Status: a.main.spec.HoldFullStatus})
+		return
+	}
+	id := e.heldID(a)
+	_, err := e.st.Hold(e.ctx(), store.HeldMessage{
+		ID: id, Scope: t.scope, SystemID: t.bind.SystemID, PDU: t.pdu,
+		ReceiptRequested: t.receipt, ExpiresAt: t.at.Add(a.main.spec.HoldExpiry),
+	})
+	var changed *store.StateChangedError
+	switch {
+	case errors.As(err, &changed):
+		// A YES or STOP was written since memory was read: decide again.
+		if changed.State == store.StateOptedIn {
+			_ = t.finish(Decision{})
+		} else {
+			_ = t.finish(Decision{Action: Reject, Status: a.main.spec.RefusedStatus})
+		}
+		return
+	case errors.Is(err, store.ErrHoldQueueFull):
+		e.m.mt[mtHoldFull].Add(1)
+		_ = t.finish(Decision{Action: Reject, Status: a.main.spec.HoldFullStatus})
+		return
+	case err != nil:
+		e.log.Error().Err(err).Stringer("scope", t.scope).Msg("holding an MT; answered with a temporary error")
+		_ = t.finish(Decision{Action: Reject, Status: tempStatus(true)})
+		return
+	}
+	_ = t.finish(Decision{Action: Hold, MessageID: id})
+	e.st.Log(store.Record{ID: id, Org: t.scope.Org, Sender: t.sender.Addr, Number: t.scope.Number, At: t.at, Status: store.MsgHeld})
+	if e.requestDue(t, cur) {
+		e.send(t, TplSenderFirstRequest, store.EventConsentRequested, time.Time{}, "")
+		e.send(t, TplSenderFirstRequestedNotice, store.EventNoticeSent, time.Time{}, "")
+	}
+}
+
+// heldCount is how many messages the scope holds now.
+func (e *Engine) heldCount(s store.Scope) (int, error) {
+	held, err := e.st.Held(e.ctx(), s)
+	return len(held), err
+}
+
+// requestDue says whether a consent request goes out now: none was sent
+// yet, or the last one is older than the resend interval and fewer than the
+// maximum were sent.
+func (e *Engine) requestDue(t *task, cur store.Current) bool {
+	spec := &t.org.acct.main.spec
+	if cur.State != store.StatePending {
+		return true
+	}
+	if e.now().Sub(cur.UpdatedAt) < spec.ResendInterval {
+		return false
+	}
+	n := 0
+	err := e.st.Events(e.ctx(), store.EventFilter{Number: t.scope.Number, Org: t.scope.Org, Types: []store.EventType{store.EventConsentRequested}},
+		func(ev store.Event) error {
+			if ev.Scope == t.scope {
+				n++
+			}
+			return nil
+		})
+	return err == nil && n < spec.MaxRequests
+}
+
+// disclaimer sends the disclaimer before the first MT of a scope (or, for
+// a submit_multi, before the MT to every destination met for the first
+// time), once: the event is on disk before the MT is relayed.
+func (e *Engine) disclaimer(t *task) {
+	targets := []*task{t}
+	if pdu.ID(t.pdu) == pdu.SubmitMulti {
+		targets = e.multiTargets(t)
+	}
+	var before []Outgoing
+	for _, d := range targets {
+		if _, known := e.st.Lookup(d.scope); known {
+			continue
+		}
+		msg, err := e.compose(d, TplDisclaimer, d.org.vars(d.sender.Addr, ""))
+		if err != nil {
+			e.log.Error().Err(err).Msg("composing the disclaimer")
+			continue
+		}
+		e.record(d, store.Change{Type: store.EventDisclaimerSent, Template: TplDisclaimer, TemplateVersion: msg.tpl.Version, MessageID: msg.id})
+		for _, p := range msg.parts {
+			before = append(before, Outgoing{ToHandset: true, PDU: p, OnResponse: e.onAutoResponse(msg.id)})
+		}
+		e.m.auto(TplDisclaimer, autoSent)
+	}
+	d := Decision{InjectBefore: before, Unsuccess: t.multi}
+	if pdu.ID(t.pdu) == pdu.SubmitMulti && t.multi != nil {
+		d.Action, d.Replace = Replace, t.pdu
+	}
+	if err := t.finish(d); err != nil {
+		e.log.Debug().Err(err).Msg("the MT's bind closed before its disclaimer went out")
+	}
+}
+
+// multiTargets lists a submit_multi's SME destinations as tasks of their
+// own scopes (for the disclaimer).
+func (e *Engine) multiTargets(t *task) []*task {
+	var m pdu.Message
+	if err := pdu.Scan(t.pdu, &m); err != nil {
+		return nil
+	}
+	a := t.org.acct
+	var sbuf digits
+	sender, ok := a.plan.e164(&sbuf, m.Source.TON, m.Source.Addr)
+	if !ok {
+		sender = m.Source.Addr
+	}
+	var out []*task
+	it := m.Dests()
+	for {
+		d, ok := it.Next()
+		if !ok {
+			break
+		}
+		if d.Flag != pdu.DestSME {
+			continue
+		}
+		var hbuf digits
+		num, ok := a.plan.e164(&hbuf, d.Addr.TON, d.Addr.Addr)
+		if !ok {
+			continue
+		}
+		out = append(out, &task{kind: taskDisclaimer, mt: true, org: t.org, bind: t.bind, at: t.at,
+			scope: e.scopeOf(t.org, sender, num), handset: addrOf(d.Addr), sender: t.sender})
+	}
+	return out
+}
+
+// holdMO holds a handset-first MO (consent mode) and asks the handset for
+// consent, telling the sender that a contact tried to write.
+func (e *Engine) holdMO(t *task) {
+	a := t.org.acct
+	cur, _ := e.st.Lookup(t.scope)
+	if cur.State == store.StateOptedIn {
+		_ = t.finish(Decision{})
+		return
+	}
+	due := e.requestDue(t, cur)
+	if cur.State == store.StateOptedOut || cur.State == store.StateUnknown {
+		// A new message from a handset that opted out (seed 000: "if you
+		// change your mind, reply with a new message") or that never
+		// answered starts the request anew; the request moves the scope to
+		// pending so that the MO can be held.
+		if !due {
+			_ = t.finish(Decision{Action: Hold}) // answered, not relayed: no consent
+			return
+		}
+		e.send(t, TplHandsetFirstRequest, store.EventConsentRequested, time.Time{}, "")
+		e.send(t, TplHandsetFirstRequestedNotice, store.EventNoticeSent, time.Time{}, "")
+		due = false
+	}
+	_, err := e.st.Hold(e.ctx(), store.HeldMessage{
+		ID: e.moHoldID(), Scope: t.scope, SystemID: t.bind.SystemID, PDU: t.pdu, ExpiresAt: t.at.Add(a.main.spec.HoldExpiry),
+	})
+	var changed *store.StateChangedError
+	switch {
+	case errors.As(err, &changed) && changed.State == store.StateOptedIn:
+		_ = t.finish(Decision{})
+		return
+	case errors.Is(err, store.ErrHoldQueueFull) || errors.As(err, &changed):
+		_ = t.finish(Decision{Action: Hold}) // not relayed; the handset has not consented
+		return
+	case err != nil:
+		e.log.Error().Err(err).Stringer("scope", t.scope).Msg("holding an MO; answered with a temporary error so the SMSC sends it again")
+		_ = t.finish(Decision{Action: Reject, Status: tempStatus(false)})
+		return
+	}
+	_ = t.finish(Decision{Action: Hold})
+	if due {
+		e.send(t, TplHandsetFirstRequest, store.EventConsentRequested, time.Time{}, "resent")
+	}
+}
+
+// keywordMO is the answer to the MO that carried a keyword: relayed to the
+// ESME unless the organization turns that off.
+func keywordMO(t *task) Decision {
+	if t.org.acct.main.spec.RelayKeywordMO {
+		return Decision{}
+	}
+	return Decision{Action: Hold}
+}
+
+// optOut records an opt-out and everything it causes.
+func (e *Engine) optOut(t *task) {
+	defer e.ov.done(t)
+	a := t.org.acct
+	note := keywordNote(t.class)
+	applied, err := e.st.Apply(e.ctx(), store.Change{
+		Scope: t.scope, Type: store.EventOptedOut, Mode: a.storeMode(), OccurredAt: t.at,
+		Method: store.MethodSMSKeyword, Actor: "handset", MO: t.mo, Holds: store.DropHeld, Note: note,
+	})
+	if err != nil {
+		e.log.Error().Err(err).Stringer("scope", t.scope).Msg("recording an opt-out; answered with a temporary error so the SMSC sends it again")
+		_ = t.finish(Decision{Action: Reject, Status: tempStatus(false)})
+		return
+	}
+	_ = t.finish(keywordMO(t))
+	e.m.change(a.name, "opt_out", store.MethodSMSKeyword)
+	e.log.Info().Str("organization", a.name).Str("number", store.MaskNumber(t.scope.Number)).Str("sender", t.scope.Sender).
+		Str("from", applied.Event.PrevState.String()).Str("rule", t.class.Rule.String()).Str("lang", t.class.Lang).
+		Uint64("seq", applied.Event.Seq).Msg("handset opted out")
+	if a.main.spec.RevokeAll && t.scope.Sender != "" {
+		// The FCC's revoke-all rule: an opt-out in one scope revokes every
+		// scope of the account, kept as the account-wide scope that every
+		// MT of the handset is checked against.
+		acctScope := t.scope
+		acctScope.Sender = ""
+		if _, err := e.st.Apply(e.ctx(), store.Change{
+			Scope: acctScope, Type: store.EventOptedOut, Mode: a.storeMode(), OccurredAt: t.at,
+			Method: store.MethodSMSKeyword, Actor: "handset", MO: t.mo, Holds: store.DropHeld, Note: note + "; revoke all",
+		}); err != nil {
+			e.log.Error().Err(err).Stringer("scope", acctScope).Msg("recording the account-wide opt-out")
+		}
+	}
+	flow := e.settle(t, applied.Dropped, false)
+	if applied.Event.PrevState == store.StateOptedOut {
+		e.m.auto(TplOptOutConfirmation, autoSkippedRepeat)
+		return // a second STOP gets no second confirmation
+	}
+	confirm, notice := TplOptOutConfirmation, TplSenderFirstRejectedNotice
+	switch flow {
+	case flowHandsetFirst:
+		confirm, notice = TplHandsetFirstRejectedConfirmation, TplHandsetFirstRejectedNotice
+	case flowSenderFirst:
+		confirm = TplSenderFirstRejectedConfirmation
+	}
+	deadline := t.at.Add(e.tab.Load().settings.ConfirmationDeadline)
+	if e.now().After(deadline) {
+		e.m.auto(confirm, autoLate)
+		e.record(t, store.Change{Type: store.EventMessageNotSent, Template: confirm, Note: "opt-out confirmation not sent: it could not leave within the confirmation deadline of the opt-out"})
+	} else {
+		e.send(t, confirm, store.EventConfirmationSent, deadline, "")
+	}
+	if a.mode != ModeOff {
+		// In off mode optguard only relays (the ESME got the STOP itself);
+		// elsewhere the sender is told that later messages will be refused.
+		e.send(t, notice, store.EventNoticeSent, time.Time{}, "")
+	}
+}
+
+// optIn records an opt-in, releases what the scope held, confirms and
+// tells the sender.
+func (e *Engine) optIn(t *task) {
+	a := t.org.acct
+	applied, err := e.st.Apply(e.ctx(), store.Change{
+		Scope: t.scope, Type: store.EventOptedIn, Mode: a.storeMode(), OccurredAt: t.at,
+		Method: store.MethodSMSKeyword, Actor: "handset", MO: t.mo, Holds: store.ReleaseHeld, Note: keywordNote(t.class),
+	})
+	if err != nil {
+		e.log.Error().Err(err).Stringer("scope", t.scope).Msg("recording an opt-in; answered with a temporary error so the SMSC sends it again")
+		_ = t.finish(Decision{Action: Reject, Status: tempStatus(false)})
+		return
+	}
+	_ = t.finish(keywordMO(t))
+	e.m.change(a.name, "opt_in", store.MethodSMSKeyword)
+	e.log.Info().Str("organization", a.name).Str("number", store.MaskNumber(t.scope.Number)).Str("sender", t.scope.Sender).
+		Str("from", applied.Event.PrevState.String()).Uint64("seq", applied.Event.Seq).Int("released", len(applied.Released)).Msg("handset opted in")
+	flow := e.settle(t, applied.Released, true)
+	if applied.Event.PrevState == store.StateOptedIn {
+		return // already in: nothing to confirm
+	}
+	confirm, notice := TplOptInConfirmation, ""
+	switch flow {
+	case flowHandsetFirst:
+		confirm, notice = TplHandsetFirstConfirmation, TplHandsetFirstAcceptedNotice
+	case flowSenderFirst:
+		confirm, notice = TplSenderFirstConfirmation, TplSenderFirstAcceptedNotice
+	default:
+		if applied.Event.PrevState == store.StatePending {
+			confirm, notice = TplSenderFirstConfirmation, TplSenderFirstAcceptedNotice
+		}
+	}
+	e.send(t, confirm, store.EventConfirmationSent, time.Time{}, "")
+	if notice != "" {
+		e.send(t, notice, store.EventNoticeSent, time.Time{}, "")
+	}
+}
+
+// help answers a help keyword; the state does not change.
+func (e *Engine) help(t *task) {
+	_ = t.finish(keywordMO(t))
+	e.send(t, TplHelp, store.EventHelpSent, time.Time{}, keywordNote(t.class))
+}
+
+// review records a possible opt-out for a person to decide; the MO is
+// relayed as usual.
+func (e *Engine) review(t *task) {
+	e.record(t, store.Change{Type: store.EventPossibleOptOut, Method: store.MethodSMSKeyword, Actor: "handset",
+		OccurredAt: t.at, MO: t.mo, Note: keywordNote(t.class)})
+	_ = t.finish(Decision{})
+	e.m.change(t.org.acct.name, "possible_opt_out", store.MethodSMSKeyword)
+}
+
+func keywordNote(r keywords.Result) string {
+	s := r.Rule.String()
+	if r.Keyword != "" {
+		s += " " + r.Keyword
+	}
+	if r.Lang != "" {
+		s += " (" + r.Lang + ")"
+	}
+	return s
+}
+
+// flow is which consent flow a scope's held messages show it was in.
+type flow uint8
+
+const (
+	flowNone flow = iota
+	flowSenderFirst
+	flowHandsetFirst
+)
+
+// settle acts on the held messages a consent change moved to the outbox:
+// released ones are sent on (MTs to the SMSC in order, MOs to the ESME),
+// dropped ones answered with a REJECTD receipt where one was asked for. It
+// returns the flow they show.
+func (e *Engine) settle(t *task, held []store.HeldMessage, release bool) flow {
+	f := flowNone
+	for _, h := range held {
+		if isHeldMOID(h.ID) {
+			f = flowHandsetFirst
+		} else if f == flowNone {
+			f = flowSenderFirst
+		}
+		e.outbox.take(h.ID)
+		if release {
+			e.release(h)
+		} else {
+			e.drop(h, false)
+		}
+	}
+	return f
+}
+
+// release sends a released message on and acknowledges it once it went.
+func (e *Engine) release(h store.HeldMessage) {
+	a := e.accountOf(h.Scope.Org)
+	systemIDs := withFirst(h.SystemID, a.systemIDs)
+	if isHeldMOID(h.ID) {
+		err := e.tr.Send(Outgoing{SystemIDs: systemIDs, PDU: h.PDU, OnResponse: func(resp []byte, err error) {
+			e.async(func() { e.afterRelease(h, resp, err) })
+		}})
+		if err != nil {
+			e.outbox.give(h.ID) // waits in the outbox for a receiving bind
+		}
+		return
+	}
+	err := e.tr.Send(Outgoing{ToHandset: true, SystemIDs: systemIDs, PDU: h.PDU, OnResponse: func(resp []byte, err error) {
+		e.async(func() { e.afterRelease(h, resp, err) })
+	}})
+	if err != nil {
+		e.outbox.give(h.ID)
+	}
+}
+
+// afterRelease maps the SMSC's id of a released MT and acknowledges it; a
+// failed send leaves it in the outbox for the next try.
+func (e *Engine) afterRelease(h store.HeldMessage, resp []byte, err error) {
+	defer e.outbox.give(h.ID)
+	if err != nil {
+		e.log.Debug().Err(err).Str("message_id", h.ID).Msg("released message not sent; it stays in the outbox")
+		return
+	}
+	if !isHeldMOID(h.ID) {
+		st := pdu.StatusOf(resp)
+		if st == pdu.ESME_ROK {
+			if smsc, _, perr := pdu.ParseMessageIDResp(resp); perr == nil && len(smsc) > 0 {
+				e.mapIDs(h.ID, string(smsc))
+			}
+			e.st.LogStatus(h.ID, store.MsgSent, e.now())
+		} else {
+			e.st.LogStatus(h.ID, store.MsgFailed, e.now())
+			e.log.Info().Str("message_id", h.ID).Stringer("status", st).Msg("the SMSC refused a released message")
+		}
+	}
+	e.m.released.Add(1)
+	if _, aerr := e.st.Ack(context.Background(), h.ID); aerr != nil {
+		e.log.Warn().Err(aerr).Str("message_id", h.ID).Msg("acknowledging a released message; it may be sent again")
+	}
+}
+
+// drop answers a held message that will never be sent: a REJECTD (dropped)
+// or EXPIRED receipt to the ESME for an MT that asked for one; then Ack.
+func (e *Engine) drop(h store.HeldMessage, expired bool) {
+	status := store.MsgRejected
+	if expired {
+		status = store.MsgExpired
+	}
+	if isHeldMOID(h.ID) || !h.ReceiptRequested {
+		if !isHeldMOID(h.ID) {
+			e.st.LogStatus(h.ID, status, e.now())
+		}
+		e.ack(h.ID)
+		return
+	}
+	rc, err := e.receiptFor(h, expired, e.tab.Load().settings.NoticeTag, e.now())
+	if err != nil {
+		e.log.Error().Err(err).Str("message_id", h.ID).Msg("building the receipt of a dropped message")
+		e.ack(h.ID)
+		return
+	}
+	a := e.accountOf(h.Scope.Org)
+	err = e.tr.Send(Outgoing{SystemIDs: withFirst(h.SystemID, a.systemIDs), PDU: rc, OnResponse: func(_ []byte, err error) {
+		if err == nil {
+			e.async(func() { e.st.LogStatus(h.ID, status, e.now()); e.ack(h.ID) })
+			e.m.receipts[receiptSent].Add(1)
+		} else {
+			e.outbox.give(h.ID)
+		}
+	}})
+	if err != nil {
+		e.outbox.give(h.ID) // waits for a receiving bind
+	}
+}
+
+func (e *Engine) ack(id string) {
+	defer e.outbox.give(id)
+	if _, err := e.st.Ack(context.Background(), id); err != nil {
+		e.log.Warn().Err(err).Str("message_id", id).Msg("acknowledging a settled message")
+	}
+}
+
+// accountOf finds an account by name in the running table (the default one
+// if it is gone since a reload).
+func (e *Engine) accountOf(name string) *account {
+	t := e.tab.Load()
+	if o := t.orgs[name]; o != nil {
+		return o.acct
+	}
+	return t.def.acct
+}

@@ -1,0 +1,219 @@
+package policy
+
+import (
+	"github.com/optguard/optguard/smpp/pdu"
+	"github.com/optguard/optguard/store"
+)
+
+// MT decides a submit_sm, data_sm or submit_multi from an ESME. It is the
+// relay's hot path: the common answers (forward, refuse an opted-out
+// handset) come from memory without allocating. What needs the disk (hold
+// the first MT in consent mode, send the disclaimer before the first one in
+// disclaimer mode) returns Defer with a task for Run.
+func (e *Engine) MT(b Bind, m *pdu.Message, raw []byte) Decision {
+	t := e.tab.Load()
+	c := t.claimFor(b.SystemID)
+	a := c.acct
+	var sbuf digits
+	sender, numeric := a.plan.e164(&sbuf, m.Source.TON, m.Source.Addr)
+	if !numeric {
+		sender = m.Source.Addr
+	}
+	o := c.orgFor(sender)
+	if m.ID == pdu.SubmitMulti {
+		return e.mtMulti(o, b, m, raw, sender)
+	}
+	var hbuf digits
+	num, ok := a.plan.e164(&hbuf, m.Dest.TON, m.Dest.Addr)
+	if !ok {
+		// Not a phone number (an alphanumeric or empty destination): no
+		// handset whose consent could be checked.
+		e.m.mt[mtNotNumber].Add(1)
+		return Decision{}
+	}
+	v := e.verdict(o, sender, num)
+	switch v {
+	case mtForward:
+		e.m.mt[mtForwarded].Add(1)
+		return Decision{}
+	case mtNeedsDisclaimer, mtNeedsConsent:
+		e.m.mt[v].Add(1)
+		return Decision{Action: Defer, task: e.mtTask(o, b, m, raw, sender, num, v)}
+	}
+	e.m.mt[v].Add(1)
+	return Decision{Action: Reject, Status: o.acct.main.spec.RefusedStatus}
+}
+
+// mtVerdict is what memory says of one MT destination; the values index the
+// MT metrics.
+type mtVerdict uint8
+
+const (
+	mtForwarded mtVerdict = iota
+	mtOptedOut
+	mtCountry
+	mtNoConsent // submit_multi in consent mode: refused, never held
+	mtNeedsConsent
+	mtNeedsDisclaimer
+	mtNotNumber
+	numMTVerdicts
+
+	mtForward = mtForwarded
+)
+
+var mtVerdictNames = [...]string{"forwarded", "opted_out", "country", "no_consent", "held", "disclaimer", "not_a_number"}
+
+// verdict decides one destination from memory. sender is the sender's
+// E.164 digits (or its raw address when it is not a number), num the
+// handset's.
+func (e *Engine) verdict(o *org, sender, num []byte) mtVerdict {
+	a := o.acct
+	var scopeSender []byte
+	var k ovKey
+	k.acct = a
+	k.number, _ = packDigits(num)
+	if a.main.spec.Scope == ScopeSender {
+		scopeSender = sender
+		k.sender = senderKey(sender)
+	}
+	revokeAll := a.main.spec.RevokeAll && scopeSender != nil
+	if e.ov.has(k, revokeAll) {
+		return mtOptedOut
+	}
+	cur, known := e.st.LookupBytes(a.name, scopeSender, num)
+	if cur.State == store.StateOptedOut {
+		return mtOptedOut
+	}
+	if revokeAll && e.st.StateBytes(a.name, nil, num) == store.StateOptedOut {
+		return mtOptedOut
+	}
+	if !a.allows(num) {
+		return mtCountry
+	}
+	switch a.mode {
+	case ModeConsent:
+		if cur.State != store.StateOptedIn {
+			return mtNeedsConsent
+		}
+	case ModeDisclaimer:
+		if !known {
+			return mtNeedsDisclaimer
+		}
+	}
+	return mtForward
+}
+
+// mtTask copies what the lane needs of an MT whose decision needs the disk.
+func (e *Engine) mtTask(o *org, b Bind, m *pdu.Message, raw, sender, num []byte, v mtVerdict) *task {
+	t := &task{
+		kind:    taskHoldMT,
+		mt:      true,
+		org:     o,
+		bind:    b,
+		at:      e.now(),
+		scope:   e.scopeOf(o, sender, num),
+		handset: addrOf(m.Dest),
+		sender:  addrOf(m.Source),
+		pdu:     append([]byte(nil), raw...),
+		receipt: m.RegisteredDelivery&0x03 != 0,
+	}
+	if v == mtNeedsDisclaimer {
+		t.kind = taskDisclaimer
+	}
+	return t
+}
+
+// scopeOf is the consent scope of a handset for an organization's account.
+func (e *Engine) scopeOf(o *org, sender, num []byte) store.Scope {
+	s := store.Scope{Org: o.acct.name, Number: "+" + string(num)}
+	if o.acct.main.spec.Scope == ScopeSender {
+		s.Sender = string(sender)
+	}
+	return s
+}
+
+func addrOf(a pdu.Address) pdu.Addr {
+	return pdu.Addr{TON: a.TON, NPI: a.NPI, Addr: string(a.Addr)}
+}
+
+// mtMulti decides a submit_multi destination by destination (DESIGN step
+// 5). Destinations that may receive are relayed and refused ones are taken
+// out of the relayed PDU and listed in submit_multi_resp's unsuccess_sme.
+// It never holds and never asks for consent: seed 000 says group messaging
+// and consent mode exclude each other, so in consent mode a destination
+// without consent is refused. A distribution list cannot be checked (the
+// SMSC expands it), so it is refused in consent mode and relayed otherwise.
+func (e *Engine) mtMulti(o *org, b Bind, m *pdu.Message, raw, sender []byte) Decision {
+	a := o.acct
+	var refused []pdu.UnsuccessSME
+	needDisclaimer := false
+	it := m.Dests()
+	for {
+		d, ok := it.Next()
+		if !ok {
+			break
+		}
+		if d.Flag != pdu.DestSME {
+			if a.mode == ModeConsent {
+				refused = append(refused, pdu.UnsuccessSME{Addr: string(d.DLName), Status: a.main.spec.RefusedStatus})
+			}
+			continue
+		}
+		var hbuf digits
+		num, ok := a.plan.e164(&hbuf, d.Addr.TON, d.Addr.Addr)
+		if !ok {
+			continue
+		}
+		v := e.verdict(o, sender, num)
+		if v == mtNeedsConsent {
+			v = mtNoConsent
+		}
+		e.m.mt[v].Add(1)
+		switch v {
+		case mtForward:
+		case mtNeedsDisclaimer:
+			needDisclaimer = true
+		default:
+			refused = append(refused, pdu.UnsuccessSME{TON: d.Addr.TON, NPI: d.Addr.NPI, Addr: string(d.Addr.Addr), Status: a.main.spec.RefusedStatus})
+		}
+	}
+	if len(refused) == 0 && !needDisclaimer {
+		return Decision{}
+	}
+	if len(refused) == m.NumDests {
+		return Decision{Action: Reject, Status: a.main.spec.RefusedStatus, Unsuccess: refused}
+	}
+	d := Decision{Unsuccess: refused}
+	if len(refused) > 0 {
+		out, kept, err := pdu.AppendSubmitMultiWithout(nil, raw, m, func(_ int, dst pdu.Dest) bool {
+			return !isRefused(refused, dst)
+		})
+		if err != nil || kept == 0 {
+			return Decision{Action: Reject, Status: a.main.spec.RefusedStatus, Unsuccess: refused}
+		}
+		d.Action, d.Replace = Replace, out
+	}
+	if needDisclaimer {
+		t := &task{kind: taskDisclaimer, mt: true, org: o, bind: b, at: e.now(), sender: addrOf(m.Source), pdu: raw}
+		if d.Replace != nil {
+			t.pdu = d.Replace
+		} else {
+			t.pdu = append([]byte(nil), raw...)
+		}
+		t.multi = d.Unsuccess
+		return Decision{Action: Defer, task: t}
+	}
+	return d
+}
+
+func isRefused(refused []pdu.UnsuccessSME, d pdu.Dest) bool {
+	for _, r := range refused {
+		if d.Flag == pdu.DestSME && r.TON == d.Addr.TON && r.NPI == d.Addr.NPI && r.Addr == string(d.Addr.Addr) {
+			return true
+		}
+		if d.Flag == pdu.DestDistributionList && r.Addr == string(d.DLName) && r.TON == 0 && r.NPI == 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,148 @@
+package policy
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Handset numbers arrive as PDU addresses: digits with a type of number
+// (TON). The consent index is keyed by E.164 digits, so every MT's
+// destination is turned into them on the hot path, without allocating and
+// without the phone-number library (which allocates): a dial plan per
+// organization holds what that needs, computed once from the library's
+// metadata when the policy is built.
+
+// TON values of SMPP v3.4 section 5.2.5.
+const (
+	tonUnknown       byte = 0
+	tonInternational byte = 1
+	tonNational      byte = 2
+	tonAlphanumeric  byte = 5
+)
+
+// maxE164 is the longest E.164 number, in digits.
+const maxE164 = 15
+
+// digits is a buffer for one E.164 number without its '+'.
+type digits [maxE164 + 1]byte
+
+// dialPlan turns addresses into E.164 digits for one default country.
+type dialPlan struct {
+	region string
+	cc     string // country calling code, e.g. "1", "44"
+	trunk  string // national (trunk) prefix, e.g. "0"; "" where there is none
+}
+
+func newDialPlan(region string) (dialPlan, error) {
+	region = strings.ToUpper(region)
+	cc := phonenumbers.GetCountryCodeForRegion(region)
+	if cc == 0 {
+		return dialPlan{}, fmt.Errorf("policy: %q is not a country code the numbering plan knows (write ISO 3166 alpha-2, like US or GB)", region)
+	}
+	return dialPlan{region: region, cc: strconv.Itoa(cc), trunk: phonenumbers.GetNddPrefixForRegion(region, true)}, nil
+}
+
+// e164 writes addr as E.164 digits (no '+') into buf and returns them; ok is
+// false when addr is not a phone number (alphanumeric, empty, too long,
+// not digits). It does not allocate.
+//
+//   - TON international, or a leading '+' or "00": the digits as they are;
+//   - TON national: the trunk prefix dropped and the country code put in front;
+//   - TON unknown (most ESMEs send 0): international when the digits start
+//     with the country code and are longer than a national number of the
+//     default country can be (10 digits in NANP), national otherwise.
+func (p *dialPlan) e164(buf *digits, ton byte, addr []byte) ([]byte, bool) {
+	if ton == tonAlphanumeric || len(addr) == 0 {
+		return nil, false
+	}
+	intl := ton == tonInternational
+	switch {
+	case addr[0] == '+':
+		addr, intl = addr[1:], true
+	case len(addr) > 2 && addr[0] == '0' && addr[1] == '0':
+		addr, intl = addr[2:], true
+	}
+	for _, c := range addr {
+		if c < '0' || c > '9' {
+			return nil, false
+		}
+	}
+	if !intl && ton != tonNational {
+		intl = len(addr) > 10 && hasPrefix(addr, p.cc) && !hasPrefix(addr, p.trunk)
+	}
+	n := 0
+	if !intl {
+		if p.trunk != "" && hasPrefix(addr, p.trunk) {
+			addr = addr[len(p.trunk):]
+		}
+		n = copy(buf[:], p.cc)
+	}
+	if n+len(addr) > maxE164 || n+len(addr) < 7 || (n == 0 && addr[0] == '0') {
+		return nil, false
+	}
+	n += copy(buf[n:], addr)
+	return buf[:n], true
+}
+
+func hasPrefix(b []byte, p string) bool {
+	return p != "" && len(b) >= len(p) && string(b[:len(p)]) == p
+}
+
+// regions answers "which country is this number in" for the allowed-countries
+// rule. The numbering plan's answer allocates, so it is cached per number;
+// the cache is dropped whole when it grows past its bound.
+type regions struct {
+	mu sync.RWMutex
+	m  map[uint64]string // guarded by mu
+}
+
+const regionCacheMax = 1 << 18
+
+func (r *regions) of(e164 []byte) string {
+	key, ok := packDigits(e164)
+	if !ok {
+		return ""
+	}
+	r.mu.RLock()
+	reg, hit := r.m[key]
+	r.mu.RUnlock()
+	if hit {
+		return reg
+	}
+	reg = regionOf(string(e164))
+	r.mu.Lock()
+	if r.m == nil || len(r.m) >= regionCacheMax {
+		r.m = make(map[uint64]string)
+	}
+	r.m[key] = reg
+	r.mu.Unlock()
+	return reg
+}
+
+// regionOf returns the ISO 3166 region of E.164 digits, "" if unknown.
+func regionOf(e164 string) string {
+	pn, err := phonenumbers.Parse("+"+e164, "")
+	if err != nil {
+		return ""
+	}
+	return phonenumbers.GetRegionCodeForNumber(pn)
+}
+
+// packDigits packs up to 15 digits, first not 0, into a uint64.
+func packDigits(d []byte) (uint64, bool) {
+	if len(d) == 0 || len(d) > maxE164 || d[0] == '0' {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v, true
+}

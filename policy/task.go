@@ -1,0 +1,147 @@
+package policy
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/optguard/optguard/policy/keywords"
+	"github.com/optguard/optguard/smpp/pdu"
+	"github.com/optguard/optguard/store"
+)
+
+// taskKind is the durable work a deferred PDU needs.
+type taskKind uint8
+
+const (
+	taskHoldMT     taskKind = iota // consent mode, no consent yet: hold the MT, ask the handset
+	taskDisclaimer                 // disclaimer mode, first contact: record and send the disclaimer before the MT
+	taskHoldMO                     // consent mode, the handset writes first: hold its MO, ask it
+	taskOptOut                     // an opt-out keyword or phrase
+	taskOptIn                      // an opt-in keyword
+	taskHelp                       // a help keyword
+	taskReview                     // a possible opt-out: record it for a person
+)
+
+var taskNames = [...]string{"hold_mt", "disclaimer", "hold_mo", "opt_out", "opt_in", "help", "review"}
+
+func (k taskKind) String() string { return taskNames[k] }
+
+// task is one deferred PDU with what was learned of it on the reader: a
+// copy of the PDU and of every field the lane needs, since the read buffer
+// is reused once the interceptor returns.
+type task struct {
+	kind taskKind
+	mt   bool
+	org  *org
+	bind Bind
+	at   time.Time // arrival
+
+	scope   store.Scope // Org is the account; Number is E.164 with '+'
+	handset pdu.Addr    // the handset as addressed in the PDU
+	sender  pdu.Addr    // the sender (employee line) as addressed in the PDU
+	pdu     []byte
+
+	receipt bool                // the MT asked for a delivery receipt
+	multi   []pdu.UnsuccessSME // a submit_multi's refused destinations
+	text    string
+	mo      *store.MO
+	class   keywords.Result
+
+	// reassembled is set when the keyword was found in a concatenated MO
+	// whose earlier parts were relayed (or held) on their own.
+	reassembled bool
+
+	resp     Responder
+	finished bool
+	ovKey    ovKey
+}
+
+func (t *task) finish(d Decision) error {
+	t.finished = true
+	return t.resp.Finish(d)
+}
+
+// tempStatus is the answer to a PDU optguard cannot take now, chosen so that
+// the peer sends it again: ESMEs retry ESME_RTHROTTLED (Kannel, for one,
+// re-queues it), SMSCs redeliver after ESME_RX_T_APPN.
+func tempStatus(mt bool) pdu.Status {
+	if mt {
+		return pdu.ESME_RTHROTTLED
+	}
+	return pdu.ESME_RX_T_APPN
+}
+
+// The opt-out overlay makes an opt-out take effect before the next MT is
+// read, although its durable write is still in a lane: MO marks the scope
+// here on the SMSC's reader before it returns, MT refuses a marked scope,
+// and the lane clears the mark once the store's index says opted_out (or
+// the write failed and the SMSC will send the STOP again). The MT path
+// pays one atomic load while no opt-out is in flight.
+type overlay struct {
+	n  atomic.Int64
+	mu sync.RWMutex
+	m  map[ovKey]int32 // guarded by mu: opt-outs in flight per scope
+}
+
+// ovKey names a scope in memory: the account, the sender's digits (0 for
+// organization scope, or a hash of a non-numeric sender) and the handset.
+type ovKey struct {
+	acct   *account
+	sender uint64
+	number uint64
+}
+
+func (o *overlay) add(k ovKey) {
+	o.mu.Lock()
+	if o.m == nil {
+		o.m = make(map[ovKey]int32)
+	}
+	o.m[k]++
+	o.mu.Unlock()
+	o.n.Add(1)
+}
+
+func (o *overlay) done(t *task) {
+	if t.ovKey.acct == nil {
+		return
+	}
+	k := t.ovKey
+	t.ovKey = ovKey{}
+	o.mu.Lock()
+	if o.m[k]--; o.m[k] <= 0 {
+		delete(o.m, k)
+	}
+	o.mu.Unlock()
+	o.n.Add(-1)
+}
+
+// has reports whether an opt-out of k (or, with revokeAll, of the whole
+// account for the handset) is in flight.
+func (o *overlay) has(k ovKey, revokeAll bool) bool {
+	if o.n.Load() == 0 {
+		return false
+	}
+	o.mu.RLock()
+	_, hit := o.m[k]
+	if !hit && revokeAll && k.sender != 0 {
+		k.sender = 0
+		_, hit = o.m[k]
+	}
+	o.mu.RUnlock()
+	return hit
+}
+
+// senderKey packs a sender for ovKey: its digits when it is a number, else
+// an FNV-1a hash with the top bit set (so it cannot equal a number).
+func senderKey(s []byte) uint64 {
+	if v, ok := packDigits(s); ok {
+		return v
+	}
+	h := uint64(14695981039346656037)
+	for _, c := range s {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h | 1<<63
+}
