@@ -33,11 +33,11 @@ type partial struct {
 
 type reassembler struct {
 	mu      sync.Mutex
-	max     int                   // guarded by mu
-	timeout time.Duration         // guarded by mu
-	byKey   map[partKey]*partial  // guarded by mu
-	order   *list.List            // guarded by mu: oldest first
-	dropped uint64                // guarded by mu: given up (timeout or bound)
+	max     int                  // guarded by mu
+	timeout time.Duration        // guarded by mu
+	byKey   map[partKey]*partial // guarded by mu
+	order   *list.List           // guarded by mu: oldest first
+	dropped uint64               // guarded by mu: given up (timeout or bound)
 }
 
 func newReassembler(max int, timeout time.Duration) *reassembler {

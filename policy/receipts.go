@@ -67,7 +67,7 @@ func (e *Engine) heldID(a *account) string {
 	}
 }
 
-func (e *Engine) autoID() string  { return autoPrefix + strconv.FormatUint(e.ids.next(), 36) }
+func (e *Engine) autoID() string   { return autoPrefix + strconv.FormatUint(e.ids.next(), 36) }
 func (e *Engine) moHoldID() string { return heldMOPrefix + strconv.FormatUint(e.ids.next(), 36) }
 
 func isAutoID(id string) bool   { return strings.HasPrefix(id, autoPrefix) }

@@ -42,7 +42,7 @@ type task struct {
 	sender  pdu.Addr    // the sender (employee line) as addressed in the PDU
 	pdu     []byte
 
-	receipt bool                // the MT asked for a delivery receipt
+	receipt bool               // the MT asked for a delivery receipt
 	multi   []pdu.UnsuccessSME // a submit_multi's refused destinations
 	text    string
 	mo      *store.MO

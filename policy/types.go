@@ -101,28 +101,28 @@ type Organization struct {
 	SystemIDs      []string
 	SenderPrefixes []string // digits, optional leading '+'
 
-	Mode               Mode
-	Scope              Scoping
-	RevokeAll          bool
-	HoldOnPossibleOpt  bool // possible_opt_out: hold later MTs until a person decides
-	RelayKeywordMO     bool
-	NumericReplies     bool
-	HelpContact        string
-	DefaultSenderName  string
-	SenderNames        map[string]string // sender number → display name
-	ReplaceKeywords    bool
-	Keywords           map[string]KeywordList // language → lists
-	Templates          map[string]string      // template name → text (overrides)
-	HoldMax            int
-	HoldExpiry         time.Duration
-	ResendInterval     time.Duration
-	MaxRequests        int
-	RefusedStatus      pdu.Status
-	HoldFullStatus     pdu.Status
-	AllowedCountries   []string
-	DefaultCountry     string
+	Mode                Mode
+	Scope               Scoping
+	RevokeAll           bool
+	HoldOnPossibleOpt   bool // possible_opt_out: hold later MTs until a person decides
+	RelayKeywordMO      bool
+	NumericReplies      bool
+	HelpContact         string
+	DefaultSenderName   string
+	SenderNames         map[string]string // sender number → display name
+	ReplaceKeywords     bool
+	Keywords            map[string]KeywordList // language → lists
+	Templates           map[string]string      // template name → text (overrides)
+	HoldMax             int
+	HoldExpiry          time.Duration
+	ResendInterval      time.Duration
+	MaxRequests         int
+	RefusedStatus       pdu.Status
+	HoldFullStatus      pdu.Status
+	AllowedCountries    []string
+	DefaultCountry      string
 	ServiceBindSystemID string // system_id of the account's service bind, "" for none
-	MessageIDs         IDForm
+	MessageIDs          IDForm
 }
 
 // Settings are the process-wide policy settings.

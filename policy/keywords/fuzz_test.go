@@ -38,3 +38,50 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+var fuzzMatcher = func() *Matcher {
+	m, err := Compile(Options{Lists: Defaults(), Emoji: DefaultEmoji(), Numeric: true})
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
+
+// FuzzClassify: Classify never panics, returns a known class, and a keyword
+// wrapped in punctuation and whitespace taken from the input keeps its
+// class.
+func FuzzClassify(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	kws := []string{"STOP", "unsubscribe", "Opt-Out", "arrêt", "ALTO", "YES", "sí", "HELP", "aide", "STOP ALL"}
+	wrapClass := make([]Class, len(kws))
+	for i, k := range kws {
+		wrapClass[i] = fuzzMatcher.ClassifyString(k).Class
+	}
+	f.Fuzz(func(t *testing.T, text []byte) {
+		r := fuzzMatcher.Classify(text)
+		if r.Class > PossibleOptOut || r.Rule > RuleNegative {
+			t.Fatalf("Classify(%q) = %+v", text, r)
+		}
+		if (r.Class == None) != (r.Rule == RuleNone || r.Rule == RuleNegative) {
+			t.Fatalf("Classify(%q) = %+v: class and rule disagree", text, r)
+		}
+		// Wrap a keyword in the input's punctuation and whitespace.
+		var pre, post []byte
+		for _, c := range text {
+			if c < 0x80 && asciiClass[c] != cWord && c != '\'' && c != '*' {
+				if len(pre) <= len(post) {
+					pre = append(pre, c)
+				} else {
+					post = append(post, c)
+				}
+			}
+		}
+		i := len(text) % len(kws)
+		w := append(append(append([]byte{}, pre...), kws[i]...), post...)
+		if got := fuzzMatcher.Classify(w); got.Class != wrapClass[i] {
+			t.Fatalf("Classify(%q) = %v, want %v like %q", w, got.Class, wrapClass[i], kws[i])
+		}
+	})
+}

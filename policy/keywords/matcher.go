@@ -322,7 +322,7 @@ type state struct {
 	nNeg     int      // negative matches found; beyond len(negSpans) only neg records them
 	cand     []uint64 // patterns whose required words the message has
 	anyCand  bool
-	start    int      // where the current pattern match began
+	start    int // where the current pattern match began
 	steps    int
 }
 

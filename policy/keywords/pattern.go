@@ -55,10 +55,10 @@ const (
 type pattern struct {
 	prog        []inst
 	sets        [][]int32 // sorted token ids of the opSet instructions
-	first       []int32 // token ids a match can begin with
-	firstOptOut bool    // a match can begin with any opt-out keyword
-	anchorStart bool    // ^: the match begins a sentence
-	anchorEnd   bool    // $: the match ends a sentence
+	first       []int32   // token ids a match can begin with
+	firstOptOut bool      // a match can begin with any opt-out keyword
+	anchorStart bool      // ^: the match begins a sentence
+	anchorEnd   bool      // $: the match ends a sentence
 	negative    bool
 	lang, text  string
 	// required holds words of which every match contains at least one
