@@ -59,9 +59,44 @@
 // smpp knows nothing about consent. It calls an Interceptor, declared here, for
 // every submit_sm, data_sm and submit_multi from an ESME (MT) and every
 // deliver_sm and data_sm from the SMSC (MO and receipts), with a read-only scanned
-// view of the PDU; the verdict forwards, rejects with a status, or holds (answers
-// with an optguard message_id and does not relay). PDUs that optguard originates
-// itself are injected on either leg; their responses are consumed by optguard.
+// view of the PDU. The verdict:
+//   - forwards the PDU (ActForward);
+//   - rejects it with a status (ActReject);
+//   - holds it: answers ESME_ROK, with an optguard message_id for an MT, and
+//     does not relay it (ActHold);
+//   - relays other bytes instead (ActReplace): a receipt whose message id
+//     optguard rewrites, a submit_multi with refused destinations removed. The
+//     bytes must be one whole PDU of the same command within the size limit,
+//     or the message is refused with ESME_RSYSERR: garbage never goes out;
+//   - or answers later (ActDefer): the Interceptor calls Call.Defer, which
+//     copies the PDU, and gives the verdict with Deferred.Finish from any
+//     goroutine, e.g. once a batch of consent changes is on disk. SMPP allows
+//     responses out of order, so one durable write per PDU does not cap a
+//     bind's rate. A bind torn down meanwhile never answers the PDU and Finish
+//     says ErrSessionClosed: the SMSC redelivers what it never had answered.
+//
+// For a submit_multi the verdict may list destinations optguard refused
+// (Verdict.Unsuccess). A relayed one keeps them in a side table of the SMSC's
+// leg until its submit_multi_resp comes back and merges them after the SMSC's
+// own unsuccess_sme entries; a rejected or held one answers with them.
+//
+// A verdict may also originate PDUs (injections) on either leg: InjectBefore
+// ahead of the verdict's own relay or answer, on the same connection when it
+// can carry them (a disclaimer right before the MT), and Inject after it (a
+// confirmation after the relayed MO). Server.Inject originates them at any
+// time. Their responses are consumed by optguard and handed to a callback.
+//
+// # Bind events and service binds
+//
+// Options.OnBind hears of each bind coming up (once the ESME has its bind_resp,
+// so that what waited for it can be injected at once) and going away, in
+// order, on a goroutine of the server; Server.Binds lists the binds that are
+// up. Server.SetServiceBinds keeps optguard's own bind_transmitter per account
+// up, for injections to handsets when no ESME transmitter of the account is
+// bound; it reconnects with a backoff of 1 s doubling to 30 s and is unbound
+// when removed and at Shutdown. A service bind takes only responses,
+// enquire_link and unbind from the SMSC; any other request is answered
+// ESME_RINVBNDSTS, and nothing on it reaches the Interceptor.
 //
 // smpp imports smpp/pdu and no other package of optguard.
 package smpp
