@@ -57,7 +57,18 @@ func (c *Call) Defer() *Deferred {
 func (d *Deferred) PDU() []byte { return d.p }
 
 // void claims d for a verdict the reader carries out itself.
-func (d *Deferred) void() bool { return d.state.CompareAndSwap(deferOpen, deferVoid) }
+func (d *Deferred) void() bool {
+	if !d.state.CompareAndSwap(deferOpen, deferVoid) {
+		return false
+	}
+	d.release()
+	return true
+}
+
+// release lets go of the bind once d is answered (or never will be), so that
+// an Interceptor keeping d, or only its PDU, does not keep the sessions. Only
+// the claimer of d calls it; later calls look at the state alone.
+func (d *Deferred) release() { d.pr, d.from = nil, nil }
 
 // Finish carries out v for the deferred PDU as the reader would have done with
 // it as the Interceptor's verdict: ActForward relays the copy, ActReplace
@@ -88,6 +99,7 @@ func (d *Deferred) Finish(v Verdict) error {
 	}
 	pr, from := d.pr, d.from
 	if pr.closing.Load() || from.closed() {
+		d.release()
 		return ErrSessionClosed
 	}
 	srv := pr.srv
@@ -122,11 +134,13 @@ func (d *Deferred) Finish(v Verdict) error {
 		v.Action = ActReject
 	}
 	if err == ErrSessionClosed {
+		d.release()
 		return err
 	}
 	from.out.signal()
 	srv.metrics.verdicts[v.Action].Add(1)
 	pr.injectAll(v.Inject)
+	d.release()
 	return err
 }
 
