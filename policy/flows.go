@@ -275,10 +275,12 @@ func (e *Engine) optOut(t *task) {
 // tells the sender.
 func (e *Engine) optIn(t *task) {
 	a := t.org.acct
-	applied, err := e.st.Apply(e.ctx(), store.Change{
+	ch := store.Change{
 		Scope: t.scope, Type: store.EventOptedIn, Mode: a.storeMode(), OccurredAt: t.at,
 		Method: store.MethodSMSKeyword, Actor: "handset", MO: t.mo, Holds: store.ReleaseHeld, Note: keywordNote(t.class),
-	})
+	}
+	ch.Guard = Guard(&ch)
+	applied, err := e.st.Apply(e.ctx(), ch)
 	if err != nil {
 		e.log.Error().Err(err).Stringer("scope", t.scope).Msg("recording an opt-in; answered with a temporary error so the SMSC sends it again")
 		_ = t.finish(Decision{Action: Reject, Status: tempStatus(false)})

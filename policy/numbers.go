@@ -123,13 +123,22 @@ func (r *regions) of(e164 []byte) string {
 	return reg
 }
 
-// regionOf returns the ISO 3166 region of E.164 digits, "" if unknown.
+// regionOf returns the ISO 3166 region of E.164 digits: the region whose
+// numbering plan the number is valid in, else the main region of its
+// country calling code (a number in no assigned range of +1 is taken as
+// US), "" if the calling code is unknown.
 func regionOf(e164 string) string {
 	pn, err := phonenumbers.Parse("+"+e164, "")
 	if err != nil {
 		return ""
 	}
-	return phonenumbers.GetRegionCodeForNumber(pn)
+	if r := phonenumbers.GetRegionCodeForNumber(pn); r != "" {
+		return r
+	}
+	if r := phonenumbers.GetRegionCodeForCountryCode(int(pn.GetCountryCode())); r != "ZZ" {
+		return r
+	}
+	return ""
 }
 
 // packDigits packs up to 15 digits, first not 0, into a uint64.
