@@ -55,6 +55,8 @@ type Engine struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 	running   sync.WaitGroup // lane tasks in progress and follow-ups
+	asyncMu   sync.Mutex
+	stopped   bool // guarded by asyncMu: Close is waiting; no new async work
 }
 
 // New compiles the organizations and returns an Engine; Start starts its
@@ -115,7 +117,14 @@ func (e *Engine) Close(ctx context.Context) error {
 	e.closeOnce.Do(func() {
 		close(e.closing)
 		done := make(chan struct{})
-		go func() { e.wg.Wait(); e.running.Wait(); close(done) }()
+		go func() {
+			e.wg.Wait()
+			e.asyncMu.Lock()
+			e.stopped = true
+			e.asyncMu.Unlock()
+			e.running.Wait()
+			close(done)
+		}()
 		select {
 		case <-done:
 		case <-ctx.Done():

@@ -198,9 +198,17 @@ func (e *Engine) record(t *task, ch store.Change) {
 }
 
 // async runs fn off the session goroutine that called back (responses to
-// injections arrive there and must not wait on the disk).
+// injections arrive there and must not wait on the disk). Once Close has
+// waited for the running work, fn is dropped: what it would have
+// acknowledged stays in the outbox for the next start.
 func (e *Engine) async(fn func()) {
+	e.asyncMu.Lock()
+	if e.stopped {
+		e.asyncMu.Unlock()
+		return
+	}
 	e.running.Add(1)
+	e.asyncMu.Unlock()
 	go func() {
 		defer e.running.Done()
 		fn()
