@@ -136,6 +136,8 @@ type Injection struct {
 	// SystemID picks the bind: "" means the bind the verdict is about; otherwise
 	// any bound session of that system_id that may carry the PDU (a transmitter
 	// or transceiver for Upstream, a receiver or transceiver for Downstream).
+	// Upstream, when no ESME bind of the system_id can carry it, its service
+	// bind does (Server.SetServiceBinds).
 	SystemID string
 	// PDU is a whole request PDU; optguard sets its sequence number. The slice is
 	// copied before Inject returns.

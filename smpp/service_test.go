@@ -246,3 +246,28 @@ func TestServiceBindAnswersTheSMSC(t *testing.T) {
 		t.Fatal("the waiting injection was never told")
 	}
 }
+
+// TestServiceBindHousekeeping: a service bind probes a silent SMSC with
+// enquire_link and times out an injection whose response never comes, like
+// the SMSC leg of an ESME's bind.
+func TestServiceBindHousekeeping(t *testing.T) {
+	h := newHarness(t, smpp.Options{EnquireLinkInterval: 100 * time.Millisecond, ResponseTimeout: 300 * time.Millisecond}, testenv.SMSCConfig{Accounts: accounts})
+	h.srv.SetServiceBinds([]smpp.ServiceBind{{SystemID: "acme", Password: "secret"}})
+	serviceUp(t, h.srv, "acme", 5*time.Second)
+	h.simGot(pdu.EnquireLink)
+	h.sim.HoldResponses(true)
+	failed := make(chan error, 1)
+	err := h.srv.Inject(smpp.Injection{Leg: smpp.Upstream, SystemID: "acme", PDU: mustSM(t, 0, textSM("x")), OnResponse: func(_ []byte, err error) { failed <- err }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-failed:
+		if !errors.Is(err, smpp.ErrResponseTimeout) {
+			t.Errorf("OnResponse got %v, want ErrResponseTimeout", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the injection never timed out")
+	}
+	h.sim.HoldResponses(false)
+}
