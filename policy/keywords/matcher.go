@@ -31,6 +31,7 @@ type Options struct {
 // and safe for concurrent use.
 type Matcher struct {
 	vocab    map[string]int32 // token key → id (ids start at 1; 0 is any other word)
+	table    vocabTable       // vocab for Classify
 	kws      []keyword
 	pats     []pattern
 	kwFirst  [][]int32 // token id → keywords that begin with it
@@ -225,6 +226,7 @@ func (m *Matcher) compilePattern(src string) (pattern, error) {
 // keywords and patterns that can begin at a word.
 func (m *Matcher) index() {
 	n := len(m.vocab) + 1
+	m.table = newVocabTable(m.vocab)
 	m.kwFirst = make([][]int32, n)
 	m.reqBy = make([][]int32, n)
 	m.intFirst = make([][]int32, n)
@@ -384,7 +386,7 @@ func (m *Matcher) Classify(text []byte) Result {
 			if len(k) == 0 {
 				continue // a word of apostrophes or asterisks only
 			}
-			id = m.vocab[string(k)]
+			id = m.table.lookup(k)
 		}
 		if singles && utf8.RuneCount(tok) != 1 {
 			singles = false
@@ -572,7 +574,7 @@ func (m *Matcher) spelled(normed []byte, spans []span) int {
 	if len(w) > maxKey {
 		return -1
 	}
-	id := m.vocab[string(appendKey(key[:0], w))]
+	id := m.table.lookup(appendKey(key[:0], w))
 	for _, k := range m.kwFirst[id] {
 		if len(m.kws[k].ids) == 1 {
 			return int(k)

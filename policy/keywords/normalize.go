@@ -15,8 +15,10 @@ const (
 	cWord         // letters, digits, marks
 )
 
-var asciiClass = func() (t [utf8.RuneSelf]uint8) {
-	for c := range t {
+// asciiClass has 256 entries so that indexing it by a byte needs no bounds
+// check; only the first 128 are used.
+var asciiClass = func() (t [256]uint8) {
+	for c := range utf8.RuneSelf {
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' || c == '_' || c == '-':
 			t[c] = cSep

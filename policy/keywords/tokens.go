@@ -5,6 +5,14 @@ import (
 	"unicode/utf8"
 )
 
+// asciiWord marks the ASCII bytes that belong to words.
+var asciiWord = func() (t [256]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '*' || c == '\''
+	}
+	return t
+}()
+
 // span is one token: normalized[start:end].
 type span struct{ start, end int32 }
 
@@ -22,7 +30,7 @@ func tokenize(spans []span, text []byte) []span {
 		c := text[i]
 		word, n := false, 1
 		if c < utf8.RuneSelf {
-			word = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '*' || c == '\'' || c >= 'A' && c <= 'Z'
+			word = asciiWord[c]
 		} else {
 			var r rune
 			r, n = utf8.DecodeRune(text[i:])
