@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"time"
@@ -374,6 +375,7 @@ func (e *Engine) release(h store.HeldMessage) {
 	systemIDs := withFirst(h.SystemID, a.systemIDs)
 	if isHeldMOID(h.ID) {
 		err := e.tr.Send(Outgoing{SystemIDs: systemIDs, PDU: h.PDU, OnResponse: func(resp []byte, err error) {
+			resp = bytes.Clone(resp) // valid only during the call
 			e.async(func() { e.afterRelease(h, resp, err) })
 		}})
 		if err != nil {
@@ -382,6 +384,7 @@ func (e *Engine) release(h store.HeldMessage) {
 		return
 	}
 	err := e.tr.Send(Outgoing{ToHandset: true, SystemIDs: systemIDs, PDU: h.PDU, OnResponse: func(resp []byte, err error) {
+		resp = bytes.Clone(resp) // valid only during the call
 		e.async(func() { e.afterRelease(h, resp, err) })
 	}})
 	if err != nil {
