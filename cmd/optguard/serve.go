@@ -125,7 +125,19 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, started 
 }
 
 // start brings optguard up; on error everything already started is stopped.
-func start(cfg *config.Config, log zerolog.Logger) (p *proxy, err error) {
+func start(cfg *config.Config, log zerolog.Logger) (*proxy, error) {
+	return startWithOptions(cfg, log, startOptions{})
+}
+
+// startOptions change what start builds; the zero value is what serve runs.
+// Only tests set them.
+type startOptions struct {
+	// clock is the store's and the policy's time (nil: time.Now), so that
+	// expiry can be tested without waiting for it.
+	clock func() time.Time
+}
+
+func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p *proxy, err error) {
 	p = &proxy{cfg: cfg, log: log, errc: make(chan error, 2)}
 	defer func() {
 		if err != nil {
@@ -142,7 +154,9 @@ func start(cfg *config.Config, log zerolog.Logger) (p *proxy, err error) {
 		log.Warn().Str("simulator", p.sim.Addr()).
 			Msg("no upstream SMSC configured (upstream.default.address or -upstream): binds go to the built-in SMSC simulator, and no message leaves this machine")
 	}
-	if p.store, err = store.OpenBadger(storeOptions(cfg, log)); err != nil {
+	sopts := storeOptions(cfg, log)
+	sopts.Clock = o.clock
+	if p.store, err = store.OpenBadger(sopts); err != nil {
 		return p, fmt.Errorf("opening the store in data.dir %s: %w", cfg.Data.Dir, err)
 	}
 	log.Info().Str("data_dir", cfg.Data.Dir).Msg("store opened")
@@ -155,6 +169,7 @@ func start(cfg *config.Config, log zerolog.Logger) (p *proxy, err error) {
 		Store:         p.store,
 		Transport:     tr,
 		Logger:        log,
+		Clock:         o.clock,
 		Organizations: policyOrganizations(cfg),
 		Settings:      policySettings(cfg),
 	}); err != nil {
