@@ -20,7 +20,7 @@ var (
 // the configuration key it came from (languages.<Lang>.<List>[<Index>]).
 type EntryError struct {
 	Lang  string // language tag of the list; "" for the emoji list
-	List  string // "opt_out", "opt_in", "help", "intent", "negative", "emoji" or "lists"
+	List  string // "opt_out", "opt_in", "help", "intent", "negative", "emoji", "lists" (the language tag) or "fcc" (an FCC word put in another class)
 	Index int    // position of the entry in its list
 	Entry string // the entry as written
 	// Other names the entry this one conflicts with (ErrConflict), as
