@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"sync"
+
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
 )
@@ -14,17 +16,17 @@ func (e *Engine) MT(b Bind, m *pdu.Message, raw []byte) Decision {
 	t := e.tab.Load()
 	c := t.claimFor(b.SystemID)
 	a := c.acct
-	var sbuf digits
-	sender, numeric := a.plan.e164(&sbuf, m.Source.TON, m.Source.Addr)
+	sc := scratchPool.Get().(*mtScratch)
+	defer scratchPool.Put(sc)
+	sender, numeric := a.plan.e164(&sc.sender, m.Source.TON, m.Source.Addr)
 	if !numeric {
 		sender = m.Source.Addr
 	}
 	o := c.orgFor(sender)
 	if m.ID == pdu.SubmitMulti {
-		return e.mtMulti(o, b, m, raw, sender)
+		return e.mtMulti(o, b, m, raw, sender, &sc.handset)
 	}
-	var hbuf digits
-	num, ok := a.plan.e164(&hbuf, m.Dest.TON, m.Dest.Addr)
+	num, ok := a.plan.e164(&sc.handset, m.Dest.TON, m.Dest.Addr)
 	if !ok {
 		// Not a phone number (an alphanumeric or empty destination): no
 		// handset whose consent could be checked.
@@ -43,6 +45,14 @@ func (e *Engine) MT(b Bind, m *pdu.Message, raw []byte) Decision {
 	e.m.mt[v].Add(1)
 	return Decision{Action: Reject, Status: o.acct.main.spec.RefusedStatus}
 }
+
+// mtScratch holds the E.164 digits of one MT's sender and handset. They
+// are handed to the store through its interface, which makes the compiler
+// put buffers declared in MT on the heap, once per MT; a pool keeps the hot
+// path free of allocation.
+type mtScratch struct{ sender, handset digits }
+
+var scratchPool = sync.Pool{New: func() any { return new(mtScratch) }}
 
 // mtVerdict is what memory says of one MT destination; the values index the
 // MT metrics.
@@ -143,7 +153,7 @@ func addrOf(a pdu.Address) pdu.Addr {
 // and consent mode exclude each other, so in consent mode a destination
 // without consent is refused. A distribution list cannot be checked (the
 // SMSC expands it), so it is refused in consent mode and relayed otherwise.
-func (e *Engine) mtMulti(o *org, b Bind, m *pdu.Message, raw, sender []byte) Decision {
+func (e *Engine) mtMulti(o *org, b Bind, m *pdu.Message, raw, sender []byte, hbuf *digits) Decision {
 	a := o.acct
 	var refused []pdu.UnsuccessSME
 	needDisclaimer := false
@@ -159,8 +169,7 @@ func (e *Engine) mtMulti(o *org, b Bind, m *pdu.Message, raw, sender []byte) Dec
 			}
 			continue
 		}
-		var hbuf digits
-		num, ok := a.plan.e164(&hbuf, d.Addr.TON, d.Addr.Addr)
+		num, ok := a.plan.e164(hbuf, d.Addr.TON, d.Addr.Addr)
 		if !ok {
 			continue
 		}
