@@ -79,16 +79,20 @@ var mtVerdictNames = [...]string{"forwarded", "opted_out", "country", "no_consen
 func (e *Engine) verdict(o *org, sender, num []byte) mtVerdict {
 	a := o.acct
 	var scopeSender []byte
-	var k ovKey
-	k.acct = a
-	k.number, _ = packDigits(num)
 	if a.main.spec.Scope == ScopeSender {
 		scopeSender = sender
-		k.sender = senderKey(sender)
 	}
 	revokeAll := a.main.spec.RevokeAll && scopeSender != nil
-	if e.ov.has(k, revokeAll) {
-		return mtOptedOut
+	// The overlay's key is only built while an opt-out is in flight.
+	if e.ov.n.Load() != 0 {
+		k := ovKey{acct: a}
+		k.number, _ = packDigits(num)
+		if scopeSender != nil {
+			k.sender = senderKey(sender)
+		}
+		if e.ov.has(k, revokeAll) {
+			return mtOptedOut
+		}
 	}
 	cur, known := e.st.LookupBytes(a.name, scopeSender, num)
 	if cur.State == store.StateOptedOut {
