@@ -22,6 +22,7 @@ const (
 	eventEncV1   = 1
 	consentEncV1 = 1
 	heldEncV1    = 1
+	heldEncV2    = 2 // v1 + Review; written only for review holds, so v1 readers see the rest
 	msgEncV1     = 1
 )
 
@@ -304,7 +305,11 @@ func unixNanoOrZero(t time.Time) int64 {
 // expiresat holdseq.
 func encodeHeld(m *HeldMessage, seq uint64) []byte {
 	e := enc{b: make([]byte, 0, 64+len(m.PDU)+len(m.ID))}
-	e.byte(heldEncV1)
+	ver := byte(heldEncV1)
+	if m.Review {
+		ver = heldEncV2
+	}
+	e.byte(ver)
 	e.str(m.ID)
 	e.str(m.Scope.Org)
 	e.str(m.Scope.Sender)
@@ -315,13 +320,17 @@ func encodeHeld(m *HeldMessage, seq uint64) []byte {
 	e.time(m.HeldAt)
 	e.time(m.ExpiresAt)
 	e.uvarint(seq)
+	if m.Review {
+		e.bool(true)
+	}
 	return e.b
 }
 
 func decodeHeld(v []byte) (HeldMessage, uint64, error) {
 	var m HeldMessage
 	d := dec{b: v}
-	if ver := d.byte(); ver != heldEncV1 {
+	ver := d.byte()
+	if ver != heldEncV1 && ver != heldEncV2 {
 		return m, 0, fmt.Errorf("decoding held message: unknown encoding version %d", ver)
 	}
 	m.ID = d.str()
@@ -334,6 +343,13 @@ func decodeHeld(v []byte) (HeldMessage, uint64, error) {
 	m.HeldAt = d.time()
 	m.ExpiresAt = d.time()
 	seq := d.uvarint()
+	if ver == heldEncV2 {
+		// Only review holds are written in v2, so the flag must say so:
+		// one encoding per value.
+		if m.Review = d.bool(); !m.Review {
+			d.fail()
+		}
+	}
 	return m, seq, d.done("held message")
 }
 

@@ -75,3 +75,40 @@ func TestLookupBytesAndIDMapBytes(t *testing.T) {
 		t.Fatalf("LookupBytes: %v allocs", n)
 	}
 }
+
+// A review hold is allowed in an opted-in scope, survives a reopen with its
+// flag, and goes with the scope's other holds; an ordinary hold there is
+// refused.
+func TestReviewHold(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	s := openT(t, Options{Dir: dir, Clock: c.Now})
+	sc := OrgScope("acme", num(3))
+	mustApply(t, s, change(sc, EventOptedIn, c.Now()))
+	var changed *StateChangedError
+	if _, err := s.Hold(ctx, HeldMessage{ID: "h1", Scope: sc, PDU: pdu(1)}); !errors.As(err, &changed) {
+		t.Fatalf("ordinary hold in an opted-in scope: %v; want StateChangedError", err)
+	}
+	if _, err := s.Hold(ctx, HeldMessage{ID: "r1", Scope: sc, PDU: pdu(2), Review: true}); err != nil {
+		t.Fatalf("review hold: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openT(t, Options{Dir: dir, Clock: c.Now})
+	held, err := s.Held(ctx, sc)
+	if err != nil || len(held) != 1 || !held[0].Review || held[0].ID != "r1" {
+		t.Fatalf("Held after reopen = %+v, %v", held, err)
+	}
+	ch := change(sc, EventReviewDismissed, c.Now())
+	ch.Holds = ReleaseHeld
+	a := mustApply(t, s, ch)
+	if len(a.Released) != 1 || !a.Released[0].Review || a.Consent.State != StateOptedIn {
+		t.Fatalf("dismissing the review released %+v, state %v", a.Released, a.Consent.State)
+	}
+	optedOut := OrgScope("acme", num(4))
+	mustApply(t, s, change(optedOut, EventOptedOut, c.Now()))
+	if _, err := s.Hold(ctx, HeldMessage{ID: "r2", Scope: optedOut, PDU: pdu(3), Review: true}); !errors.As(err, &changed) {
+		t.Fatalf("review hold in an opted-out scope: %v; want StateChangedError", err)
+	}
+}

@@ -108,14 +108,17 @@ const (
 	// (an opt-out confirmation that no bind could carry within 5 minutes)
 	// and was given up; Note says why; state kept.
 	EventMessageNotSent EventType = 12
+	// EventReviewDismissed: a person decided that a possible opt-out was not
+	// one; state kept (with ReleaseHeld, the MTs held for the review go).
+	EventReviewDismissed EventType = 13
 
-	numEventTypes = 13
+	numEventTypes = 14
 )
 
 var eventTypeNames = [...]string{
 	"invalid", "consent_requested", "opted_in", "opted_out", "disclaimer_sent",
 	"confirmation_sent", "help_sent", "state_imported", "notice_sent", "pin_sent", "reset",
-	"possible_opt_out", "message_not_sent",
+	"possible_opt_out", "message_not_sent", "review_dismissed",
 }
 
 func (t EventType) String() string { return enumName(eventTypeNames[:], t, "event") }
@@ -380,6 +383,9 @@ type HeldMessage struct {
 	PDU []byte
 	// ReceiptRequested is true when registered_delivery asked for a receipt.
 	ReceiptRequested bool
+	// Review is true for an MT held while a possible opt-out of its scope
+	// waits for a person: such a hold is allowed in an opted-in scope too.
+	Review bool
 	// HeldAt is set by the store from its clock.
 	HeldAt time.Time
 	// ExpiresAt is when the message gives up waiting; zero means HeldAt +
