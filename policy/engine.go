@@ -45,6 +45,7 @@ type Engine struct {
 	lanes []chan *task
 	seed  maphash.Seed
 	ov    overlay
+	rev   reviewSet
 	reasm *reassembler
 	ids   idGen
 	m     metrics
@@ -100,6 +101,9 @@ func New(o Options) (*Engine, error) {
 // Start starts the lanes, the expiry scan and the outbox, and sends what a
 // previous run left in the outbox.
 func (e *Engine) Start() {
+	if err := e.loadReviews(context.Background()); err != nil {
+		e.log.Error().Err(err).Msg("scopes under review could not be read; their MTs are not held until the next start")
+	}
 	for _, ch := range e.lanes {
 		e.wg.Add(1)
 		go e.lane(ch)
@@ -143,6 +147,9 @@ func (e *Engine) Reload(orgs []Organization, s Settings) error {
 	}
 	e.tab.Store(t)
 	e.reasm.configure(t.settings.ReassemblyMax, t.settings.ReassemblyTimeout)
+	if err := e.loadReviews(context.Background()); err != nil {
+		e.log.Error().Err(err).Msg("scopes under review could not be read after the reload")
+	}
 	return nil
 }
 

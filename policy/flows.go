@@ -20,11 +20,17 @@ import (
 func (e *Engine) holdMT(t *task) {
 	a := t.org.acct
 	cur, _ := e.st.Lookup(t.scope)
-	switch cur.State {
-	case store.StateOptedIn:
+	if t.review && !e.rev.has(scopeKey(t.scope)) {
+		t.review = false // decided meanwhile: judge it as any MT
+		if cur.State == store.StateOptedIn || a.mode != ModeConsent {
+			cur.State = store.StateOptedIn
+		}
+	}
+	switch {
+	case cur.State == store.StateOptedIn && !t.review:
 		_ = t.finish(Decision{})
 		return
-	case store.StateOptedOut:
+	case cur.State == store.StateOptedOut:
 		_ = t.finish(Decision{Action: Reject, Status: a.main.spec.RefusedStatus})
 		return
 	}
@@ -36,7 +42,7 @@ func (e *Engine) holdMT(t *task) {
 	id := e.heldID(a)
 	_, err := e.st.Hold(e.ctx(), store.HeldMessage{
 		ID: id, Scope: t.scope, SystemID: t.bind.SystemID, PDU: t.pdu,
-		ReceiptRequested: t.receipt, ExpiresAt: t.at.Add(a.main.spec.HoldExpiry),
+		ReceiptRequested: t.receipt, ExpiresAt: t.at.Add(a.main.spec.HoldExpiry), Review: t.review,
 	})
 	var changed *store.StateChangedError
 	switch {
@@ -59,7 +65,7 @@ func (e *Engine) holdMT(t *task) {
 	}
 	_ = t.finish(Decision{Action: Hold, MessageID: id})
 	e.st.Log(store.Record{ID: id, Org: t.scope.Org, Sender: t.sender.Addr, Number: t.scope.Number, At: t.at, Status: store.MsgHeld})
-	if e.requestDue(t, cur) {
+	if !t.review && e.requestDue(t, cur) {
 		e.send(t, TplSenderFirstRequest, store.EventConsentRequested, time.Time{}, "")
 		e.send(t, TplSenderFirstRequestedNotice, store.EventNoticeSent, time.Time{}, "")
 	}
@@ -229,6 +235,7 @@ func (e *Engine) optOut(t *task) {
 		return
 	}
 	_ = t.finish(keywordMO(t))
+	e.rev.remove(scopeKey(t.scope))
 	e.m.change(a.name, "opt_out", store.MethodSMSKeyword)
 	e.log.Info().Str("organization", a.name).Str("number", store.MaskNumber(t.scope.Number)).Str("sender", t.scope.Sender).
 		Str("from", applied.Event.PrevState.String()).Str("rule", t.class.Rule.String()).Str("lang", t.class.Lang).
@@ -288,6 +295,7 @@ func (e *Engine) optIn(t *task) {
 		return
 	}
 	_ = t.finish(keywordMO(t))
+	e.rev.remove(scopeKey(t.scope))
 	e.m.change(a.name, "opt_in", store.MethodSMSKeyword)
 	e.log.Info().Str("organization", a.name).Str("number", store.MaskNumber(t.scope.Number)).Str("sender", t.scope.Sender).
 		Str("from", applied.Event.PrevState.String()).Uint64("seq", applied.Event.Seq).Int("released", len(applied.Released)).Msg("handset opted in")
@@ -321,6 +329,11 @@ func (e *Engine) help(t *task) {
 // review records a possible opt-out for a person to decide; the MO is
 // relayed as usual.
 func (e *Engine) review(t *task) {
+	if t.org.acct.main.spec.HoldOnPossibleOpt {
+		// Marked before the MO is answered, so that no MT slips through
+		// between the reply and the record.
+		e.rev.add(scopeKey(t.scope))
+	}
 	e.record(t, store.Change{Type: store.EventPossibleOptOut, Method: store.MethodSMSKeyword, Actor: "handset",
 		OccurredAt: t.at, MO: t.mo, Note: keywordNote(t.class)})
 	_ = t.finish(Decision{})

@@ -76,7 +76,7 @@ func (e *Engine) MO(b Bind, m *pdu.Message, raw []byte) Decision {
 	switch res.Class {
 	case keywords.OptOut:
 		tk := mk(taskOptOut)
-		tk.ovKey = ovKey{acct: a}
+		tk.ovKey = ovKey{acct: a.key}
 		tk.ovKey.number, _ = packDigits(num)
 		if a.main.spec.Scope == ScopeSender {
 			tk.ovKey.sender = senderKey(sender)

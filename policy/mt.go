@@ -38,7 +38,7 @@ func (e *Engine) MT(b Bind, m *pdu.Message, raw []byte) Decision {
 	case mtForward:
 		e.m.mt[mtForwarded].Add(1)
 		return Decision{}
-	case mtNeedsDisclaimer, mtNeedsConsent:
+	case mtNeedsDisclaimer, mtNeedsConsent, mtUnderReview:
 		e.m.mt[v].Add(1)
 		return Decision{Action: Defer, task: e.mtTask(o, b, m, raw, sender, num, v)}
 	}
@@ -66,12 +66,13 @@ const (
 	mtNeedsConsent
 	mtNeedsDisclaimer
 	mtNotNumber
+	mtUnderReview // a possible opt-out waits for a person: held
 	numMTVerdicts
 
 	mtForward = mtForwarded
 )
 
-var mtVerdictNames = [...]string{"forwarded", "opted_out", "country", "no_consent", "held", "disclaimer", "not_a_number"}
+var mtVerdictNames = [...]string{"forwarded", "opted_out", "country", "no_consent", "held", "disclaimer", "not_a_number", "review"}
 
 // verdict decides one destination from memory. sender is the sender's
 // E.164 digits (or its raw address when it is not a number), num the
@@ -83,9 +84,11 @@ func (e *Engine) verdict(o *org, sender, num []byte) mtVerdict {
 		scopeSender = sender
 	}
 	revokeAll := a.main.spec.RevokeAll && scopeSender != nil
-	// The overlay's key is only built while an opt-out is in flight.
-	if e.ov.n.Load() != 0 {
-		k := ovKey{acct: a}
+	// The in-memory key is only built while an opt-out is in flight or a
+	// scope is under review.
+	var k ovKey
+	if e.ov.n.Load() != 0 || e.rev.n.Load() != 0 {
+		k = ovKey{acct: a.key}
 		k.number, _ = packDigits(num)
 		if scopeSender != nil {
 			k.sender = senderKey(sender)
@@ -97,6 +100,9 @@ func (e *Engine) verdict(o *org, sender, num []byte) mtVerdict {
 	cur, known := e.st.LookupBytes(a.name, scopeSender, num)
 	if cur.State == store.StateOptedOut {
 		return mtOptedOut
+	}
+	if k.acct != 0 && e.rev.has(k) {
+		return mtUnderReview
 	}
 	if revokeAll && e.st.StateBytes(a.name, nil, num) == store.StateOptedOut {
 		return mtOptedOut
@@ -131,8 +137,11 @@ func (e *Engine) mtTask(o *org, b Bind, m *pdu.Message, raw, sender, num []byte,
 		pdu:     append([]byte(nil), raw...),
 		receipt: m.RegisteredDelivery&0x03 != 0,
 	}
-	if v == mtNeedsDisclaimer {
+	switch v {
+	case mtNeedsDisclaimer:
 		t.kind = taskDisclaimer
+	case mtUnderReview:
+		t.review = true
 	}
 	return t
 }

@@ -33,6 +33,7 @@ type org struct {
 // account-wide settings.
 type account struct {
 	name string
+	key  uint64 // nameKey(name), for in-memory scope keys
 	main *org
 	mode Mode
 	plan dialPlan
@@ -288,7 +289,7 @@ func newAccount(main *org) (*account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("default country: %w", err)
 	}
-	a := &account{name: main.spec.Name, main: main, mode: main.spec.Mode, plan: plan}
+	a := &account{name: main.spec.Name, key: nameKey(main.spec.Name), main: main, mode: main.spec.Mode, plan: plan}
 	if len(main.spec.AllowedCountries) > 0 {
 		a.allowed = map[string]bool{}
 		for _, c := range main.spec.AllowedCountries {

@@ -43,6 +43,7 @@ type task struct {
 	pdu     []byte
 
 	receipt bool               // the MT asked for a delivery receipt
+	review  bool               // hold the MT for a person's review, not for consent
 	multi   []pdu.UnsuccessSME // a submit_multi's refused destinations
 	text    string
 	mo      *store.MO
@@ -87,7 +88,7 @@ type overlay struct {
 // ovKey names a scope in memory: the account, the sender's digits (0 for
 // organization scope, or a hash of a non-numeric sender) and the handset.
 type ovKey struct {
-	acct   *account
+	acct   uint64 // account.key: a hash of its name, stable across reloads
 	sender uint64
 	number uint64
 }
@@ -103,7 +104,7 @@ func (o *overlay) add(k ovKey) {
 }
 
 func (o *overlay) done(t *task) {
-	if t.ovKey.acct == nil {
+	if t.ovKey.acct == 0 {
 		return
 	}
 	k := t.ovKey
@@ -144,4 +145,64 @@ func senderKey(s []byte) uint64 {
 		h *= 1099511628211
 	}
 	return h | 1<<63
+}
+
+// reviewSet is the scopes whose later MTs are held until a person decides
+// on a possible opt-out (organizations with possible_opt_out: hold). Like
+// the overlay, the MT path pays one atomic load while it is empty.
+type reviewSet struct {
+	n  atomic.Int64
+	mu sync.RWMutex
+	m  map[ovKey]struct{} // guarded by mu
+}
+
+func (r *reviewSet) add(k ovKey) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = make(map[ovKey]struct{})
+	}
+	if _, ok := r.m[k]; !ok {
+		r.m[k] = struct{}{}
+		r.n.Add(1)
+	}
+}
+
+func (r *reviewSet) remove(k ovKey) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.m[k]; ok {
+		delete(r.m, k)
+		r.n.Add(-1)
+	}
+}
+
+func (r *reviewSet) has(k ovKey) bool {
+	if r.n.Load() == 0 {
+		return false
+	}
+	r.mu.RLock()
+	_, ok := r.m[k]
+	r.mu.RUnlock()
+	return ok
+}
+
+// scopeKey is the in-memory key of a stored scope.
+func scopeKey(s store.Scope) ovKey {
+	k := ovKey{acct: nameKey(s.Org), number: 0}
+	k.number, _ = packDigits([]byte(s.Number[min(1, len(s.Number)):]))
+	if s.Sender != "" {
+		k.sender = senderKey([]byte(s.Sender))
+	}
+	return k
+}
+
+// nameKey hashes an account name (FNV-1a; never 0).
+func nameKey(name string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(name); i++ {
+		h ^= uint64(name[i])
+		h *= 1099511628211
+	}
+	return h | 1
 }
