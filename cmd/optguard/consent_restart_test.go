@@ -349,6 +349,16 @@ func TestKill9KeepsHeldMessages(t *testing.T) {
 		}
 	}
 
+	// The receipt of a released MT carries the id given before the crash.
+	if _, err := sim.SendReceipt(ctx, "acme", testenv.ReceiptSpec{MessageID: c.smscIDOf(released[1]), From: guest, To: employee}); err != nil {
+		t.Fatal(err)
+	}
+	if _, m := nextDeliver(t, ctx, e); !m.IsReceipt() {
+		t.Fatalf("want the receipt of the second released MT, got %q", decode(m))
+	} else if id, _ := pdu.ReceiptID(m); string(id) != ids[1] {
+		t.Fatalf("receipt carries id %q; want the id the ESME was given before the crash, %q", id, ids[1])
+	}
+
 	if st := moFrom(t, ctx, sim, handsetB, "yes"); st != pdu.ESME_ROK {
 		t.Fatalf("B's YES answered %v", st)
 	}
@@ -612,4 +622,117 @@ func TestSIGHUPReload(t *testing.T) {
 	if err := p.signal(syscall.SIGTERM, true); err != nil {
 		t.Fatalf("optguard serve exited with %v after SIGTERM; want 0", err)
 	}
+}
+
+// TestReleasedMTWaitsAcrossRestart: a YES that comes in on a receiver while
+// no transmitter of the account is bound releases the held MT into the
+// outbox; optguard stops and starts again, and the MT (then the
+// confirmation) goes to the SMSC byte for byte as soon as a transmitter
+// binds. The receipt of the released MT carries the id the ESME was given.
+func TestReleasedMTWaitsAcrossRestart(t *testing.T) {
+	c := startConsent(t, consentOrg)
+	tx := bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindTransmitter)
+	rx := bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindReceiver)
+	held := submit(t, c.ctx, tx, "waiting for a transmitter", 1)
+	if !isHeldID(held) {
+		t.Fatalf("MT answered %v %q; want held", held.Header.Status, held.MessageID)
+	}
+	c.waitSubmit("the consent request", textHas("is trying to reach you"))
+	if _, m := nextDeliver(t, c.ctx, rx); noticeOf(m) != "requested" {
+		t.Fatalf("want the requested notice on the receiver, got %q", decode(m))
+	}
+	if err := tx.Unbind(c.ctx); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 5*time.Second, func() bool { return len(c.p.srv.Binds()) == 1 }, "the transmitter is gone")
+
+	if st := c.mo("acme", "YES"); st != pdu.ESME_ROK {
+		t.Fatalf("YES answered %v", st)
+	}
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		out, err := c.p.store.Outbox(c.ctx, 10)
+		if err != nil {
+			return false
+		}
+		for _, h := range out {
+			if h.ID == held.MessageID && h.Disposition == store.DispositionReleased {
+				return true
+			}
+		}
+		return false
+	}, "the released MT waits in the outbox")
+	if n := len(c.submits(textHas("waiting for"))); n != 0 {
+		t.Fatal("the released MT reached the SMSC with no transmitter bound")
+	}
+
+	c.p.stop()
+	rx.Close()
+	c = startWith(t, c.sim, c.cfg)
+	rx = bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindReceiver)
+	tx = bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindTransmitter)
+	released := c.waitSubmit("the released MT", textHas("waiting for a transmitter"))
+	want, err := pdu.AppendSubmitSM(nil, 0, mtOf("waiting for a transmitter", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameButSeq(released.Raw, want) {
+		t.Errorf("released MT differs from what the ESME sent:\n got % x\nwant % x", released.Raw, want)
+	}
+	c.waitSubmit("the opt-in confirmation", textHas("opt in confirmed"))
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		out, err := c.p.store.Outbox(c.ctx, 10)
+		return err == nil && len(out) == 0
+	}, "the outbox is empty")
+	if n := len(c.submits(textHas("waiting for"))); n != 1 {
+		t.Fatalf("the released MT reached the SMSC %d times; want once", n)
+	}
+
+	if _, err := c.sim.SendReceipt(c.ctx, "acme", testenv.ReceiptSpec{MessageID: c.smscIDOf(released), From: guest, To: employee}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		_, m := nextDeliver(t, c.ctx, rx)
+		if !m.IsReceipt() {
+			continue // the accepted notice, the relayed YES
+		}
+		if id, _ := pdu.ReceiptID(m); string(id) != held.MessageID {
+			t.Fatalf("receipt carries id %q; want the id the ESME was given, %q", id, held.MessageID)
+		}
+		return
+	}
+	t.Fatal("no receipt for the released MT reached the receiver")
+}
+
+// TestQueuedOptOutConfirmationGivenUpAfterDeadline: the opt-out
+// confirmation of a STOP that came in while no transmitter of the account
+// was bound waits in the outbox only until its deadline (the FCC allows
+// five minutes): a transmitter that binds later gets nothing to send, and
+// the ledger says the confirmation was not sent.
+func TestQueuedOptOutConfirmationGivenUpAfterDeadline(t *testing.T) {
+	var ahead atomic.Int64
+	c := startClocked(t, consentOrg, func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) })
+	rx := c.esme("acme", pdu.BindReceiver)
+	if st := c.mo("acme", "STOP"); st != pdu.ESME_ROK {
+		t.Fatalf("STOP answered %v", st)
+	}
+	// The receiver gets the STOP and the rejected notice, in some order.
+	if _, ms := delivers(t, c.ctx, rx, 2); decode(ms[0]) != "STOP" && decode(ms[1]) != "STOP" {
+		t.Fatalf("STOP not relayed: %q, %q", decode(ms[0]), decode(ms[1]))
+	}
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		out, err := c.p.store.Outbox(c.ctx, 10)
+		return err == nil && len(out) == 1 && !out[0].ExpiresAt.IsZero()
+	}, "the confirmation waits in the outbox with its deadline")
+
+	ahead.Store(int64(6 * time.Minute))
+	bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindTransmitter)
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		out, err := c.p.store.Outbox(c.ctx, 10)
+		return err == nil && len(out) == 0
+	}, "the late confirmation leaves the outbox")
+	time.Sleep(200 * time.Millisecond)
+	if n := len(c.submits(func(*pdu.Message) bool { return true })); n != 0 {
+		t.Fatalf("the SMSC got %d submit_sm; the confirmation was past its deadline", n)
+	}
+	c.checkLedger(store.OrgScope("acme", "+"+guest), store.EventOptedOut, store.EventConfirmationSent, store.EventNoticeSent, store.EventMessageNotSent)
 }
