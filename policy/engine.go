@@ -138,6 +138,14 @@ func (e *Engine) Close(ctx context.Context) error {
 	return err
 }
 
+// Check compiles organizations and settings without running them, so that
+// a configuration the policy would refuse is refused before anything
+// starts.
+func Check(orgs []Organization, s Settings) error {
+	_, err := compile(orgs, s)
+	return err
+}
+
 // Reload swaps in new organizations and settings; the running ones stay
 // when the new ones do not compile.
 func (e *Engine) Reload(orgs []Organization, s Settings) error {

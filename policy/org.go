@@ -96,7 +96,7 @@ func compile(specs []Organization, s Settings) (*table, error) {
 		sp := withSpecDefaults(specs[i])
 		o, err := compileOrg(sp)
 		if err != nil {
-			return nil, fmt.Errorf("organization %s: %w", sp.Name, err)
+			return nil, &OrgError{Org: sp.Name, Err: err}
 		}
 		if _, dup := t.orgs[sp.Name]; dup {
 			return nil, fmt.Errorf("organization %s is listed twice", sp.Name)
@@ -175,6 +175,16 @@ func compile(specs []Organization, s Settings) (*table, error) {
 	return t, nil
 }
 
+// OrgError is an organization that does not compile (a keyword list entry
+// the matcher refuses, a template that does not parse).
+type OrgError struct {
+	Org string
+	Err error
+}
+
+func (e *OrgError) Error() string { return "organization " + e.Org + ": " + e.Err.Error() }
+func (e *OrgError) Unwrap() error { return e.Err }
+
 // DefaultOrganizationName is the organization for binds nobody claims.
 const DefaultOrganizationName = "default"
 
@@ -229,10 +239,12 @@ func compileOrg(sp Organization) (*org, error) {
 	if err != nil {
 		return nil, err
 	}
-	lists := mergeKeywords(keywords.Defaults(), sp.Keywords, sp.ReplaceKeywords)
+	// Per language, the organization's lists add to the defaults or, with
+	// replace, take that language's place.
+	lists := keywords.Merge(keywords.Defaults(), orgLists(sp.Keywords), sp.ReplaceKeywords)
 	m, err := keywords.Compile(keywords.Options{Lists: lists, Emoji: keywords.DefaultEmoji(), Numeric: sp.NumericReplies})
 	if err != nil {
-		return nil, fmt.Errorf("keywords: %w", err)
+		return nil, err
 	}
 	o := &org{spec: sp, templates: tpls, matcher: m, firstOptIn: map[string]string{}, firstOptOut: map[string]string{}}
 	for _, l := range lists {
@@ -249,37 +261,18 @@ func compileOrg(sp Organization) (*org, error) {
 	return o, nil
 }
 
-// mergeKeywords adds an organization's lists to the defaults, language by
-// language, or replaces the defaults with them. (keywords.Compile keeps the
-// FCC words in any case.)
-func mergeKeywords(defaults []keywords.List, own map[string]KeywordList, replace bool) []keywords.List {
-	var out []keywords.List
-	byLang := map[string]int{}
-	if !replace {
-		for _, l := range defaults {
-			byLang[l.Lang] = len(out)
-			out = append(out, l)
-		}
-	}
+// orgLists are an organization's keyword lists as keywords.Lists, by
+// language in a fixed order.
+func orgLists(own map[string]KeywordList) []keywords.List {
 	langs := make([]string, 0, len(own))
 	for lang := range own {
 		langs = append(langs, lang)
 	}
 	sort.Strings(langs)
+	out := make([]keywords.List, 0, len(langs))
 	for _, lang := range langs {
 		kl := own[lang]
-		i, ok := byLang[lang]
-		if !ok {
-			byLang[lang] = len(out)
-			out = append(out, keywords.List{Lang: lang})
-			i = len(out) - 1
-		}
-		l := &out[i]
-		l.OptOut = append(l.OptOut, kl.OptOut...)
-		l.OptIn = append(l.OptIn, kl.OptIn...)
-		l.Help = append(l.Help, kl.Help...)
-		l.Intent = append(l.Intent, kl.Intent...)
-		l.Negative = append(l.Negative, kl.Negative...)
+		out = append(out, keywords.List{Lang: lang, OptOut: kl.OptOut, OptIn: kl.OptIn, Help: kl.Help, Intent: kl.Intent, Negative: kl.Negative})
 	}
 	return out
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/optguard/optguard/config"
 	"github.com/optguard/optguard/policy"
+	"github.com/optguard/optguard/policy/keywords"
 	"github.com/optguard/optguard/smpp"
 	"github.com/optguard/optguard/smpp/pdu"
 )
@@ -158,6 +160,19 @@ func policySettings(cfg *config.Config) policy.Settings {
 		ExpiryScanInterval:   time.Duration(p.ExpiryScanInterval),
 		ConfirmationDeadline: time.Duration(p.ConfirmationDeadline),
 	}
+}
+
+// policyError turns an organization the policy refused into a
+// configuration error that names the file, line and key of the entry.
+func policyError(cfg *config.Config, err error) error {
+	var oe *policy.OrgError
+	var ke *keywords.EntryError
+	if errors.As(err, &oe) && errors.As(err, &ke) {
+		if key := cfg.KeywordKey(oe.Org, ke.Lang, ke.Entry); key != "" {
+			return cfg.KeyError(key, err)
+		}
+	}
+	return fmt.Errorf("organizations: %w", err)
 }
 
 // serviceBinds lists the service binds the organizations ask for.

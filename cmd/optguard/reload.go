@@ -40,7 +40,9 @@ func (p *proxy) reload(path, mode string) {
 		err = cfg.Validate()
 	}
 	if err == nil {
-		err = p.pol.Reload(policyOrganizations(cfg), policySettings(cfg))
+		if err = p.pol.Reload(policyOrganizations(cfg), policySettings(cfg)); err != nil {
+			err = policyError(cfg, err)
+		}
 	}
 	if err != nil {
 		p.log.Error().Err(err).Str("config", path).Msg("SIGHUP: configuration refused; the running policy stays")

@@ -76,6 +76,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
 		return 2
 	}
+	if err := policy.Check(policyOrganizations(cfg), policySettings(cfg)); err != nil {
+		fmt.Fprintf(stderr, "serve: %v\n", policyError(cfg, err))
+		return 2
+	}
 	log := newLogger(stdout, cfg.Log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -173,7 +177,7 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 		Organizations: policyOrganizations(cfg),
 		Settings:      policySettings(cfg),
 	}); err != nil {
-		return p, fmt.Errorf("organizations: %w", err)
+		return p, policyError(cfg, err)
 	}
 	logModes(log, p.pol)
 	p.srv = smpp.NewServer(smpp.Options{
