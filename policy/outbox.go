@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	"github.com/optguard/optguard/smpp/pdu"
@@ -87,6 +88,10 @@ func (e *Engine) flushOnce() {
 		}
 		return
 	}
+	// The store lists the outbox by id, and ids are random: work it in the
+	// order the messages were held (or queued), so that a scope's released
+	// MTs reach the SMSC in the order the ESME sent them.
+	slices.SortStableFunc(items, func(a, b store.HeldMessage) int { return a.HeldAt.Compare(b.HeldAt) })
 	for _, h := range items {
 		if !e.outbox.take(h.ID) {
 			continue
