@@ -624,18 +624,23 @@ func TestSIGHUPReload(t *testing.T) {
 	}
 }
 
-// TestReleasedMTWaitsAcrossRestart: a YES that comes in on a receiver while
-// no transmitter of the account is bound releases the held MT into the
-// outbox; optguard stops and starts again, and the MT (then the
-// confirmation) goes to the SMSC byte for byte as soon as a transmitter
-// binds. The receipt of the released MT carries the id the ESME was given.
-func TestReleasedMTWaitsAcrossRestart(t *testing.T) {
+// TestReleasedMTsWaitAcrossRestart: a YES that comes in on a receiver
+// while no transmitter of the account is bound releases the held MTs into
+// the outbox; optguard stops and starts again, and the MTs go to the SMSC
+// in the order they were held, byte for byte, as soon as a transmitter
+// binds. The receipt of a released MT carries the id the ESME was given.
+func TestReleasedMTsWaitAcrossRestart(t *testing.T) {
 	c := startConsent(t, consentOrg)
 	tx := bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindTransmitter)
 	rx := bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindReceiver)
-	held := submit(t, c.ctx, tx, "waiting for a transmitter", 1)
-	if !isHeldID(held) {
-		t.Fatalf("MT answered %v %q; want held", held.Header.Status, held.MessageID)
+	const n = 5 // ids are random: 5 held MTs come out in id order 1 time in 120
+	var ids []string
+	for i := range n {
+		r := submit(t, c.ctx, tx, fmt.Sprintf("waiting %d", i), 1)
+		if !isHeldID(r) {
+			t.Fatalf("MT %d answered %v %q; want held", i, r.Header.Status, r.MessageID)
+		}
+		ids = append(ids, r.MessageID)
 	}
 	c.waitSubmit("the consent request", textHas("is trying to reach you"))
 	if _, m := nextDeliver(t, c.ctx, rx); noticeOf(m) != "requested" {
@@ -650,44 +655,46 @@ func TestReleasedMTWaitsAcrossRestart(t *testing.T) {
 		t.Fatalf("YES answered %v", st)
 	}
 	testenv.Eventually(t, 5*time.Second, func() bool {
-		out, err := c.p.store.Outbox(c.ctx, 10)
-		if err != nil {
-			return false
-		}
+		out, err := c.p.store.Outbox(c.ctx, 100)
+		released := 0
 		for _, h := range out {
-			if h.ID == held.MessageID && h.Disposition == store.DispositionReleased {
-				return true
+			if h.Disposition == store.DispositionReleased {
+				released++
 			}
 		}
-		return false
-	}, "the released MT waits in the outbox")
-	if n := len(c.submits(textHas("waiting for"))); n != 0 {
-		t.Fatal("the released MT reached the SMSC with no transmitter bound")
+		return err == nil && released == n
+	}, "the released MTs wait in the outbox")
+	if k := len(c.submits(textHas("waiting"))); k != 0 {
+		t.Fatal("a released MT reached the SMSC with no transmitter bound")
 	}
 
 	c.p.stop()
 	rx.Close()
 	c = startWith(t, c.sim, c.cfg)
 	rx = bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindReceiver)
-	tx = bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindTransmitter)
-	released := c.waitSubmit("the released MT", textHas("waiting for a transmitter"))
-	want, err := pdu.AppendSubmitSM(nil, 0, mtOf("waiting for a transmitter", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !sameButSeq(released.Raw, want) {
-		t.Errorf("released MT differs from what the ESME sent:\n got % x\nwant % x", released.Raw, want)
-	}
+	bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindTransmitter)
 	c.waitSubmit("the opt-in confirmation", textHas("opt in confirmed"))
 	testenv.Eventually(t, 5*time.Second, func() bool {
-		out, err := c.p.store.Outbox(c.ctx, 10)
+		out, err := c.p.store.Outbox(c.ctx, 100)
 		return err == nil && len(out) == 0
 	}, "the outbox is empty")
-	if n := len(c.submits(textHas("waiting for"))); n != 1 {
-		t.Fatalf("the released MT reached the SMSC %d times; want once", n)
+	released := c.submits(textHas("waiting"))
+	if len(released) != n {
+		t.Fatalf("the SMSC got %d released MTs; want each of %d once", len(released), n)
+	}
+	for i, r := range released {
+		want, err := pdu.AppendSubmitSM(nil, 0, mtOf(fmt.Sprintf("waiting %d", i), 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameButSeq(r.Raw, want) {
+			var m pdu.Message
+			pdu.Scan(r.Raw, &m)
+			t.Errorf("released MT %d is %q; want %q byte for byte, in the order held", i, decode(&m), fmt.Sprintf("waiting %d", i))
+		}
 	}
 
-	if _, err := c.sim.SendReceipt(c.ctx, "acme", testenv.ReceiptSpec{MessageID: c.smscIDOf(released), From: guest, To: employee}); err != nil {
+	if _, err := c.sim.SendReceipt(c.ctx, "acme", testenv.ReceiptSpec{MessageID: c.smscIDOf(released[0]), From: guest, To: employee}); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
@@ -695,8 +702,10 @@ func TestReleasedMTWaitsAcrossRestart(t *testing.T) {
 		if !m.IsReceipt() {
 			continue // the accepted notice, the relayed YES
 		}
-		if id, _ := pdu.ReceiptID(m); string(id) != held.MessageID {
-			t.Fatalf("receipt carries id %q; want the id the ESME was given, %q", id, held.MessageID)
+		var rm pdu.Message
+		pdu.Scan(released[0].Raw, &rm)
+		if id, _ := pdu.ReceiptID(m); string(id) != ids[0] {
+			t.Fatalf("receipt of %q carries id %q; want the id the ESME was given, %q", decode(&rm), id, ids[0])
 		}
 		return
 	}
