@@ -9,7 +9,9 @@ import (
 // A keyword split over concatenated parts ("ST" + "OP", or a long "please
 // stop texting me" in two UCS2 parts) must be seen whole, so the parts of
 // an MO are put together here, for detection only: every part is still
-// relayed (or held) as it arrived. Parts are keyed by account, handset,
+// relayed (or held) as it arrived. The parts' user data is joined, not
+// their texts, because a part may end inside a character that only the
+// next part completes. Parts are keyed by account, handset,
 // sender and reference; a message whose parts do not all come within the
 // timeout is given up, and memory is bounded by the number of partial
 // messages kept (the oldest is given up first).
@@ -25,8 +27,7 @@ type partKey struct {
 type partial struct {
 	key   partKey
 	since time.Time
-	text  [][]byte // by part, 0-based; nil until it arrives
-	raw   [][]byte
+	raw   [][]byte // user data by part, 0-based; nil until it arrives
 	have  int
 	elem  *list.Element
 }
@@ -50,13 +51,13 @@ func (r *reassembler) configure(max int, timeout time.Duration) {
 	r.mu.Unlock()
 }
 
-// add files part (1-based) of the message k. When it completes the message,
-// it returns the whole text and user data and true; otherwise this part's
-// own text and data and false. A part seen twice (an SMSC redelivery)
-// replaces the first.
-func (r *reassembler) add(k partKey, part uint8, text, raw []byte, now time.Time) ([]byte, []byte, bool) {
+// add files the user data of part (1-based) of the message k. When it
+// completes the message, it returns the whole user data and true;
+// otherwise raw and false. A part seen twice (an SMSC redelivery) replaces
+// the first.
+func (r *reassembler) add(k partKey, part uint8, raw []byte, now time.Time) ([]byte, bool) {
 	if part == 0 || part > k.total {
-		return text, raw, false
+		return raw, false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -65,27 +66,25 @@ func (r *reassembler) add(k partKey, part uint8, text, raw []byte, now time.Time
 		for r.order.Len() >= r.max {
 			r.dropLocked(r.order.Front().Value.(*partial))
 		}
-		p = &partial{key: k, since: now, text: make([][]byte, k.total), raw: make([][]byte, k.total)}
+		p = &partial{key: k, since: now, raw: make([][]byte, k.total)}
 		p.elem = r.order.PushBack(p)
 		r.byKey[k] = p
 	}
 	i := int(part) - 1
-	if p.text[i] == nil {
+	if p.raw[i] == nil {
 		p.have++
 	}
-	p.text[i] = append([]byte{}, text...)
 	p.raw[i] = append([]byte{}, raw...)
 	if p.have < int(k.total) {
-		return text, raw, false
+		return raw, false
 	}
 	r.order.Remove(p.elem)
 	delete(r.byKey, k)
-	var t, u []byte
-	for i := range p.text {
-		t = append(t, p.text[i]...)
+	var u []byte
+	for i := range p.raw {
 		u = append(u, p.raw[i]...)
 	}
-	return t, u, true
+	return u, true
 }
 
 func (r *reassembler) dropLocked(p *partial) {
