@@ -198,7 +198,8 @@ func TestEveryDefaultOptOutKeyword(t *testing.T) {
 
 // TestTwoPartSTOP: a STOP split over two concatenated parts, with an 8-bit
 // UDH reference, a 16-bit one, or SAR TLVs, opts the handset out, and both
-// parts reach the ESME as they arrived. No part alone is an opt-out (the
+// parts reach the ESME as they arrived, also when a UCS2 character is cut
+// over the two parts. No part alone is an opt-out (the
 // test checks), so only the whole message can have opted the handset out.
 func TestTwoPartSTOP(t *testing.T) {
 	matcher, err := keywords.Compile(keywords.Options{Lists: keywords.Defaults(), Emoji: keywords.DefaultEmoji()})
@@ -208,24 +209,24 @@ func TestTwoPartSTOP(t *testing.T) {
 	c := startConsent(t, detectOrg)
 	e := c.esme("acme", pdu.BindTransceiver)
 
-	// The 16-bit reference: testenv.MO sends 8-bit UDH only, so these two
-	// parts are built here. The reference is above 255 so that a reader of
-	// only its low octet would not find it.
-	ref16 := func(from string) [][]byte {
-		var out [][]byte
-		for i, chunk := range []string{"ST", "OP"} {
-			ud := pdu.AppendConcatUDH(nil, pdu.Concat{Ref: 0x1234, Total: 2, Part: uint8(i + 1)}, true)
-			ud = append(ud, chunk...)
-			p, err := pdu.AppendDeliverSM(nil, 0, &pdu.SM{
-				Source: pdu.Addr{TON: 1, NPI: 1, Addr: from}, Dest: pdu.Addr{TON: 1, NPI: 1, Addr: employee},
-				EsmClass: pdu.EsmClassUDHI, DataCoding: pdu.CodingDefault, ShortMessage: ud,
-			})
-			if err != nil {
-				t.Fatal(err)
+	// Parts built here: testenv.MO sends 8-bit references only, and cuts
+	// text only between characters.
+	built := func(dc byte, ref uint16, ref16 bool, chunks ...[]byte) func(from string) [][]byte {
+		return func(from string) [][]byte {
+			var out [][]byte
+			for i, chunk := range chunks {
+				ud := pdu.AppendConcatUDH(nil, pdu.Concat{Ref: ref, Total: uint8(len(chunks)), Part: uint8(i + 1)}, ref16)
+				p, err := pdu.AppendDeliverSM(nil, 0, &pdu.SM{
+					Source: pdu.Addr{TON: 1, NPI: 1, Addr: from}, Dest: pdu.Addr{TON: 1, NPI: 1, Addr: employee},
+					EsmClass: pdu.EsmClassUDHI, DataCoding: dc, ShortMessage: append(ud, chunk...),
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, p)
 			}
-			out = append(out, p)
+			return out
 		}
-		return out
 	}
 	ucs2, latin1 := pdu.CodingUCS2, pdu.CodingLatin1
 	cases := []struct {
@@ -236,7 +237,14 @@ func TestTwoPartSTOP(t *testing.T) {
 		{name: "8-bit UDH, GSM-7", mo: testenv.MO{Text: "STOP", Parts: 2}},
 		{name: "8-bit UDH, UCS2", mo: testenv.MO{Text: "REVOKE", Parts: 2, DataCoding: &ucs2}},
 		{name: "8-bit UDH, Latin-1 intent", mo: testenv.MO{Text: "unsubscribe me", Parts: 2, DataCoding: &latin1}},
-		{name: "16-bit UDH", raw: ref16},
+		// The reference is above 255 so that a reader of only its low
+		// octet would not find it.
+		{name: "16-bit UDH", raw: built(pdu.CodingDefault, 0x1234, true, []byte("ST"), []byte("OP"))},
+		// Handsets and SMSCs that cut UCS2 by octets split a character,
+		// or an emoji's surrogate pair, over two parts: only the joined
+		// user data decodes.
+		{name: "UCS2 emoji split inside its surrogate pair", raw: built(pdu.CodingUCS2, 0x21, false, []byte{0xD8, 0x3D}, []byte{0xDE, 0xD1})},
+		{name: "UCS2 split at an odd octet", raw: built(pdu.CodingUCS2, 0x22, false, []byte{0, 'S', 0, 'T', 0}, []byte{'O', 0, 'P'})},
 		{name: "SAR", mo: testenv.MO{Text: "STOP", Parts: 2, UseSAR: true}},
 		{name: "SAR in message_payload", mo: testenv.MO{Text: "unsubscribe me", Parts: 2, UseSAR: true, Payload: true}},
 	}
