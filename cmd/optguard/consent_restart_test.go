@@ -745,3 +745,45 @@ func TestQueuedOptOutConfirmationGivenUpAfterDeadline(t *testing.T) {
 	}
 	c.checkLedger(store.OrgScope("acme", "+"+guest), store.EventOptedOut, store.EventConfirmationSent, store.EventNoticeSent, store.EventMessageNotSent)
 }
+
+// TestExpiredReceiptWaitsForReceiver: the EXPIRED receipt of a held MT
+// whose ESME is bound only as a transmitter waits in the outbox and reaches
+// the ESME's receiver when one binds.
+func TestExpiredReceiptWaitsForReceiver(t *testing.T) {
+	var ahead atomic.Int64
+	c := startClocked(t, expiringOrg, func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) })
+	tx := bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindTransmitter)
+	held := submit(t, c.ctx, tx, "nobody to tell", 1)
+	if !isHeldID(held) {
+		t.Fatalf("MT answered %v %q; want held", held.Header.Status, held.MessageID)
+	}
+	ahead.Store(int64(2 * time.Minute))
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		out, err := c.p.store.Outbox(c.ctx, 10)
+		for _, h := range out {
+			if h.ID == held.MessageID && h.Disposition == store.DispositionExpired {
+				return err == nil
+			}
+		}
+		return false
+	}, "the expired MT waits in the outbox for a receiver")
+
+	rx := bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindReceiver)
+	for range 3 { // the requested notice queued since the hold, then the receipt
+		_, m := nextDeliver(t, c.ctx, rx)
+		if !m.IsReceipt() {
+			continue
+		}
+		id, _ := pdu.ReceiptID(m)
+		stat, _, _ := pdu.ReceiptField(m.ShortMessage, "stat")
+		if string(id) != held.MessageID || string(stat) != "EXPIRED" {
+			t.Fatalf("receipt id %q stat %q; want %q EXPIRED", id, stat, held.MessageID)
+		}
+		testenv.Eventually(t, 5*time.Second, func() bool {
+			out, err := c.p.store.Outbox(c.ctx, 10)
+			return err == nil && len(out) == 0
+		}, "the outbox is empty once the receipt went")
+		return
+	}
+	t.Fatal("the EXPIRED receipt never reached the receiver")
+}
