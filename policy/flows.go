@@ -225,21 +225,10 @@ func (e *Engine) optOut(t *task) {
 	defer e.ov.done(t)
 	a := t.org.acct
 	note := keywordNote(t.class)
-	applied, err := e.st.Apply(e.ctx(), store.Change{
-		Scope: t.scope, Type: store.EventOptedOut, Mode: a.storeMode(), OccurredAt: t.at,
-		Method: store.MethodSMSKeyword, Actor: "handset", MO: t.mo, Holds: store.DropHeld, Note: note,
-	})
-	if err != nil {
-		e.log.Error().Err(err).Stringer("scope", t.scope).Msg("recording an opt-out; answered with a temporary error so the SMSC sends it again")
-		_ = t.finish(Decision{Action: Reject, Status: tempStatus(false)})
+	applied, ok := e.keywordChange(t, store.EventOptedOut, store.DropHeld)
+	if !ok {
 		return
 	}
-	_ = t.finish(keywordMO(t))
-	e.rev.remove(scopeKey(t.scope))
-	e.m.change(a.name, "opt_out", store.MethodSMSKeyword)
-	e.log.Info().Str("organization", a.name).Str("number", store.MaskNumber(t.scope.Number)).Str("sender", t.scope.Sender).
-		Str("from", applied.Event.PrevState.String()).Str("rule", t.class.Rule.String()).Str("lang", t.class.Lang).
-		Uint64("seq", applied.Event.Seq).Msg("handset opted out")
 	if a.main.spec.RevokeAll && t.scope.Sender != "" {
 		// The FCC's revoke-all rule: an opt-out in one scope revokes every
 		// scope of the account, kept as the account-wide scope that every
@@ -282,23 +271,10 @@ func (e *Engine) optOut(t *task) {
 // optIn records an opt-in, releases what the scope held, confirms and
 // tells the sender.
 func (e *Engine) optIn(t *task) {
-	a := t.org.acct
-	ch := store.Change{
-		Scope: t.scope, Type: store.EventOptedIn, Mode: a.storeMode(), OccurredAt: t.at,
-		Method: store.MethodSMSKeyword, Actor: "handset", MO: t.mo, Holds: store.ReleaseHeld, Note: keywordNote(t.class),
-	}
-	ch.Guard = Guard(&ch)
-	applied, err := e.st.Apply(e.ctx(), ch)
-	if err != nil {
-		e.log.Error().Err(err).Stringer("scope", t.scope).Msg("recording an opt-in; answered with a temporary error so the SMSC sends it again")
-		_ = t.finish(Decision{Action: Reject, Status: tempStatus(false)})
+	applied, ok := e.keywordChange(t, store.EventOptedIn, store.ReleaseHeld)
+	if !ok {
 		return
 	}
-	_ = t.finish(keywordMO(t))
-	e.rev.remove(scopeKey(t.scope))
-	e.m.change(a.name, "opt_in", store.MethodSMSKeyword)
-	e.log.Info().Str("organization", a.name).Str("number", store.MaskNumber(t.scope.Number)).Str("sender", t.scope.Sender).
-		Str("from", applied.Event.PrevState.String()).Uint64("seq", applied.Event.Seq).Int("released", len(applied.Released)).Msg("handset opted in")
 	flow := e.settle(t, applied.Released, true)
 	if applied.Event.PrevState == store.StateOptedIn {
 		return // already in: nothing to confirm
@@ -320,6 +296,34 @@ func (e *Engine) optIn(t *task) {
 	}
 }
 
+// keywordChange records the consent change a handset's keyword asks for
+// (with the MO as proof, the handset as actor, and what it does to the
+// scope's held messages) and answers the MO: relayed (or consumed) once the
+// change is on disk, or a temporary error when it could not be written, so
+// that the SMSC sends it again. ok is false in the second case.
+func (e *Engine) keywordChange(t *task, typ store.EventType, holds store.HoldAction) (store.Applied, bool) {
+	a := t.org.acct
+	ch := store.Change{
+		Scope: t.scope, Type: typ, Mode: a.storeMode(), OccurredAt: t.at,
+		Method: store.MethodSMSKeyword, Actor: "handset", MO: t.mo, Holds: holds, Note: keywordNote(t.class),
+	}
+	ch.Guard = Guard(&ch)
+	applied, err := e.st.Apply(e.ctx(), ch)
+	if err != nil {
+		e.log.Error().Err(err).Stringer("scope", t.scope).Stringer("event", typ).
+			Msg("recording a consent change; the MO is answered with a temporary error so the SMSC sends it again")
+		_ = t.finish(Decision{Action: Reject, Status: tempStatus(false)})
+		return applied, false
+	}
+	_ = t.finish(keywordMO(t))
+	e.rev.remove(scopeKey(t.scope))
+	e.m.change(a.name, typ.String(), store.MethodSMSKeyword)
+	e.log.Info().Str("organization", a.name).Str("number", store.MaskNumber(t.scope.Number)).Str("sender", t.scope.Sender).
+		Stringer("event", typ).Str("from", applied.Event.PrevState.String()).Str("rule", t.class.Rule.String()).Str("lang", t.class.Lang).
+		Uint64("seq", applied.Event.Seq).Int("held", len(applied.Released)+len(applied.Dropped)).Msg("consent changed by the handset")
+	return applied, true
+}
+
 // help answers a help keyword; the state does not change.
 func (e *Engine) help(t *task) {
 	_ = t.finish(keywordMO(t))
@@ -337,7 +341,7 @@ func (e *Engine) review(t *task) {
 	e.record(t, store.Change{Type: store.EventPossibleOptOut, Method: store.MethodSMSKeyword, Actor: "handset",
 		OccurredAt: t.at, MO: t.mo, Note: keywordNote(t.class)})
 	_ = t.finish(Decision{})
-	e.m.change(t.org.acct.name, "possible_opt_out", store.MethodSMSKeyword)
+	e.m.change(t.org.acct.name, store.EventPossibleOptOut.String(), store.MethodSMSKeyword)
 }
 
 func keywordNote(r keywords.Result) string {

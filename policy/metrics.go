@@ -71,7 +71,7 @@ func (m *metrics) auto(template, outcome string) {
 
 var (
 	descChanges = prometheus.NewDesc("optguard_consent_changes_total",
-		"Consent changes by type (opt_out, opt_in, possible_opt_out), method and organization.", []string{"type", "method", "organization"}, nil)
+		"Consent changes and review items by event type (opted_out, opted_in, possible_opt_out, review_dismissed), method and organization.", []string{"type", "method", "organization"}, nil)
 	descDetections = prometheus.NewDesc("optguard_detections_total",
 		"Mobile-originated messages classified, by class and rule.", []string{"class", "rule"}, nil)
 	descDetectionLangs = prometheus.NewDesc("optguard_detections_by_language_total",

@@ -41,11 +41,7 @@ func (e *Engine) DecideReview(ctx context.Context, s store.Scope, optOut bool, w
 	e.rev.remove(k)
 	t := &task{scope: s, org: a.main}
 	e.settle(t, append(applied.Released, applied.Dropped...), !optOut)
-	kind := "review_dismissed"
-	if optOut {
-		kind = "opt_out"
-	}
-	e.m.change(a.name, kind, store.MethodAgent)
+	e.m.change(a.name, ch.Type.String(), store.MethodAgent)
 	e.log.Info().Str("organization", a.name).Str("number", store.MaskNumber(s.Number)).Str("actor", who).
 		Bool("opted_out", optOut).Int("held", len(applied.Released)+len(applied.Dropped)).Msg("possible opt-out decided")
 	return applied, nil

@@ -88,7 +88,7 @@ func TestRevokeAll(t *testing.T) {
 			}
 			metrics := get(t, "http://"+c.p.admin.ln.Addr().String()+"/metrics", 200)
 			for _, want := range []string{
-				`optguard_consent_changes_total{method="sms_keyword",organization="agency",type="opt_out"} 1`,
+				`optguard_consent_changes_total{method="sms_keyword",organization="agency",type="opted_out"} 1`,
 				`optguard_detections_total{class="opt_out",rule="keyword"} 1`,
 				`optguard_auto_messages_total{outcome="sent",template="opt_out_confirmation"} 1`,
 				`optguard_mt_verdicts_total{reason="opted_out"}`,
