@@ -310,8 +310,8 @@ func (e *Engine) housekeeping() {
 			return
 		case <-tick.C:
 		}
-		now := time.Now()
-		e.reasm.sweep(now)
+		now := time.Now() // intervals by the wall clock; ages by the policy's clock
+		e.reasm.sweep(e.now())
 		s := e.tab.Load().settings
 		if now.Sub(lastExpiry) >= s.ExpiryScanInterval {
 			lastExpiry = now
