@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/optguard/optguard/config"
 )
 
 // A keyword list entry the matcher refuses (one that normalizes to nothing,
@@ -43,5 +45,20 @@ func TestServeRefusesBadKeywordEntries(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A SIGHUP applies the policy sections only; the others are named so the
+// operator knows a restart is needed.
+func TestRestartSections(t *testing.T) {
+	a := config.Default()
+	b := config.Default()
+	b.Session.Window = 5
+	b.Organizations = []config.Organization{{Name: "acme", Mode: config.ModeConsent}}
+	if got := restartSections(a, b); strings.Join(got, ",") != "session" {
+		t.Fatalf("restartSections = %q; want [session]", got)
+	}
+	if got := restartSections(a, config.Default()); len(got) != 0 {
+		t.Fatalf("restartSections of equal configs = %q", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"reflect"
 	"syscall"
 
 	"github.com/rs/zerolog"
@@ -16,8 +17,9 @@ import (
 // path on each SIGHUP until ctx ends, without dropping a bind. A file that
 // does not load or compile is refused with its file, line and key, and the
 // running policy stays. Other sections (listeners, upstreams, store) need a
-// restart; a change to them is logged and otherwise ignored.
-func (p *proxy) reloadOnSIGHUP(ctx context.Context, path, mode string) {
+// restart: a change to them is named in a warning and otherwise ignored.
+// last is the file as it was read at start.
+func (p *proxy) reloadOnSIGHUP(ctx context.Context, path, mode string, last *config.Config) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
@@ -27,13 +29,21 @@ func (p *proxy) reloadOnSIGHUP(ctx context.Context, path, mode string) {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				p.reload(path, mode)
+				if cfg := p.reload(path, mode); cfg != nil {
+					if changed := restartSections(last, cfg); len(changed) > 0 {
+						p.log.Warn().Strs("sections", changed).Str("config", path).
+							Msg("SIGHUP: these sections changed and take effect only after a restart")
+					}
+					last = cfg
+				}
 			}
 		}
 	}()
 }
 
-func (p *proxy) reload(path, mode string) {
+// reload applies the policy sections of the file at path and returns the
+// file's configuration, or nil when it was refused.
+func (p *proxy) reload(path, mode string) *config.Config {
 	cfg, err := config.Load(path)
 	if err == nil && mode != "" {
 		cfg.SetDefaultMode(config.Mode(mode))
@@ -46,11 +56,31 @@ func (p *proxy) reload(path, mode string) {
 	}
 	if err != nil {
 		p.log.Error().Err(err).Str("config", path).Msg("SIGHUP: configuration refused; the running policy stays")
-		return
+		return nil
 	}
 	p.srv.SetServiceBinds(serviceBinds(cfg))
 	p.log.Info().Str("config", path).Msg("SIGHUP: organizations, keywords and templates reloaded")
 	logModes(p.log, p.pol)
+	return cfg
+}
+
+// restartSections names the sections of the configuration that differ
+// between a and b and that a reload does not apply.
+func restartSections(a, b *config.Config) []string {
+	var out []string
+	for _, s := range []struct {
+		name string
+		x, y any
+	}{
+		{"listen", a.Listen, b.Listen}, {"session", a.Session, b.Session}, {"upstream", a.Upstream, b.Upstream},
+		{"admin", a.Admin, b.Admin}, {"data", a.Data, b.Data}, {"store", a.Store, b.Store},
+		{"log", a.Log, b.Log}, {"shutdown", a.Shutdown, b.Shutdown},
+	} {
+		if !reflect.DeepEqual(s.x, s.y) {
+			out = append(out, s.name)
+		}
+	}
+	return out
 }
 
 // logModes says at start (and after a reload) which mode each organization

@@ -49,6 +49,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	fileCfg := *cfg // as the file says, for SIGHUP to tell what changed
 	if *listen != "" {
 		cfg.Listen.Address = *listen
 	}
@@ -85,7 +86,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	reload := func(p *proxy) {}
 	if *cfgPath != "" {
-		reload = func(p *proxy) { p.reloadOnSIGHUP(ctx, *cfgPath, *mode) }
+		reload = func(p *proxy) { p.reloadOnSIGHUP(ctx, *cfgPath, *mode, &fileCfg) }
 	}
 	if err := serve(ctx, cfg, log, reload); err != nil {
 		log.Error().Err(err).Msg("optguard stopped with an error")
