@@ -153,6 +153,16 @@ func (e *Engine) Reload(orgs []Organization, s Settings) error {
 	if err != nil {
 		return err
 	}
+	// What was learned of the SMSCs' id forms stays with the accounts.
+	old := e.tab.Load()
+	for _, a := range t.accounts {
+		for _, b := range old.accounts {
+			if a.name == b.name && a.main.spec.MessageIDs == IDAuto && b.main.spec.MessageIDs == IDAuto {
+				a.ids.form.Store(b.ids.form.Load())
+				a.ids.upper.Store(b.ids.upper.Load())
+			}
+		}
+	}
 	e.tab.Store(t)
 	e.reasm.configure(t.settings.ReassemblyMax, t.settings.ReassemblyTimeout)
 	if err := e.loadReviews(context.Background()); err != nil {
