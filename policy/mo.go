@@ -50,12 +50,10 @@ func (e *Engine) MO(b Bind, m *pdu.Message, raw []byte) Decision {
 	if multipart {
 		k := partKey{acct: a, sender: senderKey(sender), ref: part.Ref, total: part.Total}
 		k.handset, _ = packDigits(num)
-		if fullRaw, complete = e.reasm.add(k, part.Part, ud, e.now()); complete {
-			// Decode the joined user data, not the parts' texts: a
-			// handset that cuts UCS2 by octets splits a character, or an
-			// emoji's surrogate pair, over two parts, and neither part
-			// decodes it alone.
-			full, _ = pdu.AppendText(tb[:0], m.DataCoding, fullRaw)
+		if t, u, ok := e.reasm.add(k, part.Part, m.DataCoding, ud, e.now()); ok {
+			full, fullRaw = t, u
+		} else {
+			complete = false
 		}
 	}
 	if complete {
