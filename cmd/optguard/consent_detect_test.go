@@ -245,6 +245,14 @@ func TestTwoPartSTOP(t *testing.T) {
 		// user data decodes.
 		{name: "UCS2 emoji split inside its surrogate pair", raw: built(pdu.CodingUCS2, 0x21, false, []byte{0xD8, 0x3D}, []byte{0xDE, 0xD1})},
 		{name: "UCS2 split at an odd octet", raw: built(pdu.CodingUCS2, 0x22, false, []byte{0, 'S', 0, 'T', 0}, []byte{'O', 0, 'P'})},
+		// A handset may choose the coding part by part.
+		{name: "GSM-7 part and UCS2 part", raw: func(from string) [][]byte {
+			st, op := []byte("ST"), []byte{0, 'O', 0, 'P'}
+			return [][]byte{
+				built(pdu.CodingDefault, 0x23, false, st, op)(from)[0],
+				built(pdu.CodingUCS2, 0x23, false, st, op)(from)[1],
+			}
+		}},
 		{name: "SAR", mo: testenv.MO{Text: "STOP", Parts: 2, UseSAR: true}},
 		{name: "SAR in message_payload", mo: testenv.MO{Text: "unsubscribe me", Parts: 2, UseSAR: true, Payload: true}},
 	}
