@@ -1,0 +1,59 @@
+package testenv
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/optguard/optguard/smpp/pdu"
+)
+
+// TestStormMO sends a storm straight to a transceiver that answers every
+// deliver_sm and checks the figures and the handsets that crossed the wire.
+func TestStormMO(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sim, err := StartSMSC(SMSCConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	e, err := DialESME(ctx, sim.Addr(), ESMEConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if st, err := e.Bind(ctx, pdu.BindTransceiver, "storm", "pw"); err != nil || st != pdu.ESME_ROK {
+		t.Fatalf("bind: %s, %v", st, err)
+	}
+	res, err := sim.StormMO(ctx, StormConfig{SystemID: "storm", Window: 16, Count: 500, FirstHandset: 15560000990})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != 500 || res.Responses != 500 || res.ByStatus[pdu.ESME_ROK] != 500 || res.Unmatched != 0 {
+		t.Fatalf("sent %d, responses %d, ESME_ROK %d, unmatched %d; want 500 each and 0 unmatched", res.Sent, res.Responses, res.ByStatus[pdu.ESME_ROK], res.Unmatched)
+	}
+	if res.Latency.Count() != 500 || res.OKPerSecond <= 0 {
+		t.Fatalf("latency samples %d, rate %v", res.Latency.Count(), res.OKPerSecond)
+	}
+	seen := map[string]bool{}
+	for _, r := range e.Received() {
+		if pdu.ID(r.Raw) != pdu.DeliverSM {
+			continue
+		}
+		var m pdu.Message
+		if err := pdu.Scan(r.Raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		if string(m.ShortMessage) != "STOP" || string(m.Dest.Addr) != "+15550000001" {
+			t.Fatalf("deliver_sm text %q to %q", m.ShortMessage, m.Dest.Addr)
+		}
+		seen[string(m.Source.Addr)] = true
+	}
+	if len(seen) != 500 || !seen["+15560000990"] || !seen["+15560001489"] {
+		t.Fatalf("%d distinct handsets, first %v, last %v", len(seen), seen["+15560000990"], seen["+15560001489"])
+	}
+	if _, err := sim.StormMO(ctx, StormConfig{SystemID: "storm", Count: 2, FirstHandset: 99999999999}); err == nil {
+		t.Fatal("a storm whose handsets change length was accepted")
+	}
+}
