@@ -111,6 +111,7 @@ func (e *Engine) Start() {
 	e.wg.Add(1)
 	go e.housekeeping()
 	e.FlushOutbox()
+	e.async(func() { e.recoverRequests(context.Background()) })
 }
 
 // Close stops taking work, finishes what the lanes hold within ctx, and
@@ -303,6 +304,8 @@ func (e *Engine) work(t *task) {
 		e.help(t)
 	case taskReview:
 		e.review(t)
+	case taskRecoverRequest:
+		e.recoverRequest(t)
 	}
 }
 

@@ -21,9 +21,10 @@ const (
 	taskOptIn                      // an opt-in keyword
 	taskHelp                       // a help keyword
 	taskReview                     // a possible opt-out: record it for a person
+	taskRecoverRequest             // a held message whose consent request a crash interrupted (no PDU to answer)
 )
 
-var taskNames = [...]string{"hold_mt", "disclaimer", "hold_mo", "opt_out", "opt_in", "help", "review"}
+var taskNames = [...]string{"hold_mt", "disclaimer", "hold_mo", "opt_out", "opt_in", "help", "review", "recover_request"}
 
 func (k taskKind) String() string { return taskNames[k] }
 
@@ -60,6 +61,9 @@ type task struct {
 
 func (t *task) finish(d Decision) error {
 	t.finished = true
+	if t.resp == nil {
+		return nil // a task of optguard's own: no PDU waits for it
+	}
 	return t.resp.Finish(d)
 }
 
