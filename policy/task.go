@@ -14,14 +14,14 @@ import (
 type taskKind uint8
 
 const (
-	taskHoldMT     taskKind = iota // consent mode, no consent yet: hold the MT, ask the handset
-	taskDisclaimer                 // disclaimer mode, first contact: record and send the disclaimer before the MT
-	taskHoldMO                     // consent mode, the handset writes first: hold its MO, ask it
-	taskOptOut                     // an opt-out keyword or phrase
-	taskOptIn                      // an opt-in keyword
-	taskHelp                       // a help keyword
-	taskReview                     // a possible opt-out: record it for a person
-	taskRecoverRequest             // a held message whose consent request a crash interrupted (no PDU to answer)
+	taskHoldMT         taskKind = iota // consent mode, no consent yet: hold the MT, ask the handset
+	taskDisclaimer                     // disclaimer mode, first contact: record and send the disclaimer before the MT
+	taskHoldMO                         // consent mode, the handset writes first: hold its MO, ask it
+	taskOptOut                         // an opt-out keyword or phrase
+	taskOptIn                          // an opt-in keyword
+	taskHelp                           // a help keyword
+	taskReview                         // a possible opt-out: record it for a person
+	taskRecoverRequest                 // a held message whose consent request a crash interrupted (no PDU to answer)
 )
 
 var taskNames = [...]string{"hold_mt", "disclaimer", "hold_mo", "opt_out", "opt_in", "help", "review", "recover_request"}
