@@ -80,13 +80,27 @@ func (e *Engine) FlushOutbox() {
 
 const outboxBatch = 1000
 
+// outboxMax bounds what one flush reads: entries stuck behind an account
+// that never binds must not keep the rest from going out, and memory stays
+// bounded.
+const outboxMax = 100 * outboxBatch
+
 func (e *Engine) flushOnce() {
-	items, err := e.st.Outbox(context.Background(), outboxBatch)
-	if err != nil {
-		if !errors.Is(err, store.ErrClosed) {
-			e.log.Warn().Err(err).Msg("reading the outbox")
+	var items []store.HeldMessage
+	after := ""
+	for len(items) < outboxMax {
+		page, err := e.st.OutboxAfter(context.Background(), after, outboxBatch)
+		if err != nil {
+			if !errors.Is(err, store.ErrClosed) {
+				e.log.Warn().Err(err).Msg("reading the outbox")
+			}
+			return
 		}
-		return
+		items = append(items, page...)
+		if len(page) < outboxBatch {
+			break
+		}
+		after = page[len(page)-1].ID
 	}
 	// The store lists the outbox by id, and ids are random: work it in the
 	// order the messages were held (or queued), so that a scope's released

@@ -429,6 +429,12 @@ func (b *Badger) RemoveHeld(ctx context.Context, ids ...string) ([]HeldMessage, 
 // queue and were not acknowledged yet, by id. Call it at startup to finish
 // what a crash interrupted.
 func (b *Badger) Outbox(ctx context.Context, limit int) ([]HeldMessage, error) {
+	return b.OutboxAfter(ctx, "", limit)
+}
+
+// OutboxAfter is Outbox from the first id after the given one: pass the
+// last id of a page to read the next.
+func (b *Badger) OutboxAfter(ctx context.Context, after string, limit int) ([]HeldMessage, error) {
 	if err := b.enter(); err != nil {
 		return nil, err
 	}
@@ -440,7 +446,11 @@ func (b *Badger) Outbox(ctx context.Context, limit int) ([]HeldMessage, error) {
 	err := b.cdb.View(func(txn *badger.Txn) error {
 		var ids []string
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixOutbox})
-		for it.Rewind(); it.Valid() && len(ids) < limit; it.Next() {
+		start := prefixOutbox
+		if after != "" {
+			start = append(outboxKey(after), 0) // the first key after it
+		}
+		for it.Seek(start); it.Valid() && len(ids) < limit; it.Next() {
 			ids = append(ids, string(it.Item().Key()[len(prefixOutbox):]))
 		}
 		it.Close()

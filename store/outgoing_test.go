@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -110,5 +111,35 @@ func TestReviewHold(t *testing.T) {
 	mustApply(t, s, change(optedOut, EventOptedOut, c.Now()))
 	if _, err := s.Hold(ctx, HeldMessage{ID: "r2", Scope: optedOut, PDU: pdu(3), Review: true}); !errors.As(err, &changed) {
 		t.Fatalf("review hold in an opted-out scope: %v; want StateChangedError", err)
+	}
+}
+
+func TestOutboxPages(t *testing.T) {
+	s, c := memStore(t)
+	var want []string
+	for i := 0; i < 25; i++ {
+		id := fmt.Sprintf("auto-%02d", i)
+		want = append(want, id)
+		if _, err := s.Enqueue(ctx, HeldMessage{ID: id, Scope: OrgScope("acme", num(i)), PDU: pdu(i), ExpiresAt: c.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	after := ""
+	for {
+		page, err := s.OutboxAfter(ctx, after, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, m := range page {
+			got = append(got, m.ID)
+		}
+		after = page[len(page)-1].ID
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("paged outbox = %v; want %v", got, want)
 	}
 }

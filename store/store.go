@@ -71,8 +71,10 @@ type Holds interface {
 	// HeldSummary counts held messages and says when the first to expire
 	// was held, for gauges.
 	HeldSummary(ctx context.Context) (int, time.Time, error)
-	// Outbox lists settled messages not acknowledged yet.
+	// Outbox lists settled messages not acknowledged yet, by id;
+	// OutboxAfter pages on from an id.
 	Outbox(ctx context.Context, limit int) ([]HeldMessage, error)
+	OutboxAfter(ctx context.Context, after string, limit int) ([]HeldMessage, error)
 	// Enqueue puts a message optguard originates into the outbox, for
 	// when no bind can carry it yet.
 	Enqueue(ctx context.Context, m HeldMessage) (HeldMessage, error)
