@@ -176,7 +176,19 @@ func (e *Engine) holdMO(t *task) {
 		return
 	}
 	due := e.requestDue(t, cur)
-	if cur.State == store.StateOptedOut || cur.State == store.StateUnknown {
+	if t.incomplete {
+		// A part of a longer message: what the message says (STOP, YES,
+		// anything else) is known only with its last part, which decides;
+		// until then the part is held without asking anything.
+		due = false
+		if cur.State == store.StateOptedOut {
+			// No hold queue for an opted-out scope; the message's last
+			// part asks the handset again if it is an ordinary one.
+			_ = t.finish(Decision{Action: Hold})
+			return
+		}
+	}
+	if !t.incomplete && (cur.State == store.StateOptedOut || cur.State == store.StateUnknown) {
 		// A new message from a handset that opted out (seed 000: "if you
 		// change your mind, reply with a new message") or that never
 		// answered starts the request anew; the request moves the scope to
@@ -315,7 +327,31 @@ func (e *Engine) keywordChange(t *task, typ store.EventType, holds store.HoldAct
 		_ = t.finish(Decision{Action: Reject, Status: tempStatus(false)})
 		return applied, false
 	}
-	_ = t.finish(keywordMO(t))
+	d := keywordMO(t)
+	var before []string
+	for _, h := range applied.Released {
+		// The handset's held messages reach the ESME ahead of the reply
+		// that released them, on the same bind: the conversation in order.
+		if isHeldMOID(h.ID) && e.outbox.take(h.ID) {
+			d.InjectBefore = append(d.InjectBefore, Outgoing{PDU: h.PDU, OnResponse: e.ackWhenAnswered(h.ID)})
+			before = append(before, h.ID)
+		}
+	}
+	if t.reassembled && typ == store.EventOptedOut {
+		for _, h := range applied.Dropped {
+			if isHeldMOID(h.ID) {
+				// The earlier parts of this very message were held and are
+				// dropped: the ESME gets none of it rather than its tail.
+				d = Decision{Action: Hold}
+				break
+			}
+		}
+	}
+	if err := t.finish(d); err != nil {
+		for _, id := range before {
+			e.outbox.give(id) // they wait in the outbox for the next flush
+		}
+	}
 	e.rev.remove(scopeKey(t.scope))
 	e.m.change(a.name, typ.String(), store.MethodSMSKeyword)
 	e.log.Info().Str("organization", a.name).Str("number", store.MaskNumber(t.scope.Number)).Str("sender", t.scope.Sender).
@@ -376,7 +412,9 @@ func (e *Engine) settle(t *task, held []store.HeldMessage, release bool) flow {
 		} else if f == flowNone {
 			f = flowSenderFirst
 		}
-		e.outbox.take(h.ID)
+		if !e.outbox.take(h.ID) {
+			continue // already on its way (released ahead of the reply)
+		}
 		if release {
 			e.release(h)
 		} else {
@@ -466,6 +504,18 @@ func (e *Engine) drop(h store.HeldMessage, expired bool) {
 	}})
 	if err != nil {
 		e.outbox.give(h.ID) // waits for a receiving bind
+	}
+}
+
+// ackWhenAnswered acknowledges an outbox entry once the PDU that carried
+// it was answered with ESME_ROK; otherwise it waits for the next flush.
+func (e *Engine) ackWhenAnswered(id string) func([]byte, error) {
+	return func(resp []byte, err error) {
+		if err != nil || pdu.StatusOf(resp) != pdu.ESME_ROK {
+			e.outbox.give(id)
+			return
+		}
+		e.async(func() { e.ack(id) })
 	}
 }
 

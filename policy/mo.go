@@ -103,7 +103,9 @@ func (e *Engine) MO(b Bind, m *pdu.Message, raw []byte) Decision {
 			// The handset writes first (seed 000's MT case): its message
 			// waits until it consents.
 			e.m.mo[moHeld].Add(1)
-			return Decision{Action: Defer, task: mk(taskHoldMO)}
+			tk := mk(taskHoldMO)
+			tk.incomplete = !complete
+			return Decision{Action: Defer, task: tk}
 		}
 	}
 	e.m.mo[moRelayed].Add(1)

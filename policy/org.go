@@ -255,9 +255,6 @@ func compileOrg(sp Organization) (*org, error) {
 			o.firstOptOut[l.Lang] = strings.ToUpper(l.OptOut[0])
 		}
 	}
-	if sp.NumericReplies {
-		o.firstOptIn[""], o.firstOptOut[""] = "1", "2"
-	}
 	return o, nil
 }
 

@@ -53,6 +53,9 @@ type task struct {
 	// reassembled is set when the keyword was found in a concatenated MO
 	// whose earlier parts were relayed (or held) on their own.
 	reassembled bool
+	// incomplete is set on a part of a concatenated MO whose other parts
+	// have not all come: it carries no decision of its own.
+	incomplete bool
 
 	resp     Responder
 	finished bool

@@ -111,6 +111,9 @@ func TestHandsetFirstConsentYES(t *testing.T) {
 		case noticeOf(m) == "accepted":
 			accepted = true
 		case decode(m) == "yes":
+			if !gotHeld {
+				t.Error("the YES reached the ESME before the message it released")
+			}
 			gotYES = true
 		case decode(m) == "Hi, is my card blocked?":
 			gotHeld = sameButSeq(raw, heldMO)
