@@ -440,6 +440,11 @@ func (e *Engine) release(h store.HeldMessage) {
 	}
 	err := e.tr.Send(Outgoing{ToHandset: true, SystemIDs: systemIDs, PDU: h.PDU, OnResponse: func(resp []byte, err error) {
 		resp = bytes.Clone(resp) // valid only during the call
+		if err == nil && pdu.StatusOf(resp) == pdu.ESME_ROK {
+			if smsc, _, perr := pdu.ParseMessageIDResp(resp); perr == nil && len(smsc) > 0 {
+				e.noteIDs(h.ID, string(smsc)) // before its receipt can come
+			}
+		}
 		e.async(func() { e.afterRelease(h, resp, err) })
 	}})
 	if err != nil {

@@ -110,6 +110,15 @@ func idVariants(smscID string) []string {
 	return append(out, canon)
 }
 
+// noteIDs makes the mapping of optguard's message ours to the SMSC's
+// smscID visible to the receipt path at once, from the session goroutine
+// that got the submit_sm_resp; mapIDs then writes it.
+func (e *Engine) noteIDs(ours, smscID string) {
+	for _, v := range idVariants(smscID) {
+		e.st.NoteMessageID(ours, v)
+	}
+}
+
 // mapIDs records that the SMSC accepted optguard's message ours as smscID.
 func (e *Engine) mapIDs(ours, smscID string) {
 	for _, v := range idVariants(smscID) {

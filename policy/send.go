@@ -161,6 +161,7 @@ func (e *Engine) onAutoResponse(id string) func([]byte, error) {
 			return
 		}
 		s := string(smsc)
+		e.noteIDs(id, s) // before its receipt can come
 		e.async(func() { e.mapIDs(id, s) })
 	}
 }

@@ -129,6 +129,15 @@ func (b *Badger) MapMessageID(ctx context.Context, ourID, smscID string) error {
 	return nil
 }
 
+// NoteMessageID puts the SMSC id → optguard id mapping in memory at once,
+// without touching the disk, for a caller that persists it with
+// MapMessageID right after: a receipt can follow the submit_sm_resp within
+// milliseconds, sooner than a write, and must find the mapping.
+func (b *Badger) NoteMessageID(ourID, smscID string) {
+	now := time.Now().Unix()
+	b.ids.Load().put(smscID, ourID, now+int64(b.opts.IDMapTTL/time.Second), now)
+}
+
 // SMSCMessageID returns the SMSC's id for optguard's ourID.
 func (b *Badger) SMSCMessageID(ctx context.Context, ourID string) (string, error) {
 	return b.lookupID(idOursKey(ourID))

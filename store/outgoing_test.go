@@ -143,3 +143,14 @@ func TestOutboxPages(t *testing.T) {
 		t.Fatalf("paged outbox = %v; want %v", got, want)
 	}
 }
+
+func TestNoteMessageID(t *testing.T) {
+	s, _ := memStore(t)
+	s.NoteMessageID("og1", "smsc-9")
+	if id, ok := s.OptguardMessageIDBytes([]byte("smsc-9")); !ok || id != "og1" {
+		t.Fatalf("noted mapping not visible: %q %v", id, ok)
+	}
+	if _, err := s.SMSCMessageID(ctx, "og1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("NoteMessageID wrote to disk: %v", err)
+	}
+}

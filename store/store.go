@@ -90,6 +90,9 @@ type IDMap interface {
 	// OptguardMessageIDBytes is OptguardMessageID from memory, without
 	// allocating, for the receipt path.
 	OptguardMessageIDBytes(smscID []byte) (string, bool)
+	// NoteMessageID makes a mapping visible to the receipt path at once,
+	// before MapMessageID has written it.
+	NoteMessageID(ourID, smscID string)
 }
 
 // MessageLog keeps the status history of MTs, best effort and off the
