@@ -27,6 +27,11 @@ type metrics struct {
 	mu      sync.Mutex
 	changes map[changeKey]uint64 // guarded by mu
 	autos   map[autoKey]uint64   // guarded by mu
+
+	heldMu    sync.Mutex
+	heldAt    time.Time // guarded by heldMu: when heldN and heldFirst were read
+	heldN     int       // guarded by heldMu
+	heldFirst time.Time // guarded by heldMu
 }
 
 // mtHoldFull counts MTs refused because the scope's hold queue was full.
@@ -159,13 +164,24 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // heldGauges reads the number of held messages and the age of the oldest
-// from the store's expiry index.
+// from the store's expiry index, at most once per heldGaugeTTL: it walks
+// the index, and scrapes come every few seconds.
 func (e *Engine) heldGauges() (int, float64) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	n, first, err := e.st.HeldSummary(ctx)
-	if err != nil || first.IsZero() {
-		return n, 0
+	m := &e.m
+	m.heldMu.Lock()
+	defer m.heldMu.Unlock()
+	if now := time.Now(); now.Sub(m.heldAt) >= heldGaugeTTL {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		n, first, err := e.st.HeldSummary(ctx)
+		cancel()
+		if err == nil {
+			m.heldAt, m.heldN, m.heldFirst = now, n, first
+		}
 	}
-	return n, e.now().Sub(first).Seconds()
+	if m.heldFirst.IsZero() {
+		return m.heldN, 0
+	}
+	return m.heldN, e.now().Sub(m.heldFirst).Seconds()
 }
+
+const heldGaugeTTL = 10 * time.Second
