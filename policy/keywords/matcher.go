@@ -39,6 +39,7 @@ type Matcher struct {
 	negFirst [][]int32 // token id → negative patterns whose match can begin with it
 	reqBy    [][]int32 // token id → patterns that need it (see pattern.required)
 	always   []int32   // patterns with no required word, tried on every message
+	idFlags  []uint8   // token id → flagOptOut, flagRequired, flagNegFirst, flagIntFirst
 	emoji    []emojiEntry
 	numeric  bool
 
@@ -268,6 +269,21 @@ func (m *Matcher) index() {
 			m.reqBy[id] = appendUnique(m.reqBy[id], int32(i))
 		}
 	}
+	m.idFlags = make([]uint8, n)
+	for _, id := range optOutFirst {
+		m.idFlags[id] |= flagOptOut
+	}
+	for id := range n {
+		if len(m.reqBy[id]) > 0 {
+			m.idFlags[id] |= flagRequired
+		}
+		if len(m.negFirst[id]) > 0 {
+			m.idFlags[id] |= flagNegFirst
+		}
+		if len(m.intFirst[id]) > 0 {
+			m.idFlags[id] |= flagIntFirst
+		}
+	}
 }
 
 // commonWords are frequent words that make poor required words.
@@ -324,7 +340,8 @@ type state struct {
 	nNeg     int      // negative matches found; beyond len(negSpans) only neg records them
 	cand     []uint64 // patterns whose required words the message has
 	anyCand  bool
-	start    int // where the current pattern match began
+	flags    uint8 // idFlags of the message's words, ORed
+	start    int   // where the current pattern match began
 	steps    int
 }
 
@@ -341,6 +358,64 @@ func (st *state) sentenceEnd(pos int) bool {
 // package documentation. An ASCII message of up to 512 bytes is classified
 // without allocating.
 func (m *Matcher) Classify(text []byte) Result {
+	if len(text) <= maxScan {
+		if r, ok := m.classifyASCII(text); ok {
+			return r
+		}
+	}
+	return m.classifyGeneral(text)
+}
+
+// maxScan is the longest message the ASCII scan takes: its stack buffers
+// hold the words of 512 bytes.
+const maxScan = 512
+
+// classifyASCII classifies text from scanASCII's words; ok is false when the
+// scan gave up or when every word's key is one character: the message may
+// be spelled out ("S T O P") or a numeric reply, which the general path
+// decides.
+func (m *Matcher) classifyASCII(text []byte) (r Result, ok bool) {
+	var ids [maxWords]int32
+	var boundary, neg, cand [maxWords / 64]uint64
+	var negSpans [8]span
+	sc := m.scanASCII(text, &ids, &boundary)
+	if !sc.ok || sc.n > 0 && !sc.multi {
+		return Result{}, false
+	}
+	if sc.n == 0 {
+		return Result{}, true
+	}
+	words := (sc.n + 63) >> 6
+	st := state{ids: ids[:sc.n], neg: neg[:words], boundary: boundary[:words], negSpans: negSpans[:], flags: sc.flags}
+	if sc.flags&flagRequired != 0 || len(m.always) > 0 {
+		if n := (len(m.pats) + 63) >> 6; n <= len(cand) {
+			st.cand = cand[:n]
+		} else {
+			st.cand = make([]uint64, n)
+		}
+		m.candidates(&st)
+	}
+	return m.classifyWords(&st, nil, nil, false), true
+}
+
+// candidates marks the patterns whose required words st.ids holds, and the
+// patterns that need none.
+func (m *Matcher) candidates(st *state) {
+	for _, p := range m.always {
+		st.cand[p>>6] |= 1 << (p & 63)
+		st.anyCand = true
+	}
+	for _, id := range st.ids {
+		for _, p := range m.reqBy[id] {
+			st.cand[p>>6] |= 1 << (p & 63)
+			st.anyCand = true
+		}
+	}
+}
+
+// classifyGeneral is Classify by way of Normalize's output: the path of
+// every message the ASCII scan does not take.
+func (m *Matcher) classifyGeneral(text []byte) Result {
 	var buf buffers
 	var normed []byte
 	ascii := isASCII(text)
@@ -396,6 +471,7 @@ func (m *Matcher) Classify(text []byte) Result {
 		}
 		prevEnd = sp.end
 		ids = append(ids, id)
+		st.flags |= m.idFlags[id]
 	}
 	st.ids = ids
 	if n := (len(m.pats) + 63) >> 6; n <= len(buf.cand) {
@@ -403,16 +479,7 @@ func (m *Matcher) Classify(text []byte) Result {
 	} else {
 		st.cand = make([]uint64, n)
 	}
-	for _, p := range m.always {
-		st.cand[p>>6] |= 1 << (p & 63)
-		st.anyCand = true
-	}
-	for _, id := range ids {
-		for _, p := range m.reqBy[id] {
-			st.cand[p>>6] |= 1 << (p & 63)
-			st.anyCand = true
-		}
-	}
+	m.candidates(&st)
 
 	r := Result{}
 	if len(ids) > 0 {
@@ -442,8 +509,11 @@ func (m *Matcher) classifyWords(st *state, normed []byte, spans []span, singles 
 	// 2. Negative patterns mark the words they cover.
 	neg := -1
 	for pos, id := range ids {
-		if !st.anyCand {
+		if !st.anyCand || st.flags&flagNegFirst == 0 {
 			break
+		}
+		if m.idFlags[id]&flagNegFirst == 0 {
+			continue // the common case: no negative pattern begins with this word
 		}
 		for _, p := range m.negFirst[id] {
 			if st.cand[p>>6]&(1<<(p&63)) == 0 {
@@ -469,8 +539,11 @@ func (m *Matcher) classifyWords(st *state, normed []byte, spans []span, singles 
 	// 3. An intent pattern that overlaps no negative match, or holds a
 	// whole one ("you won't stop texting me" holds "won't stop").
 	for pos, id := range ids {
-		if !st.anyCand {
+		if !st.anyCand || st.flags&flagIntFirst == 0 {
 			break
+		}
+		if m.idFlags[id]&flagIntFirst == 0 {
+			continue
 		}
 		for _, p := range m.intFirst[id] {
 			if st.cand[p>>6]&(1<<(p&63)) == 0 {
@@ -485,6 +558,9 @@ func (m *Matcher) classifyWords(st *state, normed []byte, spans []span, singles 
 
 	// 4. An opt-out word outside every negative match: a person reviews it.
 	for pos, id := range ids {
+		if st.flags&flagOptOut == 0 {
+			break // no word of the message begins an opt-out keyword
+		}
 		if st.negated(pos) {
 			continue
 		}
