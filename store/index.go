@@ -40,13 +40,15 @@ type idxVal struct {
 	mode    Mode
 }
 
-// slot is one table entry; number 0 marks an empty slot.
+// slot is one table entry; number 0 marks an empty slot. Its words are
+// read without a lock (see idxShard), so each is an atomic.
 type slot struct {
-	number uint64
-	org    uint32
-	sender uint32
-	packed uint64 // updated-at Unix seconds (48 bits, signed) << 16 | mode << 8 | state
+	number atomic.Uint64
+	syms   atomic.Uint64 // org << 32 | sender
+	packed atomic.Uint64 // updated-at Unix seconds (48 bits, signed) << 16 | mode << 8 | state
 }
+
+func (k idxKey) syms() uint64 { return uint64(k.org)<<32 | uint64(k.sender) }
 
 func pack(v idxVal) uint64 {
 	secs := v.updated / int64(time.Second)
@@ -63,11 +65,19 @@ func unpack(p uint64) idxVal {
 // same reports whether the index would hold v and w alike.
 func (v idxVal) same(w idxVal) bool { return pack(v) == pack(w) }
 
+// idxShard is one open-addressing table. Readers take no lock and write
+// nothing (a read lock's counter would bounce between the cores of every
+// MT): they read the shard's sequence number, probe, and read it again,
+// retrying if a writer was in between (a seqlock). The one writer at a time
+// holds mu, makes seq odd while it changes a slot in place, and publishes a
+// grown table whole through the atomic pointer, so a reader of the old one
+// still sees it intact.
 type idxShard struct {
-	mu    sync.RWMutex
-	slots []slot // guarded by mu
-	used  int    // guarded by mu: slots holding an entry
-	_     [72]byte
+	mu    sync.Mutex             // writers
+	seq   atomic.Uint64          // odd while a slot is being changed
+	slots atomic.Pointer[[]slot] // replaced whole when the table grows
+	used  int                    // guarded by mu: slots holding an entry
+	_     [88]byte
 }
 
 // symbols interns organization and sender names (id 0 is the empty
@@ -98,7 +108,8 @@ func newIndex(sizeHint int) *index {
 	ix := &index{}
 	per := sizeHint / indexShards
 	for i := range ix.shards {
-		ix.shards[i].slots = make([]slot, per*maxLoadDen/maxLoadNum+8)
+		slots := make([]slot, per*maxLoadDen/maxLoadNum+8)
+		ix.shards[i].slots.Store(&slots)
 	}
 	read := make(map[string]uint32)
 	ix.syms.read.Store(&read)
@@ -119,13 +130,15 @@ func (k idxKey) hash() uint64 {
 // power of two).
 func home(h uint64, n int) int { return int(uint64(uint32(h)) * uint64(n) >> 32) }
 
-// findLocked returns the slot holding k, or the empty slot where it would
-// go. The table is never full (growLocked keeps it under 3/4).
-func (sh *idxShard) findLocked(k idxKey, h uint64) *slot {
-	n := len(sh.slots)
+// find returns the slot of slots holding k, or the empty slot where it
+// would go. The table is never full (growLocked keeps it under 3/4).
+func find(slots []slot, k idxKey, h uint64) *slot {
+	n := len(slots)
+	ks := k.syms()
 	for i := home(h, n); ; {
-		s := &sh.slots[i]
-		if s.number == 0 || s.number == k.number && s.org == k.org && s.sender == k.sender {
+		s := &slots[i]
+		num := s.number.Load()
+		if num == 0 || num == k.number && s.syms.Load() == ks {
 			return s
 		}
 		if i++; i == n {
@@ -134,31 +147,57 @@ func (sh *idxShard) findLocked(k idxKey, h uint64) *slot {
 	}
 }
 
+// get returns k's packed value without a lock.
+func (sh *idxShard) get(k idxKey, h uint64) (packed uint64, found bool) {
+	for {
+		seq := sh.seq.Load()
+		if seq&1 != 0 {
+			continue // a writer is changing a slot; it takes nanoseconds
+		}
+		s := find(*sh.slots.Load(), k, h)
+		packed, found = s.packed.Load(), s.number.Load() != 0
+		if sh.seq.Load() == seq {
+			return packed, found
+		}
+	}
+}
+
 // putLocked inserts or replaces k's entry, growing the table first if it
 // would pass 3/4 full. It returns the previous value, if any.
 func (sh *idxShard) putLocked(k idxKey, h uint64, packed uint64) (old uint64, had bool) {
-	if (sh.used+1)*maxLoadDen > len(sh.slots)*maxLoadNum {
+	if (sh.used+1)*maxLoadDen > len(*sh.slots.Load())*maxLoadNum {
 		sh.growLocked()
 	}
-	s := sh.findLocked(k, h)
-	if s.number != 0 {
-		old, s.packed = s.packed, packed
+	s := find(*sh.slots.Load(), k, h)
+	sh.seq.Add(1)
+	defer sh.seq.Add(1)
+	if s.number.Load() != 0 {
+		old = s.packed.Load()
+		s.packed.Store(packed)
 		return old, true
 	}
-	*s = slot{number: k.number, org: k.org, sender: k.sender, packed: packed}
+	s.syms.Store(k.syms())
+	s.packed.Store(packed)
+	s.number.Store(k.number)
 	sh.used++
 	return 0, false
 }
 
 func (sh *idxShard) growLocked() {
-	old := sh.slots
-	sh.slots = make([]slot, len(old)*3/2+16)
-	for _, s := range old {
-		if s.number != 0 {
-			k := idxKey{org: s.org, sender: s.sender, number: s.number}
-			*sh.findLocked(k, k.hash()) = s
+	old := *sh.slots.Load()
+	slots := make([]slot, len(old)*3/2+16)
+	for i := range old {
+		s := &old[i]
+		if num := s.number.Load(); num != 0 {
+			syms := s.syms.Load()
+			k := idxKey{org: uint32(syms >> 32), sender: uint32(syms), number: num}
+			d := find(slots, k, k.hash())
+			d.syms.Store(syms)
+			d.packed.Store(s.packed.Load())
+			d.number.Store(num)
 		}
 	}
+	sh.slots.Store(&slots)
 }
 
 // lookup returns the id of name without interning it.
@@ -284,21 +323,25 @@ func indexGet[T string | []byte](ix *index, org string, sender, number T) (idxVa
 	if !ok {
 		return idxVal{}, false
 	}
+	snd := uint32(0)
+	if len(sender) > 0 {
+		if snd, ok = lookupSym(&ix.syms, sender); !ok {
+			return idxVal{}, false
+		}
+	}
+	return indexGetNum(ix, org, snd, num)
+}
+
+// indexGetNum looks up a scope whose sender is already a symbol (0 for
+// organization scope) and whose number is packed.
+func indexGetNum(ix *index, org string, snd uint32, num uint64) (idxVal, bool) {
 	o, ok := lookupSym(&ix.syms, org)
 	if !ok || o == 0 {
 		return idxVal{}, false
 	}
-	snd, ok := lookupSym(&ix.syms, sender)
-	if !ok {
-		return idxVal{}, false
-	}
 	k := idxKey{org: o, sender: snd, number: num}
 	h := k.hash()
-	sh := &ix.shards[h>>56&(indexShards-1)]
-	sh.mu.RLock()
-	sl := sh.findLocked(k, h)
-	found, packed := sl.number != 0, sl.packed
-	sh.mu.RUnlock()
+	packed, found := ix.shards[h>>56&(indexShards-1)].get(k, h)
 	if !found {
 		return idxVal{}, false
 	}

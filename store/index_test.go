@@ -101,8 +101,8 @@ func TestIndexTableGrowsAndUpdates(t *testing.T) {
 		t.Fatal("found a scope never set")
 	}
 	for sh := range ix.shards {
-		if s := &ix.shards[sh]; s.used*maxLoadDen > len(s.slots)*maxLoadNum {
-			t.Fatalf("shard %d is %d/%d full", sh, s.used, len(s.slots))
+		if s := &ix.shards[sh]; s.used*maxLoadDen > len(*s.slots.Load())*maxLoadNum {
+			t.Fatalf("shard %d is %d/%d full", sh, s.used, len(*s.slots.Load()))
 		}
 	}
 }
@@ -119,6 +119,53 @@ func TestPackKeepsSecondsStateAndMode(t *testing.T) {
 		}
 		if !got.same(v) {
 			t.Errorf("%v: unpacked value not the same", tm)
+		}
+	}
+}
+
+// Readers take no lock: while one writer inserts (growing the tables) and
+// rewrites entries, concurrent lookups find either no entry yet or one the
+// writer wrote whole, never a torn or misplaced one.
+func TestIndexLockFreeReads(t *testing.T) {
+	ix := newIndex(0)
+	const n = 20000
+	scope := func(i int) Scope { return OrgScope("acme", num(i)) }
+	want := func(i int, round int) idxVal {
+		return idxVal{state: State((i + round) % 3), mode: ModeConsent, updated: int64(i) * int64(time.Second)}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for r := 0; r < 2; r++ {
+		wg.Add(1)
+		go func(r int) {
+			defer wg.Done()
+			for j := r; ; j = (j + 7919) % n {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				v, ok := ix.get(scope(j))
+				if !ok {
+					continue
+				}
+				if v.mode != ModeConsent || v.updated != int64(j)*int64(time.Second) {
+					t.Errorf("scope %d read as %+v", j, v)
+					return
+				}
+			}
+		}(r)
+	}
+	for round := 0; round < 3; round++ {
+		for i := 0; i < n; i++ {
+			ix.set(scope(i), want(i, round))
+		}
+	}
+	close(done)
+	wg.Wait()
+	for i := 0; i < n; i++ {
+		if v, ok := ix.get(scope(i)); !ok || !v.same(want(i, 2)) {
+			t.Fatalf("scope %d = %+v, %v after the writes", i, v, ok)
 		}
 	}
 }

@@ -154,3 +154,20 @@ func TestNoteMessageID(t *testing.T) {
 		t.Fatalf("NoteMessageID wrote to disk: %v", err)
 	}
 }
+
+func TestStateNumber(t *testing.T) {
+	s, c := memStore(t)
+	mustApply(t, s, change(OrgScope("acme", "+15551230007"), EventOptedOut, c.Now()))
+	if st, ok := s.StateNumber("acme", 15551230007); !ok || st != StateOptedOut {
+		t.Fatalf("StateNumber = %v, %v", st, ok)
+	}
+	if _, ok := s.StateNumber("acme", 15551230008); ok {
+		t.Fatal("StateNumber found a scope without a record")
+	}
+	if _, ok := s.StateNumber("other", 15551230007); ok {
+		t.Fatal("StateNumber found the scope under another organization")
+	}
+	if n := testing.AllocsPerRun(100, func() { s.StateNumber("acme", 15551230007) }); n != 0 {
+		t.Fatalf("StateNumber allocates %v times", n)
+	}
+}

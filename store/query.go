@@ -51,6 +51,18 @@ func (b *Badger) LookupBytes(org string, sender, number []byte) (Current, bool) 
 	return v.current(), true
 }
 
+// StateNumber is the state of an organization scope with the handset's
+// E.164 digits packed into a uint64 (the digits as a decimal number: the
+// MT path packs them as it reads the PDU), and whether it has a record, so
+// that nothing is parsed and nothing crosses the call but words.
+func (b *Badger) StateNumber(org string, number uint64) (State, bool) {
+	if number == 0 {
+		return StateUnknown, false
+	}
+	v, ok := indexGetNum(b.idx.Load(), org, 0, number)
+	return v.state, ok
+}
+
 // Consent returns the scope's full consent record from disk, or ErrNotFound.
 func (b *Badger) Consent(ctx context.Context, s Scope) (Consent, error) {
 	if err := b.enter(); err != nil {

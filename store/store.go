@@ -31,6 +31,10 @@ type Consents interface {
 	Lookup(s Scope) (Current, bool)
 	// LookupBytes is Lookup with the sender and number as PDU bytes.
 	LookupBytes(org string, sender, number []byte) (Current, bool)
+	// StateNumber is the state of an organization scope, and whether it
+	// has a record, with the number's digits packed into a uint64: the MT
+	// hot path.
+	StateNumber(org string, number uint64) (State, bool)
 	// Consent reads the full record from disk; ErrNotFound if none.
 	Consent(ctx context.Context, s Scope) (Consent, error)
 	// ListConsents pages through records for the reports and the API.
