@@ -41,6 +41,8 @@ type Engine struct {
 	log   zerolog.Logger
 	clock func() time.Time
 	tab   atomic.Pointer[table]
+	// claims caches each session's claim (see claimOf).
+	claims [1024]atomic.Pointer[claimEntry]
 
 	lanes []chan *task
 	seed  maphash.Seed

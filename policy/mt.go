@@ -14,7 +14,69 @@ import (
 // disclaimer mode) returns Defer with a task for Run.
 func (e *Engine) MT(b Bind, m *pdu.Message, raw []byte) Decision {
 	t := e.tab.Load()
+	c := e.claimOf(t, b)
+	if c.fast && m.ID != pdu.SubmitMulti && e.ov.n.Load() == 0 && e.rev.n.Load() == 0 {
+		if d, ok := e.mtFast(c.acct, m); ok {
+			return d
+		}
+	}
+	return e.mtSlow(c, b, m, raw)
+}
+
+// mtFast decides the common MT from memory with the fewest steps: an
+// account with organization scope and no sender prefixes (so neither the
+// organization nor the scope depends on the sender), no opt-out in flight
+// and no scope under review. The handset's digits are packed as they are
+// read and the store is asked with words only. ok is false when the answer
+// needs more than memory (a first contact), for mtSlow to take over.
+func (e *Engine) mtFast(a *account, m *pdu.Message) (Decision, bool) {
+	num, ok := a.plan.pack(m.Dest.TON, m.Dest.Addr)
+	if !ok {
+		e.m.mt[mtNotNumber].Add(1)
+		return Decision{}, true
+	}
+	state, known := e.st.StateNumber(a.name, num)
+	switch {
+	case state == store.StateOptedOut:
+		e.m.mt[mtOptedOut].Add(1)
+		return Decision{Action: Reject, Status: a.main.spec.RefusedStatus}, true
+	case a.allowed != nil && !a.allowsPacked(num):
+		e.m.mt[mtCountry].Add(1)
+		return Decision{Action: Reject, Status: a.main.spec.RefusedStatus}, true
+	case a.mode == ModeConsent && state != store.StateOptedIn, a.mode == ModeDisclaimer && !known:
+		return Decision{}, false
+	}
+	e.m.mt[mtForwarded].Add(1)
+	return Decision{}, true
+}
+
+// claimOf finds the bind's claim through a small cache by session: the
+// system_id of a session never changes, so one map lookup per session
+// serves every MT it sends, until the table is reloaded.
+func (e *Engine) claimOf(t *table, b Bind) *claim {
+	slot := &e.claims[b.Session%uint64(len(e.claims))]
+	if ce := slot.Load(); ce != nil && ce.session == b.Session && ce.tab == t && ce.systemID == b.SystemID {
+		return ce.claim
+	}
 	c := t.claimFor(b.SystemID)
+	slot.Store(&claimEntry{session: b.Session, systemID: b.SystemID, tab: t, claim: c})
+	return c
+}
+
+// claimEntry is one slot of Engine.claims. The system_id is compared too
+// (a pointer compare for the session's own string), so that a caller that
+// does not number its sessions cannot be given another bind's claim.
+type claimEntry struct {
+	session  uint64
+	systemID string
+	tab      *table
+	claim    *claim
+}
+
+// mtSlow is MT for everything mtFast leaves: sender scopes, sender
+// prefixes, submit_multi, opt-outs in flight, scopes under review, and
+// first contacts that need the disk.
+func (e *Engine) mtSlow(c *claim, b Bind, m *pdu.Message, raw []byte) Decision {
 	a := c.acct
 	sc := scratchPool.Get().(*mtScratch)
 	defer scratchPool.Put(sc)

@@ -32,8 +32,9 @@ type digits [maxE164 + 1]byte
 
 // dialPlan turns addresses into E.164 digits for one default country.
 type dialPlan struct {
-	region string
-	cc     string // country calling code, e.g. "1", "44"
+	region  string
+	cc      string // country calling code, e.g. "1", "44"
+	ccValue uint64 // cc as a number
 	trunk  string // national (trunk) prefix, e.g. "0"; "" where there is none
 }
 
@@ -43,7 +44,7 @@ func newDialPlan(region string) (dialPlan, error) {
 	if cc == 0 {
 		return dialPlan{}, fmt.Errorf("policy: %q is not a country code the numbering plan knows (write ISO 3166 alpha-2, like US or GB)", region)
 	}
-	return dialPlan{region: region, cc: strconv.Itoa(cc), trunk: phonenumbers.GetNddPrefixForRegion(region, true)}, nil
+	return dialPlan{region: region, cc: strconv.Itoa(cc), ccValue: uint64(cc), trunk: phonenumbers.GetNddPrefixForRegion(region, true)}, nil
 }
 
 // e164 writes addr as E.164 digits (no '+') into buf and returns them; ok is
@@ -86,6 +87,42 @@ func (p *dialPlan) e164(buf *digits, ton byte, addr []byte) ([]byte, bool) {
 	}
 	n += copy(buf[n:], addr)
 	return buf[:n], true
+}
+
+// pack is e164 that returns the digits packed into a uint64 (as the
+// store's index keys them) in one pass, with no buffer.
+func (p *dialPlan) pack(ton byte, addr []byte) (uint64, bool) {
+	if ton == tonAlphanumeric || len(addr) == 0 {
+		return 0, false
+	}
+	intl := ton == tonInternational
+	switch {
+	case addr[0] == '+':
+		addr, intl = addr[1:], true
+	case len(addr) > 2 && addr[0] == '0' && addr[1] == '0':
+		addr, intl = addr[2:], true
+	}
+	if !intl && ton != tonNational {
+		intl = len(addr) > 10 && hasPrefix(addr, p.cc) && !hasPrefix(addr, p.trunk)
+	}
+	var v uint64
+	n := 0
+	if !intl {
+		if p.trunk != "" && hasPrefix(addr, p.trunk) {
+			addr = addr[len(p.trunk):]
+		}
+		v, n = p.ccValue, len(p.cc)
+	}
+	if n+len(addr) > maxE164 || n+len(addr) < 7 || (n == 0 && addr[0] == '0') {
+		return 0, false
+	}
+	for _, c := range addr {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v, true
 }
 
 func hasPrefix(b []byte, p string) bool {

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,10 @@ type claim struct {
 	acct     *account
 	prefixes []prefixOrg // longest prefix first
 	fallback *org
+	// fast: the organization and the scope do not depend on the sender
+	// (no prefixes, organization scope, no revoke-all), so MT may take the
+	// fast path.
+	fast bool
 }
 
 type prefixOrg struct {
@@ -146,6 +151,7 @@ func compile(specs []Organization, s Settings) (*table, error) {
 		if c.fallback == nil {
 			c.fallback = c.acct.main
 		}
+		c.fast = c.fastPath()
 		sort.SliceStable(c.prefixes, func(i, j int) bool { return len(c.prefixes[i].prefix) > len(c.prefixes[j].prefix) })
 	}
 	for _, a := range t.accounts {
@@ -172,7 +178,13 @@ func compile(specs []Organization, s Settings) (*table, error) {
 		def = o
 	}
 	t.def = &claim{acct: def.acct, fallback: def}
+	t.def.fast = t.def.fastPath()
 	return t, nil
+}
+
+func (c *claim) fastPath() bool {
+	spec := &c.acct.main.spec
+	return len(c.prefixes) == 0 && spec.Scope == ScopeOrganization && !spec.RevokeAll
 }
 
 // OrgError is an organization that does not compile (a keyword list entry
@@ -308,6 +320,12 @@ func (a *account) allows(e164 []byte) bool {
 		return true
 	}
 	return a.allowed[a.regions.of(e164)]
+}
+
+// allowsPacked is allows for packed digits.
+func (a *account) allowsPacked(num uint64) bool {
+	var buf [maxE164 + 1]byte
+	return a.allows(strconv.AppendUint(buf[:0], num, 10))
 }
 
 // senderName is {sender_name} for a sender number.

@@ -28,6 +28,9 @@ func (i interceptor) MO(c *smpp.Call, m *pdu.Message) smpp.Verdict {
 }
 
 func (i interceptor) verdict(c *smpp.Call, d policy.Decision) smpp.Verdict {
+	if d.Action == policy.Forward && d.Unsuccess == nil && d.InjectBefore == nil && d.Inject == nil {
+		return smpp.Verdict{} // the common answer, without building one
+	}
 	if d.Action != policy.Defer {
 		return toVerdict(d)
 	}
