@@ -35,7 +35,7 @@ type dialPlan struct {
 	region  string
 	cc      string // country calling code, e.g. "1", "44"
 	ccValue uint64 // cc as a number
-	trunk  string // national (trunk) prefix, e.g. "0"; "" where there is none
+	trunk   string // national (trunk) prefix, e.g. "0"; "" where there is none
 }
 
 func newDialPlan(region string) (dialPlan, error) {
