@@ -406,6 +406,9 @@ func (m *Matcher) candidates(st *state) {
 		st.anyCand = true
 	}
 	for _, id := range st.ids {
+		if m.idFlags[id]&flagRequired == 0 {
+			continue
+		}
 		for _, p := range m.reqBy[id] {
 			st.cand[p>>6] |= 1 << (p & 63)
 			st.anyCand = true

@@ -1,5 +1,10 @@
 package keywords
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // The ASCII scan: one pass over the raw bytes of an ASCII message that
 // yields what Normalize, tokenize and appendKey followed by a vocabulary
 // lookup would (word ids and sentence starts), without writing the
@@ -100,10 +105,21 @@ func (m *Matcher) scanASCII(text []byte, ids *[maxWords]int32, boundary *[maxWor
 words:
 	n := 0
 	stop := false // a sentence ended since the last word
+	ok := false
 	for i < len(text) {
-		w := scanWord(text, i, &kb)
-		if w.fail {
-			return scanResult{}
+		// The commonest word, one to seven letters or digits with no
+		// letter twice in a row, is read here without a call: a call
+		// costs the loop's registers. swarWord and scanWord read the rest.
+		var w word
+		x := load8(text, i)
+		alnum, y := alnumBytes(x)
+		if wn := bits.TrailingZeros64(^alnum&highBits) >> 3; wn > 0 && wn < 8 &&
+			scanTable[byte(x>>(8*wn))].kind < kDigit && !doubled(y&(1<<(8*wn)-1), wn) {
+			w = word{end: i + wn, kn: wn, chunk: y & (1<<(8*wn) - 1)}
+		} else if w, ok = swarWord(text, i, &kb); !ok {
+			if w = scanWord(text, i, &kb); w.fail {
+				return scanResult{}
+			}
 		}
 		if w.kn > 0 {
 			first := w.chunk // the key's first 8 bytes when it has no more
@@ -144,6 +160,110 @@ words:
 	}
 	res.n, res.ok = n, true
 	return res
+}
+
+// SWAR constants: a byte's high bit, and byte-wise ones.
+const (
+	highBits = 0x8080808080808080
+	lowBits  = 0x0101010101010101
+)
+
+// swarWord reads, eight bytes at a time, the common word at text[i]: up to
+// 15 letters and digits ending at a separator. ok is false for any other
+// word (one with an asterisk or an apostrophe, a longer one, or one of 8 or
+// more with a letter twice in a row), which scanWord then reads a byte at a
+// time; the two agree on every word swarWord takes.
+func swarWord(text []byte, i int, kb *[maxKey]byte) (w word, ok bool) {
+	x := load8(text, i)
+	alnum, y := alnumBytes(x)
+	n := bits.TrailingZeros64(^alnum&highBits) >> 3 // leading letters and digits
+	if n == 0 {
+		return word{}, false
+	}
+	if n < 8 {
+		if scanTable[byte(x>>(8*n))].kind >= kDigit {
+			return word{}, false // '*' or '\'' next
+		}
+		key, kn := squeeze(y&(1<<(8*n)-1), n)
+		return word{end: i + n, kn: kn, chunk: key}, true
+	}
+	x2 := load8(text, i+8)
+	alnum2, y2 := alnumBytes(x2)
+	n2 := bits.TrailingZeros64(^alnum2&highBits) >> 3
+	if n2 == 8 || scanTable[byte(x2>>(8*n2))].kind >= kDigit {
+		return word{}, false
+	}
+	if n2 == 0 {
+		if doubled(y, 8) {
+			return word{}, false
+		}
+		return word{end: i + 8, kn: 8, chunk: y}, true
+	}
+	rest := y2 & (1<<(8*n2) - 1)
+	if doubled(y, 8) || byte(y>>56) == byte(rest) || doubled(rest, n2) {
+		return word{}, false
+	}
+	binary.LittleEndian.PutUint64(kb[0:], y)
+	binary.LittleEndian.PutUint64(kb[8:], rest)
+	return word{end: i + 8 + n2, kn: 8 + n2, h: hashChunk(0, y), chunk: rest}, true
+}
+
+// load8 returns text[i:i+8] as a little-endian word; bytes past the end
+// read as spaces, which end a word as the end does.
+func load8(text []byte, i int) uint64 {
+	if i >= 0 && i+8 <= len(text) {
+		return binary.LittleEndian.Uint64(text[i:])
+	}
+	b := [8]byte{' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '}
+	if i < len(text) {
+		copy(b[:], text[i:])
+	}
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// alnumBytes marks with its high bit every byte of x that is an ASCII letter
+// or digit, and returns x with letters case folded (digits are unchanged by
+// the fold). Adding 0x80-lo sets a 7-bit byte's high bit from lo on; no sum
+// carries into the next byte.
+func alnumBytes(x uint64) (alnum, folded uint64) {
+	folded = x | 0x2020202020202020
+	t := folded &^ highBits
+	letters := (t + (0x80-'a')*lowBits) &^ (t + (0x80-'z'-1)*lowBits)
+	u := x &^ highBits
+	digits := (u + (0x80-'0')*lowBits) &^ (u + (0x80-'9'-1)*lowBits)
+	return (letters | digits) &^ x & highBits, folded
+}
+
+// doubled reports whether two neighbouring bytes of the n-byte key are
+// equal. It may also report a pair above a true one; callers take that as
+// a yes, which only costs the exact path.
+func doubled(key uint64, n int) bool {
+	if n < 2 {
+		return false
+	}
+	d := (key ^ key>>8) | ^uint64(0)<<(8*(n-1))
+	return (d-lowBits)&^d&highBits != 0
+}
+
+// squeeze returns the n-byte key with every run of a repeated letter made
+// one, as appendKey does, and its new length.
+func squeeze(key uint64, n int) (uint64, int) {
+	if !doubled(key, n) {
+		return key, n
+	}
+	var out uint64
+	sh := 0
+	last := uint64(0)
+	for range n {
+		b := key & 0xff
+		key >>= 8
+		if b != last || b >= '0' && b <= '9' {
+			out |= b << sh
+			sh += 8
+		}
+		last = b
+	}
+	return out, sh >> 3
 }
 
 // word is one word read by scanWord.

@@ -58,12 +58,15 @@ func checkScan(t *testing.T, m *Matcher, text []byte) (scanned bool) {
 			t.Fatalf("scanASCII(%q): flags %b, want %b", text, sc.flags, flags)
 		}
 	}
-	if got, want := m.Classify(text), m.classifyGeneral(text); got != want {
-		t.Fatalf("Classify(%q) = %+v, general path %+v", text, got, want)
-	}
-	_, scanned = m.classifyASCII(text)
+	// Where the scan is not taken, Classify is the general path itself.
+	r, scanned := m.classifyASCII(text)
 	if scanned && !sc.ok {
 		t.Fatalf("classifyASCII(%q) took a message scanASCII gave up on", text)
+	}
+	if scanned {
+		if want := m.classifyGeneral(text); r != want || m.Classify(text) != want {
+			t.Fatalf("Classify(%q) = %+v, general path %+v", text, r, want)
+		}
 	}
 	return scanned
 }
@@ -166,7 +169,9 @@ func FuzzScanASCII(f *testing.F) {
 	}
 	f.Add([]byte("lll'appel QQQU'il f*'*k stoooop. don't stop texting me"))
 	f.Fuzz(func(t *testing.T, text []byte) {
-		text = clip(text)
+		if len(text) > maxScan+1 {
+			text = text[:maxScan+1] // longer messages take the general path whole
+		}
 		checkScan(t, fuzzMatcher, text)
 		ascii := make([]byte, len(text))
 		for i, c := range text {
