@@ -255,17 +255,18 @@ func (e *Engine) refuseBusy(t *task) {
 
 func (e *Engine) lane(ch chan *task) {
 	defer e.wg.Done()
+	var p proofs
 	for {
 		select {
 		case t := <-ch:
-			e.work(t)
+			e.work(t, &p)
 		case <-e.closing:
 			// Finish what was queued before Close: each is a PDU whose
 			// peer is waiting for its answer.
 			for {
 				select {
 				case t := <-ch:
-					e.work(t)
+					e.work(t, &p)
 				default:
 					return
 				}
@@ -274,9 +275,50 @@ func (e *Engine) lane(ch chan *task) {
 	}
 }
 
+// proofs are a lane's proof events still being written, by scope. A task's
+// proof (the texts it sent) is written off the lane once the task is done;
+// the next task of the same scope waits for it, so that the scope's events
+// stay in the order they happened, while tasks of other scopes go on.
+type proofs struct {
+	pending map[store.Scope]chan struct{}
+}
+
+// wait blocks until the proof of s's previous task is written.
+func (p *proofs) wait(s store.Scope) {
+	if done, ok := p.pending[s]; ok {
+		<-done
+		delete(p.pending, s)
+	}
+}
+
+// write records evs for t off the lane.
+func (p *proofs) write(e *Engine, t *task, evs []store.Change) {
+	if p.pending == nil {
+		p.pending = map[store.Scope]chan struct{}{}
+	}
+	if len(p.pending) >= 1024 {
+		for s, done := range p.pending {
+			select {
+			case <-done:
+				delete(p.pending, s)
+			default:
+			}
+		}
+	}
+	done := make(chan struct{})
+	p.pending[t.scope] = done
+	e.asyncOr(func() {
+		defer close(done)
+		for _, ch := range evs {
+			e.record(t, ch)
+		}
+	}, func() { close(done) })
+}
+
 // work runs one task, recovering a panic so that a bug costs one PDU (which
 // the peer sends again) rather than the lane.
-func (e *Engine) work(t *task) {
+func (e *Engine) work(t *task, p *proofs) {
+	p.wait(t.scope)
 	e.running.Add(1)
 	defer e.running.Done()
 	defer func() {
@@ -289,6 +331,11 @@ func (e *Engine) work(t *task) {
 			if t.kind == taskOptOut {
 				e.ov.done(t)
 			}
+		}
+	}()
+	defer func() {
+		if len(t.proof) > 0 {
+			p.write(e, t, t.proof)
 		}
 	}()
 	switch t.kind {

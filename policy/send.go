@@ -121,9 +121,18 @@ func (e *Engine) send(t *task, name string, ev store.EventType, deadline time.Ti
 	if outcome == autoFailed {
 		return
 	}
-	e.record(t, store.Change{
-		Type: ev, Template: name, TemplateVersion: msg.tpl.Version, MessageID: msg.id, Note: note,
-	})
+	ch := store.Change{Type: ev, Template: name, TemplateVersion: msg.tpl.Version, MessageID: msg.id, Note: note, OccurredAt: e.now()}
+	if ev == store.EventConsentRequested {
+		// It moves the scope to pending, which the lane's next task of
+		// the scope must see.
+		e.record(t, ch)
+	} else {
+		// Proof of a text sent changes no state: it is written after the
+		// task, in order, off the lane (see work), so that the lane need
+		// not wait for its fsync before the handset's next reply and a STOP
+		// storm is not held to two synced writes per STOP.
+		t.proof = append(t.proof, ch)
+	}
 	e.st.Log(store.Record{ID: msg.id, Org: t.scope.Org, Sender: t.sender.Addr, Number: t.scope.Number, At: e.now(), Status: store.MsgSent})
 }
 
@@ -202,10 +211,17 @@ func (e *Engine) record(t *task, ch store.Change) {
 // injections arrive there and must not wait on the disk). Once Close has
 // waited for the running work, fn is dropped: what it would have
 // acknowledged stays in the outbox for the next start.
-func (e *Engine) async(fn func()) {
+func (e *Engine) async(fn func()) { e.asyncOr(fn, nil) }
+
+// asyncOr is async that calls dropped instead of fn once Close stopped
+// taking work.
+func (e *Engine) asyncOr(fn, dropped func()) {
 	e.asyncMu.Lock()
 	if e.stopped {
 		e.asyncMu.Unlock()
+		if dropped != nil {
+			dropped()
+		}
 		return
 	}
 	e.running.Add(1)

@@ -59,6 +59,9 @@ type task struct {
 
 	resp     Responder
 	finished bool
+	// proof are the events recording texts the task sent, written in
+	// order once the task is done.
+	proof []store.Change
 	ovKey    ovKey
 }
 
