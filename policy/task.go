@@ -62,7 +62,7 @@ type task struct {
 	// proof are the events recording texts the task sent, written in
 	// order once the task is done.
 	proof []store.Change
-	ovKey    ovKey
+	ovKey ovKey
 }
 
 func (t *task) finish(d Decision) error {
