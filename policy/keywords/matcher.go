@@ -40,6 +40,7 @@ type Matcher struct {
 	reqBy    [][]int32 // token id → patterns that need it (see pattern.required)
 	always   []int32   // patterns with no required word, tried on every message
 	idFlags  []uint8   // token id → flagOptOut, flagRequired, flagNegFirst, flagIntFirst
+	patKind  []uint8   // pattern → candNegative or candIntent
 	emoji    []emojiEntry
 	numeric  bool
 
@@ -269,6 +270,13 @@ func (m *Matcher) index() {
 			m.reqBy[id] = appendUnique(m.reqBy[id], int32(i))
 		}
 	}
+	m.patKind = make([]uint8, len(m.pats))
+	for i := range m.pats {
+		m.patKind[i] = candIntent
+		if m.pats[i].negative {
+			m.patKind[i] = candNegative
+		}
+	}
 	m.idFlags = make([]uint8, n)
 	for _, id := range optOutFirst {
 		m.idFlags[id] |= flagOptOut
@@ -339,9 +347,9 @@ type state struct {
 	negSpans []span   // the negative matches, up to len(negSpans)
 	nNeg     int      // negative matches found; beyond len(negSpans) only neg records them
 	cand     []uint64 // patterns whose required words the message has
-	anyCand  bool
-	flags    uint8 // idFlags of the message's words, ORed
-	start    int   // where the current pattern match began
+	kinds    uint8    // candNegative, candIntent: the kinds of the candidates
+	flags    uint8    // idFlags of the message's words, ORed
+	start    int      // where the current pattern match began
 	steps    int
 }
 
@@ -403,7 +411,7 @@ func (m *Matcher) classifyASCII(text []byte) (r Result, ok bool) {
 func (m *Matcher) candidates(st *state) {
 	for _, p := range m.always {
 		st.cand[p>>6] |= 1 << (p & 63)
-		st.anyCand = true
+		st.kinds |= m.patKind[p]
 	}
 	for _, id := range st.ids {
 		if m.idFlags[id]&flagRequired == 0 {
@@ -411,10 +419,16 @@ func (m *Matcher) candidates(st *state) {
 		}
 		for _, p := range m.reqBy[id] {
 			st.cand[p>>6] |= 1 << (p & 63)
-			st.anyCand = true
+			st.kinds |= m.patKind[p]
 		}
 	}
 }
+
+// Pattern kinds, as bits of state.kinds.
+const (
+	candNegative = 1 << iota
+	candIntent
+)
 
 // classifyGeneral is Classify by way of Normalize's output: the path of
 // every message the ASCII scan does not take.
@@ -512,7 +526,7 @@ func (m *Matcher) classifyWords(st *state, normed []byte, spans []span, singles 
 	// 2. Negative patterns mark the words they cover.
 	neg := -1
 	for pos, id := range ids {
-		if !st.anyCand || st.flags&flagNegFirst == 0 {
+		if st.kinds&candNegative == 0 || st.flags&flagNegFirst == 0 {
 			break
 		}
 		if m.idFlags[id]&flagNegFirst == 0 {
@@ -542,7 +556,7 @@ func (m *Matcher) classifyWords(st *state, normed []byte, spans []span, singles 
 	// 3. An intent pattern that overlaps no negative match, or holds a
 	// whole one ("you won't stop texting me" holds "won't stop").
 	for pos, id := range ids {
-		if !st.anyCand || st.flags&flagIntFirst == 0 {
+		if st.kinds&candIntent == 0 || st.flags&flagIntFirst == 0 {
 			break
 		}
 		if m.idFlags[id]&flagIntFirst == 0 {
