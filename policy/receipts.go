@@ -121,11 +121,8 @@ func (e *Engine) noteIDs(ours, smscID string) {
 
 // mapIDs records that the SMSC accepted optguard's message ours as smscID.
 func (e *Engine) mapIDs(ours, smscID string) {
-	for _, v := range idVariants(smscID) {
-		if err := e.st.MapMessageID(context.Background(), ours, v); err != nil {
-			e.log.Warn().Err(err).Str("message_id", ours).Msg("recording the SMSC's message id; its receipt will carry the SMSC's id")
-			return
-		}
+	if err := e.st.MapMessageIDs(context.Background(), ours, idVariants(smscID)...); err != nil {
+		e.log.Warn().Err(err).Str("message_id", ours).Msg("recording the SMSC's message id; its receipt will carry the SMSC's id")
 	}
 }
 

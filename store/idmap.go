@@ -100,11 +100,23 @@ func loadIDMirror(db *badger.DB) (*idMirror, error) {
 // accepted by the SMSC as smscID, in both directions. A mapping for the same
 // id is replaced.
 func (b *Badger) MapMessageID(ctx context.Context, ourID, smscID string) error {
+	return b.MapMessageIDs(ctx, ourID, smscID)
+}
+
+// MapMessageIDs is MapMessageID for several forms of the SMSC's id (the
+// forms a receipt may write it in), in one write; the optguard id → SMSC
+// id direction keeps the last.
+func (b *Badger) MapMessageIDs(ctx context.Context, ourID string, smscIDs ...string) error {
 	if err := checkName("optguard message id", ourID, maxIDLen, true); err != nil {
 		return fmt.Errorf("mapping message id: %w", err)
 	}
-	if err := checkName("SMSC message id", smscID, maxIDLen, true); err != nil {
-		return fmt.Errorf("mapping message id: %w", err)
+	if len(smscIDs) == 0 {
+		return fmt.Errorf("mapping message id: %w", invalidf("no SMSC message id"))
+	}
+	for _, smscID := range smscIDs {
+		if err := checkName("SMSC message id", smscID, maxIDLen, true); err != nil {
+			return fmt.Errorf("mapping message id: %w", err)
+		}
 	}
 	if err := b.enter(); err != nil {
 		return err
@@ -113,19 +125,27 @@ func (b *Badger) MapMessageID(ctx context.Context, ourID, smscID string) error {
 	now := b.clock().Unix()
 	exp := uint64(now + int64(b.opts.IDMapTTL/time.Second))
 	err := b.ldb.Update(func(txn *badger.Txn) error {
-		e1 := badger.NewEntry(idOursKey(ourID), []byte(smscID))
+		e1 := badger.NewEntry(idOursKey(ourID), []byte(smscIDs[len(smscIDs)-1]))
 		e1.ExpiresAt = exp
-		e2 := badger.NewEntry(idSMSCKey(smscID), []byte(ourID))
-		e2.ExpiresAt = exp
 		if err := txn.SetEntry(e1); err != nil {
 			return err
 		}
-		return txn.SetEntry(e2)
+		for _, smscID := range smscIDs {
+			e2 := badger.NewEntry(idSMSCKey(smscID), []byte(ourID))
+			e2.ExpiresAt = exp
+			if err := txn.SetEntry(e2); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("mapping message id: %w", err)
 	}
-	b.ids.Load().put(smscID, ourID, int64(exp), time.Now().Unix())
+	wall := time.Now().Unix()
+	for _, smscID := range smscIDs {
+		b.ids.Load().put(smscID, ourID, int64(exp), wall)
+	}
 	return nil
 }
 

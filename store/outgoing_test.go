@@ -171,3 +171,21 @@ func TestStateNumber(t *testing.T) {
 		t.Fatalf("StateNumber allocates %v times", n)
 	}
 }
+
+func TestMapMessageIDs(t *testing.T) {
+	s, _ := memStore(t)
+	if err := s.MapMessageIDs(ctx, "og7", "1a2b", "6699"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"1a2b", "6699"} {
+		if got, ok := s.OptguardMessageIDBytes([]byte(id)); !ok || got != "og7" {
+			t.Errorf("%s → %q, %v", id, got, ok)
+		}
+	}
+	if got, err := s.SMSCMessageID(ctx, "og7"); err != nil || got != "6699" {
+		t.Errorf("SMSCMessageID = %q, %v; want the last form", got, err)
+	}
+	if err := s.MapMessageIDs(ctx, "og8"); err == nil {
+		t.Error("MapMessageIDs without an SMSC id succeeded")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
@@ -90,15 +91,50 @@ func checkName(what, v string, max int, required bool) error {
 // non-zero first digit, 7 to 15 digits in all, and a possible number for its
 // country calling code. It does not accept formatting; see NormalizeNumber.
 func ValidateNumber(n string) error {
-	if _, ok := numberKey(n); !ok || n[0] != '+' || len(n) < 8 {
+	key, ok := numberKey(n)
+	if !ok || n[0] != '+' || len(n) < 8 {
 		return fmt.Errorf("%w: %q", ErrInvalidNumber, n)
+	}
+	if validNumbers.has(key) {
+		return nil
 	}
 	pn, err := phonenumbers.Parse(n, "")
 	if err != nil || !phonenumbers.IsPossibleNumber(pn) ||
 		phonenumbers.Format(pn, phonenumbers.E164) != n {
 		return fmt.Errorf("%w: %q is not a possible number", ErrInvalidNumber, n)
 	}
+	validNumbers.add(key)
 	return nil
+}
+
+// validNumbers remembers numbers that passed ValidateNumber: the numbering
+// plan's parser takes some 17 µs a number (regular expressions), and one
+// opt-out validates its number several times (the change, then the proof
+// of each text sent). '+' and up to 15 digits pack into a key one-to-one.
+// The set is dropped whole when it reaches its bound.
+var validNumbers numberSet
+
+type numberSet struct {
+	mu sync.RWMutex
+	m  map[uint64]struct{} // guarded by mu
+}
+
+const numberSetMax = 1 << 16
+
+func (s *numberSet) has(k uint64) bool {
+	s.mu.RLock()
+	_, ok := s.m[k]
+	s.mu.RUnlock()
+	return ok
+}
+
+func (s *numberSet) add(k uint64) {
+	s.mu.Lock()
+	if s.m == nil || len(s.m) >= numberSetMax {
+		s.m = make(map[uint64]struct{}, 1024)
+	}
+	s.m[k] = struct{}{}
+	s.mu.Unlock()
 }
 
 // NormalizeNumber turns a number as people or PDUs write it ("+1 (555)

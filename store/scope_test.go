@@ -114,3 +114,19 @@ func TestImports(t *testing.T) {
 		}
 	}
 }
+
+// A number validated once is answered from memory; an invalid one is
+// never remembered.
+func TestValidateNumberRemembers(t *testing.T) {
+	for i := 0; i < 2; i++ {
+		if err := ValidateNumber("+15551234567"); err != nil {
+			t.Fatal(err)
+		}
+		if err := ValidateNumber("+1555123"); err == nil {
+			t.Fatal("a number too short for its country passed")
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = ValidateNumber("+15551234567") }); n != 0 {
+		t.Fatalf("a remembered number allocates %v times", n)
+	}
+}

@@ -89,6 +89,8 @@ type Holds interface {
 // IDMap maps optguard message ids to SMSC message ids and back, with a TTL.
 type IDMap interface {
 	MapMessageID(ctx context.Context, ourID, smscID string) error
+	// MapMessageIDs maps several forms of one SMSC id in one write.
+	MapMessageIDs(ctx context.Context, ourID string, smscIDs ...string) error
 	SMSCMessageID(ctx context.Context, ourID string) (string, error)
 	OptguardMessageID(ctx context.Context, smscID string) (string, error)
 	// OptguardMessageIDBytes is OptguardMessageID from memory, without

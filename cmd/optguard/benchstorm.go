@@ -29,7 +29,7 @@ type stormFlags struct {
 func (s *stormFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&s.on, "storm", false, "STOP storm: the simulator sends MO STOP from distinct handsets on one SMSC bind through the proxy with the policy; reports durable opt-outs per second")
 	fs.IntVar(&s.count, "storm-count", 50000, "with -storm: MO STOPs (distinct handsets) per round")
-	fs.IntVar(&s.window, "storm-window", 1000, "with -storm: deliver_sm outstanding on the SMSC bind")
+	fs.IntVar(&s.window, "storm-window", 100, "with -storm: deliver_sm outstanding on the SMSC bind (an SMSC window; latency grows with it: about window ÷ throughput)")
 	fs.StringVar(&s.mode, "storm-mode", "off", "with -storm: the default organization's `mode` (off, disclaimer or consent; opt-outs count in every mode)")
 }
 
