@@ -144,7 +144,11 @@ words:
 			i++ // the next word begins after the apostrophe
 			continue
 		}
-		// Separators up to the next word.
+		// Separators up to the next word; most often one space.
+		if i+1 < len(text) && text[i] == ' ' && scanTable[text[i+1]].kind >= kDigit {
+			i++
+			continue
+		}
 	sep:
 		for ; i < len(text); i++ {
 			switch scanTable[text[i]].kind {
