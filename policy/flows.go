@@ -35,7 +35,7 @@ func (e *Engine) holdMT(t *task) {
 		return
 	}
 	if n, err := e.heldCount(t.scope); err == nil && n >= a.main.spec.HoldMax {
-		e.m.mt[mtHoldFull].Add(1)
+		e.m.mt.add(t.bind.Session, mtHoldFull)
 		_ = t.finish(Decision{Action: Reject, Status: a.main.spec.HoldFullStatus})
 		return
 	}
@@ -55,7 +55,7 @@ func (e *Engine) holdMT(t *task) {
 		}
 		return
 	case errors.Is(err, store.ErrHoldQueueFull):
-		e.m.mt[mtHoldFull].Add(1)
+		e.m.mt.add(t.bind.Session, mtHoldFull)
 		_ = t.finish(Decision{Action: Reject, Status: a.main.spec.HoldFullStatus})
 		return
 	case err != nil:

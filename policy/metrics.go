@@ -16,7 +16,7 @@ import (
 // detections) and in maps under a mutex where the labels are open-ended
 // (organization, template): those are counted off the hot path.
 type metrics struct {
-	mt       [numMTVerdicts + 1]atomic.Uint64 // the last is mtHoldFull
+	mt       verdictCounts
 	mo       [numMOOutcomes]atomic.Uint64
 	classes  [8][8]atomic.Uint64 // class × rule
 	langs    sync.Map            // lang string → *atomic.Uint64
@@ -36,6 +36,28 @@ type metrics struct {
 
 // mtHoldFull counts MTs refused because the scope's hold queue was full.
 const mtHoldFull = numMTVerdicts
+
+// verdictCounts counts MT verdicts in shards by session: every MT adds one,
+// and one counter shared by the reader goroutines of all binds would bounce
+// between their cores on every MT.
+type verdictCounts struct {
+	shards [16]struct {
+		n [numMTVerdicts + 1]atomic.Uint64
+		_ [128 - (numMTVerdicts+1)*8%128]byte
+	}
+}
+
+func (c *verdictCounts) add(session uint64, v mtVerdict) {
+	c.shards[session%uint64(len(c.shards))].n[v].Add(1)
+}
+
+func (c *verdictCounts) load(v int) uint64 {
+	var sum uint64
+	for i := range c.shards {
+		sum += c.shards[i].n[v].Load()
+	}
+	return sum
+}
 
 type changeKey struct{ org, typ, method string }
 type autoKey struct{ template, outcome string }
@@ -118,12 +140,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
-	for i := range m.mt {
+	for i := 0; i <= int(mtHoldFull); i++ {
 		name := "hold_full"
 		if i < len(mtVerdictNames) {
 			name = mtVerdictNames[i]
 		}
-		counter(descMTVerdicts, m.mt[i].Load(), name)
+		counter(descMTVerdicts, m.mt.load(i), name)
 	}
 	for i := range m.mo {
 		counter(descMO, m.mo[i].Load(), moOutcomeNames[i])

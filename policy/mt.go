@@ -16,38 +16,50 @@ func (e *Engine) MT(b Bind, m *pdu.Message, raw []byte) Decision {
 	t := e.tab.Load()
 	c := e.claimOf(t, b)
 	if c.fast && m.ID != pdu.SubmitMulti && e.ov.n.Load() == 0 && e.rev.n.Load() == 0 {
-		if d, ok := e.mtFast(c.acct, m); ok {
-			return d
+		if a, st := e.mtFast(c.acct, b, m); a != Defer {
+			return Decision{Action: a, Status: st}
 		}
 	}
 	return e.mtSlow(c, b, m, raw)
+}
+
+// MTQuick is MT's answer from memory when it is forward or reject, without
+// building a Decision (a copy of a dozen words per MT on the relay's hot
+// path); Defer means the MT needs MT itself.
+func (e *Engine) MTQuick(b Bind, m *pdu.Message) (Action, pdu.Status) {
+	t := e.tab.Load()
+	c := e.claimOf(t, b)
+	if c.fast && m.ID != pdu.SubmitMulti && e.ov.n.Load() == 0 && e.rev.n.Load() == 0 {
+		return e.mtFast(c.acct, b, m)
+	}
+	return Defer, 0
 }
 
 // mtFast decides the common MT from memory with the fewest steps: an
 // account with organization scope and no sender prefixes (so neither the
 // organization nor the scope depends on the sender), no opt-out in flight
 // and no scope under review. The handset's digits are packed as they are
-// read and the store is asked with words only. ok is false when the answer
-// needs more than memory (a first contact), for mtSlow to take over.
-func (e *Engine) mtFast(a *account, m *pdu.Message) (Decision, bool) {
+// read and the store is asked with words only. When the answer needs more
+// than memory (a first contact) it returns Defer, for mtSlow to take over.
+func (e *Engine) mtFast(a *account, b Bind, m *pdu.Message) (Action, pdu.Status) {
 	num, ok := a.plan.pack(m.Dest.TON, m.Dest.Addr)
 	if !ok {
-		e.m.mt[mtNotNumber].Add(1)
-		return Decision{}, true
+		e.m.mt.add(b.Session, mtNotNumber)
+		return Forward, 0
 	}
 	state, known := e.st.StateNumber(a.name, num)
 	switch {
 	case state == store.StateOptedOut:
-		e.m.mt[mtOptedOut].Add(1)
-		return Decision{Action: Reject, Status: a.main.spec.RefusedStatus}, true
+		e.m.mt.add(b.Session, mtOptedOut)
+		return Reject, a.main.spec.RefusedStatus
 	case a.allowed != nil && !a.allowsPacked(num):
-		e.m.mt[mtCountry].Add(1)
-		return Decision{Action: Reject, Status: a.main.spec.RefusedStatus}, true
+		e.m.mt.add(b.Session, mtCountry)
+		return Reject, a.main.spec.RefusedStatus
 	case a.mode == ModeConsent && state != store.StateOptedIn, a.mode == ModeDisclaimer && !known:
-		return Decision{}, false
+		return Defer, 0
 	}
-	e.m.mt[mtForwarded].Add(1)
-	return Decision{}, true
+	e.m.mt.add(b.Session, mtForwarded)
+	return Forward, 0
 }
 
 // claimOf finds the bind's claim through a small cache by session: the
@@ -92,19 +104,19 @@ func (e *Engine) mtSlow(c *claim, b Bind, m *pdu.Message, raw []byte) Decision {
 	if !ok {
 		// Not a phone number (an alphanumeric or empty destination): no
 		// handset whose consent could be checked.
-		e.m.mt[mtNotNumber].Add(1)
+		e.m.mt.add(b.Session, mtNotNumber)
 		return Decision{}
 	}
 	v := e.verdict(o, sender, num)
 	switch v {
 	case mtForward:
-		e.m.mt[mtForwarded].Add(1)
+		e.m.mt.add(b.Session, mtForwarded)
 		return Decision{}
 	case mtNeedsDisclaimer, mtNeedsConsent, mtUnderReview:
-		e.m.mt[v].Add(1)
+		e.m.mt.add(b.Session, v)
 		return Decision{Action: Defer, task: e.mtTask(o, b, m, raw, sender, num, v)}
 	}
-	e.m.mt[v].Add(1)
+	e.m.mt.add(b.Session, v)
 	return Decision{Action: Reject, Status: o.acct.main.spec.RefusedStatus}
 }
 
@@ -252,7 +264,7 @@ func (e *Engine) mtMulti(o *org, b Bind, m *pdu.Message, raw, sender []byte, hbu
 		if v == mtNeedsConsent {
 			v = mtNoConsent
 		}
-		e.m.mt[v].Add(1)
+		e.m.mt.add(b.Session, v)
 		switch v {
 		case mtForward:
 		case mtNeedsDisclaimer:

@@ -20,7 +20,14 @@ import (
 type interceptor struct{ e *policy.Engine }
 
 func (i interceptor) MT(c *smpp.Call, m *pdu.Message) smpp.Verdict {
-	return i.verdict(c, i.e.MT(policy.Bind{SystemID: c.SystemID, Session: c.Session}, m, c.PDU))
+	b := policy.Bind{SystemID: c.SystemID, Session: c.Session}
+	switch a, st := i.e.MTQuick(b, m); a {
+	case policy.Forward:
+		return smpp.Verdict{}
+	case policy.Reject:
+		return smpp.Verdict{Action: smpp.ActReject, Status: st}
+	}
+	return i.verdict(c, i.e.MT(b, m, c.PDU))
 }
 
 func (i interceptor) MO(c *smpp.Call, m *pdu.Message) smpp.Verdict {
