@@ -324,9 +324,9 @@ func (m *Matcher) ClassifyString(s string) Result {
 // that did not finish, which errs towards PossibleOptOut.
 const stepBudget = 1 << 16
 
-// buffers is the scratch space of one Classify call; it lives on the stack.
-// Only Classify, whose frame holds it, stores slices of it: a store through
-// a pointer would move it to the heap.
+// buffers is the scratch space of one classifyGeneral call; it lives on the
+// stack. Only classifyGeneral, whose frame holds it, stores slices of it: a
+// store through a pointer would move it to the heap.
 type buffers struct {
 	norm     [512]byte
 	key      [maxKey]byte
