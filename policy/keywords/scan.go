@@ -8,8 +8,10 @@ import (
 // The ASCII scan: one pass over the raw bytes of an ASCII message that
 // yields what Normalize, tokenize and appendKey followed by a vocabulary
 // lookup would (word ids and sentence starts), without writing the
-// normalized text. Every byte is classified by one table load; a word's
-// key is squeezed, hashed and kept for the final compare as it is read.
+// normalized text. A common word (letters and digits, up to 15) is read
+// eight bytes at a time and its key is the case-folded load; any other is
+// read a byte at a time, each byte classified by one table load, its key
+// squeezed, hashed and kept for the final compare as it is read.
 //
 // The scan is exact only for text whose normalization is simple: it gives
 // up (and Classify takes the general path) on bytes that normalization drops
@@ -17,9 +19,10 @@ import (
 // apostrophes, on words longer than maxKey bytes, on more than maxWords
 // words, and the caller gives up on messages that may be spelled one
 // character a word or may be a numeric reply. Ordinary messages hit none of
-// these. Runs of three or more letters ("sooo") are handled: they change
-// the normalized word, which the scan tracks by length, but not its key.
-// FuzzScanASCII holds the two paths to the same answer.
+// these. Runs of three or more letters ("sooo") are handled: the key
+// squeezes them anyway, and at an apostrophe the word so far is normalized
+// again (elidedRaw) to tell an elision. TestScanASCII and FuzzScanASCII hold
+// the two paths to the same words and the same answer.
 
 // Byte kinds of the ASCII scan.
 const (
