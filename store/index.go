@@ -98,8 +98,34 @@ type symbols struct {
 
 type index struct {
 	syms   symbols
+	orgs   [4]atomic.Pointer[orgEntry] // recent organizations' symbols (see orgSym)
 	shards [indexShards]idxShard
 	counts [numStates]atomic.Int64
+}
+
+// orgEntry is one organization name with its symbol.
+type orgEntry struct {
+	name string
+	id   uint32
+}
+
+// orgSym is lookupSym for the organization of an MT. An MT path asks for
+// the same few organizations with the same strings over and over, so their
+// symbols are kept in a few slots compared by string (the same string's
+// bytes compare at once) before the map is asked. Only names that have a
+// symbol are kept, and a symbol never changes within an index.
+func (ix *index) orgSym(name string) (uint32, bool) {
+	for i := range ix.orgs {
+		if e := ix.orgs[i].Load(); e != nil && e.name == name {
+			return e.id, true
+		}
+	}
+	id, ok := lookupSym(&ix.syms, name)
+	if ok && id != 0 {
+		slot := &ix.orgs[len(name)%len(ix.orgs)]
+		slot.Store(&orgEntry{name: name, id: id})
+	}
+	return id, ok
 }
 
 // newIndex returns an empty index sized for about sizeHint records, which
@@ -335,7 +361,7 @@ func indexGet[T string | []byte](ix *index, org string, sender, number T) (idxVa
 // indexGetNum looks up a scope whose sender is already a symbol (0 for
 // organization scope) and whose number is packed.
 func indexGetNum(ix *index, org string, snd uint32, num uint64) (idxVal, bool) {
-	o, ok := lookupSym(&ix.syms, org)
+	o, ok := ix.orgSym(org)
 	if !ok || o == 0 {
 		return idxVal{}, false
 	}
