@@ -21,9 +21,11 @@ func (e *Engine) holdMT(t *task) {
 	a := t.org.acct
 	cur, _ := e.st.Lookup(t.scope)
 	if t.review && !e.rev.has(scopeKey(t.scope)) {
-		t.review = false // decided meanwhile: judge it as any MT
-		if cur.State == store.StateOptedIn || a.mode != ModeConsent {
-			cur.State = store.StateOptedIn
+		// Decided while the MT waited in the lane: judge it as any MT.
+		t.review = false
+		if a.mode != ModeConsent && cur.State != store.StateOptedOut {
+			_ = t.finish(Decision{})
+			return
 		}
 	}
 	switch {
