@@ -36,18 +36,19 @@ type Options struct {
 // never decided out of order, while many lanes in parallel share the
 // store's group commit (one fsync for many changes).
 type Engine struct {
-	st    store.Store
-	tr    Transport
-	log   zerolog.Logger
-	clock func() time.Time
-	tab   atomic.Pointer[table]
+	// What every MT reads comes first, to share cache lines.
+	st  store.Store
+	tab atomic.Pointer[table]
+	ov  overlay
+	rev reviewSet
 	// claims caches each session's claim (see claimOf).
 	claims [1024]atomic.Pointer[claimEntry]
 
+	tr    Transport
+	log   zerolog.Logger
+	clock func() time.Time
 	lanes []chan *task
 	seed  maphash.Seed
-	ov    overlay
-	rev   reviewSet
 	reasm *reassembler
 	ids   idGen
 	m     metrics

@@ -104,7 +104,7 @@ var (
 	descDetectionLangs = prometheus.NewDesc("optguard_detections_by_language_total",
 		"Keyword detections by the language of the list that matched.", []string{"lang"}, nil)
 	descMTVerdicts = prometheus.NewDesc("optguard_mt_verdicts_total",
-		"MT destinations decided by the policy, by reason.", []string{"reason"}, nil)
+		"MT destinations the policy refused, held or sent a disclaimer before, by reason (forwarded MTs are in optguard_pdus_total).", []string{"reason"}, nil)
 	descMO = prometheus.NewDesc("optguard_mo_total",
 		"Mobile-originated messages that carried no keyword, by outcome.", []string{"outcome"}, nil)
 	descAuto = prometheus.NewDesc("optguard_auto_messages_total",
@@ -140,7 +140,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
-	for i := 0; i <= int(mtHoldFull); i++ {
+	for i := int(mtForwarded) + 1; i <= int(mtHoldFull); i++ {
 		name := "hold_full"
 		if i < len(mtVerdictNames) {
 			name = mtVerdictNames[i]

@@ -58,7 +58,9 @@ func (e *Engine) mtFast(a *account, b Bind, m *pdu.Message) (Action, pdu.Status)
 	case a.mode == ModeConsent && state != store.StateOptedIn, a.mode == ModeDisclaimer && !known:
 		return Defer, 0
 	}
-	e.m.mt.add(b.Session, mtForwarded)
+	// Forwarded MTs are not counted here: the proxy counts every relayed
+	// PDU (optguard_pdus_total), and one locked add per MT is a cost the
+	// relay can feel.
 	return Forward, 0
 }
 
@@ -110,7 +112,6 @@ func (e *Engine) mtSlow(c *claim, b Bind, m *pdu.Message, raw []byte) Decision {
 	v := e.verdict(o, sender, num)
 	switch v {
 	case mtForward:
-		e.m.mt.add(b.Session, mtForwarded)
 		return Decision{}
 	case mtNeedsDisclaimer, mtNeedsConsent, mtUnderReview:
 		e.m.mt.add(b.Session, v)
