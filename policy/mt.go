@@ -47,7 +47,7 @@ func (e *Engine) mtFast(a *account, b Bind, m *pdu.Message) (Action, pdu.Status)
 		e.m.mt.add(b.Session, mtNotNumber)
 		return Forward, 0
 	}
-	state, known := e.st.StateNumber(a.name, num)
+	state, known := e.state(a, num)
 	switch {
 	case state == store.StateOptedOut:
 		e.m.mt.add(b.Session, mtOptedOut)
@@ -62,6 +62,35 @@ func (e *Engine) mtFast(a *account, b Bind, m *pdu.Message) (Action, pdu.Status)
 	// PDU (optguard_pdus_total), and one locked add per MT is a cost the
 	// relay can feel.
 	return Forward, 0
+}
+
+// state asks the store about an organization scope of a, through the
+// account's resolved organization when it has one.
+func (e *Engine) state(a *account, num uint64) (store.State, bool) {
+	r := a.ref.Load()
+	if r == nil || !e.st.Resolved(*r) {
+		if !e.resolve(a) {
+			// The index has no record of the organization at all (a new
+			// installation). An opt-out on its way is in the overlay,
+			// which MT checked first.
+			return store.StateUnknown, false
+		}
+		r = a.ref.Load()
+	}
+	return e.st.StateRef(r, num)
+}
+
+// resolve stores the account's resolved organization, when the store's
+// index has it; apart from the MT path so that only a resolution allocates.
+func (e *Engine) resolve(a *account) bool {
+	nr := e.st.ResolveOrg(a.name)
+	if !e.st.Resolved(nr) {
+		return false
+	}
+	p := new(store.OrgRef)
+	*p = nr
+	a.ref.Store(p)
+	return true
 }
 
 // claimOf finds the bind's claim through a small cache by session: the

@@ -45,6 +45,9 @@ type account struct {
 	// originates; the service bind's system_id comes last.
 	systemIDs []string
 	ids       idState
+	// ref is the account's organization resolved in the store's index, so
+	// that an MT does not look its name up (see Engine.state).
+	ref atomic.Pointer[store.OrgRef]
 }
 
 // claim is what one system_id resolves to: the organizations that list it,

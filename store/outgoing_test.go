@@ -189,3 +189,34 @@ func TestMapMessageIDs(t *testing.T) {
 		t.Error("MapMessageIDs without an SMSC id succeeded")
 	}
 }
+
+func TestStateRef(t *testing.T) {
+	s, c := memStore(t)
+	none := s.ResolveOrg("acme")
+	if s.Resolved(none) {
+		t.Fatal("an organization without records resolved")
+	}
+	if st, ok := s.StateRef(&none, 15551230007); ok || st != StateUnknown {
+		t.Fatalf("StateRef before any record = %v, %v", st, ok)
+	}
+	mustApply(t, s, change(OrgScope("acme", "+15551230007"), EventOptedOut, c.Now()))
+	r := s.ResolveOrg("acme")
+	if !s.Resolved(r) {
+		t.Fatal("ResolveOrg after a record did not resolve")
+	}
+	if st, ok := s.StateRef(&r, 15551230007); !ok || st != StateOptedOut {
+		t.Fatalf("StateRef = %v, %v", st, ok)
+	}
+	if n := testing.AllocsPerRun(100, func() { s.StateRef(&r, 15551230007) }); n != 0 {
+		t.Fatalf("StateRef allocates %v times", n)
+	}
+	// A reference to an index that was replaced still answers, by name.
+	stale := r
+	stale.ix = newIndex(0)
+	if s.Resolved(stale) {
+		t.Fatal("a reference to another index resolved")
+	}
+	if st, ok := s.StateRef(&stale, 15551230007); !ok || st != StateOptedOut {
+		t.Fatalf("StateRef through a stale reference = %v, %v", st, ok)
+	}
+}

@@ -51,6 +51,41 @@ func (b *Badger) LookupBytes(org string, sender, number []byte) (Current, bool) 
 	return v.current(), true
 }
 
+// OrgRef is an organization resolved for StateRef: what the MT path keeps
+// so that it does not look the organization's name up on every MT. It
+// stays valid until the index is rebuilt or the organization gets its first
+// record; StateRef then answers through the name (and Resolved says so).
+type OrgRef struct {
+	ix   *index
+	name string
+	sym  uint32
+}
+
+// ResolveOrg returns the OrgRef of org.
+func (b *Badger) ResolveOrg(org string) OrgRef {
+	ix := b.idx.Load()
+	sym, _ := lookupSym(&ix.syms, org)
+	return OrgRef{ix: ix, name: org, sym: sym}
+}
+
+// Resolved reports whether r still saves the name lookup.
+func (b *Badger) Resolved(r OrgRef) bool { return r.sym != 0 && r.ix == b.idx.Load() }
+
+// StateRef is StateNumber for a resolved organization.
+func (b *Badger) StateRef(r *OrgRef, number uint64) (State, bool) {
+	ix := b.idx.Load()
+	if r.ix != ix || r.sym == 0 {
+		return b.StateNumber(r.name, number)
+	}
+	k := idxKey{org: r.sym, number: number}
+	h := k.hash()
+	packed, found := ix.shards[h>>56&(indexShards-1)].get(k, h)
+	if !found {
+		return StateUnknown, false
+	}
+	return unpack(packed).state, true
+}
+
 // StateNumber is the state of an organization scope with the handset's
 // E.164 digits packed into a uint64 (the digits as a decimal number: the
 // MT path packs them as it reads the PDU), and whether it has a record, so

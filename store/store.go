@@ -35,6 +35,11 @@ type Consents interface {
 	// has a record, with the number's digits packed into a uint64: the MT
 	// hot path.
 	StateNumber(org string, number uint64) (State, bool)
+	// ResolveOrg, Resolved and StateRef are StateNumber with the
+	// organization resolved once and kept by the caller.
+	ResolveOrg(org string) OrgRef
+	Resolved(r OrgRef) bool
+	StateRef(r *OrgRef, number uint64) (State, bool)
 	// Consent reads the full record from disk; ErrNotFound if none.
 	Consent(ctx context.Context, s Scope) (Consent, error)
 	// ListConsents pages through records for the reports and the API.
