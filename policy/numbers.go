@@ -57,40 +57,16 @@ func newDialPlan(region string) (dialPlan, error) {
 //     with the country code and are longer than a national number of the
 //     default country can be (10 digits in NANP), national otherwise.
 func (p *dialPlan) e164(buf *digits, ton byte, addr []byte) ([]byte, bool) {
-	if ton == tonAlphanumeric || len(addr) == 0 {
+	v, ok := p.pack(ton, addr)
+	if !ok {
 		return nil, false
 	}
-	intl := ton == tonInternational
-	switch {
-	case addr[0] == '+':
-		addr, intl = addr[1:], true
-	case len(addr) > 2 && addr[0] == '0' && addr[1] == '0':
-		addr, intl = addr[2:], true
-	}
-	for _, c := range addr {
-		if c < '0' || c > '9' {
-			return nil, false
-		}
-	}
-	if !intl && ton != tonNational {
-		intl = len(addr) > 10 && hasPrefix(addr, p.cc) && !hasPrefix(addr, p.trunk)
-	}
-	n := 0
-	if !intl {
-		if p.trunk != "" && hasPrefix(addr, p.trunk) {
-			addr = addr[len(p.trunk):]
-		}
-		n = copy(buf[:], p.cc)
-	}
-	if n+len(addr) > maxE164 || n+len(addr) < 7 || (n == 0 && addr[0] == '0') {
-		return nil, false
-	}
-	n += copy(buf[n:], addr)
-	return buf[:n], true
+	return strconv.AppendUint(buf[:0], v, 10), true
 }
 
-// pack is e164 that returns the digits packed into a uint64 (as the
-// store's index keys them) in one pass, with no buffer.
+// pack is e164 with the digits packed into a uint64 (as the store's index
+// keys them) in one pass, with no buffer. E.164 numbers never start with 0,
+// so the packing is one-to-one.
 func (p *dialPlan) pack(ton byte, addr []byte) (uint64, bool) {
 	if ton == tonAlphanumeric || len(addr) == 0 {
 		return 0, false
