@@ -235,14 +235,26 @@ func lookupSym[T string | []byte](s *symbols, name T) (uint32, bool) {
 	if len(name) == 0 {
 		return 0, true
 	}
-	if id, ok := (*s.read.Load())[string(name)]; ok {
+	read := s.read.Load()
+	if id, ok := (*read)[string(name)]; ok {
 		return id, true
 	}
 	if s.dirtyLen.Load() == 0 {
+		// dirty may have been promoted between the two loads (missLocked
+		// publishes the new read map, then empties dirty): look in the
+		// map it published, or a name just interned would read as
+		// unknown — an opt-out missed by the next MT.
+		if now := s.read.Load(); now != read {
+			id, ok := (*now)[string(name)]
+			return id, ok
+		}
 		return 0, false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if id, ok := (*s.read.Load())[string(name)]; ok {
+		return id, true // promoted since the read above
+	}
 	id, ok := s.dirty[string(name)]
 	s.missLocked()
 	return id, ok

@@ -169,3 +169,43 @@ func TestIndexLockFreeReads(t *testing.T) {
 		}
 	}
 }
+
+// A name interned while lookups promote the dirty names is never read as
+// unknown once interned: lookups race the promotion of dirty into read.
+func TestSymbolsNoFalseMissDuringPromotion(t *testing.T) {
+	for round := 0; round < 50; round++ {
+		var s symbols
+		read := map[string]uint32{}
+		s.read.Store(&read)
+		s.dirty = map[string]uint32{}
+		names := make([]string, 64)
+		for i := range names {
+			names[i] = fmt.Sprintf("org-%d-%d", round, i)
+		}
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		// Misses of unknown names drive promotions.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s.lookup(fmt.Sprint("absent-", i%8))
+			}
+		}()
+		for _, n := range names {
+			s.intern(n)
+			for j := 0; j < 20; j++ {
+				if _, ok := s.lookup(n); !ok {
+					t.Fatalf("%s read as unknown after it was interned", n)
+				}
+			}
+		}
+		close(stop)
+		wg.Wait()
+	}
+}
