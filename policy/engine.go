@@ -198,17 +198,6 @@ type OrgMode struct {
 	Scope      Scoping
 }
 
-// ServiceBinds lists the service binds the organizations ask for.
-func (e *Engine) ServiceBinds() []string {
-	var out []string
-	for _, a := range e.tab.Load().accounts {
-		if id := a.main.spec.ServiceBindSystemID; id != "" {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
 // laneOf picks the lane of a handset within an account: every scope of one
 // handset in one account is worked in one lane, so revoke-all and the
 // order of a handset's replies hold.
