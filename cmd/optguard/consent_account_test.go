@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/optguard/optguard/config"
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/testenv"
 )
@@ -51,19 +50,10 @@ func TestRevokeAll(t *testing.T) {
 			name = "revoke-all"
 		}
 		t.Run(name, func(t *testing.T) {
-			sim, err := testenv.StartSMSC(testenv.SMSCConfig{Record: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { sim.Close() })
+			sim := recordingSMSC(t)
 			yaml := strings.Replace(revokeAllOrg, "%s", map[bool]string{false: "false", true: "true"}[revokeAll], 1)
-			cfg, err := config.Parse([]byte(yaml), "test.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.Listen.Address, cfg.Admin.Address, cfg.Data.Dir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
-			cfg.Upstream.Default.Address = sim.Addr()
-			cfg.Log.Format = config.LogFormatJSON
+			cfg := consentConfig(t, sim, yaml, t.TempDir())
+			cfg.Admin.Address = "127.0.0.1:0" // for /metrics
 			c := startWith(t, sim, cfg)
 			e := c.esme("agency", pdu.BindTransceiver)
 			if st, err := sim.SendMO(c.ctx, "agency", testenv.MO{From: guest, To: "15550001111", Text: "STOP"}); err != nil || st[0] != pdu.ESME_ROK {

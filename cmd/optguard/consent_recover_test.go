@@ -4,10 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/optguard/optguard/config"
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
-	"github.com/optguard/optguard/testenv"
 )
 
 // A crash between holding the first MT of a scope and sending its consent
@@ -31,19 +29,8 @@ func TestConsentRequestAfterInterruptedHold(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sim, err := testenv.StartSMSC(testenv.SMSCConfig{Record: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	cfg, err := config.Parse([]byte(consentOrg), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Listen.Address, cfg.Admin.Address, cfg.Data.Dir = "127.0.0.1:0", "", dir
-	cfg.Upstream.Default.Address = sim.Addr()
-	cfg.Log.Format = config.LogFormatJSON
-	c := startWith(t, sim, cfg)
+	sim := recordingSMSC(t)
+	c := startWith(t, sim, consentConfig(t, sim, consentOrg, dir))
 	e := c.esme("acme", pdu.BindTransceiver)
 	req := c.waitSubmit("the consent request", textHas("Aaron Almaraz is trying to reach you"))
 	var m pdu.Message

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/optguard/optguard/config"
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
 	"github.com/optguard/optguard/testenv"
@@ -398,30 +397,7 @@ func TestKill9KeepsHeldMessages(t *testing.T) {
 func startClocked(t *testing.T, orgYAML string, clock func() time.Time) *consentEnv {
 	t.Helper()
 	sim := recordingSMSC(t)
-	cfg, err := config.Parse([]byte(orgYAML), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Listen.Address = "127.0.0.1:0"
-	cfg.Admin.Address = ""
-	cfg.Data.Dir = t.TempDir()
-	cfg.Upstream.Default.Address = sim.Addr()
-	cfg.Log.Format = config.LogFormatJSON
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	p, err := startWithOptions(cfg, newLogger(logs, cfg.Log), startOptions{clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.stop()
-		if t.Failed() {
-			t.Logf("optguard log:\n%s", logs.String())
-		}
-	})
-	return &consentEnv{t: t, ctx: testenv.Context(t, 20*time.Second), sim: sim, p: p, logs: logs, cfg: cfg}
+	return startWith(t, sim, consentConfig(t, sim, orgYAML, t.TempDir()), startOptions{clock: clock})
 }
 
 const expiringOrg = consentOrg + `    hold:

@@ -37,31 +37,40 @@ type consentEnv struct {
 // a recording simulator (no automatic receipts).
 func startConsent(t *testing.T, orgYAML string) *consentEnv {
 	t.Helper()
-	sim, err := testenv.StartSMSC(testenv.SMSCConfig{Record: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim := recordingSMSC(t)
+	return startWith(t, sim, consentConfig(t, sim, orgYAML, t.TempDir()))
+}
+
+// consentConfig is the configuration of orgYAML on loopback in front of sim,
+// with the store in dir and no admin listener.
+func consentConfig(t *testing.T, sim *testenv.SMSC, orgYAML, dir string) *config.Config {
+	t.Helper()
 	cfg, err := config.Parse([]byte(orgYAML), "test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Listen.Address = "127.0.0.1:0"
 	cfg.Admin.Address = ""
-	cfg.Data.Dir = t.TempDir()
+	cfg.Data.Dir = dir
 	cfg.Upstream.Default.Address = sim.Addr()
 	cfg.Log.Format = config.LogFormatJSON
 	cfg.Log.Level = config.LogLevelInfo
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	return startWith(t, sim, cfg)
+	return cfg
 }
 
-func startWith(t *testing.T, sim *testenv.SMSC, cfg *config.Config) *consentEnv {
+// startWith starts optguard with cfg (and, for tests that move time, opts)
+// and stops it when the test ends, printing its log if the test failed.
+func startWith(t *testing.T, sim *testenv.SMSC, cfg *config.Config, opts ...startOptions) *consentEnv {
 	t.Helper()
+	var o startOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	logs := &syncBuffer{}
-	p, err := start(cfg, newLogger(logs, cfg.Log))
+	p, err := startWithOptions(cfg, newLogger(logs, cfg.Log), o)
 	if err != nil {
 		t.Fatal(err)
 	}
