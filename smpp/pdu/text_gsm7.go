@@ -196,24 +196,17 @@ func appendGSM7(dst []byte, s string) ([]byte, error) {
 	start := len(dst)
 	for i := 0; i < len(s); {
 		c := s[i]
+		var e uint16
+		n := 1
 		if c < utf8.RuneSelf {
-			e := gsm7Enc8[c]
-			switch {
-			case e&gsm7One != 0:
-				dst = append(dst, byte(e))
-			case e&gsm7Ext2 != 0:
-				dst = append(dst, gsm7Escape, byte(e))
-			default:
+			e = gsm7Enc8[c] // ASCII: no rune decoding
+		} else {
+			var r rune
+			if r, n = utf8.DecodeRuneInString(s[i:]); r == utf8.RuneError && n == 1 {
 				return dst[:start], ErrNotGSM7
 			}
-			i++
-			continue
+			e = gsm7Encode(r)
 		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			return dst[:start], ErrNotGSM7
-		}
-		e := gsm7Encode(r)
 		switch {
 		case e&gsm7One != 0:
 			dst = append(dst, byte(e))
