@@ -367,13 +367,17 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func fmtRatios(v []float64) string {
+// fmtRatios lists per-round ratios, two decimals each.
+func fmtRatios(v []float64) string { return joinFloats(v, "%.2f") }
+
+// joinFloats writes each of v with format, separated by spaces.
+func joinFloats(v []float64, format string) string {
 	s := ""
 	for i, r := range v {
 		if i > 0 {
 			s += " "
 		}
-		s += fmt.Sprintf("%.2f", r)
+		s += fmt.Sprintf(format, r)
 	}
 	return s
 }

@@ -149,13 +149,5 @@ func printStorm(w io.Writer, runs []stormRun) {
 		median(tput), fmtRates(tput), fmtDur(time.Duration(median(p99s))))
 }
 
-func fmtRates(v []float64) string {
-	s := ""
-	for i, r := range v {
-		if i > 0 {
-			s += " "
-		}
-		s += fmt.Sprintf("%.0f", r)
-	}
-	return s
-}
+// fmtRates lists per-round rates, whole numbers.
+func fmtRates(v []float64) string { return joinFloats(v, "%.0f") }
