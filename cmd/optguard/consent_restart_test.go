@@ -257,13 +257,8 @@ func TestKill9KeepsHeldMessages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := buildOptguard(t)
-	sim := recordingSMSC(t)
-	dataDir := filepath.Join(t.TempDir(), "data")
-	cfgPath := filepath.Join(t.TempDir(), "optguard.yaml")
-	writeFile(t, cfgPath, orgFile(sim.Addr(), dataDir, "consent", ""))
-	ctx := testenv.Context(t, 40*time.Second)
-	c := &consentEnv{t: t, ctx: ctx, sim: sim}
+	bin, sim, dataDir, cfgPath, c := procSetup(t, "consent")
+	ctx := c.ctx
 
 	p := startServeProc(t, bin, "-config", cfgPath)
 	e := bindESME(t, ctx, sim, p.addr, "acme", pdu.BindTransceiver)
@@ -391,6 +386,20 @@ func TestKill9KeepsHeldMessages(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "ledger ok") {
 		t.Fatalf("optguard store verify: %v\n%s", err, out)
 	}
+}
+
+// procSetup is what the process tests share: the optguard binary, a
+// recording simulator, a data directory, a config file for an organization
+// in mode, and an environment for the harness's helpers (its p is unset:
+// the proxy runs as a separate process).
+func procSetup(t *testing.T, mode string) (bin string, sim *testenv.SMSC, dataDir, cfgPath string, c *consentEnv) {
+	t.Helper()
+	bin = buildOptguard(t)
+	sim = recordingSMSC(t)
+	dataDir = filepath.Join(t.TempDir(), "data")
+	cfgPath = filepath.Join(t.TempDir(), "optguard.yaml")
+	writeFile(t, cfgPath, orgFile(sim.Addr(), dataDir, mode, ""))
+	return bin, sim, dataDir, cfgPath, &consentEnv{t: t, ctx: testenv.Context(t, 40*time.Second), sim: sim}
 }
 
 // startClocked is startConsent with the store and the policy on clock.
@@ -529,13 +538,8 @@ func TestSIGHUPReload(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := buildOptguard(t)
-	sim := recordingSMSC(t)
-	dataDir := filepath.Join(t.TempDir(), "data")
-	cfgPath := filepath.Join(t.TempDir(), "optguard.yaml")
-	writeFile(t, cfgPath, orgFile(sim.Addr(), dataDir, "off", ""))
-	ctx := testenv.Context(t, 40*time.Second)
-	c := &consentEnv{t: t, ctx: ctx, sim: sim}
+	bin, sim, dataDir, cfgPath, c := procSetup(t, "off")
+	ctx := c.ctx
 
 	p := startServeProc(t, bin, "-config", cfgPath)
 	p.waitLog(ctx, func(r logLine) bool {
