@@ -98,9 +98,9 @@ func payloadOf(m *Message) []byte {
 // AppendReceiptWithID appends a copy of p, a deliver_sm or data_sm receipt,
 // and m, its scan, in which the message id is newID: the value of the
 // receipted_message_id TLV becomes newID and its NUL, and the value of the id:
-// field of the receipt text (in short_message and in message_payload,
-// wherever there is one) becomes newID, with sm_length, the TLV lengths and
-// command_length adjusted. Every other octet is copied as it is, TLVs in
+// field of the receipt text (in short_message and in the first
+// message_payload, wherever there is one) becomes newID, with sm_length, the
+// TLV lengths and command_length adjusted. Every other octet is copied as it is, TLVs in
 // their order. It does not allocate when dst has room.
 //
 // newID must be 1 to 64 letters, digits, '-' or '.': the characters every
@@ -158,19 +158,23 @@ func AppendReceiptWithID(dst, p []byte, m *Message, newID string) ([]byte, error
 	} else {
 		dst = append(dst, p[:tlvStart]...)
 	}
+	// Only the first message_payload is the receipt's text (TLVs.Find and
+	// every reader take the first); a repeated one is copied as it is.
+	payloadSeen := false
 	for it := m.TLVs.Iter(); ; {
 		tag, v, ok := it.Next()
 		if !ok {
 			break
 		}
-		switch tag {
-		case TagReceiptedMessageID:
+		switch {
+		case tag == TagReceiptedMessageID:
 			dst = binary.BigEndian.AppendUint16(dst, uint16(tag))
 			dst = binary.BigEndian.AppendUint16(dst, uint16(len(newID)+1))
 			dst = append(append(dst, newID...), 0)
 			found = true
 			continue
-		case TagMessagePayload:
+		case tag == TagMessagePayload && !payloadSeen:
+			payloadSeen = true
 			val, off, ok, err := findReceiptID(m, v)
 			if err != nil {
 				return orig, err
