@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -92,13 +93,50 @@ func (p *dialPlan) pack(ton byte, addr []byte) (uint64, bool) {
 	if n+len(addr) > maxE164 || n+len(addr) < 7 || (n == 0 && addr[0] == '0') {
 		return 0, false
 	}
-	for _, c := range addr {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + uint64(c-'0')
+	d, ok := parseDigits(addr)
+	return v*pow10[len(addr)] + d, ok
+}
+
+// pow10[i] is 10^i for the lengths parseDigits takes.
+var pow10 = func() (t [maxE164 + 1]uint64) {
+	t[0] = 1
+	for i := 1; i < len(t); i++ {
+		t[i] = t[i-1] * 10
 	}
-	return v, true
+	return t
+}()
+
+// parseDigits returns the value of d, 1 to 15 ASCII digits; ok is false for
+// any other byte or length. It reads eight digits at a time (the SWAR
+// parse of simdjson's parse_eight_digits_unrolled): every MT's destination
+// goes through it, and a digit-by-digit loop is a chain of multiplies and
+// branches as long as the number.
+func parseDigits(d []byte) (uint64, bool) {
+	n := len(d)
+	if n == 0 || n > maxE164 {
+		return 0, false
+	}
+	if n <= 8 {
+		var b [8]byte
+		copy(b[:], d)
+		x := binary.LittleEndian.Uint64(b[:])<<(8*(8-n)) | zeros>>(8*n)
+		return eightDigits(x)
+	}
+	hi, ok1 := eightDigits(binary.LittleEndian.Uint64(d)<<(8*(16-n)) | zeros>>(8*(n-8)))
+	lo, ok2 := eightDigits(binary.LittleEndian.Uint64(d[n-8:]))
+	return hi*1e8 + lo, ok1 && ok2
+}
+
+// zeros is eight ASCII '0's, the padding in front of a short chunk.
+const zeros = 0x3030303030303030
+
+// eightDigits returns the value of the eight ASCII digits of x, the first
+// in its low byte; ok is false when a byte is not a digit.
+func eightDigits(x uint64) (uint64, bool) {
+	ok := (x&0xF0F0F0F0F0F0F0F0)|((x+0x0606060606060606)&0xF0F0F0F0F0F0F0F0)>>4 == 0x3333333333333333
+	x = (x & 0x0F0F0F0F0F0F0F0F) * 2561 >> 8
+	x = (x & 0x00FF00FF00FF00FF) * 6553601 >> 16
+	return (x & 0x0000FFFF0000FFFF) * 42949672960001 >> 32, ok
 }
 
 func hasPrefix(b []byte, p string) bool {
@@ -156,15 +194,8 @@ func regionOf(e164 string) string {
 
 // packDigits packs up to 15 digits, first not 0, into a uint64.
 func packDigits(d []byte) (uint64, bool) {
-	if len(d) == 0 || len(d) > maxE164 || d[0] == '0' {
+	if len(d) == 0 || d[0] == '0' {
 		return 0, false
 	}
-	var v uint64
-	for _, c := range d {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + uint64(c-'0')
-	}
-	return v, true
+	return parseDigits(d)
 }

@@ -1,6 +1,9 @@
 package policy
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 func TestDialPlanE164(t *testing.T) {
 	us, err := newDialPlan("US")
@@ -65,3 +68,41 @@ func TestRegions(t *testing.T) {
 		t.Errorf("a cached region lookup allocates %v times", n)
 	}
 }
+
+// FuzzParseDigits holds the eight-at-a-time parse to strconv's answer for
+// every input of up to 15 bytes.
+func FuzzParseDigits(f *testing.F) {
+	for _, s := range []string{"1", "12345678", "123456789", "155512345678901", "0000000", "12a45678", "1234567/", "12345678:", "\x00", "999999999999999"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, d []byte) {
+		got, ok := parseDigits(d)
+		digitsOnly := len(d) > 0 && len(d) <= maxE164
+		for _, c := range d {
+			digitsOnly = digitsOnly && c >= '0' && c <= '9'
+		}
+		if ok != digitsOnly {
+			t.Fatalf("parseDigits(%q) ok = %v, want %v", d, ok, digitsOnly)
+		}
+		if want, _ := strconv.ParseUint(string(d), 10, 64); ok && got != want {
+			t.Fatalf("parseDigits(%q) = %d, want %d", d, got, want)
+		}
+	})
+}
+
+func BenchmarkDialPlanPack(b *testing.B) {
+	us, err := newDialPlan("US")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addrs := [][]byte{[]byte("15551234567"), []byte("447911123456"), []byte("5551234567"), []byte("+4915112345678")}
+	b.ReportAllocs()
+	var sum uint64
+	for i := 0; b.Loop(); i++ {
+		v, _ := us.pack(tonUnknown, addrs[i&3])
+		sum += v
+	}
+	sinkNumber = sum
+}
+
+var sinkNumber uint64
