@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // The in-memory consent index answers State on the MT hot path without
@@ -69,15 +70,46 @@ func (v idxVal) same(w idxVal) bool { return pack(v) == pack(w) }
 // nothing (a read lock's counter would bounce between the cores of every
 // MT): they read the shard's sequence number, probe, and read it again,
 // retrying if a writer was in between (a seqlock). The one writer at a time
-// holds mu, makes seq odd while it changes a slot in place, and publishes a
-// grown table whole through the atomic pointer, so a reader of the old one
-// still sees it intact.
+// holds mu and makes seq odd while it changes a slot in place or publishes
+// a grown table.
+//
+// The table is kept as its first slot and its length, in the shard itself,
+// rather than behind a pointer to a slice header: a lookup then touches the
+// shard's cache line and the slot's, not a third line for the header (one
+// miss fewer per MT once the index outgrows the caches). A table only ever
+// grows, and the writer stores base before n while readers load n before
+// base, so a reader between the two stores may probe with a length that is
+// too small for the slots it reads (and retries, seq having changed), never
+// past their end.
 type idxShard struct {
-	mu    sync.Mutex             // writers
-	seq   atomic.Uint64          // odd while a slot is being changed
-	slots atomic.Pointer[[]slot] // replaced whole when the table grows
-	used  int                    // guarded by mu: slots holding an entry
-	_     [88]byte
+	// What readers load comes first, within one cache line (see
+	// TestShardLayout).
+	seq      atomic.Uint64                 // odd while a slot or a table is being changed
+	fastN    atomic.Int64                  // the fast table's length (index_fast.go)
+	fastBase atomic.Pointer[atomic.Uint64] // the fast table's first entry
+	n        atomic.Int64                  // the table's length
+	base     atomic.Pointer[slot]          // the table's first slot
+	mu       sync.Mutex                    // writers
+	used     int                           // guarded by mu: slots holding an entry
+	fastUsed int                           // guarded by mu: fast entries
+	_        [shardSize - 64]byte          // one shard per two cache lines, none shared
+}
+
+const shardSize = 128
+
+// table returns the shard's slots. Readers call it between their two loads
+// of seq.
+func (sh *idxShard) table() []slot {
+	n := sh.n.Load()
+	return unsafe.Slice(sh.base.Load(), n)
+}
+
+// publishLocked makes slots the shard's table.
+func (sh *idxShard) publishLocked(slots []slot) {
+	sh.seq.Add(1)
+	sh.base.Store(&slots[0])
+	sh.n.Store(int64(len(slots)))
+	sh.seq.Add(1)
 }
 
 // symbols interns organization and sender names (id 0 is the empty
@@ -135,7 +167,8 @@ func newIndex(sizeHint int) *index {
 	per := sizeHint / indexShards
 	for i := range ix.shards {
 		slots := make([]slot, per*maxLoadDen/maxLoadNum+8)
-		ix.shards[i].slots.Store(&slots)
+		ix.shards[i].publishLocked(slots)
+		ix.shards[i].publishFastLocked(make([]atomic.Uint64, len(slots)))
 	}
 	read := make(map[string]uint32)
 	ix.syms.read.Store(&read)
@@ -180,7 +213,7 @@ func (sh *idxShard) get(k idxKey, h uint64) (packed uint64, found bool) {
 		if seq&1 != 0 {
 			continue // a writer is changing a slot; it takes nanoseconds
 		}
-		s := find(*sh.slots.Load(), k, h)
+		s := find(sh.table(), k, h)
 		packed, found = s.packed.Load(), s.number.Load() != 0
 		if sh.seq.Load() == seq {
 			return packed, found
@@ -191,10 +224,13 @@ func (sh *idxShard) get(k idxKey, h uint64) (packed uint64, found bool) {
 // putLocked inserts or replaces k's entry, growing the table first if it
 // would pass 3/4 full. It returns the previous value, if any.
 func (sh *idxShard) putLocked(k idxKey, h uint64, packed uint64) (old uint64, had bool) {
-	if (sh.used+1)*maxLoadDen > len(*sh.slots.Load())*maxLoadNum {
+	if (sh.used+1)*maxLoadDen > int(sh.n.Load())*maxLoadNum {
 		sh.growLocked()
 	}
-	s := find(*sh.slots.Load(), k, h)
+	if k.fast() {
+		sh.putFastLocked(k, h, unpack(packed).state)
+	}
+	s := find(sh.table(), k, h)
 	sh.seq.Add(1)
 	defer sh.seq.Add(1)
 	if s.number.Load() != 0 {
@@ -210,7 +246,7 @@ func (sh *idxShard) putLocked(k idxKey, h uint64, packed uint64) (old uint64, ha
 }
 
 func (sh *idxShard) growLocked() {
-	old := *sh.slots.Load()
+	old := sh.table()
 	slots := make([]slot, len(old)*3/2+16)
 	for i := range old {
 		s := &old[i]
@@ -223,7 +259,7 @@ func (sh *idxShard) growLocked() {
 			d.number.Store(num)
 		}
 	}
-	sh.slots.Store(&slots)
+	sh.publishLocked(slots)
 }
 
 // lookup returns the id of name without interning it.

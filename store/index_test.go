@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestSymbolsPromoteAndStayConsistent(t *testing.T) {
@@ -101,8 +102,8 @@ func TestIndexTableGrowsAndUpdates(t *testing.T) {
 		t.Fatal("found a scope never set")
 	}
 	for sh := range ix.shards {
-		if s := &ix.shards[sh]; s.used*maxLoadDen > len(*s.slots.Load())*maxLoadNum {
-			t.Fatalf("shard %d is %d/%d full", sh, s.used, len(*s.slots.Load()))
+		if s := &ix.shards[sh]; s.used*maxLoadDen > int(s.n.Load())*maxLoadNum {
+			t.Fatalf("shard %d is %d/%d full", sh, s.used, int(s.n.Load()))
 		}
 	}
 }
@@ -123,8 +124,8 @@ func TestPackKeepsSecondsStateAndMode(t *testing.T) {
 	}
 }
 
-// Readers take no lock: while one writer inserts (growing the tables) and
-// rewrites entries, concurrent lookups find either no entry yet or one the
+// Readers take no lock: while one writer inserts (growing the tables, fast
+// and wide) and rewrites entries, concurrent lookups find either no entry yet or one the
 // writer wrote whole, never a torn or misplaced one.
 func TestIndexLockFreeReads(t *testing.T) {
 	ix := newIndex(0)
@@ -133,6 +134,8 @@ func TestIndexLockFreeReads(t *testing.T) {
 	want := func(i int, round int) idxVal {
 		return idxVal{state: State((i + round) % 3), mode: ModeConsent, updated: int64(i) * int64(time.Second)}
 	}
+	acme := ix.syms.intern("acme")
+	numberOf := func(i int) uint64 { n, _ := numberKey(num(i)); return n }
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for r := 0; r < 2; r++ {
@@ -144,6 +147,10 @@ func TestIndexLockFreeReads(t *testing.T) {
 				case <-done:
 					return
 				default:
+				}
+				if st, ok := ix.orgState(acme, numberOf(j)); ok && st != want(j, 0).state && st != want(j, 1).state && st != want(j, 2).state {
+					t.Errorf("scope %d read from the fast table as %v", j, st)
+					return
 				}
 				v, ok := ix.get(scope(j))
 				if !ok {
@@ -166,6 +173,9 @@ func TestIndexLockFreeReads(t *testing.T) {
 	for i := 0; i < n; i++ {
 		if v, ok := ix.get(scope(i)); !ok || !v.same(want(i, 2)) {
 			t.Fatalf("scope %d = %+v, %v after the writes", i, v, ok)
+		}
+		if st, ok := ix.orgState(acme, numberOf(i)); !ok || st != want(i, 2).state {
+			t.Fatalf("scope %d = %v, %v in the fast table after the writes", i, st, ok)
 		}
 	}
 }
@@ -207,5 +217,82 @@ func TestSymbolsNoFalseMissDuringPromotion(t *testing.T) {
 		}
 		close(stop)
 		wg.Wait()
+	}
+}
+
+// TestShardLayout holds what a lookup reads of a shard (seq, and the fast
+// and wide tables' lengths and bases) to one cache line, for every shard of
+// the index.
+func TestShardLayout(t *testing.T) {
+	var ix index
+	if size := unsafe.Sizeof(ix.shards[0]); size != shardSize {
+		t.Fatalf("a shard is %d bytes, want %d", size, shardSize)
+	}
+	first := unsafe.Offsetof(ix.shards) + unsafe.Offsetof(ix.shards[0].seq)
+	if unsafe.Offsetof(ix.shards[0].fastN) < unsafe.Offsetof(ix.shards[0].seq) {
+		t.Fatal("seq is not the first field a reader loads")
+	}
+	last := unsafe.Offsetof(ix.shards) + unsafe.Offsetof(ix.shards[0].base) + unsafe.Sizeof(ix.shards[0].base)
+	if unsafe.Offsetof(ix.shards[0].fastBase) > unsafe.Offsetof(ix.shards[0].base) {
+		t.Fatal("the fast table's base comes after the wide table's")
+	}
+	if first/64 != (last-1)/64 {
+		t.Fatalf("a shard's seq, n and base span bytes %d to %d of the index: two cache lines", first, last)
+	}
+}
+
+// The fast table answers orgState exactly as the wide table answers get:
+// for an organization with a small symbol and for one with a large symbol
+// (which only the wide table holds), next to sender scopes of the same
+// numbers, through many growths of both tables and after every entry
+// changed state.
+func TestIndexFastTableAgreesWithWide(t *testing.T) {
+	ix := newIndex(0)
+	early := ix.syms.intern("early")
+	// Sender names take symbols too: enough of them that "late" gets one
+	// the fast table cannot hold.
+	for i := 0; i < fastOrgs; i++ {
+		ix.syms.intern(fmt.Sprintf("sender-%d", i))
+	}
+	late := ix.syms.intern("late")
+	if !(idxKey{org: early, number: 1}).fast() || (idxKey{org: late, number: 1}).fast() {
+		t.Fatalf("symbols %d and %d: want the first in the fast table, the second not", early, late)
+	}
+	const n = 30000
+	for round := 0; round < 2; round++ {
+		for i := 0; i < n; i++ {
+			for j, sc := range []Scope{OrgScope("early", num(i)), OrgScope("late", num(i)), SenderScope("early", "sender-7", num(i))} {
+				ix.set(sc, idxVal{state: State((i + j + round) % int(numStates)), updated: int64(i) * int64(time.Second)})
+			}
+		}
+	}
+	for i := 0; i < n+100; i++ {
+		number, _ := numberKey(num(i))
+		for _, org := range []string{"early", "late"} {
+			sym, _ := ix.syms.lookup(org)
+			got, gotOK := ix.orgState(sym, number)
+			v, ok := ix.get(OrgScope(org, num(i)))
+			if got != v.state || gotOK != ok || ok != (i < n) {
+				t.Fatalf("%s %s: orgState = %v %v, get = %v %v", org, num(i), got, gotOK, v.state, ok)
+			}
+		}
+	}
+	// The longest E.164 number and one past what an entry holds.
+	for _, number := range []uint64{999999999999999, 1 << 50} {
+		k := idxKey{org: early, number: number}
+		if k.fast() != (number < 1<<50) {
+			t.Fatalf("%d: fast() = %v", number, k.fast())
+		}
+	}
+	var entries int
+	for i := range ix.shards {
+		sh := &ix.shards[i]
+		if sh.fastUsed*maxLoadDen > int(sh.fastN.Load())*maxLoadNum {
+			t.Fatalf("shard %d's fast table is %d/%d full", i, sh.fastUsed, sh.fastN.Load())
+		}
+		entries += sh.fastUsed
+	}
+	if entries != n {
+		t.Fatalf("%d fast entries, want %d (early's organization scopes only)", entries, n)
 	}
 }

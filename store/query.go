@@ -77,13 +77,7 @@ func (b *Badger) StateRef(r *OrgRef, number uint64) (State, bool) {
 	if r.ix != ix || r.sym == 0 {
 		return b.StateNumber(r.name, number)
 	}
-	k := idxKey{org: r.sym, number: number}
-	h := k.hash()
-	packed, found := ix.shards[h>>56&(indexShards-1)].get(k, h)
-	if !found {
-		return StateUnknown, false
-	}
-	return unpack(packed).state, true
+	return ix.orgState(r.sym, number)
 }
 
 // StateNumber is the state of an organization scope with the handset's
