@@ -12,9 +12,10 @@
 // writing to that connection (nats-server's flush in place): one write system
 // call carries many PDUs and no goroutine is woken per batch. The writer
 // goroutine finishes what a slow peer did not take within the reader's short
-// budget, writes what other goroutines queue (timeouts, injections, teardown),
-// and runs the session's housekeeping: response timeouts and enquire_link on
-// idle links. Counters are kept per reader and published once per batch.
+// budget and writes what other goroutines queue (timeouts, injections,
+// teardown). Housekeeping (response timeouts, enquire_link on idle links) runs
+// for all sessions from a few shared goroutines, not a timer per session
+// (housekeeping.go). Counters are kept per reader and published once per batch.
 //
 // The relay path allocates nothing per PDU; the pending table is lock-free
 // between the reader that adds requests and the one that takes responses.

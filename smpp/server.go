@@ -16,6 +16,7 @@ type Server struct {
 	opts    Options
 	log     zerolog.Logger
 	metrics *metrics
+	hk      *housekeeper // response timeouts and enquire_link of every session
 
 	ctx    context.Context // canceled by Shutdown: aborts upstream dials
 	cancel context.CancelFunc
@@ -45,6 +46,7 @@ func NewServer(opts Options) *Server {
 		opts:      opts,
 		log:       opts.Logger,
 		metrics:   newMetrics(),
+		hk:        newHousekeeper(opts.tickEvery()),
 		ctx:       ctx,
 		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),

@@ -56,8 +56,9 @@ type Session struct {
 	toSelf  []byte // answers to this connection, staged during a batch
 	toPeer  []byte // PDUs for the other leg, staged during a batch
 
-	// Owned by the writer goroutine.
-	expired []request
+	// hkIndex is the session's place in its housekeeping shard; guarded by
+	// that shard's mu (see housekeeping.go). -1 when not under housekeeping.
+	hkIndex int
 
 	// Refused destinations of submit_multi requests in flight on this leg.
 	unsuccess unsuccessTable
@@ -82,6 +83,8 @@ func (srv *Server) newSession(leg Leg, nc net.Conn) *Session {
 		out:    newOutbound(),
 		pend:   newPending(srv.opts.Window),
 		done:   make(chan struct{}),
+
+		hkIndex: -1,
 	}
 	s.rt = newTally(srv.metrics)
 	s.setLogger(srv.log.With().Uint64("session", s.id).Str("leg", leg.String()).Str("remote", s.remote).Logger())
@@ -99,6 +102,7 @@ func (s *Session) setLogger(l zerolog.Logger) { s.logp.Store(&l) }
 // from the connection (the rest of the read that carried the bind_resp).
 func (s *Session) start(pre []byte) {
 	s.srv.track(2)
+	s.srv.hk.add(s)
 	go s.writeLoop()
 	go s.readLoop(pre)
 }
@@ -109,6 +113,7 @@ func (s *Session) close() {
 		s.isClosed.Store(true)
 		close(s.done)
 		s.nc.Close()
+		s.srv.hk.remove(s)
 		s.srv.sessionClosed(s)
 	})
 }
@@ -298,9 +303,10 @@ func (s *Session) recoverPanic(where string) {
 	}
 }
 
-// tickEvery is how often the writer runs housekeeping.
-func (s *Session) tickEvery() time.Duration {
-	o := &s.srv.opts
+// tickEvery is how often housekeeping runs: often enough that a response
+// timeout or an enquire_link interval is exact to a quarter of itself (and
+// to a second at most).
+func (o *Options) tickEvery() time.Duration {
 	d := time.Second
 	if q := o.ResponseTimeout / 4; q < d {
 		d = q
@@ -317,15 +323,9 @@ func (s *Session) tickEvery() time.Duration {
 func (s *Session) writeLoop() {
 	defer s.srv.untrack()
 	defer s.recoverPanic("writer")
-	every := s.tickEvery()
-	tick := time.NewTimer(every)
-	defer tick.Stop()
 	for {
 		select {
 		case <-s.out.kick:
-		case <-tick.C:
-			s.housekeep()
-			tick.Reset(every)
 		case <-s.done:
 			return
 		}
@@ -340,14 +340,16 @@ func (s *Session) writeLoop() {
 }
 
 // housekeep answers requests whose response is overdue and probes idle links
-// with enquire_link. It runs on the writer goroutine.
-func (s *Session) housekeep() {
+// with enquire_link. It runs on the session's housekeeping goroutine
+// (housekeeping.go), never twice at once for a session; expired is its
+// scratch buffer, returned for reuse.
+func (s *Session) housekeep(expired []request) []request {
 	o := &s.srv.opts
 	t := now()
-	s.expired = s.pend.expire(t-int64(o.ResponseTimeout), s.expired[:0])
-	for i := range s.expired {
-		s.timedOut(s.expired[i])
-		s.expired[i] = request{}
+	expired = s.pend.expire(t-int64(o.ResponseTimeout), expired)
+	for i := range expired {
+		s.timedOut(expired[i])
+		expired[i] = request{}
 	}
 	if o.EnquireLinkInterval > 0 && (s.pair.Load() != nil || s.svc != nil) &&
 		t-s.lastRead.Load() >= int64(o.EnquireLinkInterval) && s.enquiring.CompareAndSwap(false, true) {
@@ -355,6 +357,7 @@ func (s *Session) housekeep() {
 			s.enquiring.Store(false)
 		}
 	}
+	return expired
 }
 
 // timedOut handles a request whose response did not come in time.
