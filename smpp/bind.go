@@ -73,7 +73,9 @@ func (s *Session) bind(p []byte) {
 		s.srv.releaseBind(systemID)
 		up.Close()
 		s.stageSelf(resp, seq)
-		s.log().Info().Stringer("status", st).Str("route", route.Name).Msg("bind refused by the SMSC")
+		if s.warnAllowed(warnSMSCBindRefused) {
+			s.log().Info().Str("kind", warnSMSCBindRefused).Stringer("status", st).Str("route", route.Name).Msg("bind refused by the SMSC")
+		}
 		return
 	}
 	pr := &pair{srv: s.srv, down: s, systemID: systemID, bind: bindTypeOf(id), route: route.Name, since: time.Now()}
@@ -116,7 +118,9 @@ func (s *Session) stageSelf(p []byte, seq uint32) {
 func (s *Session) refuseBind(id pdu.CommandID, seq uint32, st pdu.Status, err error) {
 	s.toSelf = pdu.AppendBindResp(s.toSelf, id, st, seq, "optguard", 0)
 	s.rt.pdu(s.leg, dirOut, id.Resp(), st)
-	s.log().Warn().Err(err).Stringer("status", st).Msg("bind refused")
+	if s.warnAllowed(warnBindRefused) {
+		s.log().Warn().Str("kind", warnBindRefused).Err(err).Stringer("status", st).Msg("bind refused")
+	}
 }
 
 // statusOf returns the command_status an error should be answered with.

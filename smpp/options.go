@@ -43,6 +43,13 @@ type Options struct {
 	// RefuseUnknownCommands answers command ids SMPP v3.4 does not define with
 	// generic_nack ESME_RINVCMDID instead of relaying them.
 	RefuseUnknownCommands bool
+	// WarnInterval and WarnBurst rate-limit the warnings a remote peer can
+	// cause (a connection over MaxConnections, unframeable input, a refused
+	// bind, no bind in time): per kind and remote host, the first WarnBurst
+	// of each WarnInterval are logged and the rest summed up in one line at
+	// its end. Defaults: ratelog.DefaultInterval and ratelog.DefaultBurst.
+	WarnInterval time.Duration
+	WarnBurst    int
 	// MaxConnections bounds concurrent ESME connections; more are closed at
 	// accept. Default 10000.
 	MaxConnections int

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/optguard/optguard/ratelog"
 )
 
 // Server accepts ESME connections and proxies each bind to its SMSC.
@@ -16,7 +18,8 @@ type Server struct {
 	opts    Options
 	log     zerolog.Logger
 	metrics *metrics
-	hk      *housekeeper // response timeouts and enquire_link of every session
+	hk      *housekeeper     // response timeouts and enquire_link of every session
+	warns   *ratelog.Limiter // warnings a remote peer can cause, rate-limited
 
 	ctx    context.Context // canceled by Shutdown: aborts upstream dials
 	cancel context.CancelFunc
@@ -47,6 +50,7 @@ func NewServer(opts Options) *Server {
 		log:       opts.Logger,
 		metrics:   newMetrics(),
 		hk:        newHousekeeper(opts.tickEvery()),
+		warns:     ratelog.New(opts.Logger, ratelog.Options{Interval: opts.WarnInterval, Burst: opts.WarnBurst}),
 		ctx:       ctx,
 		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),
@@ -110,7 +114,9 @@ func (srv *Server) accept(nc net.Conn) {
 		srv.mu.Unlock()
 		if full {
 			srv.metrics.refusedConns.Add(1)
-			srv.log.Warn().Str("remote", nc.RemoteAddr().String()).Int("max_connections", srv.opts.MaxConnections).Msg("connection limit reached; closing new connection")
+			if remote := nc.RemoteAddr().String(); srv.warns.Allow(warnConnLimit, remote) {
+				srv.log.Warn().Str("kind", warnConnLimit).Str("remote", remote).Int("max_connections", srv.opts.MaxConnections).Msg("connection limit reached; closing new connection")
+			}
 		}
 		nc.Close()
 		return
@@ -230,14 +236,16 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	})
 	done := make(chan struct{})
 	go func() { srv.wg.Wait(); close(done) }()
+	var err error
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		srv.closeAll()
 		<-done
-		return ctx.Err()
+		err = ctx.Err()
 	}
+	srv.warns.Close() // the last summaries of suppressed warnings
+	return err
 }
 
 // closeAll closes every connection at once.

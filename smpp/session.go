@@ -180,7 +180,9 @@ func (s *Session) read(pre []byte) {
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !s.closed() {
 				if errors.Is(err, os.ErrDeadlineExceeded) && s.pair.Load() == nil {
-					s.log().Warn().Dur("bind_timeout", s.srv.opts.BindTimeout).Msg("no bind in time; closing")
+					if s.warnAllowed(warnBindTimeout) {
+						s.log().Warn().Str("kind", warnBindTimeout).Dur("bind_timeout", s.srv.opts.BindTimeout).Msg("no bind in time; closing")
+					}
 				} else {
 					s.log().Debug().Err(err).Msg("read failed")
 				}
@@ -270,7 +272,9 @@ func (s *Session) badFrame(b []byte, err error) {
 		seq = pdu.Seq(b)
 	}
 	s.srv.metrics.badFrames.Add(1)
-	s.log().Warn().Err(err).Msg("unframeable input; closing")
+	if s.warnAllowed(warnBadFrame) {
+		s.log().Warn().Str("kind", warnBadFrame).Err(err).Msg("unframeable input; closing")
+	}
 	s.replyNack(pdu.ESME_RINVCMDLEN, seq)
 	s.flushStaged()
 	s.closeAfterFlush()

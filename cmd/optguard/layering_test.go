@@ -22,6 +22,7 @@ func TestLayering(t *testing.T) {
 		{mod + "/smpp/pdu/...", []string{mod + "/smpp", mod + "/policy", mod + "/store", mod + "/config", mod + "/testenv"}},
 		{mod + "/config/...", []string{mod + "/smpp", mod + "/smpp/", mod + "/policy", mod + "/store", mod + "/testenv"}},
 		{mod + "/testenv/...", []string{mod + "/smpp", mod + "/policy", mod + "/store", mod + "/config"}},
+		{mod + "/ratelog/...", []string{mod + "/smpp", mod + "/policy", mod + "/store", mod + "/config", mod + "/testenv"}},
 	}
 	for _, r := range rules {
 		out, err := exec.Command("go", "list", "-deps", r.pkgs).CombinedOutput()
