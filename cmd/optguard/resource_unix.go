@@ -1,0 +1,27 @@
+//go:build unix
+
+package main
+
+import (
+	"fmt"
+	"syscall"
+)
+
+// raiseFileLimit raises the soft open-file limit (RLIMIT_NOFILE) to the hard
+// limit where the kernel allows it and returns the limits in force after. (Go
+// already does this at start-up on most systems; doing it here makes the check
+// independent of that, and a refused raise leaves the soft limit as it was.)
+func raiseFileLimit() (soft, hard uint64, err error) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, 0, fmt.Errorf("reading the open-file limit (RLIMIT_NOFILE): %w", err)
+	}
+	if lim.Cur < lim.Max {
+		raised := lim
+		raised.Cur = lim.Max
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
+			lim = raised
+		}
+	}
+	return uint64(lim.Cur), uint64(lim.Max), nil
+}
