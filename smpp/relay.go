@@ -266,6 +266,12 @@ func (pr *pair) relayRequest(from *Session, p []byte, seq uint32) {
 		from.forward(to, p, to.pend.next())
 		return
 	}
+	if pr.closing.Load() {
+		// A verdict that came after the teardown began: the other leg is
+		// being unbound (or is gone), and what was pending on it answered.
+		from.reply(id, pdu.ESME_RINVBNDSTS, seq)
+		return
+	}
 	upSeq, ok := to.pend.add(request{peerSeq: seq, cmd: id, origin: relayed, sentAt: from.batchAt}, false)
 	if !ok {
 		pr.srv.metrics.throttled.Add(1)
@@ -343,13 +349,15 @@ func (pr *pair) teardown(from *Session, alive bool, unbindSeq uint32) {
 	from.log().Info().Str("reason", reason).Msg("closing bind")
 
 	pr.answerAll(from.pend.drain(), other)
-	pr.unbind(other)
+	// The surviving leg's reader may be in a batch that relays into from
+	// still: what it added is answered with the rest, before the unbind.
+	other.unbindAfter(func() { pr.answerAll(from.pend.drain(), other) })
 	pr.answerAll(other.pend.drain(), from)
 	switch {
 	case alive && unbindSeq != 0:
 		from.answerResp(pdu.Unbind, pdu.ESME_ROK, unbindSeq)
 	case alive:
-		pr.unbind(from)
+		from.unbind()
 		pr.answerAll(from.pend.drain(), other)
 	}
 	other.closeAfterFlush()
@@ -380,23 +388,27 @@ func (pr *pair) answerAll(reqs []request, to *Session) {
 	}
 }
 
-// unbind sends unbind on s and waits for unbind_resp, the connection's end or the
-// unbind timeout, whichever comes first.
-func (pr *pair) unbind(s *Session) { s.unbind() }
-
 // waitClosed waits until s's writer has flushed and closed it, bounded by the
 // write timeout.
 func (pr *pair) waitClosed(s *Session) { s.waitClosed() }
 
 // unbind sends unbind on s and waits for unbind_resp, the connection's end or
-// the unbind timeout, whichever comes first.
-func (s *Session) unbind() {
+// the unbind timeout, whichever comes first. The unbind goes out after the
+// answers to every request s's reader has read (queueUnbindBetweenBatches).
+func (s *Session) unbind() { s.unbindAfter(nil) }
+
+// unbindAfter is unbind that first runs before, if not nil, between two of
+// s's batches, with the unbind queued right after it.
+func (s *Session) unbindAfter(before func()) {
 	if s.closed() {
+		if before != nil {
+			before()
+		}
 		return
 	}
 	answered := make(chan struct{})
 	var once sync.Once
-	if !s.sendLocal(pdu.Unbind, func([]byte, error) { once.Do(func() { close(answered) }) }) {
+	if !s.queueUnbindBetweenBatches(before, func([]byte, error) { once.Do(func() { close(answered) }) }) {
 		return
 	}
 	t := time.NewTimer(s.srv.opts.UnbindTimeout)
@@ -407,6 +419,35 @@ func (s *Session) unbind() {
 	case <-t.C:
 		s.log().Debug().Msg("unbind not answered in time")
 	}
+}
+
+// queueUnbindBetweenBatches runs before (if not nil) and queues an unbind on
+// s once its reader is between batches: waiting in Read with everything it
+// read handled and its answers (ESME_RINVBNDSTS, once the pair is closing)
+// queued. Some ESMEs stop reading at unbind and would count answers after
+// it as timeouts. A reader that does not get between batches within the
+// unbind timeout (blocked on a peer that does not read) is not waited for
+// longer.
+func (s *Session) queueUnbindBetweenBatches(before func(), done func([]byte, error)) bool {
+	deadline := time.Now().Add(s.srv.opts.UnbindTimeout)
+	for !s.closed() && time.Now().Before(deadline) {
+		if s.batchMu.TryLock() {
+			if s.inRead.Load() {
+				if before != nil {
+					before()
+				}
+				ok := s.sendLocal(pdu.Unbind, done)
+				s.batchMu.Unlock()
+				return ok
+			}
+			s.batchMu.Unlock() // a read just returned: let its batch be handled
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if before != nil {
+		before()
+	}
+	return s.sendLocal(pdu.Unbind, done)
 }
 
 // waitClosed waits until s's writer has flushed and closed it, bounded by the

@@ -48,6 +48,14 @@ type Session struct {
 	// out.busy (only the goroutine that claimed the queue writes).
 	wdl int64
 
+	// batchMu is held by the reader from the moment a read returns until
+	// what it read is handled and flushed, and inRead is set while it
+	// waits in Read with nothing read left unhandled: a teardown queues its
+	// unbind between two batches (queueUnbindBetweenBatches), so that every
+	// request already read is answered before the unbind goes out.
+	batchMu sync.Mutex
+	inRead  atomic.Bool
+
 	// Owned by the reader goroutine.
 	msg     pdu.Message
 	call    Call
@@ -152,7 +160,9 @@ func (s *Session) read(pre []byte) {
 		if len(pre) > 0 {
 			pre = nil // handle what came with the bind_resp before reading more
 		} else {
+			s.inRead.Store(true)
 			n, err = s.nc.Read(buf[w:])
+			s.inRead.Store(false)
 			if n > 0 {
 				// One clock read per batch: every PDU in it arrived at once.
 				s.batchAt = now()
@@ -161,10 +171,12 @@ func (s *Session) read(pre []byte) {
 		}
 		free := len(buf) - w
 		w += n
+		s.batchMu.Lock()
 		for r < w {
 			l, ferr := pdu.Frame(buf[r:w], max)
 			if ferr != nil {
 				s.badFrame(buf[r:w], ferr)
+				s.batchMu.Unlock()
 				return
 			}
 			if l == 0 {
@@ -177,6 +189,7 @@ func (s *Session) read(pre []byte) {
 		}
 		s.flushStaged()
 		s.rt.flush()
+		s.batchMu.Unlock()
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !s.closed() {
 				if errors.Is(err, os.ErrDeadlineExceeded) && s.pair.Load() == nil {
