@@ -211,12 +211,18 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 			l.Close()
 		}
 		var pairs []*pair
+		inPair := make(map[*Session]bool)
 		for _, ps := range srv.pairs {
 			pairs = append(pairs, ps...)
+			for _, pr := range ps {
+				inPair[pr.down] = true
+			}
 		}
+		// A bind being completed has its pair registered before the
+		// session points to it: it is unbound with the pairs, not closed.
 		var unbound []*Session
 		for s := range srv.sessions {
-			if s.pair.Load() == nil {
+			if s.pair.Load() == nil && !inPair[s] {
 				unbound = append(unbound, s)
 			}
 		}
