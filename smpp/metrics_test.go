@@ -3,9 +3,11 @@ package smpp_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/optguard/optguard/smpp"
 	"github.com/optguard/optguard/smpp/pdu"
@@ -40,10 +42,16 @@ optguard_window_size 64
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "optguard_binds", "optguard_connections", "optguard_window_size"); err != nil {
 		t.Error(err)
 	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	// A reader publishes its counts at the end of its batch, after the
+	// batch's PDUs went out: the last response can reach the ESME first.
+	var mfs []*dto.MetricFamily
+	gather := func() {
+		var err error
+		if mfs, err = reg.Gather(); err != nil {
+			t.Fatal(err)
+		}
 	}
+	gather()
 	find := func(name string, labels map[string]string) float64 {
 		for _, mf := range mfs {
 			if mf.GetName() != name {
@@ -73,6 +81,15 @@ optguard_window_size 64
 		{map[string]string{"leg": "upstream", "direction": "in", "command": "submit_sm_resp", "status": "ESME_ROK"}, 5},
 		{map[string]string{"leg": "downstream", "direction": "out", "command": "submit_sm_resp", "status": "ESME_ROK"}, 5},
 	}
+	testenv.Eventually(t, 3*time.Second, func() bool {
+		gather()
+		for _, c := range checks {
+			if find("optguard_pdus_total", c.labels) != c.want {
+				return false
+			}
+		}
+		return find("optguard_relay_latency_seconds", map[string]string{"leg": "upstream"}) == 5
+	}, "the counts of the five exchanges were not published")
 	for _, c := range checks {
 		if got := find("optguard_pdus_total", c.labels); got != c.want {
 			t.Errorf("optguard_pdus_total%v = %v, want %v", c.labels, got, c.want)
