@@ -32,6 +32,7 @@ type benchFlags struct {
 	load     testenv.LoadConfig
 	cpuprof  string
 	storm    stormFlags
+	idle     idleFlags
 }
 
 // runBench is `optguard bench`: drive submit_sm through a target and report
@@ -40,14 +41,16 @@ type benchFlags struct {
 // proxy and through the proxy with the consent policy on, and report the
 // proxy's throughput as a ratio of the relay's and the policy's as a ratio of
 // the proxy's; with -storm, send MO STOPs through the proxy with the policy
-// and report durable opt-outs per second (benchstorm.go).
+// and report durable opt-outs per second (benchstorm.go); with -idle-binds,
+// load the proxy with and without thousands of idle binds beside the loaded
+// ones and report what the idle binds cost (benchidle.go).
 func runBench(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f benchFlags
 	fs.StringVar(&f.target, "target", "", "SMPP `address` to load (optguard, an SMSC, anything that answers submit_sm)")
 	fs.BoolVar(&f.baseline, "baseline", false, "run simulator, proxy, proxy with policy and an io.Copy relay in-process and load each in turn")
-	fs.IntVar(&f.rounds, "rounds", 3, "with -baseline or -storm: rounds of runs (figures are medians)")
+	fs.IntVar(&f.rounds, "rounds", 3, "with -baseline, -storm or -idle-binds: rounds of runs (figures are medians)")
 	fs.IntVar(&f.load.Binds, "binds", 4, "binds (connections)")
 	fs.IntVar(&f.load.Window, "window", 256, "outstanding submit_sm per bind")
 	fs.DurationVar(&f.load.Duration, "duration", 5*time.Second, "measured time of each run")
@@ -58,11 +61,16 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.load.VaryDest, "vary-dest", true, "cycle the destination through 10,000 numbers")
 	fs.StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	f.storm.register(fs)
+	f.idle.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if n := btoi(f.baseline) + btoi(f.target != "") + btoi(f.storm.on); n != 1 {
-		fmt.Fprintln(stderr, "bench: give one of -target HOST:PORT, -baseline or -storm")
+	if f.idle.binds < 0 {
+		fmt.Fprintln(stderr, "bench: -idle-binds must not be negative")
+		return 2
+	}
+	if n := btoi(f.baseline) + btoi(f.target != "") + btoi(f.storm.on) + btoi(f.idle.binds > 0); n != 1 {
+		fmt.Fprintln(stderr, "bench: give one of -target HOST:PORT, -baseline, -storm or -idle-binds N")
 		return 2
 	}
 	if f.load.Binds < 1 || f.load.Window < 1 || f.load.Duration <= 0 || f.rounds < 1 {
@@ -81,8 +89,12 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if f.storm.on {
-		if err := benchStorm(ctx, f, stdout); err != nil {
+	if f.storm.on || f.idle.binds > 0 {
+		run := benchStorm
+		if f.idle.binds > 0 {
+			run = benchIdle
+		}
+		if err := run(ctx, f, stdout); err != nil {
 			fmt.Fprintf(stderr, "bench: %v\n", err)
 			return 1
 		}
@@ -152,7 +164,7 @@ func benchBaseline(ctx context.Context, f benchFlags, w io.Writer) error {
 		return err
 	}
 	defer relay.close()
-	srv, ln, err := startBenchProxy(sim.Addr())
+	srv, ln, err := startBenchProxy(sim.Addr(), 0)
 	if err != nil {
 		return err
 	}
@@ -197,10 +209,12 @@ func benchBaseline(ctx context.Context, f benchFlags, w io.Writer) error {
 
 // startBenchProxy starts optguard's proxy in front of the simulator, with
 // logging off so that the figures measure the relay, not the logger.
-func startBenchProxy(simAddr string) (*smpp.Server, net.Listener, error) {
+// maxConnections bounds its ESME connections (0 = the proxy's default).
+func startBenchProxy(simAddr string, maxConnections int) (*smpp.Server, net.Listener, error) {
 	srv := smpp.NewServer(smpp.Options{
-		Logger: zerolog.Nop(),
-		Router: func(string) smpp.Route { return smpp.Route{Name: "bench", Address: simAddr} },
+		Logger:         zerolog.Nop(),
+		Router:         func(string) smpp.Route { return smpp.Route{Name: "bench", Address: simAddr} },
+		MaxConnections: maxConnections,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

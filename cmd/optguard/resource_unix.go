@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"syscall"
+	"time"
 )
 
 // raiseFileLimit raises the soft open-file limit (RLIMIT_NOFILE) to the hard
@@ -24,4 +25,13 @@ func raiseFileLimit() (soft, hard uint64, err error) {
 		}
 	}
 	return uint64(lim.Cur), uint64(lim.Max), nil
+}
+
+// processCPU is the CPU time the process has used so far, user and system.
+func processCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
