@@ -219,6 +219,9 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 // directory (RestoreDir does) and throw it away on error.
 func (b *Badger) Restore(ctx context.Context, r io.Reader) error {
 	err := b.runExclusive(ctx, func() error {
+		if err := b.Accepting(); err != nil {
+			return err
+		}
 		if err := b.checkEmpty(); err != nil {
 			return err
 		}

@@ -106,6 +106,58 @@
 //   - Rebuild (and CheckIndex, which only compares) recompute the consent
 //     records from the ledger.
 //
+// # Disk space
+//
+// badger never sees ENOSPC for its data: it creates every data file by
+// ftruncate, as a sparse file, maps it and writes through the mapping —
+// the memtables' write-ahead logs (.mem, 2 × MemTableSize each), the value
+// logs (.vlog, 2 × ValueLogFileSize), the level tables a memtable flush or
+// a compaction writes (.sst, z.OpenMmapFile then a copy into the map) and
+// the discard stats (1 MiB). The filesystem allocates a block when a page
+// is first written, and when it has none the kernel sends SIGBUS: a Go
+// "fatal error: fault" in the memtable flush (DB.Close, or any rotation),
+// in badger.Open creating its new memtable, or in a compaction. badger
+// has no option to preallocate (no fallocate anywhere in badger or
+// ristretto/z), and preallocating its files from outside would race with
+// it: a new .mem appears at every memtable rotation and a new .vlog at
+// every value-log rotation, and writes reach them at once. So the room
+// cannot be taken up front; the store keeps it instead:
+//
+//   - The reserve is Options.MinFreeBytes (or MinFreePercent of the
+//     filesystem, when more). Its default is what badger may still write
+//     on its own once the store stops writing, with these sizes: per
+//     database its memtables (2) flushed into level-0 tables and a level-0
+//     compaction of up to 5 such tables into the base level (10 MiB), plus
+//     one value-log file rewritten by GC: (2+5) × 16 MiB + 10 MiB for
+//     consent/, (2+5) × 8 MiB + 10 MiB for log/, 64 MiB, rounded up to
+//     256 MiB.
+//   - The floor is half the reserve, or what badger is worked out to need
+//     now (twice the write-ahead logs' size plus level 0 and the base
+//     level, read every second), when that is more.
+//   - OpenBadger refuses with a *DiskFullError (directory, free and needed
+//     bytes) when the free space is below the reserve plus the write-ahead
+//     logs a previous run left, which the open writes out as tables.
+//   - A monitor reads statfs (f_bavail, the lower of consent/ and log/)
+//     every Options.DiskCheckInterval; every write reads it again when
+//     the last reading is older than 20 ms, so a filesystem filled by
+//     someone else is seen before the next write, not a second later.
+//   - Below the reserve, Accepting returns a *DiskFullError: callers take
+//     no new durable work (the policy answers with temporary errors), and
+//     the message log, the id map and value-log GC stop. Writes of work
+//     already under way still commit.
+//   - Below the floor nothing is written: Apply, Hold, Enqueue, Ack,
+//     ExpireHeld and RemoveHeld fail with the *DiskFullError.
+//   - Close writes the memtables out only when the filesystem has room for
+//     them; otherwise it leaves the databases as a crash would (every
+//     commit is in the write-ahead logs, replayed by the next open) and
+//     says so with a *DiskFullError.
+//   - Options.ReadOnly opens without writing a byte (verify, stats,
+//     backup on a full disk); a store left with write-ahead logs cannot be
+//     opened so (ErrNeedsRecovery) until a read-write open replays them.
+//
+// What no reserve can prevent: another process taking the last bytes
+// while badger compacts or flushes on its own.
+//
 // The SMSC id → optguard id direction of the id map is mirrored in memory
 // (loaded at open), because every delivery receipt asks it and almost none
 // is found. Badger judges TTLs (id map, message log) by the wall clock, so

@@ -35,6 +35,15 @@ var (
 	ErrBusy = errors.New("store: too much contention, gave up retrying")
 	// ErrBackupFormat: a backup stream is not one written by Backup.
 	ErrBackupFormat = errors.New("store: not an optguard store backup")
+	// ErrDiskFull: the data directory's filesystem has too little free
+	// space for what was asked (see DiskFullError).
+	ErrDiskFull = errors.New("store: disk full")
+	// ErrReadOnly: the store was opened with Options.ReadOnly.
+	ErrReadOnly = errors.New("store: opened read-only")
+	// ErrNeedsRecovery: a read-only open found write-ahead logs a previous
+	// run did not write out (it was killed, or closed on a full disk); only
+	// a read-write open can replay them.
+	ErrNeedsRecovery = errors.New("store: not closed cleanly; a read-write open must replay its write-ahead logs first")
 )
 
 // ChainError names the first event at which the ledger's hash chain breaks.

@@ -38,6 +38,9 @@ func (b *Badger) Hold(ctx context.Context, m HeldMessage) (HeldMessage, error) {
 		return HeldMessage{}, err
 	}
 	defer b.leave()
+	if err := b.writable(); err != nil {
+		return HeldMessage{}, err
+	}
 	m.PDU = append([]byte(nil), m.PDU...)
 	m.HeldAt = normTime(b.clock())
 	if m.ExpiresAt.IsZero() {
@@ -353,6 +356,9 @@ func (b *Badger) ExpireHeld(ctx context.Context, now time.Time, limit int) ([]He
 		return nil, err
 	}
 	defer b.leave()
+	if err := b.writable(); err != nil {
+		return nil, err
+	}
 	var out []HeldMessage
 	settled := normTime(b.clock())
 	err := b.retry(func() error {
@@ -393,6 +399,9 @@ func (b *Badger) RemoveHeld(ctx context.Context, ids ...string) ([]HeldMessage, 
 		return nil, err
 	}
 	defer b.leave()
+	if err := b.writable(); err != nil {
+		return nil, err
+	}
 	var out []HeldMessage
 	err := b.retry(func() error {
 		out = out[:0]
@@ -480,6 +489,9 @@ func (b *Badger) Ack(ctx context.Context, ids ...string) (int, error) {
 		return 0, err
 	}
 	defer b.leave()
+	if err := b.writable(); err != nil {
+		return 0, err
+	}
 	var n int
 	err := b.retry(func() error {
 		n = 0
@@ -525,6 +537,9 @@ func (b *Badger) Enqueue(ctx context.Context, m HeldMessage) (HeldMessage, error
 		return HeldMessage{}, err
 	}
 	defer b.leave()
+	if err := b.writable(); err != nil {
+		return HeldMessage{}, err
+	}
 	m.PDU = append([]byte(nil), m.PDU...)
 	m.HeldAt = normTime(b.clock())
 	m.ExpiresAt = normTime(m.ExpiresAt)

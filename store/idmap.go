@@ -122,6 +122,10 @@ func (b *Badger) MapMessageIDs(ctx context.Context, ourID string, smscIDs ...str
 		return err
 	}
 	defer b.leave()
+	if err := b.bestEffort(); err != nil {
+		// NoteMessageID keeps the mapping in memory meanwhile.
+		return fmt.Errorf("mapping message id: %w", err)
+	}
 	now := b.clock().Unix()
 	exp := uint64(now + int64(b.opts.IDMapTTL/time.Second))
 	err := b.ldb.Update(func(txn *badger.Txn) error {

@@ -180,6 +180,9 @@ func (b *Badger) commitLoop() {
 // transactions. Per-change refusals land in res; a returned error means
 // nothing was committed. Runs on the committer goroutine only.
 func (b *Badger) commitChanges(reqs []*commitReq, res []commitRes) error {
+	if err := b.writable(); err != nil {
+		return err
+	}
 	err := b.retry(func() error { return b.applyBatch(reqs, res) })
 	if errors.Is(err, badger.ErrTxnTooBig) && len(reqs) > 1 {
 		h := len(reqs) / 2

@@ -168,6 +168,9 @@ func (f *folded) consent(s Scope) Consent {
 
 func (b *Badger) rebuild(ctx context.Context, fix bool) (RebuildReport, error) {
 	var rep RebuildReport
+	if fix && b.opts.ReadOnly {
+		return rep, ErrReadOnly
+	}
 	start := time.Now()
 	err := b.runExclusive(ctx, func() error {
 		want := make(map[string]*folded)
@@ -317,6 +320,9 @@ func (b *Badger) foldLedger(ctx context.Context, want map[string]*folded, rep *R
 // rewriteConsents writes the ledger's version of the given records (and
 // their by-number index entries) and deletes the extra ones, synced.
 func (b *Badger) rewriteConsents(want map[string]*folded, writes, deletes [][]byte) error {
+	if err := b.Accepting(); err != nil {
+		return err
+	}
 	wb := b.cdb.NewWriteBatch()
 	defer wb.Cancel()
 	for _, sk := range writes {
@@ -377,9 +383,10 @@ type Gauges struct {
 	Consents   int            // consent records (in memory)
 	ByState    [numStates]int // consent records per State (index = State)
 	LogWritten uint64         // message log items written since Open
-	LogDropped uint64         // message log items dropped (queue full, closed, malformed)
+	LogDropped uint64         // message log items dropped (queue full, closed, malformed, disk low)
 	LogFailed  uint64         // message log items whose batch failed to write
 	LogQueued  int            // message log items waiting now
+	Disk       DiskSpace      // the data directory's filesystem, as last read
 }
 
 // Gauges reads the in-memory index size and the message log's counters.
@@ -392,6 +399,7 @@ func (b *Badger) Gauges() Gauges {
 		LogDropped: b.ml.dropped.Load(),
 		LogFailed:  b.ml.failed.Load(),
 		LogQueued:  len(b.ml.ch),
+		Disk:       b.DiskSpace(),
 	}
 }
 

@@ -29,7 +29,7 @@ type msgLog struct {
 	threshold uint64 // LogSampled: keep ids whose hash is below this
 
 	written atomic.Uint64 // items written
-	dropped atomic.Uint64 // items dropped: queue full, closed or malformed
+	dropped atomic.Uint64 // items dropped: queue full, closed, malformed or disk low
 	failed  atomic.Uint64 // items lost to a write error
 }
 
@@ -43,7 +43,7 @@ func newMsgLog(b *Badger) *msgLog {
 			l.threshold = uint64(o.SampleRate * math.MaxUint64)
 		}
 	}
-	l.accepting.Store(true)
+	l.accepting.Store(!b.opts.ReadOnly)
 	return l
 }
 
@@ -144,6 +144,11 @@ func (l *msgLog) run() {
 }
 
 func (l *msgLog) write(items []logItem) {
+	if err := l.b.bestEffort(); err != nil {
+		// The log gives way first when the disk runs low.
+		l.dropped.Add(uint64(len(items)))
+		return
+	}
 	wb := l.b.ldb.NewWriteBatch()
 	defer wb.Cancel()
 	ret := l.b.opts.MessageLog.Retention

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -48,6 +49,8 @@ type Badger struct {
 
 	ml *msgLog
 
+	disk *diskGuard
+
 	// closeMu is held shared by every operation that uses the databases and
 	// exclusively by Close, so that Close waits for them.
 	closeMu sync.RWMutex
@@ -79,15 +82,26 @@ func OpenBadger(opts Options) (*Badger, error) {
 		commitCh: make(chan *commitReq),
 		closing:  make(chan struct{}),
 	}
+	b.disk = newDiskGuard(opts, b.log)
+	if b.disk.on {
+		if err := b.checkOpen(); err != nil {
+			return nil, err
+		}
+	}
+	if opts.ReadOnly {
+		if err := checkClean(opts.Dir); err != nil {
+			return nil, err
+		}
+	}
 	var err error
 	b.cdb, err = badger.Open(b.badgerOptions(consentSubdir, true, opts.MemTableSize, opts.BlockCacheSize))
 	if err != nil {
-		return nil, fmt.Errorf("store: opening consent database: %w", err)
+		return nil, openError(consentSubdir, err)
 	}
 	b.ldb, err = badger.Open(b.badgerOptions(logSubdir, false, opts.MemTableSize/2, opts.BlockCacheSize/2))
 	if err != nil {
 		b.cdb.Close()
-		return nil, fmt.Errorf("store: opening log database: %w", err)
+		return nil, openError(logSubdir, err)
 	}
 	if err := b.load(); err != nil {
 		b.ldb.Close()
@@ -99,7 +113,43 @@ func OpenBadger(opts Options) (*Badger, error) {
 	go b.commitLoop()
 	go b.gcLoop()
 	go b.ml.run()
+	if b.disk.on {
+		// The first reading before anything is written, then the monitor.
+		b.disk.need.Store(b.badgerNeed())
+		b.disk.read()
+		b.wg.Add(1)
+		go b.diskLoop()
+	}
 	return b, nil
+}
+
+// checkClean fails with ErrNeedsRecovery when a database in dir has
+// write-ahead logs (.mem) left: a clean close writes them out and deletes
+// them, and badger cannot open them read-only (its failed open would also
+// leave goroutines behind).
+func checkClean(dir string) error {
+	for _, sub := range []string{consentSubdir, logSubdir} {
+		ents, err := os.ReadDir(filepath.Join(dir, sub))
+		if err != nil {
+			continue // badger says what is wrong with the directory
+		}
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".mem") {
+				return fmt.Errorf("%w (%s database)", ErrNeedsRecovery, sub)
+			}
+		}
+	}
+	return nil
+}
+
+// openError names the database badger could not open, and turns badger's
+// "truncate needed" of a read-only open into ErrNeedsRecovery (badger
+// formats the error it wraps, so it is matched by its text).
+func openError(sub string, err error) error {
+	if strings.Contains(err.Error(), badger.ErrTruncateNeeded.Error()) {
+		return fmt.Errorf("%w (%s database)", ErrNeedsRecovery, sub)
+	}
+	return fmt.Errorf("store: opening %s database: %w", sub, err)
 }
 
 // load checks the format versions and reads the chain head and the index.
@@ -108,7 +158,11 @@ func (b *Badger) load() error {
 		name string
 		db   *badger.DB
 	}{{consentSubdir, b.cdb}, {logSubdir, b.ldb}} {
-		if err := checkFormat(db.db); err != nil {
+		check := checkFormat
+		if b.opts.ReadOnly {
+			check = readFormat
+		}
+		if err := check(db.db); err != nil {
 			return fmt.Errorf("store: %s database: %w", db.name, err)
 		}
 	}
@@ -139,11 +193,14 @@ func (b *Badger) badgerOptions(sub string, sync bool, memTable, blockCache int64
 		bo = badger.DefaultOptions(filepath.Join(o.Dir, sub))
 	}
 	return bo.
+		WithReadOnly(o.ReadOnly).
 		WithSyncWrites(sync).
 		WithLogger(badgerLogger{l: o.Logger.With().Str("component", "badger").Str("db", sub).Logger()}).
 		WithMetricsEnabled(false).
 		WithMemTableSize(memTable).
-		WithNumMemtables(2).
+		WithNumMemtables(numMemtables).
+		WithNumLevelZeroTables(numL0Tables).
+		WithBaseLevelSize(baseLevelBytes).
 		WithBlockCacheSize(blockCache).
 		WithIndexCacheSize(o.IndexCacheSize).
 		WithValueLogFileSize(o.ValueLogFileSize).
@@ -166,17 +223,35 @@ func checkFormat(db *badger.DB) error {
 		if err != nil {
 			return err
 		}
-		v, err := item.ValueCopy(nil)
+		return item.Value(checkVersion)
+	})
+}
+
+func checkVersion(v []byte) error {
+	if len(v) != 4 {
+		return fmt.Errorf("%w: malformed format version", ErrFormat)
+	}
+	if got := binary.BigEndian.Uint32(v); got != formatVersion {
+		return fmt.Errorf("%w: format version %d, this build understands %d", ErrFormat, got, formatVersion)
+	}
+	return nil
+}
+
+// readFormat is checkFormat for a read-only open: an empty database is
+// taken as it is, since nothing will be written to it.
+func readFormat(db *badger.DB) error {
+	return db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyFormat)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			if !isEmpty(txn) {
+				return fmt.Errorf("%w: data without a format version (not an optguard store?)", ErrFormat)
+			}
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		if len(v) != 4 {
-			return fmt.Errorf("%w: malformed format version", ErrFormat)
-		}
-		if got := binary.BigEndian.Uint32(v); got != formatVersion {
-			return fmt.Errorf("%w: format version %d, this build understands %d", ErrFormat, got, formatVersion)
-		}
-		return nil
+		return item.Value(checkVersion)
 	})
 }
 
@@ -298,8 +373,12 @@ func (b *Badger) enter() error {
 func (b *Badger) leave() { b.closeMu.RUnlock() }
 
 // Close waits for running operations, stops the committer, the value-log GC
-// and the message-log writer (which first writes what is queued), and
-// closes both databases. It is idempotent.
+// and the message-log writer (which first writes what is queued, unless the
+// disk is low), and closes both databases. It is idempotent. When the
+// filesystem has no room to write the memtables out, it leaves the
+// databases open as a crash would (nothing committed is lost: the next
+// open replays the write-ahead logs) and returns a *DiskFullError; the
+// process should then exit.
 func (b *Badger) Close() error {
 	b.closeOnce.Do(func() {
 		b.ml.stopAccepting()
@@ -308,6 +387,12 @@ func (b *Badger) Close() error {
 		b.closeMu.Unlock()
 		close(b.closing)
 		b.wg.Wait()
+		if err := b.closeRoom(); err != nil {
+			// badger would write the memtables out into pages the
+			// filesystem cannot give, and fault.
+			b.closeErr = err
+			return
+		}
 		b.closeErr = errors.Join(b.ldb.Close(), b.cdb.Close())
 		if b.closeErr != nil {
 			b.closeErr = fmt.Errorf("store: closing: %w", b.closeErr)
@@ -319,7 +404,7 @@ func (b *Badger) Close() error {
 // gcLoop runs value-log GC on both databases every GCInterval.
 func (b *Badger) gcLoop() {
 	defer b.wg.Done()
-	if b.opts.GCInterval < 0 || b.opts.InMemory {
+	if b.opts.GCInterval < 0 || b.opts.InMemory || b.opts.ReadOnly {
 		<-b.closing
 		return
 	}
@@ -330,7 +415,9 @@ func (b *Badger) gcLoop() {
 		case <-b.closing:
 			return
 		case <-t.C:
-			b.runGC()
+			if b.bestEffort() == nil {
+				b.runGC() // a rewrite needs room for a new value-log file
+			}
 		}
 	}
 }

@@ -51,6 +51,26 @@ type Options struct {
 	IndexCacheSize int64
 	// ValueLogFileSize is the size of each value log file. Default 64 MiB.
 	ValueLogFileSize int64
+
+	// MinFreeBytes is the free space the data directory's filesystem keeps
+	// (see "Disk space" in the package doc): below it the store takes no new
+	// durable work (Accepting fails) and drops the message log; below half
+	// of it nothing is written at all; OpenBadger refuses to open without
+	// it. Default: what badger may write on its own with the sizes above,
+	// rounded up to 64 MiB (256 MiB with their defaults).
+	MinFreeBytes int64
+	// MinFreePercent raises the reserve to this share of the filesystem's
+	// size, 0 to 99. Default 0.
+	MinFreePercent float64
+	// DiskCheckInterval is how often the free space is read when nothing
+	// is written (writes read it when the last reading is older than
+	// 20 ms). Default 1s.
+	DiskCheckInterval time.Duration
+	// ReadOnly opens both databases read-only, for reading a store another
+	// process may not write: it needs no free space and writes nothing;
+	// every write fails with ErrReadOnly. A store that was not closed
+	// cleanly cannot be opened so (ErrNeedsRecovery).
+	ReadOnly bool
 }
 
 // MessageLogMode says which MTs the message log keeps.
@@ -110,6 +130,7 @@ const (
 	defaultBlockCache  = 16 << 20
 	defaultIndexCache  = 8 << 20
 	defaultVlogFile    = 64 << 20
+	defaultDiskCheck   = time.Second
 )
 
 func (o Options) withDefaults() Options {
@@ -156,6 +177,12 @@ func (o Options) withDefaults() Options {
 	if o.ValueLogFileSize <= 0 {
 		o.ValueLogFileSize = defaultVlogFile
 	}
+	if o.MinFreeBytes <= 0 {
+		o.MinFreeBytes = defaultReserve(o)
+	}
+	if o.DiskCheckInterval <= 0 {
+		o.DiskCheckInterval = defaultDiskCheck
+	}
 	return o
 }
 
@@ -168,6 +195,12 @@ func (o Options) validate() error {
 	}
 	if r := o.MessageLog.SampleRate; r < 0 || r > 1 {
 		return invalidf("Options.MessageLog.SampleRate %v outside 0..1", r)
+	}
+	if p := o.MinFreePercent; !(p >= 0 && p < 100) {
+		return invalidf("Options.MinFreePercent %v outside 0..99", p)
+	}
+	if o.ReadOnly && o.InMemory {
+		return invalidf("Options.ReadOnly with InMemory: an in-memory store has nothing to read")
 	}
 	return nil
 }

@@ -16,6 +16,12 @@ type Store interface {
 	IDMap
 	MessageLog
 	Maintenance
+	// Accepting says whether the store takes new durable work (consent
+	// changes, holds) now: nil, or an error wrapping ErrDiskFull while its
+	// disk is below the reserve, so that callers answer with a temporary
+	// error rather than start what they may not finish. An atomic load and
+	// at most one statfs per 20 ms.
+	Accepting() error
 	// Close stops background work, waits for running calls and releases
 	// the data directory. Idempotent.
 	Close() error
