@@ -42,6 +42,16 @@
 // its scope in an overlay before MO returns, so the next MT is refused
 // even while the opt-out's write is still in its lane.
 //
+// While the store's disk is below its reserve (Store.Accepting fails), a
+// PDU that needs a durable write is answered at once with a temporary
+// error instead of going to its lane: an MT to hold or to precede with a
+// disclaimer gets ESME_RMSGQFUL, an MO that would change consent, be held
+// or get a help reply gets ESME_RX_T_APPN, so that the SMSC delivers it
+// again later and the STOP is recorded then. A task already waiting in its
+// lane is answered the same way before it starts. Everything that needs no
+// write (forwarded MTs, refusals of opted-out handsets, plain MOs,
+// receipts) goes on, and so does durable work once there is room again.
+//
 // # Flows
 //
 //   - MT, consent mode, no consent: the MT is held (on disk before the ESME

@@ -227,6 +227,10 @@ func (e *Engine) Run(d Decision, r Responder) {
 		return
 	default:
 	}
+	if err := e.st.Accepting(); err != nil {
+		e.refuseDiskFull(t)
+		return
+	}
 	select {
 	case e.laneOf(t.scope.Org, t.scope.Number) <- t:
 		e.m.deferred.Add(1)
@@ -241,6 +245,18 @@ func (e *Engine) refuseBusy(t *task) {
 		e.ov.done(t)
 	}
 	_ = t.resp.Finish(Decision{Action: Reject, Status: tempStatus(t.mt)})
+}
+
+// refuseDiskFull answers a PDU whose durable write the store does not take
+// now (its disk is below the reserve) with a temporary error, so that the
+// peer sends it again once there is room: nothing is acknowledged that is
+// not on disk, and relaying what needs no write goes on.
+func (e *Engine) refuseDiskFull(t *task) {
+	e.m.diskFull.Add(1)
+	if t.kind == taskOptOut {
+		e.ov.done(t)
+	}
+	_ = t.finish(Decision{Action: Reject, Status: diskFullStatus(t.mt)})
 }
 
 func (e *Engine) lane(ch chan *task) {
@@ -328,6 +344,13 @@ func (e *Engine) work(t *task, p *proofs) {
 			p.write(e, t, t.proof)
 		}
 	}()
+	if t.resp != nil && e.st.Accepting() != nil {
+		// The disk ran low while the PDU waited in the lane. Tasks of
+		// optguard's own (no PDU) go on: they are few, and the store
+		// still writes down to its floor.
+		e.refuseDiskFull(t)
+		return
+	}
 	switch t.kind {
 	case taskHoldMT:
 		e.holdMT(t)

@@ -60,6 +60,10 @@ func (e *Engine) holdMT(t *task) {
 		e.m.mt.add(t.bind.Session, mtHoldFull)
 		_ = t.finish(Decision{Action: Reject, Status: a.main.spec.HoldFullStatus})
 		return
+	case errors.Is(err, store.ErrDiskFull):
+		e.m.diskFull.Add(1)
+		_ = t.finish(Decision{Action: Reject, Status: diskFullStatus(true)})
+		return
 	case err != nil:
 		e.log.Error().Err(err).Stringer("scope", t.scope).Msg("holding an MT; answered with a temporary error")
 		_ = t.finish(Decision{Action: Reject, Status: tempStatus(true)})

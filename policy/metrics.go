@@ -22,7 +22,7 @@ type metrics struct {
 	langs    sync.Map            // lang string → *atomic.Uint64
 	receipts [numReceiptOutcomes]atomic.Uint64
 
-	deferred, busy, panics, released, expired atomic.Uint64
+	deferred, busy, diskFull, panics, released, expired atomic.Uint64
 
 	mu      sync.Mutex
 	changes map[changeKey]uint64 // guarded by mu
@@ -116,7 +116,7 @@ var (
 	descHeldOldest = prometheus.NewDesc("optguard_held_oldest_age_seconds",
 		"Age of the oldest held message (0 when none).", nil, nil)
 	descPolicyEvents = prometheus.NewDesc("optguard_policy_events_total",
-		"Policy work: deferred PDUs, PDUs refused while busy, task panics, released and expired messages.", []string{"event"}, nil)
+		"Policy work: deferred PDUs, PDUs refused while busy or while the store's disk is full, task panics, released and expired messages.", []string{"event"}, nil)
 	descPartials = prometheus.NewDesc("optguard_mo_partial_messages",
 		"Concatenated MOs waiting for their other parts.", nil, nil)
 	descPartialsDropped = prometheus.NewDesc("optguard_mo_partial_given_up_total",
@@ -166,6 +166,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(descPolicyEvents, m.deferred.Load(), "deferred")
 	counter(descPolicyEvents, m.busy.Load(), "busy")
+	counter(descPolicyEvents, m.diskFull.Load(), "disk_full")
 	counter(descPolicyEvents, m.panics.Load(), "panic")
 	counter(descPolicyEvents, m.released.Load(), "released")
 	counter(descPolicyEvents, m.expired.Load(), "expired")

@@ -83,6 +83,22 @@ func tempStatus(mt bool) pdu.Status {
 	return pdu.ESME_RX_T_APPN
 }
 
+// diskFullStatus is the answer to a PDU that needs a durable write while
+// the store's disk is below its reserve. An MT gets ESME_RMSGQFUL: optguard
+// cannot queue (hold) it, ESMEs resend it later rather than drop it, and,
+// unlike ESME_RTHROTTLED, it does not ask them to slow down the MTs that
+// need no write and still go through. An MO gets ESME_RX_T_APPN, SMPP
+// 3.4's temporary error of the receiving application: the SMSC keeps the
+// message and delivers it again on its retry schedule, so a STOP is
+// recorded once there is room (ESME_RSYSERR would say the ESME is broken
+// rather than that this message should come again).
+func diskFullStatus(mt bool) pdu.Status {
+	if mt {
+		return pdu.ESME_RMSGQFUL
+	}
+	return pdu.ESME_RX_T_APPN
+}
+
 // The opt-out overlay makes an opt-out take effect before the next MT is
 // read, although its durable write is still in a lane: MO marks the scope
 // here on the SMSC's reader before it returns, MT refuses a marked scope,
