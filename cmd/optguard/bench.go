@@ -45,6 +45,9 @@ type benchFlags struct {
 // load the proxy with and without thousands of idle binds beside the loaded
 // ones and report what the idle binds cost (benchidle.go).
 func runBench(args []string, stdout, stderr io.Writer) int {
+	if os.Getenv(idlePeerEnv) != "" {
+		return runIdlePeer(os.Stdin, stdout)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f benchFlags
@@ -164,7 +167,7 @@ func benchBaseline(ctx context.Context, f benchFlags, w io.Writer) error {
 		return err
 	}
 	defer relay.close()
-	srv, ln, err := startBenchProxy(sim.Addr(), 0)
+	srv, ln, err := startBenchProxy(sim.Addr(), 0, nil)
 	if err != nil {
 		return err
 	}
@@ -209,11 +212,17 @@ func benchBaseline(ctx context.Context, f benchFlags, w io.Writer) error {
 
 // startBenchProxy starts optguard's proxy in front of the simulator, with
 // logging off so that the figures measure the relay, not the logger.
-// maxConnections bounds its ESME connections (0 = the proxy's default).
-func startBenchProxy(simAddr string, maxConnections int) (*smpp.Server, net.Listener, error) {
+// maxConnections bounds its ESME connections (0 = the proxy's default);
+// binds go to simAddr, or to the address bySystemID names for their system_id.
+func startBenchProxy(simAddr string, maxConnections int, bySystemID map[string]string) (*smpp.Server, net.Listener, error) {
 	srv := smpp.NewServer(smpp.Options{
-		Logger:         zerolog.Nop(),
-		Router:         func(string) smpp.Route { return smpp.Route{Name: "bench", Address: simAddr} },
+		Logger: zerolog.Nop(),
+		Router: func(systemID string) smpp.Route {
+			if addr, ok := bySystemID[systemID]; ok {
+				return smpp.Route{Name: "bench-" + systemID, Address: addr}
+			}
+			return smpp.Route{Name: "bench", Address: simAddr}
+		},
 		MaxConnections: maxConnections,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -27,36 +27,42 @@ func (i *idleFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&i.measure, "idle-measure", 5*time.Second, "with -idle-binds: how long each idle CPU measurement lasts")
 }
 
-// Open files of the idle bench, all in this one process: an idle bind is its
-// client's connection, the proxy's two and the simulator's; so is a loaded one.
+// Open files of the bench process: the proxy's two connections per bind, and
+// for each loaded bind also the load generator's and the simulator's (the idle
+// binds' clients and simulator are in the peer process, two per bind there).
 const (
-	idleFilesPerBind = 4
-	idleFilesSpare   = 64 // listeners, stdio, epoll, the runtime's own
-	idleSystemID     = "idle"
+	idleFilesPerBind   = 2
+	loadedFilesPerBind = 4
+	idleFilesSpare     = 64 // listeners, stdio, epoll, the runtime's own
+	idleSystemID       = "idle"
 )
 
 // idleRound is one round: the loaded binds alone, then beside the idle ones.
 type idleRound struct {
 	round       int
 	alone, with testenv.LoadResult
-	up          int   // idle binds still bound when the loaded run ended
-	lost        error // why the first idle bind that closed did
+	up          int    // idle binds still bound when the loaded run ended
+	lost        string // why the first idle bind that closed did
 }
 
-// idleFigures are what N idle binds cost, measured after a GC with no load.
-type idleFigures struct {
-	cpu        float64 // process CPU ÷ wall time (1 = one core)
-	rss        int64   // resident set growth, bytes
-	goroutines int     // growth
-	files      int     // open descriptors with the binds up
-	up         int     // binds still bound after the CPU measurement
+// idleCosts are what N idle binds cost with no load: the bench process (the
+// proxy) and the peer process (the idle clients and their simulator) apart.
+type idleCosts struct {
+	cpuNone, cpuIdle         float64 // bench process CPU ÷ wall time (1 = one core), nothing bound and N bound
+	peerCPUNone, peerCPUIdle float64
+	rss, peerRSS             int64 // resident set growth after a GC, bytes
+	goroutines               int   // bench process growth
+	files                    int   // bench process open descriptors with the binds up
+	up                       int   // binds still bound after the measurement
 }
 
-// benchIdle measures what idle binds cost the proxy. It starts the simulator
-// and the proxy that -baseline loads, in this process; first, with no load,
-// it measures the process's CPU and resident memory with N idle binds through
-// the proxy and with the same N bound directly to the simulator (the
-// difference is the proxy's); then each round loads the proxy with the -binds
+// benchIdle measures what idle binds cost the proxy. The proxy and the
+// simulator of the loaded binds run in this process, as -baseline starts
+// them; the idle binds' clients and the simulator their upstream binds go to
+// run in a peer process (benchidlepeer.go), so that this process's CPU and
+// memory are the proxy's. First, with no load, it measures both processes'
+// CPU with nothing bound and with the N idle binds up, and their resident
+// set growth per idle bind; then each round loads the proxy with the -binds
 // loaded binds alone and with the N idle binds beside them, and reports the
 // throughput of both and their ratio.
 func benchIdle(ctx context.Context, f benchFlags, w io.Writer) error {
@@ -68,15 +74,16 @@ func benchIdle(ctx context.Context, f benchFlags, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("-idle-binds: %w", err)
 	}
-	need := uint64(n+f.load.Binds)*idleFilesPerBind + idleFilesSpare
+	fixed := uint64(f.load.Binds)*loadedFilesPerBind + idleFilesSpare
+	need := uint64(n)*idleFilesPerBind + fixed
 	if soft < need {
 		most := 0
-		if soft > idleFilesSpare+uint64(f.load.Binds)*idleFilesPerBind {
-			most = int((soft-idleFilesSpare)/idleFilesPerBind) - f.load.Binds
+		if soft > fixed {
+			most = int((soft - fixed) / idleFilesPerBind)
 		}
-		return fmt.Errorf("-idle-binds %d needs about %d open files in this process (%d per bind: the client's connection, the proxy's two and the simulator's; %d spare), "+
+		return fmt.Errorf("-idle-binds %d needs about %d open files in this process and in its peer (the proxy holds %d per idle bind; the peer holds the client's and the simulator's), "+
 			"but the open-file limit is %d (hard limit %d): raise it before running (ulimit -n %d; above the hard limit only root can, or nofile in /etc/security/limits.conf) or give -idle-binds %d at most",
-			n, need, idleFilesPerBind, idleFilesSpare, soft, hard, need, most)
+			n, need, idleFilesPerBind, soft, hard, need, most)
 	}
 	if _, err := residentBytes(); err != nil {
 		return fmt.Errorf("-idle-binds measures the resident set: %w", err)
@@ -87,15 +94,21 @@ func benchIdle(ctx context.Context, f benchFlags, w io.Writer) error {
 
 	fmt.Fprintf(w, "optguard bench -idle-binds %d: %d loaded binds × window %d, %s per run after %s warmup, rate %s; %d rounds; idle CPU measured over %s\n",
 		n, f.load.Binds, f.load.Window, f.load.Duration, f.load.Warmup, rateString(f.load.Rate), f.rounds, f.idle.measure)
-	fmt.Fprintf(w, "machine: %d CPUs, %s %s/%s, load average %s; open-file limit %d (hard %d), %d needed\n\n",
+	fmt.Fprintf(w, "machine: %d CPUs, %s %s/%s, load average %s; open-file limit %d (hard %d), %d needed\n",
 		runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, loadAverage(), soft, hard, need)
+	fmt.Fprintf(w, "this process: the proxy, and the simulator and load generator of the loaded binds; the peer process: the idle clients and the simulator of their upstream binds\n\n")
 
 	sim, err := testenv.StartSMSC(testenv.SMSCConfig{})
 	if err != nil {
 		return err
 	}
 	defer sim.Close()
-	srv, ln, err := startBenchProxy(sim.Addr(), n+f.load.Binds+idleFilesSpare)
+	peer, err := startIdlePeer()
+	if err != nil {
+		return err
+	}
+	defer peer.close()
+	srv, ln, err := startBenchProxy(sim.Addr(), n+f.load.Binds+idleFilesSpare, map[string]string{idleSystemID: peer.simAddr})
 	if err != nil {
 		return err
 	}
@@ -104,24 +117,11 @@ func benchIdle(ctx context.Context, f benchFlags, w io.Writer) error {
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	proxyAddr := ln.Addr().String()
-	b := idleBench{ctx: ctx, w: w, n: n, sim: sim, measure: f.idle.measure}
+	b := idleBench{ctx: ctx, w: w, n: n, peer: peer, proxyAddr: ln.Addr().String(), measure: f.idle.measure}
 
-	// Costs first, in a process that has carried no load yet. Through the
-	// proxy first: the runtime keeps the goroutine and poller structures the
-	// first phase created and the second reuses them, so the simulator's
-	// and the clients' figure comes out low, if anything, and the proxy's
-	// share high.
+	// Costs first, in a process that has carried no load yet.
 	fmt.Fprintln(w, "idle costs, no load:")
-	none, err := b.cpuShare()
-	if err != nil {
-		return err
-	}
-	proxied, err := b.costs("through the proxy", proxyAddr)
-	if err != nil {
-		return err
-	}
-	direct, err := b.costs("directly on the simulator", sim.Addr())
+	costs, err := b.costs()
 	if err != nil {
 		return err
 	}
@@ -131,136 +131,125 @@ func benchIdle(ctx context.Context, f benchFlags, w io.Writer) error {
 	for round := 1; round <= f.rounds; round++ {
 		r := idleRound{round: round}
 		cfg := f.load
-		cfg.Addr = proxyAddr
+		cfg.Addr = b.proxyAddr
 		runtime.GC() // each run starts from a collected heap
 		if r.alone, err = testenv.RunLoad(ctx, cfg); err != nil {
 			return fmt.Errorf("round %d, alone: %w", round, err)
 		}
-		ib, err := b.bind(fmt.Sprintf("round %d", round), proxyAddr)
-		if err != nil {
+		if err := b.bind(fmt.Sprintf("round %d", round)); err != nil {
 			return fmt.Errorf("round %d: %w", round, err)
 		}
 		runtime.GC()
 		r.with, err = testenv.RunLoad(ctx, cfg)
-		r.up, r.lost = ib.Alive(), ib.Err()
-		if cerr := b.unbind(ib); err == nil {
-			err = cerr
-		}
 		if err != nil {
 			return fmt.Errorf("round %d, with %d idle binds: %w", round, n, err)
 		}
+		st, err := peer.stats(false)
+		if err != nil {
+			return err
+		}
+		r.up, r.lost = st.alive, st.lost
+		if err := b.unbind(); err != nil {
+			return fmt.Errorf("round %d: %w", round, err)
+		}
 		rounds = append(rounds, r)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 	}
 
 	fmt.Fprintln(w)
 	printIdleRounds(w, rounds, n)
-	printIdleCosts(w, n, f.idle.measure, none, proxied, direct)
+	printIdleCosts(w, n, f.idle.measure, costs)
 	fmt.Fprintf(w, "load average at the end: %s\n", loadAverage())
 	return nil
 }
 
 // idleBench holds what the phases of benchIdle share.
 type idleBench struct {
-	ctx     context.Context
-	w       io.Writer
-	n       int
-	sim     *testenv.SMSC
-	measure time.Duration
+	ctx       context.Context
+	w         io.Writer
+	n         int
+	peer      *idlePeer
+	proxyAddr string
+	measure   time.Duration
 }
 
-// bind opens the N idle binds to addr, printing progress, and waits until
-// the simulator has every one of them bound (through the proxy, each is an
-// upstream bind of its own).
-func (b idleBench) bind(label, addr string) (*testenv.IdleBinds, error) {
+// bind has the peer open the N idle binds through the proxy, printing
+// progress; it returns when the peer's simulator has all their upstream binds.
+func (b idleBench) bind(label string) error {
 	start := time.Now()
-	ib, err := testenv.BindIdle(b.ctx, testenv.IdleConfig{
-		Addr:     addr,
-		Binds:    b.n,
-		SystemID: idleSystemID,
-		Progress: func(bound int) {
-			el := time.Since(start)
-			if bound < b.n {
-				fmt.Fprintf(b.w, "  %s: %d/%d idle binds bound after %s\n", label, bound, b.n, el.Round(time.Millisecond))
-				return
-			}
-			fmt.Fprintf(b.w, "  %s: %d/%d idle binds bound in %s (%.0f binds/s)\n", label, bound, b.n, el.Round(time.Millisecond), float64(bound)/el.Seconds())
-		},
+	_, err := b.peer.call(fmt.Sprintf("bind %d %s", b.n, b.proxyAddr), peerBindTimeout, func(bound int) {
+		el := time.Since(start)
+		if bound < b.n {
+			fmt.Fprintf(b.w, "  %s: %d/%d idle binds bound after %s\n", label, bound, b.n, el.Round(time.Millisecond))
+			return
+		}
+		fmt.Fprintf(b.w, "  %s: %d/%d idle binds bound in %s (%.0f binds/s)\n", label, bound, b.n, el.Round(time.Millisecond), float64(bound)/el.Seconds())
 	})
-	if err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		up := 0
-		for _, s := range b.sim.Sessions() {
-			if s.Bound && s.SystemID == idleSystemID {
-				up++
-			}
-		}
-		if up >= b.n {
-			return ib, nil
-		}
-		if time.Now().After(deadline) || b.ctx.Err() != nil {
-			ib.Close()
-			return nil, fmt.Errorf("%d idle binds up, but the simulator has %d of them bound after 30s", b.n, up)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return err
 }
 
-// unbind closes the idle binds and waits until the simulator has no session
-// left, so that the next phase starts from nothing.
-func (b idleBench) unbind(ib *testenv.IdleBinds) error {
-	ib.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		left := len(b.sim.Sessions())
-		if left == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d simulator sessions still open 30s after the idle binds closed", left)
-		}
-		select {
-		case <-time.After(50 * time.Millisecond):
-		case <-b.ctx.Done():
-			return b.ctx.Err()
-		}
-	}
+// unbind has the peer close the idle binds and waits until its simulator has
+// no session left, so that the next phase starts from nothing.
+func (b idleBench) unbind() error {
+	_, err := b.peer.call("close", peerWaitSessions+peerReplyTimeout, nil)
+	return err
 }
 
-// costs binds the N idle binds to addr and measures, with no load, what they
-// add to the process's resident set and goroutines (after a GC), its open
-// files, and its CPU over the measurement.
-func (b idleBench) costs(label, addr string) (idleFigures, error) {
-	var fig idleFigures
+// costs measures, with no load, both processes' CPU over b.measure with
+// nothing bound and with the N idle binds up, and what the binds add to their
+// resident sets (after a GC), to this process's goroutines and open files.
+func (b idleBench) costs() (idleCosts, error) {
+	var c idleCosts
+	var err error
+	if c.cpuNone, c.peerCPUNone, _, err = b.cpuShares(); err != nil {
+		return c, err
+	}
 	rss0, g0 := settle()
-	ib, err := b.bind(label, addr)
+	p0, err := b.peer.stats(true)
 	if err != nil {
-		return fig, fmt.Errorf("%s: %w", label, err)
+		return c, err
+	}
+	if err := b.bind("through the proxy"); err != nil {
+		return c, err
 	}
 	time.Sleep(500 * time.Millisecond) // the binds' own start-up work ends
 	rss1, g1 := settle()
-	fig.rss, fig.goroutines = rss1-rss0, g1-g0
-	fig.files = openFiles()
-	fig.cpu, err = b.cpuShare()
-	fig.up = ib.Alive()
-	if cerr := b.unbind(ib); err == nil {
-		err = cerr
-	}
+	p1, err := b.peer.stats(true)
 	if err != nil {
-		return fig, fmt.Errorf("%s: %w", label, err)
+		return c, err
 	}
-	fmt.Fprintf(b.w, "  %s: %.2f %% of a core, %+.1f MiB resident, %+d goroutines, %d open files, %d/%d still bound after the measurement\n",
-		label, 100*fig.cpu, float64(fig.rss)/(1<<20), fig.goroutines, fig.files, fig.up, b.n)
-	return fig, nil
+	c.rss, c.goroutines, c.peerRSS = rss1-rss0, g1-g0, p1.rss-p0.rss
+	c.files = openFiles()
+	var st peerStats
+	if c.cpuIdle, c.peerCPUIdle, st, err = b.cpuShares(); err != nil {
+		return c, err
+	}
+	c.up = st.alive
+	if err := b.unbind(); err != nil {
+		return c, err
+	}
+	fmt.Fprintf(b.w, "  this process (the proxy): %.2f %% of a core with nothing bound, %.2f %% with %d idle binds; %+.1f MiB resident, %+d goroutines, %d open files with them up\n",
+		100*c.cpuNone, 100*c.cpuIdle, b.n, float64(c.rss)/(1<<20), c.goroutines, c.files)
+	fmt.Fprintf(b.w, "  the peer (idle clients and their simulator): %.2f %% of a core with nothing bound, %.2f %% with %d idle binds; %+.1f MiB resident; %d/%d still bound after the measurement\n",
+		100*c.peerCPUNone, 100*c.peerCPUIdle, b.n, float64(c.peerRSS)/(1<<20), c.up, b.n)
+	if c.up < b.n {
+		fmt.Fprintf(b.w, "  %d idle binds closed during the measurement; the first: %s\n", b.n-c.up, st.lost)
+	}
+	return c, nil
 }
 
-// cpuShare is the process's CPU time over b.measure as a share of one core.
-func (b idleBench) cpuShare() (float64, error) {
+// cpuShares is this process's and the peer's CPU time over b.measure, each
+// as a share of one core, and the peer's stats at the end.
+func (b idleBench) cpuShares() (self, peer float64, last peerStats, err error) {
+	first, err := b.peer.stats(false)
+	if err != nil {
+		return 0, 0, last, err
+	}
 	c0, err := processCPU()
 	if err != nil {
-		return 0, err
+		return 0, 0, last, err
 	}
 	t0 := time.Now()
 	t := time.NewTimer(b.measure)
@@ -268,13 +257,17 @@ func (b idleBench) cpuShare() (float64, error) {
 	select {
 	case <-t.C:
 	case <-b.ctx.Done():
-		return 0, b.ctx.Err()
+		return 0, 0, last, b.ctx.Err()
 	}
 	c1, err := processCPU()
 	if err != nil {
-		return 0, err
+		return 0, 0, last, err
 	}
-	return float64(c1-c0) / float64(time.Since(t0)), nil
+	wall := time.Since(t0)
+	if last, err = b.peer.stats(false); err != nil {
+		return 0, 0, last, err
+	}
+	return float64(c1-c0) / float64(wall), float64(last.cpu-first.cpu) / float64(wall), last, nil
 }
 
 // settle collects garbage, returns the freed memory to the system and reports
@@ -350,21 +343,18 @@ func printIdleRounds(w io.Writer, rounds []idleRound, n int) {
 			fmt.Fprintf(w, "round %d with idle binds: %s\n", r.round, e)
 		}
 		if r.up < n {
-			fmt.Fprintf(w, "round %d: %d idle binds closed during the run; the first: %v\n", r.round, n-r.up, r.lost)
+			fmt.Fprintf(w, "round %d: %d idle binds closed during the run; the first: %s\n", r.round, n-r.up, r.lost)
 		}
 	}
 	fmt.Fprintf(w, "\nmedian submit_sm/s: alone %.0f, with %d idle binds %.0f\n", median(alone), n, median(with))
 	fmt.Fprintf(w, "with/alone throughput: %.2f (median of per-round ratios %s)\n", median(ratios), fmtRatios(ratios))
 }
 
-func printIdleCosts(w io.Writer, n int, measure time.Duration, none float64, proxied, direct idleFigures) {
-	perBind := func(v int64) float64 { return float64(v) / float64(n) / 1024 }
-	fmt.Fprintf(w, "idle CPU over %s, no load: nothing bound %.2f %% of a core; %d idle binds through the proxy %.2f %%; "+
-		"the same bound directly to the simulator (simulator and idle clients alone) %.2f %%; the proxy's share %.2f %% of a core\n",
-		measure, 100*none, n, 100*proxied.cpu, 100*direct.cpu, 100*(proxied.cpu-direct.cpu))
-	fmt.Fprintf(w, "resident memory per idle bind (after a GC): %.1f KiB through the proxy (proxy, simulator session and client; %.1f MiB for %d); "+
-		"%.1f KiB directly on the simulator; the proxy's share %.1f KiB\n",
-		perBind(proxied.rss), float64(proxied.rss)/(1<<20), n, perBind(direct.rss), perBind(proxied.rss-direct.rss))
-	fmt.Fprintf(w, "goroutines per idle bind: %.1f through the proxy, %.1f directly on the simulator; the proxy's %.1f\n",
-		float64(proxied.goroutines)/float64(n), float64(direct.goroutines)/float64(n), float64(proxied.goroutines-direct.goroutines)/float64(n))
+func printIdleCosts(w io.Writer, n int, measure time.Duration, c idleCosts) {
+	fmt.Fprintf(w, "idle CPU of the proxy's process over %s, no load: %.2f %% of a core with %d idle binds, %.2f %% with nothing bound: the idle binds cost %.2f %% of a core "+
+		"(the idle clients and their simulator, in the peer process: %.2f %%)\n",
+		measure, 100*c.cpuIdle, n, 100*c.cpuNone, 100*(c.cpuIdle-c.cpuNone), 100*(c.peerCPUIdle-c.peerCPUNone))
+	fmt.Fprintf(w, "resident memory per idle bind (after a GC): %.1f KiB in the proxy's process (%+.1f MiB for %d); %.1f KiB in the peer\n",
+		float64(c.rss)/float64(n)/1024, float64(c.rss)/(1<<20), n, float64(c.peerRSS)/float64(n)/1024)
+	fmt.Fprintf(w, "goroutines per idle bind in the proxy: %.1f; open files with the idle binds up: %d\n", float64(c.goroutines)/float64(n), c.files)
 }

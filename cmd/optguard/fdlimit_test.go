@@ -105,11 +105,11 @@ func TestFileLimitInChild(t *testing.T) {
 
 	// The idle bench refuses what the limit cannot hold, saying how many fit.
 	var out, errOut bytes.Buffer
-	if code := run([]string{"bench", "-idle-binds", "1000"}, &out, &errOut); code != 1 ||
-		!strings.Contains(errOut.String(), "-idle-binds 1000 needs about 4080 open files") ||
+	if code := run([]string{"bench", "-idle-binds", "2000"}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "-idle-binds 2000 needs about 4080 open files") ||
 		!strings.Contains(errOut.String(), "the open-file limit is 3000") ||
-		!strings.Contains(errOut.String(), "give -idle-binds 730 at most") {
-		t.Errorf("bench -idle-binds 1000 under a limit of 3000: exit %d, %q", code, errOut.String())
+		!strings.Contains(errOut.String(), "give -idle-binds 1460 at most") {
+		t.Errorf("bench -idle-binds 2000 under a limit of 3000: exit %d, %q", code, errOut.String())
 	}
 
 	buf.Reset()
