@@ -122,6 +122,8 @@ type Store struct {
 	HoldMaxPerScope int        `yaml:"hold_max_per_scope"` // held messages kept per consent scope, 1..100000
 	IDMapTTL        Duration   `yaml:"id_map_ttl"`         // how long message_id mappings are kept for receipts
 	GCInterval      Duration   `yaml:"gc_interval"`        // badger value-log GC period
+	MinFreeBytes    ByteSize   `yaml:"min_free_bytes"`     // free space the data directory's filesystem keeps; below it durable work is refused with temporary errors
+	MinFreePercent  float64    `yaml:"min_free_percent"`   // the same as a share of the filesystem's size, 0..50; the larger of the two applies
 	MessageLog      MessageLog `yaml:"message_log"`        // the log of relayed messages
 }
 
@@ -193,6 +195,7 @@ func Default() *Config {
 			HoldMaxPerScope: 100,
 			IDMapTTL:        Duration(72 * time.Hour),
 			GCInterval:      Duration(10 * time.Minute),
+			MinFreeBytes:    256 << 20,
 			MessageLog: MessageLog{
 				Mode:       MessageLogFull,
 				SampleRate: 0.1,

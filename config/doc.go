@@ -51,7 +51,8 @@
 // entry in two of opt_out, opt_in and help. Policy's own compilation finds
 // the rest and reports it with Config.KeyError, in the same form.
 //
-// Durations are written with a unit (30s, 500ms, 72h; see Duration) and SMPP
+// Durations are written with a unit (30s, 500ms, 72h; see Duration), sizes
+// as bytes or with a unit (256MiB, 10GB; see ByteSize) and SMPP
 // command_status values as a number or an ESME_* name (see Status). File
 // paths are used as written: relative paths are relative to the working
 // directory.

@@ -149,6 +149,12 @@ func (v *validator) store(s *Store) {
 	v.intIn("store.hold_max_per_scope", s.HoldMaxPerScope, 1, 100_000)
 	v.durationAtLeast("store.id_map_ttl", s.IDMapTTL, time.Hour)
 	v.durationAtLeast("store.gc_interval", s.GCInterval, time.Minute)
+	if s.MinFreeBytes < 1<<20 {
+		v.fail("store.min_free_bytes", "must be at least 1MiB (the store needs room to write its memtables out), got %s", s.MinFreeBytes)
+	}
+	if p := s.MinFreePercent; !(p >= 0 && p <= 50) {
+		v.fail("store.min_free_percent", "must be between 0 and 50, got %g", p)
+	}
 	m := &s.MessageLog
 	oneOf(v, "store.message_log.mode", string(m.Mode), MessageLogFull, MessageLogSampled, MessageLogOff)
 	if m.Mode == MessageLogSampled && !(m.SampleRate > 0 && m.SampleRate <= 1) {
