@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/testenv"
 )
 
@@ -41,8 +42,12 @@ const (
 type idleRound struct {
 	round       int
 	alone, with testenv.LoadResult
-	up          int    // idle binds still bound when the loaded run ended
-	lost        string // why the first idle bind that closed did
+	// The process's CPU time per submit_sm the simulator received, over the
+	// whole run (binds, warm-up and drain included): load generator, proxy and
+	// simulator together.
+	aloneCPU, withCPU time.Duration
+	up                int    // idle binds still bound when the loaded run ended
+	lost              string // why the first idle bind that closed did
 }
 
 // idleCosts are what N idle binds cost with no load: the bench process (the
@@ -117,7 +122,7 @@ func benchIdle(ctx context.Context, f benchFlags, w io.Writer) error {
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	b := idleBench{ctx: ctx, w: w, n: n, peer: peer, proxyAddr: ln.Addr().String(), measure: f.idle.measure}
+	b := idleBench{ctx: ctx, w: w, n: n, sim: sim, peer: peer, proxyAddr: ln.Addr().String(), measure: f.idle.measure}
 
 	// Costs first, in a process that has carried no load yet.
 	fmt.Fprintln(w, "idle costs, no load:")
@@ -132,16 +137,13 @@ func benchIdle(ctx context.Context, f benchFlags, w io.Writer) error {
 		r := idleRound{round: round}
 		cfg := f.load
 		cfg.Addr = b.proxyAddr
-		runtime.GC() // each run starts from a collected heap
-		if r.alone, err = testenv.RunLoad(ctx, cfg); err != nil {
+		if r.alone, r.aloneCPU, err = b.load(cfg); err != nil {
 			return fmt.Errorf("round %d, alone: %w", round, err)
 		}
 		if err := b.bind(fmt.Sprintf("round %d", round)); err != nil {
 			return fmt.Errorf("round %d: %w", round, err)
 		}
-		runtime.GC()
-		r.with, err = testenv.RunLoad(ctx, cfg)
-		if err != nil {
+		if r.with, r.withCPU, err = b.load(cfg); err != nil {
 			return fmt.Errorf("round %d, with %d idle binds: %w", round, n, err)
 		}
 		st, err := peer.stats(false)
@@ -170,9 +172,31 @@ type idleBench struct {
 	ctx       context.Context
 	w         io.Writer
 	n         int
+	sim       *testenv.SMSC // the loaded binds'
 	peer      *idlePeer
 	proxyAddr string
 	measure   time.Duration
+}
+
+// load runs one load of the proxy from a collected heap and returns its
+// figures and the process's CPU time per submit_sm the simulator received.
+func (b idleBench) load(cfg testenv.LoadConfig) (testenv.LoadResult, time.Duration, error) {
+	runtime.GC()
+	c0, err := processCPU()
+	if err != nil {
+		return testenv.LoadResult{}, 0, err
+	}
+	n0 := b.sim.Count(pdu.SubmitSM)
+	res, err := testenv.RunLoad(b.ctx, cfg)
+	c1, cerr := processCPU()
+	if err == nil {
+		err = cerr
+	}
+	var perMsg time.Duration
+	if n := b.sim.Count(pdu.SubmitSM) - n0; n > 0 {
+		perMsg = (c1 - c0) / time.Duration(n)
+	}
+	return res, perMsg, err
 }
 
 // bind has the peer open the N idle binds through the proxy, printing
@@ -320,18 +344,20 @@ func loadAverage() string {
 
 func printIdleRounds(w io.Writer, rounds []idleRound, n int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "round\talone submit_sm/s\tp99\twith %d idle submit_sm/s\tp99\twith/alone\tnot ESME_ROK\tidle binds up\t\n", n)
+	fmt.Fprintf(tw, "round\talone submit_sm/s\tp99\tCPU/msg\twith %d idle submit_sm/s\tp99\tCPU/msg\twith/alone\tnot ESME_ROK\tidle binds up\t\n", n)
 	ratios := make([]float64, len(rounds))
-	var alone, with []float64
+	var alone, with, aloneCPU, withCPU []float64
 	for i, r := range rounds {
 		if r.alone.PerSecond > 0 {
 			ratios[i] = r.with.PerSecond / r.alone.PerSecond
 		}
 		alone = append(alone, r.alone.PerSecond)
 		with = append(with, r.with.PerSecond)
-		fmt.Fprintf(tw, "%d\t%.0f\t%s\t%.0f\t%s\t%.2f\t%d\t%d/%d\t\n", r.round,
-			r.alone.PerSecond, fmtDur(r.alone.Latency.Quantile(0.99)),
-			r.with.PerSecond, fmtDur(r.with.Latency.Quantile(0.99)),
+		aloneCPU = append(aloneCPU, float64(r.aloneCPU))
+		withCPU = append(withCPU, float64(r.withCPU))
+		fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t%.0f\t%s\t%s\t%.2f\t%d\t%d/%d\t\n", r.round,
+			r.alone.PerSecond, fmtDur(r.alone.Latency.Quantile(0.99)), fmtNanos(r.aloneCPU),
+			r.with.PerSecond, fmtDur(r.with.Latency.Quantile(0.99)), fmtNanos(r.withCPU),
 			ratios[i], notOK(r.alone)+notOK(r.with), r.up, n)
 	}
 	tw.Flush()
@@ -348,6 +374,17 @@ func printIdleRounds(w io.Writer, rounds []idleRound, n int) {
 	}
 	fmt.Fprintf(w, "\nmedian submit_sm/s: alone %.0f, with %d idle binds %.0f\n", median(alone), n, median(with))
 	fmt.Fprintf(w, "with/alone throughput: %.2f (median of per-round ratios %s)\n", median(ratios), fmtRatios(ratios))
+	fmt.Fprintf(w, "median CPU per submit_sm (load generator, proxy and simulator, whole runs): alone %s, with %d idle binds %s\n",
+		fmtNanos(time.Duration(median(aloneCPU))), n, fmtNanos(time.Duration(median(withCPU))))
+}
+
+// fmtNanos prints a per-message CPU time: nanoseconds under a microsecond,
+// else microseconds with two decimals.
+func fmtNanos(d time.Duration) string {
+	if d < time.Microsecond {
+		return fmt.Sprintf("%dns", d.Nanoseconds())
+	}
+	return fmt.Sprintf("%.2fµs", float64(d)/1e3)
 }
 
 func printIdleCosts(w io.Writer, n int, measure time.Duration, c idleCosts) {
