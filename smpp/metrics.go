@@ -62,6 +62,7 @@ type metrics struct {
 
 	throttled, timeouts, stray, scanErrors, badFrames atomic.Uint64
 	refusedConns, panics, injected                    atomic.Uint64
+	floodPauses, silentPeers                          atomic.Uint64
 	verdicts                                          [numActions]atomic.Uint64 // by Action
 
 	mu       sync.Mutex
@@ -114,7 +115,7 @@ var (
 	descWindowMax = prometheus.NewDesc("optguard_window_size",
 		"Configured window per leg of a bind.", nil, nil)
 	descEvents = prometheus.NewDesc("optguard_relay_events_total",
-		"Relay events: throttled (window full), timeout (response overdue), stray_response, malformed_message, unframeable_input, refused_connection, panic, injected.",
+		"Relay events: throttled (window full), timeout (response overdue), stray_response, malformed_message, unframeable_input, refused_connection, panic, injected, flood_pause (reads of a peer flooding a full window paused), silent_peer (dropped: no response for the write timeout).",
 		[]string{"event"}, nil)
 	descVerdicts = prometheus.NewDesc("optguard_verdicts_total",
 		"Interceptor verdicts by action; a deferred message counts as defer and again with the verdict it is finished with.", []string{"action"}, nil)
@@ -196,6 +197,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		{"throttled", &m.throttled}, {"timeout", &m.timeouts}, {"stray_response", &m.stray},
 		{"malformed_message", &m.scanErrors}, {"unframeable_input", &m.badFrames},
 		{"refused_connection", &m.refusedConns}, {"panic", &m.panics}, {"injected", &m.injected},
+		{"flood_pause", &m.floodPauses}, {"silent_peer", &m.silentPeers},
 	} {
 		ch <- prometheus.MustNewConstMetric(descEvents, prometheus.CounterValue, float64(e.v.Load()), e.name)
 	}

@@ -68,10 +68,10 @@ func (pr *pair) relayMulti(from *Session, p []byte, seq uint32, unsuccess []pdu.
 	to := pr.other(from)
 	upSeq, ok := to.pend.add(request{peerSeq: seq, cmd: pdu.SubmitMulti, origin: relayed, flags: hasUnsuccess, sentAt: from.batchAt}, false)
 	if !ok {
-		pr.srv.metrics.throttled.Add(1)
-		from.reply(pdu.SubmitMulti, pdu.ESME_RTHROTTLED, seq)
+		from.throttle(pdu.SubmitMulti, seq)
 		return
 	}
+	from.relays++
 	// Before the bytes are staged: the response cannot come earlier.
 	to.unsuccess.put(upSeq, slices.Clone(unsuccess))
 	from.forward(to, p, upSeq)

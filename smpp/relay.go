@@ -274,10 +274,10 @@ func (pr *pair) relayRequest(from *Session, p []byte, seq uint32) {
 	}
 	upSeq, ok := to.pend.add(request{peerSeq: seq, cmd: id, origin: relayed, sentAt: from.batchAt}, false)
 	if !ok {
-		pr.srv.metrics.throttled.Add(1)
-		from.reply(id, pdu.ESME_RTHROTTLED, seq)
+		from.throttle(id, seq)
 		return
 	}
+	from.relays++
 	from.forward(to, p, upSeq)
 }
 

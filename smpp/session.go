@@ -56,6 +56,15 @@ type Session struct {
 	batchMu sync.Mutex
 	inRead  atomic.Bool
 
+	// Owned by the reader goroutine: the flood brake (throttle.go).
+	relays, throttles int           // this batch's relayed and throttled requests
+	throttleStreak    int           // throttles since the last relayed request
+	pause             time.Duration // the last pause; 0 when not flooding
+
+	// Owned by the session's housekeeping (housekeeping.go, silence.go).
+	hkTaken     int64 // pend.taken at the last tick
+	silentSince int64 // monotonic ns since which requests wait with no response; 0 if none
+
 	// Owned by the reader goroutine.
 	msg     pdu.Message
 	call    Call
@@ -232,6 +241,7 @@ func (s *Session) read(pre []byte) {
 			}
 		}
 		s.waitForRoom()
+		s.brakeIfFlooding()
 	}
 }
 
@@ -367,6 +377,9 @@ func (s *Session) housekeep(expired []request) []request {
 	for i := range expired {
 		s.timedOut(expired[i])
 		expired[i] = request{}
+	}
+	if s.silentTooLong(t, len(expired)) {
+		return expired
 	}
 	if o.EnquireLinkInterval > 0 && (s.pair.Load() != nil || s.svc != nil) &&
 		t-s.lastRead.Load() >= int64(o.EnquireLinkInterval) && s.enquiring.CompareAndSwap(false, true) {

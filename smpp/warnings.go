@@ -10,6 +10,8 @@ const (
 	warnBindTimeout     = "bind_timeout"      // no bind within the bind timeout
 	warnBindRefused     = "bind_refused"      // a bind optguard refused itself
 	warnSMSCBindRefused = "smsc_bind_refused" // a bind the SMSC refused (a wrong password)
+	warnFlooding        = "flooding_peer"     // requests into a full window, reads paused
+	warnSilentPeer      = "silent_peer"       // no response for the write timeout
 )
 
 // warnAllowed reports whether a warning of kind from this session's remote
