@@ -297,8 +297,8 @@ func (b *Badger) badgerNeed() uint64 {
 }
 
 // walBytes is the disk space the memtables' write-ahead logs (.mem) in dir
-// take beyond their one-page headers: what writing them out as tables
-// costs, give or take compression. A missing dir takes nothing.
+// take: what writing them out as tables costs, give or take compression
+// and page rounding. A missing dir takes nothing.
 func walBytes(dir string) (uint64, error) {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -316,16 +316,12 @@ func walBytes(dir string) (uint64, error) {
 		if err != nil {
 			continue // flushed and deleted meanwhile
 		}
-		if a := allocated(info); a > walPage {
-			n += uint64(a - walPage)
-		}
+		// A log's first page holds its header and the first entries
+		// alike, so even an empty memtable counts for one page.
+		n += uint64(allocated(info))
 	}
 	return n, nil
 }
-
-// walPage is what a new, empty write-ahead log takes (badger writes a
-// 20-byte header into it).
-const walPage = 4096
 
 // statDirs reads the filesystems of dirs (the nearest existing parent of
 // each, before the first open) and returns the lowest free space.
@@ -402,7 +398,7 @@ func (b *Badger) closeRoom() error {
 		wal += n
 	}
 	if wal == 0 {
-		return nil // empty memtables are not written
+		return nil // no memtable to write out
 	}
 	need := wal + wal/8 + floorSlack
 	u, err := statDirs(g.dirs)
