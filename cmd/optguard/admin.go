@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -25,7 +26,9 @@ type admin struct {
 
 // startAdmin listens on addr and serves the registry's metrics, with the Go
 // runtime and process collectors (resident memory among them) added.
-func startAdmin(addr string, reg *prometheus.Registry, log zerolog.Logger) (*admin, error) {
+// degraded says why optguard relays but takes no durable work (nil when it
+// does).
+func startAdmin(addr string, reg *prometheus.Registry, log zerolog.Logger, degraded func() error) (*admin, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -39,6 +42,13 @@ func startAdmin(addr string, reg *prometheus.Registry, log zerolog.Logger) (*adm
 		if !a.ready.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			w.Write([]byte("draining\n"))
+			return
+		}
+		// Degraded stays 200: optguard still relays everything that needs
+		// no write, and a 503 would have an orchestrator restart it into a
+		// start the full disk refuses. optguard_store_degraded alerts.
+		if err := degraded(); err != nil {
+			fmt.Fprintf(w, "degraded: %v\n", err)
 			return
 		}
 		w.Write([]byte("ok\n"))

@@ -125,7 +125,9 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, started 
 	case serveErr = <-p.errc:
 		log.Error().Err(serveErr).Msg("listener failed: shutting down")
 	}
-	p.stop()
+	if err := p.stop(); serveErr == nil {
+		serveErr = err
+	}
 	return serveErr
 }
 
@@ -162,9 +164,14 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 	sopts := storeOptions(cfg, log)
 	sopts.Clock = o.clock
 	if p.store, err = store.OpenBadger(sopts); err != nil {
+		if errors.Is(err, store.ErrDiskFull) {
+			return p, fmt.Errorf("opening the store in data.dir %s: %w; free space there, or lower store.min_free_bytes (%s) or store.min_free_percent (%g)",
+				cfg.Data.Dir, err, cfg.Store.MinFreeBytes, cfg.Store.MinFreePercent)
+		}
 		return p, fmt.Errorf("opening the store in data.dir %s: %w", cfg.Data.Dir, err)
 	}
-	log.Info().Str("data_dir", cfg.Data.Dir).Msg("store opened")
+	d := p.store.DiskSpace()
+	log.Info().Str("data_dir", cfg.Data.Dir).Uint64("disk_free_bytes", d.Free).Uint64("disk_reserve_bytes", d.Reserve).Msg("store opened")
 	router, err := newRouter(cfg)
 	if err != nil {
 		return p, err
@@ -204,7 +211,7 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(p.srv.Collector(), storeCollector{p.store}, p.pol.Collector())
 	if cfg.Admin.Address != "" {
-		if p.admin, err = startAdmin(cfg.Admin.Address, reg, log); err != nil {
+		if p.admin, err = startAdmin(cfg.Admin.Address, reg, log, p.store.Accepting); err != nil {
 			return p, fmt.Errorf("admin.address %s: %w", cfg.Admin.Address, err)
 		}
 	}
@@ -240,7 +247,9 @@ func (p *proxy) serveOn(ln net.Listener) {
 func (p *proxy) addr() string { return p.lns[0].Addr().String() }
 
 // stop unbinds every session within the drain timeout, then stops the rest.
-func (p *proxy) stop() {
+// Its error is the store's, when closing it failed (on a full disk the
+// store is left to be recovered at the next start).
+func (p *proxy) stop() error {
 	drain := time.Duration(p.cfg.Shutdown.DrainTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
@@ -261,9 +270,11 @@ func (p *proxy) stop() {
 	for _, ln := range p.lns {
 		ln.Close()
 	}
+	var storeErr error
 	if p.store != nil {
-		if err := p.store.Close(); err != nil {
-			p.log.Error().Err(err).Msg("closing the store")
+		if storeErr = p.store.Close(); storeErr != nil {
+			p.log.Error().Err(storeErr).Msg("closing the store")
+			storeErr = fmt.Errorf("closing the store: %w", storeErr)
 		}
 	}
 	if p.sim != nil {
@@ -273,6 +284,7 @@ func (p *proxy) stop() {
 		p.admin.shutdown(ctx)
 	}
 	p.log.Info().Msg("optguard stopped")
+	return storeErr
 }
 
 // storeOptions maps the configuration's store keys to the store's options.
@@ -290,6 +302,8 @@ func storeOptions(cfg *config.Config, log zerolog.Logger) store.Options {
 		HoldMaxPerScope: cfg.Store.HoldMaxPerScope,
 		IDMapTTL:        time.Duration(cfg.Store.IDMapTTL),
 		GCInterval:      time.Duration(cfg.Store.GCInterval),
+		MinFreeBytes:    int64(cfg.Store.MinFreeBytes),
+		MinFreePercent:  cfg.Store.MinFreePercent,
 		MessageLog: store.MessageLogOptions{
 			Mode:       mode,
 			SampleRate: cfg.Store.MessageLog.SampleRate,

@@ -24,7 +24,10 @@ const storeUsage = `Usage:
                                              -force moves existing data aside first
   optguard store stats   [-data DIR]         print what the store holds
 
-The store must not be open by a running optguard serve.
+The store must not be open by a running optguard serve. verify, stats and
+backup open it read-only, so they work on a full disk; after an unclean stop
+(kill -9, or a shutdown on a full disk) they first replay its write-ahead
+logs, which needs free space (16 MiB and what the logs hold) and says so.
 `
 
 // runStore implements `optguard store …`; it returns the exit code: 0 ok,
@@ -71,13 +74,18 @@ func runStore(args []string, stdout, stderr io.Writer) int {
 	opts := store.Options{Dir: *dir, Logger: logger, GCInterval: -1}
 
 	if cmd == "restore" {
+		// A restore writes a whole backup: the store's default reserve.
 		return storeRestore(ctx, pos[0], *dir, *force, opts, stdout, stderr)
 	}
+	// The other commands write at most what opening writes (the memtables
+	// an unclean stop left) and, for rebuild, consent records: they need a
+	// small reserve, not the one of a proxy that keeps writing.
+	opts.MinFreeBytes = cliReserve
 	if _, err := os.Stat(filepath.Join(*dir, "consent")); err != nil {
 		fmt.Fprintf(stderr, "optguard store: %s is not a data directory: %v\n", *dir, err)
 		return 1
 	}
-	s, err := store.OpenBadger(opts)
+	s, err := openStore(opts, cmd == "verify" || cmd == "stats" || cmd == "backup", stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "optguard store: %v\n", err)
 		return 1
@@ -110,6 +118,29 @@ func runStore(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return code
+}
+
+// cliReserve is the free space verify, rebuild, stats and backup keep.
+const cliReserve = 16 << 20
+
+// openStore opens the store for a command; readOnly opens it without
+// writing (nothing to replay, no free space needed) and falls back to a
+// read-write open when a previous run left write-ahead logs to replay.
+func openStore(opts store.Options, readOnly bool, stderr io.Writer) (*store.Badger, error) {
+	if readOnly {
+		ro := opts
+		ro.ReadOnly = true
+		s, err := store.OpenBadger(ro)
+		if !errors.Is(err, store.ErrNeedsRecovery) {
+			return s, err
+		}
+		fmt.Fprintln(stderr, "optguard store: the store was not closed cleanly; replaying its write-ahead logs first")
+	}
+	s, err := store.OpenBadger(opts)
+	if errors.Is(err, store.ErrDiskFull) {
+		return nil, fmt.Errorf("%w; free space there and run the command again", err)
+	}
+	return s, err
 }
 
 // parseInterleaved parses flags that may come before or after the

@@ -17,12 +17,21 @@ var (
 		[]string{"result"}, nil)
 	descLogQueue = prometheus.NewDesc("optguard_message_log_queue",
 		"Message log items waiting to be written.", nil, nil)
+	descDiskFree = prometheus.NewDesc("optguard_store_disk_free_bytes",
+		"Free space of the data directory's filesystem, as the store last read it (every second).", nil, nil)
+	descDiskReserve = prometheus.NewDesc("optguard_store_disk_reserve_bytes",
+		"Free space the store keeps (store.min_free_bytes, min_free_percent, or what its database needs when more): below it durable work is refused with temporary errors.", nil, nil)
+	descDegraded = prometheus.NewDesc("optguard_store_degraded",
+		"1 while the store takes no new durable work (consent changes, holds; they are answered with temporary errors) for the reason given, else 0.", []string{"reason"}, nil)
 )
 
 func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descConsents
 	ch <- descLogItems
 	ch <- descLogQueue
+	ch <- descDiskFree
+	ch <- descDiskReserve
+	ch <- descDegraded
 }
 
 func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -34,4 +43,13 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descLogItems, prometheus.CounterValue, float64(g.LogDropped), "dropped")
 	ch <- prometheus.MustNewConstMetric(descLogItems, prometheus.CounterValue, float64(g.LogFailed), "failed")
 	ch <- prometheus.MustNewConstMetric(descLogQueue, prometheus.GaugeValue, float64(g.LogQueued))
+	if d := g.Disk; d.Known {
+		ch <- prometheus.MustNewConstMetric(descDiskFree, prometheus.GaugeValue, float64(d.Free))
+		ch <- prometheus.MustNewConstMetric(descDiskReserve, prometheus.GaugeValue, float64(d.Reserve))
+		low := 0.0
+		if d.Low() {
+			low = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descDegraded, prometheus.GaugeValue, low, "disk_full")
+	}
 }
