@@ -712,6 +712,9 @@ func TestQueuedOptOutConfirmationGivenUpAfterDeadline(t *testing.T) {
 		out, err := c.p.store.Outbox(c.ctx, 10)
 		return err == nil && len(out) == 1 && !out[0].ExpiresAt.IsZero()
 	}, "the confirmation waits in the outbox with its deadline")
+	// The proof of the notice is written once the receiver answered it;
+	// in real time it is long on disk when the deadline passes.
+	c.checkLedger(store.OrgScope("acme", "+"+guest), store.EventOptedOut, store.EventConfirmationSent, store.EventNoticeSent)
 
 	ahead.Store(int64(6 * time.Minute))
 	bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindTransmitter)
