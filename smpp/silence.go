@@ -9,17 +9,23 @@ package smpp
 
 // silentTooLong updates the session's silence from this tick's figures
 // (expired: requests the tick timed out) and closes the session, reporting
-// true, once its peer has answered nothing for the write timeout while
-// requests waited. It runs on the session's housekeeping goroutine.
+// true, once its peer has answered nothing for the write timeout since a
+// request of ours began to wait. It runs on the session's housekeeping
+// goroutine.
 func (s *Session) silentTooLong(now int64, expired int) bool {
 	taken := s.pend.taken.Load()
 	responses := taken - s.hkTaken - int64(expired)
 	s.hkTaken = taken
 	switch {
-	case responses > 0 || (expired == 0 && s.pend.len() == 0):
+	case responses > 0:
 		s.silentSince = 0
 	case s.silentSince == 0:
-		s.silentSince = now
+		// Silence starts with a request left waiting; a tick with none
+		// waiting does not end it (a braked flood leaves gaps), only a
+		// response does (an idle link's enquire_link gets one).
+		if expired > 0 || s.pend.len() > 0 {
+			s.silentSince = now
+		}
 	case now-s.silentSince >= int64(s.srv.opts.WriteTimeout):
 		s.srv.metrics.silentPeers.Add(1)
 		if s.warnAllowed(warnSilentPeer) {
