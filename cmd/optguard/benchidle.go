@@ -132,11 +132,18 @@ func benchIdle(ctx context.Context, f benchFlags, w io.Writer) error {
 	}
 
 	fmt.Fprintf(w, "\nrounds: %d loaded binds alone, then beside %d idle binds:\n", f.load.Binds, n)
+	// The first load of a process runs colder than the rest (heap and
+	// buffers grow): it would lower round 1's "alone" figure only.
+	cfg := f.load
+	cfg.Addr = b.proxyAddr
+	warm, _, err := b.load(cfg)
+	if err != nil {
+		return fmt.Errorf("warm-up run: %w", err)
+	}
+	fmt.Fprintf(w, "  warm-up run, not counted: %.0f submit_sm/s\n", warm.PerSecond)
 	var rounds []idleRound
 	for round := 1; round <= f.rounds; round++ {
 		r := idleRound{round: round}
-		cfg := f.load
-		cfg.Addr = b.proxyAddr
 		if r.alone, r.aloneCPU, err = b.load(cfg); err != nil {
 			return fmt.Errorf("round %d, alone: %w", round, err)
 		}
