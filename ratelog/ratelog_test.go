@@ -1,50 +1,18 @@
 package ratelog
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"runtime"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/optguard/optguard/testenv"
 )
 
-// lines is a goroutine-safe log sink that parses each JSON line.
-type lines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lines) summaries(t *testing.T) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.buf.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 func TestBurstThenOneSummaryPerKindAndHost(t *testing.T) {
-	var sink lines
+	var sink testenv.LogBuffer
 	l := New(zerolog.New(&sink), Options{Interval: time.Hour, Burst: 3})
 	allowed := map[string]int{}
 	for i := 0; i < 1000; i++ {
@@ -62,7 +30,7 @@ func TestBurstThenOneSummaryPerKindAndHost(t *testing.T) {
 	}
 	l.Close()
 	got := map[string]float64{}
-	for _, m := range sink.summaries(t) {
+	for _, m := range sink.Lines(t) {
 		if m["message"] != "repeated warnings suppressed" || m["level"] != "warn" || m["events"] != float64(1000) {
 			t.Errorf("summary %v", m)
 		}
@@ -77,7 +45,7 @@ func TestBurstThenOneSummaryPerKindAndHost(t *testing.T) {
 // Beyond MaxHosts, new hosts share one entry: a flood from many addresses
 // still yields a bounded number of lines.
 func TestManyHostsShareOneEntry(t *testing.T) {
-	var sink lines
+	var sink testenv.LogBuffer
 	l := New(zerolog.New(&sink), Options{Interval: time.Hour, Burst: 1, MaxHosts: 10})
 	logged := 0
 	for i := 0; i < 5000; i++ {
@@ -89,7 +57,7 @@ func TestManyHostsShareOneEntry(t *testing.T) {
 	if logged != 11 { // one per tracked host, one for "*"
 		t.Fatalf("%d lines allowed, want 11", logged)
 	}
-	s := sink.summaries(t)
+	s := sink.Lines(t)
 	if len(s) != 1 || s[0]["remote_host"] != "*" || s[0]["suppressed"] != float64(5000-11) {
 		t.Fatalf("summaries %v, want one for \"*\" with %d suppressed", s, 5000-11)
 	}
@@ -99,17 +67,17 @@ func TestManyHostsShareOneEntry(t *testing.T) {
 // is written when it ends, and the goroutine ends once an interval passes
 // without events.
 func TestIntervalsAndIdleEnd(t *testing.T) {
-	var sink lines
+	var sink testenv.LogBuffer
 	before := runtime.NumGoroutine()
 	l := New(zerolog.New(&sink), Options{Interval: 50 * time.Millisecond, Burst: 2})
 	for i := 0; i < 10; i++ {
 		l.Allow("bind_refused", "10.0.0.9:1")
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for len(sink.summaries(t)) == 0 && time.Now().Before(deadline) {
+	for len(sink.Lines(t)) == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if s := sink.summaries(t); len(s) != 1 || s[0]["suppressed"] != float64(8) {
+	if s := sink.Lines(t); len(s) != 1 || s[0]["suppressed"] != float64(8) {
 		t.Fatalf("after the interval: %v, want one summary of 8 suppressed", s)
 	}
 	if !l.Allow("bind_refused", "10.0.0.9:1") {

@@ -1,15 +1,11 @@
 package smpp_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,25 +14,8 @@ import (
 
 	"github.com/optguard/optguard/smpp"
 	"github.com/optguard/optguard/smpp/pdu"
+	"github.com/optguard/optguard/testenv"
 )
-
-// syncBuffer is a log sink shared by the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A flood of connections over max_connections and of connections sending
 // garbage writes a bounded number of lines: the first few of each kind
@@ -48,7 +27,7 @@ func TestFloodsWriteBoundedLogs(t *testing.T) {
 		garbage  = 300
 		burst    = 5
 	)
-	var sink syncBuffer
+	var sink testenv.LogBuffer
 	srv := smpp.NewServer(smpp.Options{
 		Logger:         zerolog.New(&sink).Level(zerolog.InfoLevel),
 		MaxConnections: 1,
@@ -124,12 +103,8 @@ func TestFloodsWriteBoundedLogs(t *testing.T) {
 
 	logged := map[string]int{}
 	suppressed := map[string]float64{}
-	lines := strings.Split(strings.TrimSpace(sink.String()), "\n")
-	for _, line := range lines {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
+	lines := sink.Lines(t)
+	for _, m := range lines {
 		kind, _ := m["kind"].(string)
 		if m["message"] == "repeated warnings suppressed" {
 			if m["remote_host"] != "127.0.0.1" {
