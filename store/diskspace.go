@@ -124,12 +124,13 @@ type diskGuard struct {
 	log     zerolog.Logger
 	epoch   time.Time // readAt counts from it (monotonic)
 
-	mu     sync.Mutex   // one reading at a time
-	readAt atomic.Int64 // nanoseconds since epoch of the last reading
-	free   atomic.Uint64
-	total  atomic.Uint64
-	need   atomic.Uint64 // what badger may write on its own now (monitor)
-	level  atomic.Uint32 // diskLevel
+	mu      sync.Mutex   // one reading at a time
+	failing bool         // guarded by mu: the last statfs failed (logged once)
+	readAt  atomic.Int64 // nanoseconds since epoch of the last reading
+	free    atomic.Uint64
+	total   atomic.Uint64
+	need    atomic.Uint64 // what badger may write on its own now (monitor)
+	level   atomic.Uint32 // diskLevel
 }
 
 func newDiskGuard(o Options, log zerolog.Logger) *diskGuard {
@@ -159,9 +160,13 @@ func (g *diskGuard) read() {
 	defer g.mu.Unlock()
 	u, err := statDirs(g.dirs)
 	if err != nil {
-		g.log.Warn().Err(err).Msg("reading the data directory's free space; the last reading stands")
+		if !g.failing {
+			g.log.Warn().Err(err).Msg("reading the data directory's free space; the last reading stands until it can be read again")
+		}
+		g.failing = true
 		return
 	}
+	g.failing = false
 	g.free.Store(u.free)
 	g.total.Store(u.total)
 	g.readAt.Store(int64(time.Since(g.epoch)))
