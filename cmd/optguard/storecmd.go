@@ -127,6 +127,7 @@ const cliReserve = 16 << 20
 // writing (nothing to replay, no free space needed) and falls back to a
 // read-write open when a previous run left write-ahead logs to replay.
 func openStore(opts store.Options, readOnly bool, stderr io.Writer) (*store.Badger, error) {
+	recovering := false
 	if readOnly {
 		ro := opts
 		ro.ReadOnly = true
@@ -134,11 +135,16 @@ func openStore(opts store.Options, readOnly bool, stderr io.Writer) (*store.Badg
 		if !errors.Is(err, store.ErrNeedsRecovery) {
 			return s, err
 		}
-		fmt.Fprintln(stderr, "optguard store: the store was not closed cleanly; replaying its write-ahead logs first")
+		recovering = true
 	}
 	s, err := store.OpenBadger(opts)
-	if errors.Is(err, store.ErrDiskFull) {
+	switch {
+	case errors.Is(err, store.ErrDiskFull) && recovering:
+		return nil, fmt.Errorf("the store was not closed cleanly and replaying its write-ahead logs needs room: %w; free space there and run the command again", err)
+	case errors.Is(err, store.ErrDiskFull):
 		return nil, fmt.Errorf("%w; free space there and run the command again", err)
+	case err == nil && recovering:
+		fmt.Fprintln(stderr, "optguard store: the store was not closed cleanly; its write-ahead logs were replayed")
 	}
 	return s, err
 }
