@@ -160,6 +160,10 @@ const (
 type Log struct {
 	Level  LogLevel  `yaml:"level"`  // debug, info, warn or error
 	Format LogFormat `yaml:"format"` // auto, json or console
+	// Warnings a remote peer can cause are logged WarnBurst times per kind
+	// and remote host in each WarnInterval; a summary line counts the rest.
+	WarnInterval Duration `yaml:"warn_interval"`
+	WarnBurst    int      `yaml:"warn_burst"`
 }
 
 // Shutdown configures graceful shutdown.
@@ -203,7 +207,7 @@ func Default() *Config {
 				QueueSize:  65536,
 			},
 		},
-		Log:      Log{Level: LogLevelInfo, Format: LogFormatAuto},
+		Log:      Log{Level: LogLevelInfo, Format: LogFormatAuto, WarnInterval: Duration(10 * time.Second), WarnBurst: 5},
 		Shutdown: Shutdown{DrainTimeout: Duration(10 * time.Second)},
 		Policy: Policy{
 			NoticeTLVTag:          0x1F01,

@@ -28,6 +28,8 @@ func (c *Config) Validate() error {
 	v.store(&c.Store)
 	oneOf(v, "log.level", string(c.Log.Level), LogLevelDebug, LogLevelInfo, LogLevelWarn, LogLevelError)
 	oneOf(v, "log.format", string(c.Log.Format), LogFormatAuto, LogFormatJSON, LogFormatConsole)
+	v.durationIn("log.warn_interval", c.Log.WarnInterval, time.Hour)
+	v.intIn("log.warn_burst", c.Log.WarnBurst, 1, 10000)
 	v.durationIn("shutdown.drain_timeout", c.Shutdown.DrainTimeout, 10*time.Minute)
 	v.policy(&c.Policy)
 	v.organizations(c)

@@ -76,6 +76,9 @@ func TestValidateEachRule(t *testing.T) {
 		{"store.message_log.queue_size", "10000001", "must be between 1 and 10000000, got 10000001"},
 		{"log.level", "verbose", `must be one of debug, info, warn, error, got "verbose"`},
 		{"log.format", "xml", `must be one of auto, json, console, got "xml"`},
+		{"log.warn_interval", "0s", "must be more than 0s and at most 1h, got 0s"},
+		{"log.warn_interval", "2h", "must be more than 0s and at most 1h, got 2h"},
+		{"log.warn_burst", "0", "must be between 1 and 10000, got 0"},
 		{"shutdown.drain_timeout", "0s", "must be more than 0s and at most 10m, got 0s"},
 		{"shutdown.drain_timeout", "1h", "must be more than 0s and at most 10m, got 1h"},
 	}

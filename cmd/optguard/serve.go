@@ -111,6 +111,7 @@ type proxy struct {
 // serve starts optguard, calls started (if not nil) with it, waits for ctx and
 // shuts down in order.
 func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, started func(*proxy)) error {
+	checkFileLimit(log, cfg.Listen.MaxConnections)
 	p, err := start(cfg, log)
 	if err != nil {
 		return err
@@ -204,6 +205,8 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 		RefuseUnknownCommands: cfg.Session.UnknownCommands == config.UnknownCommandsRefuse,
 		MaxConnections:        cfg.Listen.MaxConnections,
 		MaxBindsPerSystemID:   cfg.Listen.MaxBindsPerSystemID,
+		WarnInterval:          time.Duration(cfg.Log.WarnInterval),
+		WarnBurst:             cfg.Log.WarnBurst,
 	})
 	tr.srv = p.srv
 	p.pol.Start()
