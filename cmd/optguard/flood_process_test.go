@@ -140,20 +140,27 @@ upstream:
 	})
 }
 
-// canaryP99 times 500 submit_sm round trips one after the other.
+// canaryP99 is the p99 of submit_sm round trips on e: the best of three
+// rounds of 300, so that a burst of another process's work on this shared
+// machine (go test runs packages side by side) does not count as the
+// flood's doing, while a cost of the flood shows in every round.
 func canaryP99(t *testing.T, ctx context.Context, e *testenv.ESME) time.Duration {
 	t.Helper()
-	var h testenv.Histogram
-	for i := 0; i < 500; i++ {
-		start := time.Now()
-		r, err := e.Submit(ctx, &pdu.SM{Source: pdu.Addr{TON: 1, NPI: 1, Addr: "15550001111"},
-			Dest: pdu.Addr{TON: 1, NPI: 1, Addr: "15552223333"}, ShortMessage: []byte("canary")})
-		if err != nil || r.Header.Status != pdu.ESME_ROK {
-			t.Fatalf("canary submit_sm: %v %v", r.Header.Status, err)
+	best := time.Duration(1<<63 - 1)
+	for range 3 {
+		var h testenv.Histogram
+		for i := 0; i < 300; i++ {
+			start := time.Now()
+			r, err := e.Submit(ctx, &pdu.SM{Source: pdu.Addr{TON: 1, NPI: 1, Addr: "15550001111"},
+				Dest: pdu.Addr{TON: 1, NPI: 1, Addr: "15552223333"}, ShortMessage: []byte("canary")})
+			if err != nil || r.Header.Status != pdu.ESME_ROK {
+				t.Fatalf("canary submit_sm: %v %v", r.Header.Status, err)
+			}
+			h.Record(time.Since(start))
 		}
-		h.Record(time.Since(start))
+		best = min(best, h.Quantile(0.99))
 	}
-	return h.Quantile(0.99)
+	return best
 }
 
 // bindSilently binds a transceiver over a raw connection and then reads
