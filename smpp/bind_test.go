@@ -66,9 +66,7 @@ func TestBindRefusedBySMSCReachesESME(t *testing.T) {
 }
 
 func TestBindUnreachableSMSC(t *testing.T) {
-	closed, _ := net.Listen("tcp", "127.0.0.1:0")
-	closedAddr := closed.Addr().String()
-	closed.Close()
+	closedAddr := refusedAddr(t)
 	// A listener that accepts and never speaks: a TLS handshake to it hangs
 	// until the connect timeout.
 	silent, err := net.Listen("tcp", "127.0.0.1:0")
