@@ -7,88 +7,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/optguard/optguard/testenv"
 )
 
 // The disk-space tests put the data directory on a tmpfs of a few MiB that
-// they fill with a file, so that free space is real and statfs is the
-// kernel's. Mounting needs root (or CAP_SYS_ADMIN); elsewhere they skip.
-
-// smallFS mounts a tmpfs of size bytes and returns its path; it is
-// unmounted when the test ends.
-func smallFS(t *testing.T, size int64) string {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		t.Skipf("mounting a %d-byte tmpfs for a full disk needs root or CAP_SYS_ADMIN: %v: %s", size, err, strings.TrimSpace(string(out)))
-	}
-	t.Cleanup(func() { // before TempDir's removal: cleanups run last first
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fillTo grows the file filler on dir's filesystem until about leave bytes
-// are free (none at all for 0), and returns the bytes free then.
-func fillTo(t *testing.T, dir string, leave uint64) uint64 {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(dir, "filler"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	free := freeBytes(t, dir)
-	if free > leave {
-		info, _ := f.Stat()
-		if err := syscall.Fallocate(int(f.Fd()), 0, info.Size(), int64(free-leave)); err != nil && !errors.Is(err, syscall.ENOSPC) {
-			t.Fatalf("fallocate: %v", err)
-		}
-	}
-	if leave == 0 {
-		// Whatever rounding left: write until the filesystem says no.
-		buf := make([]byte, 4096)
-		for i := 0; i < 1<<16; i++ {
-			if _, err := f.WriteAt(buf, int64(1<<40)+int64(i)*4096); err != nil {
-				break
-			}
-		}
-	}
-	return freeBytes(t, dir)
-}
-
-// unfill removes the filler.
-func unfill(t *testing.T, dir string) {
-	t.Helper()
-	if err := os.Remove(filepath.Join(dir, "filler")); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func freeBytes(t *testing.T, dir string) uint64 {
-	t.Helper()
-	u, err := statDisk(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.free
-}
-
-// waitUntil polls cond every 10 ms for at most 10 s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within 10 s: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// they fill (testenv.SmallFS, FillTo), so that free space is real.
 
 // smallOptions are store options sized for a small filesystem: a 4 MiB
 // reserve (so a 2 MiB floor) and a monitor that reads every 20 ms.
@@ -101,9 +27,9 @@ func smallOptions(dir string) Options {
 // OpenBadger refuses with a *DiskFullError naming the directory, the free
 // and the needed bytes, before badger writes anything.
 func TestOpenRefusedOnFullDisk(t *testing.T) {
-	fs := smallFS(t, 16<<20)
+	fs := testenv.SmallFS(t, 16<<20)
 	dir := filepath.Join(fs, "data")
-	free := fillTo(t, fs, 3<<20)
+	free := testenv.FillTo(t, fs, 3<<20)
 	_, err := OpenBadger(smallOptions(dir))
 	var de *DiskFullError
 	if !errors.As(err, &de) || !errors.Is(err, ErrDiskFull) {
@@ -120,7 +46,7 @@ func TestOpenRefusedOnFullDisk(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, consentSubdir)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the refused open created %s (%v)", consentSubdir, err)
 	}
-	unfill(t, fs)
+	testenv.Unfill(t, fs)
 	s := openT(t, smallOptions(dir))
 	if err := s.Accepting(); err != nil {
 		t.Fatalf("Accepting after space was freed: %v", err)
@@ -132,7 +58,7 @@ func TestOpenRefusedOnFullDisk(t *testing.T) {
 // below the floor it writes nothing; once space is back it takes work again
 // by itself, and the ledger verifies.
 func TestDiskLowAndFull(t *testing.T) {
-	fs := smallFS(t, 24<<20)
+	fs := testenv.SmallFS(t, 24<<20)
 	c := newClock()
 	opts := smallOptions(filepath.Join(fs, "data"))
 	opts.Clock = c.Now
@@ -143,8 +69,8 @@ func TestDiskLowAndFull(t *testing.T) {
 		t.Fatalf("DiskSpace with room: %+v; want known, reserve 4 MiB, floor 2 MiB, not low", d)
 	}
 
-	fillTo(t, fs, 3<<20) // under the reserve, above the floor
-	waitUntil(t, "Accepting fails below the reserve", func() bool { return errors.Is(s.Accepting(), ErrDiskFull) })
+	testenv.FillTo(t, fs, 3<<20) // under the reserve, above the floor
+	testenv.Eventually(t, 10*time.Second, func() bool { return errors.Is(s.Accepting(), ErrDiskFull) }, "Accepting fails below the reserve")
 	err := s.Accepting()
 	if d := s.DiskSpace(); !d.Low() || d.Full() || !strings.Contains(err.Error(), "of its reserve") || !strings.Contains(err.Error(), opts.Dir) {
 		t.Fatalf("below the reserve: %+v, Accepting %v", d, err)
@@ -156,10 +82,10 @@ func TestDiskLowAndFull(t *testing.T) {
 	}
 	before := s.Gauges().LogDropped
 	s.Log(Record{ID: "m1", Org: "acme", Number: num(1), Status: MsgSent})
-	waitUntil(t, "the message log drops below the reserve", func() bool { return s.Gauges().LogDropped > before })
+	testenv.Eventually(t, 10*time.Second, func() bool { return s.Gauges().LogDropped > before }, "the message log drops below the reserve")
 
-	fillTo(t, fs, 1<<20) // under the floor
-	waitUntil(t, "the store is full below the floor", func() bool { return s.DiskSpace().Full() })
+	testenv.FillTo(t, fs, 1<<20) // under the floor
+	testenv.Eventually(t, 10*time.Second, func() bool { return s.DiskSpace().Full() }, "the store is full below the floor")
 	if _, err := s.Apply(ctx, change(sc, EventOptedOut, c.Now())); !errors.Is(err, ErrDiskFull) {
 		t.Fatalf("Apply below the floor: %v; want ErrDiskFull", err)
 	}
@@ -174,8 +100,8 @@ func TestDiskLowAndFull(t *testing.T) {
 		t.Fatalf("state after the refused opt-out: %v; want opted_in", st)
 	}
 
-	unfill(t, fs)
-	waitUntil(t, "Accepting again once space is back", func() bool { return s.Accepting() == nil })
+	testenv.Unfill(t, fs)
+	testenv.Eventually(t, 10*time.Second, func() bool { return s.Accepting() == nil }, "Accepting again once space is back")
 	mustApply(t, s, change(sc, EventOptedOut, c.Now()))
 	if _, err := s.Hold(ctx, held); err != nil {
 		t.Fatalf("Hold once space is back: %v", err)
@@ -213,7 +139,7 @@ func TestFullDiskCloseChild(t *testing.T) {
 			os.Exit(2)
 		}
 	}
-	fillTo(t, os.Getenv(fullCloseFSEnv), 0)
+	testenv.FillTo(t, os.Getenv(fullCloseFSEnv), 0)
 	time.Sleep(100 * time.Millisecond) // the monitor sees it
 	if _, err := s.Apply(ctx, change(OrgScope("acme", num(0)), EventOptedIn, time.Now())); err != nil {
 		fmt.Printf("refused %v\n", err)
@@ -228,7 +154,7 @@ func TestFullDiskCloseChild(t *testing.T) {
 // open says the logs need replaying, and once space is back a read-write
 // open has every event.
 func TestCloseOnFullDisk(t *testing.T) {
-	fs := smallFS(t, 24<<20)
+	fs := testenv.SmallFS(t, 24<<20)
 	dir := filepath.Join(fs, "data")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFullDiskCloseChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), fullCloseDirEnv+"="+dir, fullCloseFSEnv+"="+fs)
@@ -262,7 +188,7 @@ func TestCloseOnFullDisk(t *testing.T) {
 	if _, err := OpenBadger(smallOptions(dir)); !errors.Is(err, ErrDiskFull) {
 		t.Fatalf("read-write open on the full disk: %v; want ErrDiskFull", err)
 	}
-	unfill(t, fs)
+	testenv.Unfill(t, fs)
 	s := openT(t, smallOptions(dir))
 	if rep := mustVerify(t, s); rep.Events != fullCloseEvents {
 		t.Fatalf("ledger after reopening has %d events; want the %d committed", rep.Events, fullCloseEvents)
@@ -274,7 +200,7 @@ func TestCloseOnFullDisk(t *testing.T) {
 // with no byte free: verify, index check, stats and backup work, and every
 // write fails with ErrReadOnly.
 func TestReadOnlyOnFullDisk(t *testing.T) {
-	fs := smallFS(t, 24<<20)
+	fs := testenv.SmallFS(t, 24<<20)
 	dir := filepath.Join(fs, "data")
 	s, err := OpenBadger(smallOptions(dir))
 	if err != nil {
@@ -286,7 +212,7 @@ func TestReadOnlyOnFullDisk(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	fillTo(t, fs, 0)
+	testenv.FillTo(t, fs, 0)
 	opts := smallOptions(dir)
 	opts.ReadOnly = true
 	r := openT(t, opts)

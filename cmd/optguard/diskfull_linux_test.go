@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -21,65 +20,6 @@ import (
 // tests fill with a file, so that the free space is the kernel's. Mounting
 // needs root (or CAP_SYS_ADMIN); elsewhere these tests skip and say so.
 
-// smallFS mounts a tmpfs of size bytes and returns its path; it is
-// unmounted when the test ends.
-func smallFS(t *testing.T, size int64) string {
-	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		t.Skipf("mounting a %d-byte tmpfs for a full disk needs root or CAP_SYS_ADMIN: %v: %s", size, err, strings.TrimSpace(string(out)))
-	}
-	t.Cleanup(func() { // runs before TempDir's removal (last registered, first run)
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fillTo grows the file "filler" on fs until about leave bytes are free
-// (not one for 0) and returns what is free then.
-func fillTo(t *testing.T, fs string, leave uint64) uint64 {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(fs, "filler"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if free := freeOn(t, fs); free > leave {
-		info, _ := f.Stat()
-		if err := syscall.Fallocate(int(f.Fd()), 0, info.Size(), int64(free-leave)); err != nil && !errors.Is(err, syscall.ENOSPC) {
-			t.Fatalf("fallocate: %v", err)
-		}
-	}
-	if leave == 0 {
-		buf := make([]byte, 4096)
-		for i := 0; i < 1<<16; i++ {
-			if _, err := f.WriteAt(buf, int64(1<<40)+int64(i)*4096); err != nil {
-				break
-			}
-		}
-	}
-	return freeOn(t, fs)
-}
-
-func unfill(t *testing.T, fs string) {
-	t.Helper()
-	if err := os.Remove(filepath.Join(fs, "filler")); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func freeOn(t *testing.T, dir string) uint64 {
-	t.Helper()
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Bavail * uint64(st.Bsize)
-}
-
 // diskOrg is consentOrg with a 16 MiB reserve, for a 64 MiB filesystem.
 const diskOrg = consentOrg + `
 store:
@@ -92,11 +32,11 @@ const guest2 = "15551230002" // a handset that consented before the disk filled
 // with less free space than the reserve, and says where, how much is free
 // and how much it needs.
 func TestServeRefusedOnFullDisk(t *testing.T) {
-	fs := smallFS(t, 64<<20)
+	fs := testenv.SmallFS(t, 64<<20)
 	dir := filepath.Join(fs, "data")
 	sim := recordingSMSC(t)
 	cfg := consentConfig(t, sim, diskOrg, dir)
-	free := fillTo(t, fs, 8<<20)
+	free := testenv.FillTo(t, fs, 8<<20)
 	p, err := startWithOptions(cfg, newLogger(&syncBuffer{}, cfg.Log), startOptions{})
 	if err == nil {
 		p.stop()
@@ -127,7 +67,7 @@ func TestServeRefusedOnFullDisk(t *testing.T) {
 // on /healthz and /metrics. Once space is back it resumes by itself: the
 // SMSC sends the STOP again, gets ESME_ROK, and the store has the opt-out.
 func TestDiskFullDegradesAndRecovers(t *testing.T) {
-	fs := smallFS(t, 64<<20)
+	fs := testenv.SmallFS(t, 64<<20)
 	dir := filepath.Join(fs, "data")
 	sim := recordingSMSC(t)
 	cfg := consentConfig(t, sim, diskOrg, dir)
@@ -145,7 +85,7 @@ func TestDiskFullDegradesAndRecovers(t *testing.T) {
 		t.Fatalf("/healthz with room: %q", body)
 	}
 
-	fillTo(t, fs, 12<<20) // under the 16 MiB reserve, above its 8 MiB floor
+	testenv.FillTo(t, fs, 12<<20) // under the 16 MiB reserve, above its 8 MiB floor
 	testenv.Eventually(t, 5*time.Second, func() bool { return c.p.store.Accepting() != nil }, "the store sees the disk below its reserve")
 
 	if st := c.mo("acme", "STOP"); st != pdu.ESME_RX_T_APPN {
@@ -183,7 +123,7 @@ func TestDiskFullDegradesAndRecovers(t *testing.T) {
 		}
 	}
 
-	unfill(t, fs)
+	testenv.Unfill(t, fs)
 	testenv.Eventually(t, 5*time.Second, func() bool { return c.p.store.Accepting() == nil }, "the store takes work again once space is back")
 	if st := c.mo("acme", "STOP"); st != pdu.ESME_ROK {
 		t.Fatalf("the STOP sent again once space is back answered %v; want ESME_ROK", st)
@@ -213,7 +153,7 @@ func TestFullDiskShutdownAndVerify(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	fs := smallFS(t, 64<<20)
+	fs := testenv.SmallFS(t, 64<<20)
 	dataDir := filepath.Join(fs, "data")
 	bin := buildOptguard(t)
 	sim := recordingSMSC(t)
@@ -235,7 +175,7 @@ func TestFullDiskShutdownAndVerify(t *testing.T) {
 		t.Fatalf("second STOP: %v", st)
 	}
 	time.Sleep(time.Second)
-	fillTo(t, fs, 0)
+	testenv.FillTo(t, fs, 0)
 	err := p.signal(syscall.SIGTERM, true)
 	out := p.out.String()
 	var ee *exec.ExitError
@@ -257,7 +197,7 @@ func TestFullDiskShutdownAndVerify(t *testing.T) {
 		t.Fatalf("serve on the full disk: exit %d\n%s", code, text)
 	}
 
-	unfill(t, fs)
+	testenv.Unfill(t, fs)
 	code, text = runBin(t, bin, "store", "verify", "-data", dataDir)
 	if code != 0 || !strings.Contains(text, "ledger ok: 4 events") || !strings.Contains(text, "agree") {
 		t.Fatalf("store verify once space is back: exit %d; want both opt-outs, the confirmation and the notice\n%s", code, text)
@@ -266,7 +206,7 @@ func TestFullDiskShutdownAndVerify(t *testing.T) {
 	if code != 0 || !strings.Contains(text, "opted_out        1") {
 		t.Fatalf("store stats once space is back: exit %d\n%s", code, text)
 	}
-	fillTo(t, fs, 0) // closed cleanly by verify: read-only needs no byte
+	testenv.FillTo(t, fs, 0) // closed cleanly by verify: read-only needs no byte
 	code, text = runBin(t, bin, "store", "verify", "-data", dataDir)
 	if code != 0 || !strings.Contains(text, "ledger ok: 4 events") || strings.Contains(text, "not closed cleanly") {
 		t.Fatalf("store verify on a full disk after a clean close: exit %d\n%s", code, text)
