@@ -185,6 +185,9 @@ func (k idxKey) hash() uint64 {
 	return h ^ h>>32
 }
 
+// shard is the shard of a key with hash h.
+func (ix *index) shard(h uint64) *idxShard { return &ix.shards[h>>56&(indexShards-1)] }
+
 // home is the first slot to probe in a table of n slots (n need not be a
 // power of two).
 func home(h uint64, n int) int { return int(uint64(uint32(h)) * uint64(n) >> 32) }
@@ -382,7 +385,7 @@ func (ix *index) loadKey(sk []byte) (idxKey, error) {
 func (ix *index) insertLoaded(batch []loadEntry) {
 	for _, e := range batch {
 		h := e.k.hash()
-		if _, had := ix.shards[h>>56&(indexShards-1)].putLocked(e.k, h, pack(e.v)); !had {
+		if _, had := ix.shard(h).putLocked(e.k, h, pack(e.v)); !had {
 			ix.counts[e.v.state].Add(1)
 		}
 	}
@@ -415,7 +418,7 @@ func indexGetNum(ix *index, org string, snd uint32, num uint64) (idxVal, bool) {
 	}
 	k := idxKey{org: o, sender: snd, number: num}
 	h := k.hash()
-	packed, found := ix.shards[h>>56&(indexShards-1)].get(k, h)
+	packed, found := ix.shard(h).get(k, h)
 	if !found {
 		return idxVal{}, false
 	}
@@ -427,7 +430,7 @@ func (ix *index) set(s Scope, v idxVal) {
 	num, _ := numberKey(s.Number)
 	k := idxKey{org: ix.syms.intern(s.Org), sender: ix.syms.intern(s.Sender), number: num}
 	h := k.hash()
-	sh := &ix.shards[h>>56&(indexShards-1)]
+	sh := ix.shard(h)
 	sh.mu.Lock()
 	old, had := sh.putLocked(k, h, pack(v))
 	sh.mu.Unlock()

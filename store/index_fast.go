@@ -41,7 +41,7 @@ func (k idxKey) fastKey() uint64 { return k.number<<12 | uint64(k.org) }
 func (ix *index) orgState(org uint32, number uint64) (State, bool) {
 	k := idxKey{org: org, number: number}
 	h := k.hash()
-	sh := &ix.shards[h>>56&(indexShards-1)]
+	sh := ix.shard(h)
 	if k.fast() {
 		return sh.getFast(k, h)
 	}
