@@ -84,18 +84,15 @@ func (v idxVal) same(w idxVal) bool { return pack(v) == pack(w) }
 type idxShard struct {
 	// What readers load comes first, within one cache line (see
 	// TestShardLayout).
-	seq      atomic.Uint64                 // odd while a slot or a table is being changed
-	fastN    atomic.Int64                  // the fast table's length (index_fast.go)
-	fastBase atomic.Pointer[atomic.Uint64] // the fast table's first entry
-	n        atomic.Int64                  // the table's length
-	base     atomic.Pointer[slot]          // the table's first slot
-	mu       sync.Mutex                    // writers
-	used     int                           // guarded by mu: slots holding an entry
-	fastUsed int                           // guarded by mu: fast entries
-	_        [shardSize - 64]byte          // one shard per two cache lines, none shared
+	seq  atomic.Uint64        // odd while a slot or a table is being changed
+	n    atomic.Int64         // the table's length
+	base atomic.Pointer[slot] // the table's first slot
+	mu   sync.Mutex           // writers
+	used int                  // guarded by mu: slots holding an entry
+	_    [shardSize - 40]byte // one shard per cache line, none shared
 }
 
-const shardSize = 128
+const shardSize = 64
 
 // table returns the shard's slots. Readers call it between their two loads
 // of seq.
@@ -133,6 +130,9 @@ type index struct {
 	orgs   [4]atomic.Pointer[orgEntry] // recent organizations' symbols (see orgSym)
 	shards [indexShards]idxShard
 	counts [numStates]atomic.Int64
+
+	fast   [fastOrgs]atomic.Pointer[orgFast] // by organization symbol (index_fast.go)
+	fastMu sync.Mutex                        // creates fast tables
 }
 
 // orgEntry is one organization name with its symbol.
@@ -168,7 +168,6 @@ func newIndex(sizeHint int) *index {
 	for i := range ix.shards {
 		slots := make([]slot, per*maxLoadDen/maxLoadNum+8)
 		ix.shards[i].publishLocked(slots)
-		ix.shards[i].publishFastLocked(make([]atomic.Uint64, len(slots)))
 	}
 	read := make(map[string]uint32)
 	ix.syms.read.Store(&read)
@@ -229,9 +228,6 @@ func (sh *idxShard) get(k idxKey, h uint64) (packed uint64, found bool) {
 func (sh *idxShard) putLocked(k idxKey, h uint64, packed uint64) (old uint64, had bool) {
 	if (sh.used+1)*maxLoadDen > int(sh.n.Load())*maxLoadNum {
 		sh.growLocked()
-	}
-	if k.fast() {
-		sh.putFastLocked(k, h, unpack(packed).state)
 	}
 	s := find(sh.table(), k, h)
 	sh.seq.Add(1)
@@ -385,6 +381,9 @@ func (ix *index) loadKey(sk []byte) (idxKey, error) {
 func (ix *index) insertLoaded(batch []loadEntry) {
 	for _, e := range batch {
 		h := e.k.hash()
+		if e.k.fast() {
+			ix.putFast(e.k, h, e.v.state)
+		}
 		if _, had := ix.shard(h).putLocked(e.k, h, pack(e.v)); !had {
 			ix.counts[e.v.state].Add(1)
 		}
@@ -432,6 +431,9 @@ func (ix *index) set(s Scope, v idxVal) {
 	h := k.hash()
 	sh := ix.shard(h)
 	sh.mu.Lock()
+	if k.fast() {
+		ix.putFast(k, h, v.state) // before the wide slot, as readers of both expect
+	}
 	old, had := sh.putLocked(k, h, pack(v))
 	sh.mu.Unlock()
 	if had {

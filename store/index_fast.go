@@ -1,79 +1,105 @@
 package store
 
 import (
+	"sync"
 	"sync/atomic"
 	"unsafe"
 )
 
-// The fast table is a second, smaller table in each shard for the one
+// The fast table is a second, smaller table per organization for the one
 // question the MT path asks: the state of an organization-scope entry.
-// Each entry is one word, the number, the organization's symbol and the
-// state packed together (no updated-at, no mode), so a table takes a third
-// of the wide one's memory and its cache lines: under relay load the wide
-// table's 24-byte slots were evicted between MTs, and the miss was most of
-// the verdict's cost (docs/BENCHMARKS.md). Every organization-scope entry
-// whose organization has a symbol below fastOrgs is in both tables,
-// written together under the shard's seqlock; the wide table stays the
+// Each entry is one word, the number and the state packed together (no
+// updated-at, no mode), a third of the wide table's 24-byte slot, and the
+// table's header (length, base, sequence) is the organization's, on one
+// cache line that every MT of the organization reads and so keeps in the
+// caches. A lookup's only line that relay traffic evicts is then the
+// entry's, whose address the header gives at once: PrefetchRef starts it
+// loading before the relay scans the MT (docs/BENCHMARKS.md). Every
+// organization-scope entry whose organization has a symbol below fastOrgs
+// is in both tables, the fast one written first; the wide table stays the
 // whole truth for everything else.
 //
-//	entry = number << 14 | org << 2 | state    (0: empty; numbers are never 0)
+//	entry = number << 2 | state    (0: empty; numbers are never 0)
 //
-// A number has at most 15 digits (< 2^50), an organization symbol below
-// fastOrgs 12 bits and a State 2. Symbols are shared with sender names, so
-// an installation with thousands of sender scopes may give a later
-// organization a symbol of fastOrgs or more: its MTs then read the wide
-// table, slower but the same answer.
+// A number has at most 15 digits (< 2^50) and a State 2 bits. Symbols are
+// shared with sender names, so an installation with thousands of sender
+// scopes may give a later organization a symbol of fastOrgs or more: its
+// MTs then read the wide table, slower but the same answer.
 const (
 	fastOrgs  = 1 << 12
 	fastState = 1<<2 - 1
 )
 
-// fast reports whether k has an entry in the fast table.
+// orgFast is one organization's fast table. Readers take no lock: entries
+// are single words written in place, and a grown table, which moves them,
+// is published under seq (a seqlock, as in idxShard). Writers hold mu,
+// taken inside the shard's mu of the entry they write.
+type orgFast struct {
+	// What readers load, first and within one cache line.
+	seq  atomic.Uint64                 // odd while a grown table is published
+	n    atomic.Int64                  // the table's length
+	base atomic.Pointer[atomic.Uint64] // the table's first entry
+	mu   sync.Mutex                    // writers
+	used int                           // guarded by mu: entries
+	org  uint32                        // the organization's symbol, for the hash
+	_    [64 - 44]byte                 // a line of its own
+}
+
+// fast reports whether k has an entry in a fast table.
 func (k idxKey) fast() bool {
 	return k.sender == 0 && k.org != 0 && k.org < fastOrgs && k.number < 1<<50
 }
-
-// fastKey is the entry of k without its state.
-func (k idxKey) fastKey() uint64 { return k.number<<12 | uint64(k.org) }
 
 // orgState returns the state of the organization scope of org (a symbol)
 // and number, from the fast table when it has the entry.
 func (ix *index) orgState(org uint32, number uint64) (State, bool) {
 	k := idxKey{org: org, number: number}
 	h := k.hash()
-	sh := ix.shard(h)
 	if k.fast() {
-		return sh.getFast(k, h)
+		if f := ix.fast[org].Load(); f != nil {
+			return f.get(number, h)
+		}
+		return StateUnknown, false // no organization scope of org yet
 	}
-	packed, found := sh.get(k, h)
+	packed, found := ix.shard(h).get(k, h)
 	if !found {
 		return StateUnknown, false
 	}
 	return unpack(packed).state, true
 }
 
-// fastTable returns the shard's fast entries. Like table, it is read between
-// two loads of seq: a grown table is published as base then length, and
+// prefetchOrgState starts loading the entry orgState(org, number) will
+// probe first. A prefetch of a table that a grow has just replaced costs
+// nothing but the hint.
+func (ix *index) prefetchOrgState(org uint32, number uint64) {
+	k := idxKey{org: org, number: number}
+	if !k.fast() {
+		return
+	}
+	f := ix.fast[org].Load()
+	if f == nil {
+		return
+	}
+	if n := f.n.Load(); n > 0 {
+		prefetchLine(unsafe.Add(unsafe.Pointer(f.base.Load()), uintptr(home(k.hash(), int(n)))*8))
+	}
+}
+
+// table returns f's entries. Like idxShard.table, it is read between two
+// loads of seq: a grown table is published as base then length, and
 // readers load the length first.
-func (sh *idxShard) fastTable() []atomic.Uint64 {
-	n := sh.fastN.Load()
-	return unsafe.Slice(sh.fastBase.Load(), n)
+func (f *orgFast) table() []atomic.Uint64 {
+	n := f.n.Load()
+	return unsafe.Slice(f.base.Load(), n)
 }
 
-func (sh *idxShard) publishFastLocked(t []atomic.Uint64) {
-	sh.seq.Add(1)
-	sh.fastBase.Store(&t[0])
-	sh.fastN.Store(int64(len(t)))
-	sh.seq.Add(1)
-}
-
-// findFast returns the entry of t holding key (an entry without its state),
-// or the empty one where it would go.
-func findFast(t []atomic.Uint64, key, h uint64) *atomic.Uint64 {
+// findFast returns the entry of t holding number, or the empty one where
+// it would go. The table is never full (put keeps it under 3/4).
+func findFast(t []atomic.Uint64, number, h uint64) *atomic.Uint64 {
 	n := len(t)
 	for i := home(h, n); ; {
 		e := &t[i]
-		if v := e.Load(); v == 0 || v>>2 == key {
+		if v := e.Load(); v == 0 || v>>2 == number {
 			return e
 		}
 		if i++; i == n {
@@ -82,48 +108,64 @@ func findFast(t []atomic.Uint64, key, h uint64) *atomic.Uint64 {
 	}
 }
 
-// getFast returns the state of organization-scope key k (k.fast() must
-// hold) without a lock.
-func (sh *idxShard) getFast(k idxKey, h uint64) (State, bool) {
-	key := k.fastKey()
+// get returns the state of number's entry without a lock.
+func (f *orgFast) get(number, h uint64) (State, bool) {
 	for {
-		seq := sh.seq.Load()
+		seq := f.seq.Load()
 		if seq&1 != 0 {
 			continue
 		}
-		v := findFast(sh.fastTable(), key, h).Load()
-		if sh.seq.Load() == seq {
+		v := findFast(f.table(), number, h).Load()
+		if f.seq.Load() == seq {
 			return State(v & fastState), v != 0
 		}
 	}
 }
 
-// putFastLocked sets the state of k's fast entry, growing the table first
-// if it would pass 3/4 full. An entry is one word written in place, so a
-// reader sees it whole without seq changing; only a grown table, which
-// moves entries, is published under seq.
-func (sh *idxShard) putFastLocked(k idxKey, h uint64, st State) {
-	t := sh.fastTable()
-	key := k.fastKey()
-	e := findFast(t, key, h)
-	if e.Load() == 0 {
-		if (sh.fastUsed+1)*maxLoadDen > len(t)*maxLoadNum {
-			sh.growFastLocked()
-			e = findFast(sh.fastTable(), key, h)
+// putFast sets the state of k's fast entry (k.fast() must hold), creating
+// the organization's table at its first entry. The caller holds the
+// entry's shard lock, or owns an index not yet published.
+func (ix *index) putFast(k idxKey, h uint64, st State) {
+	f := ix.fast[k.org].Load()
+	if f == nil {
+		ix.fastMu.Lock()
+		if f = ix.fast[k.org].Load(); f == nil {
+			f = &orgFast{org: k.org}
+			f.publishLocked(make([]atomic.Uint64, 16))
+			ix.fast[k.org].Store(f)
 		}
-		sh.fastUsed++
+		ix.fastMu.Unlock()
 	}
-	e.Store(key<<2 | uint64(st))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := findFast(f.table(), k.number, h)
+	if e.Load() == 0 {
+		if (f.used+1)*maxLoadDen > int(f.n.Load())*maxLoadNum {
+			f.growLocked()
+			e = findFast(f.table(), k.number, h)
+		}
+		f.used++
+	}
+	e.Store(k.number<<2 | uint64(st))
 }
 
-func (sh *idxShard) growFastLocked() {
-	old := sh.fastTable()
-	t := make([]atomic.Uint64, len(old)*2+16)
+func (f *orgFast) publishLocked(t []atomic.Uint64) {
+	f.seq.Add(1)
+	f.base.Store(&t[0])
+	f.n.Store(int64(len(t)))
+	f.seq.Add(1)
+}
+
+// growLocked doubles the table. The hash is the entry's key's, the
+// organization included, so an entry is found where orgState looks.
+func (f *orgFast) growLocked() {
+	old := f.table()
+	t := make([]atomic.Uint64, len(old)*2)
 	for i := range old {
 		if v := old[i].Load(); v != 0 {
-			k := idxKey{org: uint32(v>>2) & (fastOrgs - 1), number: v >> 14}
-			findFast(t, k.fastKey(), k.hash()).Store(v)
+			k := idxKey{org: f.org, number: v >> 2}
+			findFast(t, k.number, k.hash()).Store(v)
 		}
 	}
-	sh.publishFastLocked(t)
+	f.publishLocked(t)
 }

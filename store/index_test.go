@@ -220,24 +220,25 @@ func TestSymbolsNoFalseMissDuringPromotion(t *testing.T) {
 	}
 }
 
-// TestShardLayout holds what a lookup reads of a shard (seq, and the fast
-// and wide tables' lengths and bases) to one cache line, for every shard of
-// the index.
+// TestShardLayout holds what a lookup reads of a shard (seq, and the
+// table's length and base) to one cache line, for every shard of the
+// index, and an organization's fast table header to a line of its own.
 func TestShardLayout(t *testing.T) {
 	var ix index
 	if size := unsafe.Sizeof(ix.shards[0]); size != shardSize {
 		t.Fatalf("a shard is %d bytes, want %d", size, shardSize)
 	}
 	first := unsafe.Offsetof(ix.shards) + unsafe.Offsetof(ix.shards[0].seq)
-	if unsafe.Offsetof(ix.shards[0].fastN) < unsafe.Offsetof(ix.shards[0].seq) {
-		t.Fatal("seq is not the first field a reader loads")
-	}
 	last := unsafe.Offsetof(ix.shards) + unsafe.Offsetof(ix.shards[0].base) + unsafe.Sizeof(ix.shards[0].base)
-	if unsafe.Offsetof(ix.shards[0].fastBase) > unsafe.Offsetof(ix.shards[0].base) {
-		t.Fatal("the fast table's base comes after the wide table's")
-	}
 	if first/64 != (last-1)/64 {
 		t.Fatalf("a shard's seq, n and base span bytes %d to %d of the index: two cache lines", first, last)
+	}
+	var f orgFast
+	if size := unsafe.Sizeof(f); size != 64 {
+		t.Fatalf("an organization's fast table header is %d bytes, want one cache line", size)
+	}
+	if end := unsafe.Offsetof(f.base) + unsafe.Sizeof(f.base); end > 64 || unsafe.Offsetof(f.seq) != 0 {
+		t.Fatalf("seq, n and base of a fast table header end at byte %d", end)
 	}
 }
 
@@ -285,12 +286,18 @@ func TestIndexFastTableAgreesWithWide(t *testing.T) {
 		}
 	}
 	var entries int
-	for i := range ix.shards {
-		sh := &ix.shards[i]
-		if sh.fastUsed*maxLoadDen > int(sh.fastN.Load())*maxLoadNum {
-			t.Fatalf("shard %d's fast table is %d/%d full", i, sh.fastUsed, sh.fastN.Load())
+	for org := range ix.fast {
+		f := ix.fast[org].Load()
+		if f == nil {
+			continue
 		}
-		entries += sh.fastUsed
+		if f.used*maxLoadDen > int(f.n.Load())*maxLoadNum {
+			t.Fatalf("organization %d's fast table is %d/%d full", org, f.used, f.n.Load())
+		}
+		if uint32(org) != early {
+			t.Fatalf("organization %d has a fast table", org)
+		}
+		entries += f.used
 	}
 	if entries != n {
 		t.Fatalf("%d fast entries, want %d (early's organization scopes only)", entries, n)

@@ -80,6 +80,18 @@ func (b *Badger) StateRef(r *OrgRef, number uint64) (State, bool) {
 	return ix.orgState(r.sym, number)
 }
 
+// PrefetchRef starts loading the line of the index that StateRef(r,
+// number) will read and returns without waiting for it: the relay calls it
+// before it scans an MT, so that the miss overlaps the scan. Under relay
+// load that line has left the caches between two MTs to the same handset,
+// and the wait for it was most of the verdict's cost (docs/BENCHMARKS.md).
+func (b *Badger) PrefetchRef(r *OrgRef, number uint64) {
+	if r.ix != b.idx.Load() || r.sym == 0 {
+		return
+	}
+	r.ix.prefetchOrgState(r.sym, number)
+}
+
 // StateNumber is the state of an organization scope with the handset's
 // E.164 digits packed into a uint64 (the digits as a decimal number: the
 // MT path packs them as it reads the PDU), and whether it has a record, so
