@@ -158,21 +158,50 @@ func (f *field) address(max int, tooLong *StatusError, a *Address) (err error) {
 // deliver_sm, data_sm or submit_multi. It does not allocate. On error m is
 // partly filled and must not be used; the error is a *StatusError.
 func Scan(p []byte, m *Message) error {
+	off, err := ScanAddrs(p, m)
+	if err != nil {
+		return err
+	}
+	return ScanRest(p, m, off)
+}
+
+// ScanAddrs is the first part of Scan: the header, service_type, the source
+// and the destination (a submit_multi's whole list). It returns the offset
+// of the next field, for ScanRest, which completes m; until then only m's
+// header fields, ServiceType, Source and Dest (or the destination list) are
+// set. Between the two the proxy starts loading the consent index line of
+// the destination, so that it arrives while the rest is scanned.
+func ScanAddrs(p []byte, m *Message) (int, error) {
 	*m = Message{}
 	h, err := ParseHeader(p)
 	if err != nil {
-		return ErrTruncated
+		return 0, ErrTruncated
 	}
 	if int64(h.Length) != int64(len(p)) {
-		return ErrLengthMismatch
+		return 0, ErrLengthMismatch
 	}
 	m.ID, m.Seq = h.ID, h.Seq
 	f := field{b: p, off: HeaderLen}
 	switch h.ID {
 	case SubmitSM, DeliverSM:
-		err = scanShortMessage(&f, m, false)
+		err = scanAddrs(&f, m, maxAddr21, false)
 	case SubmitMulti:
-		err = scanShortMessage(&f, m, true)
+		err = scanAddrs(&f, m, maxAddr21, true)
+	case DataSM:
+		err = scanAddrs(&f, m, maxAddr65, false)
+	default:
+		return 0, ErrNotMessage
+	}
+	return f.off, err
+}
+
+// ScanRest is the second part of Scan, from off, which ScanAddrs returned
+// for the same p and m.
+func ScanRest(p []byte, m *Message, off int) (err error) {
+	f := field{b: p, off: off}
+	switch m.ID {
+	case SubmitSM, DeliverSM, SubmitMulti:
+		err = scanShortMessage(&f, m)
 	case DataSM:
 		err = scanDataSM(&f, m)
 	default:
@@ -188,22 +217,25 @@ func Scan(p []byte, m *Message) error {
 	return nil
 }
 
-// scanShortMessage reads the body shared by submit_sm, deliver_sm and
-// submit_multi (which has a destination list instead of one destination).
-func scanShortMessage(f *field, m *Message, multi bool) (err error) {
+// scanAddrs reads service_type, the source and the destination (or, for a
+// submit_multi, the destination list) of every message command; max is the
+// addresses' limit, NUL included.
+func scanAddrs(f *field, m *Message, max int, multi bool) (err error) {
 	if m.ServiceType, err = f.cstring(maxServiceType, ErrServiceType); err != nil {
 		return err
 	}
-	if err = f.address(maxAddr21, ErrSourceAddr, &m.Source); err != nil {
+	if err = f.address(max, ErrSourceAddr, &m.Source); err != nil {
 		return err
 	}
 	if multi {
-		if err = scanDests(f, m); err != nil {
-			return err
-		}
-	} else if err = f.address(maxAddr21, ErrDestAddr, &m.Dest); err != nil {
-		return err
+		return scanDests(f, m)
 	}
+	return f.address(max, ErrDestAddr, &m.Dest)
+}
+
+// scanShortMessage reads what follows the addresses in the body shared by
+// submit_sm, deliver_sm and submit_multi.
+func scanShortMessage(f *field, m *Message) (err error) {
 	if m.EsmClass, err = f.byte1(); err != nil {
 		return err
 	}
@@ -280,17 +312,9 @@ func scanDests(f *field, m *Message) error {
 	return nil
 }
 
-// scanDataSM reads the mandatory fields of a data_sm (section 4.7.1).
+// scanDataSM reads the mandatory fields of a data_sm after its addresses
+// (section 4.7.1).
 func scanDataSM(f *field, m *Message) (err error) {
-	if m.ServiceType, err = f.cstring(maxServiceType, ErrServiceType); err != nil {
-		return err
-	}
-	if err = f.address(maxAddr65, ErrSourceAddr, &m.Source); err != nil {
-		return err
-	}
-	if err = f.address(maxAddr65, ErrDestAddr, &m.Dest); err != nil {
-		return err
-	}
 	if m.EsmClass, err = f.byte1(); err != nil {
 		return err
 	}
