@@ -3,6 +3,7 @@ package smpp_test
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -269,5 +270,89 @@ func TestPanickingInterceptorClosesOnlyItsSession(t *testing.T) {
 	testenv.Eventually(t, 3*time.Second, func() bool { return h.sim.Count(pdu.Unbind) == 1 }, "its SMSC leg was not unbound")
 	if r, err := good.Submit(h.ctx(), textSM("fine")); err != nil || r.Header.Status != pdu.ESME_ROK {
 		t.Fatalf("the other bind: %v %v", r.Header.Status, err)
+	}
+}
+
+// prefetching is a scripted Interceptor that is also a Prefetcher: it
+// records what PrefetchMT was shown, leaves a hint, and checks that MT gets
+// it back.
+type prefetching struct {
+	scripted
+	pmu   sync.Mutex
+	dests []string // PrefetchMT's m.Dest.Addr
+	hints []uint64 // MT's c.Hint
+	order []string
+	next  uint64
+}
+
+func (p *prefetching) PrefetchMT(c *smpp.Call, m *pdu.Message) {
+	p.pmu.Lock()
+	defer p.pmu.Unlock()
+	p.dests = append(p.dests, string(m.Dest.Addr))
+	p.order = append(p.order, "prefetch")
+	p.next++
+	c.Hint = p.next
+}
+
+func (p *prefetching) MT(c *smpp.Call, m *pdu.Message) smpp.Verdict {
+	p.pmu.Lock()
+	p.order = append(p.order, "mt")
+	p.hints = append(p.hints, c.Hint)
+	p.pmu.Unlock()
+	return p.scripted.MT(c, m)
+}
+
+func (p *prefetching) MO(c *smpp.Call, m *pdu.Message) smpp.Verdict {
+	p.pmu.Lock()
+	p.order = append(p.order, "mo")
+	p.hints = append(p.hints, c.Hint)
+	p.pmu.Unlock()
+	return p.scripted.MO(c, m)
+}
+
+// TestPrefetcherSeesEachMTBeforeItsVerdict: an Interceptor that is a
+// Prefetcher is shown every MT's destination once its addresses are
+// scanned, before MT is asked about the same PDU, and MT gets the hint it
+// left; an MO is never prefetched and sees no hint; an MT whose addresses
+// do not scan is refused without either call, one whose rest does not scan
+// is prefetched but refused before MT, so the hint decides nothing.
+func TestPrefetcherSeesEachMTBeforeItsVerdict(t *testing.T) {
+	ic := &prefetching{}
+	h := newHarness(t, smpp.Options{Interceptor: ic}, testenv.SMSCConfig{})
+	e := h.bind(pdu.BindTransceiver, "acme", testenv.ESMEConfig{})
+	if r, err := e.Submit(h.ctx(), textSM("one")); err != nil || r.Header.Status != pdu.ESME_ROK {
+		t.Fatalf("submit_sm: %v %v", r.Header.Status, err)
+	}
+	data := pdu.Begin(nil, pdu.DataSM, 0, 7)
+	data.CString("").Address(1, 1, "15550001111").Address(1, 1, "15552223333").Byte(0).Byte(0).Byte(0).TLV(pdu.TagMessagePayload, []byte("two"))
+	if _, err := e.Request(h.ctx(), data.End()); err != nil {
+		t.Fatalf("data_sm: %v", err)
+	}
+	// A submit_sm whose source_addr never ends: refused at its addresses.
+	bad := pdu.Begin(nil, pdu.SubmitSM, 0, 9)
+	bad.CString("").Byte(1).Byte(1).Octets(bytes.Repeat([]byte{'5'}, 30))
+	if resp, err := e.Request(h.ctx(), bad.End()); err != nil || pdu.StatusOf(resp) == pdu.ESME_ROK {
+		t.Fatalf("submit_sm with a bad source_addr answered %v, %v; want a refusal", pdu.StatusOf(resp), err)
+	}
+	// One whose addresses scan but whose schedule_delivery_time never ends.
+	cut := pdu.Begin(nil, pdu.SubmitSM, 0, 11)
+	cut.CString("").Address(1, 1, "15550001111").Address(1, 1, "15554445555").Byte(0).Byte(0).Byte(0).Octets(bytes.Repeat([]byte{'1'}, 30))
+	if resp, err := e.Request(h.ctx(), cut.End()); err != nil || pdu.StatusOf(resp) == pdu.ESME_ROK {
+		t.Fatalf("submit_sm with a bad schedule_delivery_time answered %v, %v; want a refusal", pdu.StatusOf(resp), err)
+	}
+	if _, err := h.sim.SendMO(h.ctx(), "acme", testenv.MO{From: "15552223333", To: "15550001111", Text: "YES"}); err != nil {
+		t.Fatal(err)
+	}
+	ic.pmu.Lock()
+	defer ic.pmu.Unlock()
+	want := []string{"prefetch", "mt", "prefetch", "mt", "prefetch", "mo"}
+	if strings.Join(ic.order, " ") != strings.Join(want, " ") {
+		t.Fatalf("calls %v, want %v", ic.order, want)
+	}
+	if len(ic.dests) != 3 || ic.dests[0] != textSM("").Dest.Addr || ic.dests[1] != "15552223333" || ic.dests[2] != "15554445555" {
+		t.Errorf("prefetched destinations %q", ic.dests)
+	}
+	if len(ic.hints) != 3 || ic.hints[0] != 1 || ic.hints[1] != 2 || ic.hints[2] != 0 {
+		t.Errorf("hints seen by MT, MT, MO: %v, want [1 2 0]", ic.hints)
 	}
 }

@@ -22,6 +22,19 @@ type Interceptor interface {
 	MO(c *Call, m *pdu.Message) Verdict
 }
 
+// Prefetcher is an Interceptor that can start an MT's memory reads early.
+// The proxy scans an MT in two parts (pdu.ScanAddrs, pdu.ScanRest) and
+// calls PrefetchMT between them, with m holding the header, service_type
+// and addresses only: what MT will read for the destination (a line of the
+// consent index, which relay traffic evicts from the caches between two MTs
+// to the same handset) is then on its way while the rest is scanned.
+// PrefetchMT runs on the reader like MT; it must not block, allocate or
+// decide, and it may leave a note for MT in c.Hint. A PDU whose rest does
+// not scan is refused without MT.
+type Prefetcher interface {
+	PrefetchMT(c *Call, m *pdu.Message)
+}
+
 // Call describes the session and the PDU an Interceptor is asked about.
 type Call struct {
 	Session  uint64   // id of the ESME-side session of the bind
@@ -31,6 +44,10 @@ type Call struct {
 	// PDU is the exact PDU as it arrived, sequence number included. It is a view
 	// of the read buffer: copy it (e.g. to hold it) before the call returns.
 	PDU []byte
+	// Hint is a Prefetcher's note for MT about the same PDU (say, what it
+	// computed to prefetch, so that MT need not compute it again); 0 unless
+	// PrefetchMT set it for this PDU.
+	Hint uint64
 
 	sess *Session  // the session the PDU arrived on; nil outside a bind
 	def  *Deferred // set by Defer during the call

@@ -93,15 +93,23 @@ func (pr *pair) intercept(s *Session, p []byte, mt bool) {
 		s.reply(id, pdu.ESME_RINVBNDSTS, seq)
 		return
 	}
+	c := &s.call
 	m := &s.msg
-	if err := pdu.Scan(p, m); err != nil {
+	off, err := pdu.ScanAddrs(p, m)
+	c.Hint = 0
+	if pf := s.srv.prefetch; err == nil && mt && pf != nil {
+		pf.PrefetchMT(c, m) // the index line loads while the rest is scanned
+	}
+	if err == nil {
+		err = pdu.ScanRest(p, m, off)
+	}
+	if err != nil {
 		st := statusOf(err)
 		s.srv.metrics.scanErrors.Add(1)
 		s.log().Debug().Err(err).Stringer("command", id).Msg("malformed message refused")
 		s.reply(id, st, seq)
 		return
 	}
-	c := &s.call
 	c.PDU = p
 	var v Verdict
 	if mt {
