@@ -235,6 +235,11 @@ func TestMTVerdictDoesNotAllocate(t *testing.T) {
 			allocs := testing.AllocsPerRun(10_000, func() {
 				setHandset(r.raw, r.off, r.first+3*(i%3000))
 				i++
+				// As the relay calls them: the hint, then the verdict.
+				hint := r.eng.PrefetchMT(r.bind, &r.msg)
+				if a, _ := r.eng.MTQuick(r.bind, &r.msg, hint); a != c.want && a != policy.Defer {
+					t.Fatalf("quick verdict %s, want %s", a, c.want)
+				}
 				if d := r.eng.MT(r.bind, &r.msg, r.raw); d.Action != c.want {
 					t.Fatalf("verdict %s, want %s", d.Action, c.want)
 				}

@@ -159,6 +159,7 @@ func (e *Engine) Reload(orgs []Organization, s Settings) error {
 	}
 	// What was learned of the SMSCs' id forms stays with the accounts.
 	old := e.tab.Load()
+	t.gen = old.gen + 1
 	for _, a := range t.accounts {
 		for _, b := range old.accounts {
 			if a.name == b.name && a.main.spec.MessageIDs == IDAuto && b.main.spec.MessageIDs == IDAuto {

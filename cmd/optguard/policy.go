@@ -21,13 +21,19 @@ type interceptor struct{ e *policy.Engine }
 
 func (i interceptor) MT(c *smpp.Call, m *pdu.Message) smpp.Verdict {
 	b := policy.Bind{SystemID: c.SystemID, Session: c.Session}
-	switch a, st := i.e.MTQuick(b, m); a {
+	switch a, st := i.e.MTQuick(b, m, c.Hint); a {
 	case policy.Forward:
 		return smpp.Verdict{}
 	case policy.Reject:
 		return smpp.Verdict{Action: smpp.ActReject, Status: st}
 	}
 	return i.verdict(c, i.e.MT(b, m, c.PDU))
+}
+
+// PrefetchMT lets the relay start the MT verdict's index read while it
+// scans the rest of the PDU (smpp.Prefetcher); MT takes the hint.
+func (i interceptor) PrefetchMT(c *smpp.Call, m *pdu.Message) {
+	c.Hint = i.e.PrefetchMT(policy.Bind{SystemID: c.SystemID, Session: c.Session}, m)
 }
 
 func (i interceptor) MO(c *smpp.Call, m *pdu.Message) smpp.Verdict {
