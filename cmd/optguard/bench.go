@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -31,6 +32,7 @@ type benchFlags struct {
 	rounds   int
 	load     testenv.LoadConfig
 	cpuprof  string
+	profDir  string // -cpuprofile-dir: a CPU profile per target and round
 	storm    stormFlags
 	idle     idleFlags
 }
@@ -63,6 +65,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.load.Password, "password", "bench", "bind password")
 	fs.BoolVar(&f.load.VaryDest, "vary-dest", true, "cycle the destination through 10,000 numbers")
 	fs.StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to `file`")
+	fs.StringVar(&f.profDir, "cpuprofile-dir", "", "with -baseline: write a CPU profile of each target's run in each round to `dir`/TARGET-ROUND.prof (go tool pprof dir/policy-*.prof merges a target's rounds)")
 	f.storm.register(fs)
 	f.idle.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -79,6 +82,16 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if f.load.Binds < 1 || f.load.Window < 1 || f.load.Duration <= 0 || f.rounds < 1 {
 		fmt.Fprintln(stderr, "bench: -binds, -window, -duration and -rounds must be positive")
 		return 2
+	}
+	if f.profDir != "" && (!f.baseline || f.cpuprof != "") {
+		fmt.Fprintln(stderr, "bench: -cpuprofile-dir goes with -baseline, and not with -cpuprofile")
+		return 2
+	}
+	if f.profDir != "" {
+		if err := os.MkdirAll(f.profDir, 0o755); err != nil {
+			fmt.Fprintf(stderr, "bench: -cpuprofile-dir: %v\n", err)
+			return 1
+		}
 	}
 	if f.cpuprof != "" {
 		pf, err := os.Create(f.cpuprof)
@@ -195,7 +208,12 @@ func benchBaseline(ctx context.Context, f benchFlags, w io.Writer) error {
 		for _, t := range targets {
 			cfg := f.load
 			cfg.Addr = t.addr
+			stopProfile, err := startTargetProfile(f.profDir, t.name, round)
+			if err != nil {
+				return err
+			}
 			res, err := testenv.RunLoad(ctx, cfg)
+			stopProfile()
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", round, t.name, err)
 			}
@@ -208,6 +226,28 @@ func benchBaseline(ctx context.Context, f benchFlags, w io.Writer) error {
 	printRuns(w, runs)
 	printComparison(w, runs, f.rounds)
 	return nil
+}
+
+// startTargetProfile starts a CPU profile of one target's run in dir (none
+// when dir is ""); the returned func stops it. A profile of the whole
+// -baseline run mixes the four targets, and what the policy adds to the
+// proxy shows only when the two are profiled apart.
+func startTargetProfile(dir, target string, round int) (stop func(), err error) {
+	if dir == "" {
+		return func() {}, nil
+	}
+	pf, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.prof", target, round)))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(pf); err != nil {
+		pf.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		pf.Close()
+	}, nil
 }
 
 // startBenchProxy starts optguard's proxy in front of the simulator, with

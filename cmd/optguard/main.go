@@ -17,7 +17,7 @@ const usage = `optguard — SMPP v3.4 consent proxy
 Usage:
   optguard serve   [-config FILE] [-listen HOST:PORT] [-upstream HOST:PORT] [-admin HOST:PORT] [-data DIR]
   optguard sim     [-listen HOST:PORT] [-receipts] [-receipt-delay D] [-account ID:PASSWORD ...]
-  optguard bench   [-target HOST:PORT | -baseline] [-binds N] [-window W] [-duration D] [-rate R] ...
+  optguard bench   [-target HOST:PORT | -baseline | -storm | -idle-binds N] [-binds N] [-window W] [-duration D] [-rate R] ...
   optguard store   verify|rebuild|backup FILE|restore FILE|stats [-data DIR]
   optguard version
 
