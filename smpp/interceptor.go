@@ -48,6 +48,11 @@ type Call struct {
 	// computed to prefetch, so that MT need not compute it again); 0 unless
 	// PrefetchMT set it for this PDU.
 	Hint uint64
+	// Local is the Interceptor's own value for the session (say, what it
+	// looked up once for the bind). The proxy keeps it for the session's
+	// life and never reads it; it is set and read on the session's reader
+	// only, like every call with this Call.
+	Local any
 
 	sess *Session  // the session the PDU arrived on; nil outside a bind
 	def  *Deferred // set by Defer during the call
