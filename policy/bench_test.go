@@ -224,6 +224,39 @@ func benchmarkMTVerdict(b *testing.B, n int) {
 	}
 }
 
+// BenchmarkMTRelayPath10k is the verdict as the relay asks for it:
+// PrefetchMT once the addresses are scanned, then MTQuick with its hint,
+// for a forwarded or refused MT (the answers decided from memory), on one
+// handset and spread over the class as in BenchmarkMTVerdict.
+func BenchmarkMTRelayPath10k(b *testing.B) {
+	f := fixtureOf(b, 10_000)
+	for _, c := range mtCases {
+		r := newVerdictRun(b, f, c)
+		r.bind.Memo = new(policy.BindMemo) // as the relay's adapter keeps one per session
+		per := (f.n - c.class + 2) / 3
+		for _, spread := range []bool{false, true} {
+			name := c.name
+			if spread {
+				name += "Spread"
+			}
+			b.Run(name, func(b *testing.B) {
+				j := 0
+				b.ReportAllocs()
+				for b.Loop() {
+					if spread {
+						setHandset(r.raw, r.off, r.first+3*j)
+						j = (j + 7919) % per
+					}
+					hint := r.eng.PrefetchMT(r.bind, &r.msg)
+					if a, _ := r.eng.MTQuick(r.bind, &r.msg, hint); a != c.want {
+						b.Fatalf("verdict %s, want %s", a, c.want)
+					}
+				}
+			})
+		}
+	}
+}
+
 // TestMTVerdictDoesNotAllocate holds the hot path to zero allocations for
 // every verdict decided from memory.
 func TestMTVerdictDoesNotAllocate(t *testing.T) {

@@ -29,7 +29,7 @@ func (e *Engine) MT(b Bind, m *pdu.Message, raw []byte) Decision {
 // returned for the same MT, or 0.
 func (e *Engine) MTQuick(b Bind, m *pdu.Message, hint uint64) (Action, pdu.Status) {
 	t := e.tab.Load()
-	c := e.claimOf(t, b)
+	c := e.claimQuick(t, b)
 	if c.fast && m.ID != pdu.SubmitMulti && e.ov.n.Load() == 0 && e.rev.n.Load() == 0 {
 		num := uint64(0)
 		if hint>>hintGenShift == t.gen&hintGenMask {
@@ -52,7 +52,7 @@ func (e *Engine) MTQuick(b Bind, m *pdu.Message, hint uint64) (Action, pdu.Statu
 // packed under a dial plan a reload has just replaced.
 func (e *Engine) PrefetchMT(b Bind, m *pdu.Message) uint64 {
 	t := e.tab.Load()
-	c := e.claimOf(t, b)
+	c := e.claimQuick(t, b)
 	if !c.fast || m.ID == pdu.SubmitMulti {
 		return 0
 	}
@@ -62,7 +62,11 @@ func (e *Engine) PrefetchMT(b Bind, m *pdu.Message) uint64 {
 		return 0
 	}
 	if r := a.ref.Load(); r != nil {
-		e.st.PrefetchRef(r, num)
+		if e.bst != nil {
+			e.bst.PrefetchRef(r, num) // a direct call: see Engine.bst
+		} else {
+			e.st.PrefetchRef(r, num)
+		}
 	}
 	return num | (t.gen&hintGenMask)<<hintGenShift
 }
@@ -110,6 +114,9 @@ func (e *Engine) mtFast(a *account, b Bind, m *pdu.Message, num uint64) (Action,
 // account's resolved organization when it has one.
 func (e *Engine) state(a *account, num uint64) (store.State, bool) {
 	r := a.ref.Load()
+	if b := e.bst; b != nil && r != nil && b.Resolved(*r) {
+		return b.StateRef(r, num) // direct calls: see Engine.bst
+	}
 	if r == nil || !e.st.Resolved(*r) {
 		if !e.resolve(a) {
 			// The index has no record of the organization at all (a new
@@ -133,6 +140,28 @@ func (e *Engine) resolve(a *account) bool {
 	*p = nr
 	a.ref.Store(p)
 	return true
+}
+
+// BindMemo is what the Engine notes about one session for its MTs: the
+// bind's claim under the current table. A caller that keeps one per
+// session, and passes it in Bind.Memo with every MTQuick and PrefetchMT of
+// that session, all from one goroutine (the session's reader), saves the
+// claim cache's lookup twice per MT.
+type BindMemo struct {
+	tab   *table
+	claim *claim
+}
+
+// claimQuick is claimOf through b's memo when it has one.
+func (e *Engine) claimQuick(t *table, b Bind) *claim {
+	mm := b.Memo
+	if mm == nil {
+		return e.claimOf(t, b)
+	}
+	if mm.tab != t {
+		mm.tab, mm.claim = t, t.claimFor(b.SystemID)
+	}
+	return mm.claim
 }
 
 // claimOf finds the bind's claim through a small cache by session: the

@@ -20,20 +20,30 @@ import (
 type interceptor struct{ e *policy.Engine }
 
 func (i interceptor) MT(c *smpp.Call, m *pdu.Message) smpp.Verdict {
-	b := policy.Bind{SystemID: c.SystemID, Session: c.Session}
-	switch a, st := i.e.MTQuick(b, m, c.Hint); a {
+	switch a, st := i.e.MTQuick(quickBind(c), m, c.Hint); a {
 	case policy.Forward:
 		return smpp.Verdict{}
 	case policy.Reject:
 		return smpp.Verdict{Action: smpp.ActReject, Status: st}
 	}
-	return i.verdict(c, i.e.MT(b, m, c.PDU))
+	return i.verdict(c, i.e.MT(policy.Bind{SystemID: c.SystemID, Session: c.Session}, m, c.PDU))
+}
+
+// quickBind is c's session for MTQuick and PrefetchMT, with the session's
+// policy.BindMemo, kept in c.Local (made at the session's first MT).
+func quickBind(c *smpp.Call) policy.Bind {
+	mm, _ := c.Local.(*policy.BindMemo)
+	if mm == nil {
+		mm = new(policy.BindMemo)
+		c.Local = mm
+	}
+	return policy.Bind{SystemID: c.SystemID, Session: c.Session, Memo: mm}
 }
 
 // PrefetchMT lets the relay start the MT verdict's index read while it
 // scans the rest of the PDU (smpp.Prefetcher); MT takes the hint.
 func (i interceptor) PrefetchMT(c *smpp.Call, m *pdu.Message) {
-	c.Hint = i.e.PrefetchMT(policy.Bind{SystemID: c.SystemID, Session: c.Session}, m)
+	c.Hint = i.e.PrefetchMT(quickBind(c), m)
 }
 
 func (i interceptor) MO(c *smpp.Call, m *pdu.Message) smpp.Verdict {
