@@ -185,14 +185,11 @@ func (e *Engine) holdMO(t *task) {
 	if t.incomplete {
 		// A part of a longer message: what the message says (STOP, YES,
 		// anything else) is known only with its last part, which decides;
-		// until then the part is held without asking anything.
+		// until then the part is held without asking anything, in an
+		// opted-out scope too (the part was acknowledged and must not be
+		// lost): an ordinary message's last part asks the handset again,
+		// and consent then releases every part in order.
 		due = false
-		if cur.State == store.StateOptedOut {
-			// No hold queue for an opted-out scope; the message's last
-			// part asks the handset again if it is an ordinary one.
-			_ = t.finish(Decision{Action: Hold})
-			return
-		}
 	}
 	if !t.incomplete && (cur.State == store.StateOptedOut || cur.State == store.StateUnknown) {
 		// A new message from a handset that opted out (seed 000: "if you
@@ -209,6 +206,7 @@ func (e *Engine) holdMO(t *task) {
 	}
 	_, err := e.st.Hold(e.ctx(), store.HeldMessage{
 		ID: e.moHoldID(), Scope: t.scope, SystemID: t.bind.SystemID, PDU: t.pdu, ExpiresAt: t.at.Add(a.main.spec.HoldExpiry),
+		Part: t.incomplete,
 	})
 	var changed *store.StateChangedError
 	switch {

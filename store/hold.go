@@ -26,7 +26,7 @@ const maxPDULen = 70 << 10 // a 64 KiB command_length limit plus slack
 // Hold stores m durably (synced) before returning it with HeldAt and
 // ExpiresAt filled in. The scope must still be waiting for consent (unknown
 // or pending, checked in the same transaction; opted in too for a Review
-// hold): otherwise Hold returns a *StateChangedError and the caller decides
+// hold, opted out too for a Part): otherwise Hold returns a *StateChangedError and the caller decides
 // again. It fails with
 // ErrHoldQueueFull when the scope already holds Options.HoldMaxPerScope
 // messages and ErrDuplicateID when the id is in use.
@@ -56,7 +56,7 @@ func (b *Badger) Hold(ctx context.Context, m HeldMessage) (HeldMessage, error) {
 		if err != nil {
 			return err
 		}
-		if c.State == StateOptedOut || c.State == StateOptedIn && !m.Review {
+		if c.State == StateOptedOut && !m.Part || c.State == StateOptedIn && !m.Review {
 			return &StateChangedError{Scope: m.Scope, State: c.State}
 		}
 		if _, err := txn.Get(holdMsgKey(m.ID)); err == nil {

@@ -114,6 +114,20 @@ func TestHoldRefusedWhenConsentSettled(t *testing.T) {
 	mustHold(t, s, heldMsg("a", OrgScope("acme", "+15551230003"), 1))
 	mustApply(t, s, change(OrgScope("acme", "+15551230004"), EventConsentRequested, c.Now()))
 	mustHold(t, s, heldMsg("b", OrgScope("acme", "+15551230004"), 1))
+	// A part of an unfinished MO is held in an opted-out scope, and the
+	// next consent change takes it with the rest: an opt-in releases it.
+	part := heldMsg("part", out, 1)
+	part.Part = true
+	mustHold(t, s, part)
+	if _, err := s.Hold(ctx, heldMsg("whole", out, 2)); !errors.Is(err, ErrStateChanged) {
+		t.Errorf("Hold of a whole message in an opted-out scope: %v", err)
+	}
+	in2 := change(out, EventOptedIn, c.Now())
+	in2.Holds = ReleaseHeld
+	a := mustApply(t, s, in2)
+	if len(a.Released) != 1 || a.Released[0].ID != "part" {
+		t.Errorf("opt-in released %+v, want the held part", a.Released)
+	}
 }
 
 func TestHoldBoundAndDuplicates(t *testing.T) {

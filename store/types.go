@@ -386,6 +386,10 @@ type HeldMessage struct {
 	// Review is true for an MT held while a possible opt-out of its scope
 	// waits for a person: such a hold is allowed in an opted-in scope too.
 	Review bool
+	// Part is true for a part of a concatenated MO whose last part has not
+	// come: what the message says is known only then, so the part is held
+	// in an opted-out scope too. Hold reads it; it is not stored.
+	Part bool
 	// HeldAt is set by the store from its clock.
 	HeldAt time.Time
 	// ExpiresAt is when the message gives up waiting; zero means HeldAt +

@@ -86,3 +86,49 @@ func TestTwoPartFirstMOHeldWhole(t *testing.T) {
 		t.Fatalf("%d consent request parts for one message; want 1", n)
 	}
 }
+
+// A handset that opted out writes again in consent mode, an ordinary
+// message in two parts (seed 000: "if you change your mind, reply with a
+// new message"). The first part is acknowledged before the message is
+// whole, so it must be kept: when the last part comes the handset gets the
+// consent request, and YES delivers both parts, in order, ahead of the YES.
+func TestTwoPartMOFromOptedOutHandsetKeepsEveryPart(t *testing.T) {
+	c := startConsent(t, consentOrg)
+	e := c.esme("acme", pdu.BindTransceiver)
+	if st := c.mo("acme", "STOP"); st != pdu.ESME_ROK {
+		t.Fatalf("STOP answered %v", st)
+	}
+	drainDelivers(t, e) // the STOP, relayed; its deliver_sm_resp came once it was recorded
+	text := strings.Repeat("I changed my mind, please call me back. ", 5)
+	sendMO(t, c, "acme", testenv.MO{From: guest, To: employee, Text: text, Parts: 2})
+	c.waitSubmit("the consent request", textHas("You are trying to reach"))
+	c.mo("acme", "YES")
+	var got []string
+	for len(got) < 3 {
+		raw, err := e.NextDeliver(c.ctx)
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		var m pdu.Message
+		if err := pdu.Scan(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		if noticeOf(&m) == "" {
+			got = append(got, decode(&m))
+		}
+	}
+	if got[0]+got[1] != text || got[2] != "YES" {
+		t.Fatalf("ESME got %q; want both parts of the message in order, then YES", got)
+	}
+}
+
+// drainDelivers reads what the ESME has been sent until nothing more comes
+// for a moment.
+func drainDelivers(t *testing.T, e *testenv.ESME) {
+	t.Helper()
+	for {
+		if _, err := e.NextDeliver(testenv.Context(t, 300*time.Millisecond)); err != nil {
+			return
+		}
+	}
+}
