@@ -37,7 +37,7 @@ type Options struct {
 // store's group commit (one fsync for many changes).
 type Engine struct {
 	// What every MT reads comes first, to share cache lines.
-	st  store.Store
+	st store.Store
 	// bst is st when it is a *store.Badger, optguard's one store: the MT
 	// path calls it directly, two interface calls fewer per MT (another
 	// Store goes through st).
