@@ -43,6 +43,7 @@
 // consent/:
 //
 //	meta/head                    seq(8) hash(32) of the last event
+//	meta/learned/ key            the caller's bytes — SaveLearned (learned.go)
 //	e/  seq                      event (encodeEvent: body + SHA-256)
 //	et/ occurred seq             "" — events by occurred-at
 //	en/ number 0x00 seq          "" — events by handset

@@ -16,6 +16,7 @@ type Store interface {
 	IDMap
 	MessageLog
 	Maintenance
+	Learning
 	// Accepting says whether the store takes new durable work (consent
 	// changes, holds) now: nil, or an error wrapping ErrDiskFull while its
 	// disk is below the reserve, so that callers answer with a temporary
@@ -25,6 +26,15 @@ type Store interface {
 	// Close stops background work, waits for running calls and releases
 	// the data directory. Idempotent.
 	Close() error
+}
+
+// Learning keeps what optguard learns about its peers across restarts (an
+// SMSC's message id form): not proof, so not in the ledger (learned.go).
+type Learning interface {
+	// SaveLearned stores value (at most 256 bytes) under key, durably.
+	SaveLearned(ctx context.Context, key string, value []byte) error
+	// LoadLearned returns what was saved under key; ok is false if nothing.
+	LoadLearned(key string) (value []byte, ok bool, err error)
 }
 
 // Consents is the current consent state, derived from the ledger.
