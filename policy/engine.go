@@ -98,6 +98,7 @@ func New(o Options) (*Engine, error) {
 	e.bst, _ = o.Store.(*store.Badger)
 	e.tab.Store(t)
 	e.reasm = newReassembler(t.settings.ReassemblyMax, t.settings.ReassemblyTimeout)
+	e.loadIDForms(t)
 	e.ids.init()
 	e.m.init()
 	for i := range e.lanes {
@@ -162,9 +163,12 @@ func (e *Engine) Reload(orgs []Organization, s Settings) error {
 	if err != nil {
 		return err
 	}
-	// What was learned of the SMSCs' id forms stays with the accounts.
+	// What was learned of the SMSCs' id forms stays with the accounts: as
+	// stored, and as the running accounts know it (a change just learned
+	// may not be stored yet).
 	old := e.tab.Load()
 	t.gen = old.gen + 1
+	e.loadIDForms(t)
 	for _, a := range t.accounts {
 		for _, b := range old.accounts {
 			if a.name == b.name && a.main.spec.MessageIDs == IDAuto && b.main.spec.MessageIDs == IDAuto {

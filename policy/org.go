@@ -367,34 +367,75 @@ func (o *org) vars(sender, lang string) Vars {
 }
 
 // idState is the form of the message ids an account hands out, learned from
-// the SMSC's receipts when the configuration says auto.
+// the SMSC's receipts when the configuration says auto, and kept in the
+// store so that a restart does not forget it (Engine.saveIDForm).
 type idState struct {
 	form  atomic.Uint32 // IDForm configured; IDAuto until learned
 	upper atomic.Bool   // the SMSC writes hex in upper case
 }
 
-// learn notes the form of an SMSC message id seen in a receipt. It is on
-// the receipt path: it reads a few bytes and stores only on a change.
-func (s *idState) learn(id []byte, configured IDForm) {
+// learn notes the form of an SMSC message id seen in a receipt and reports
+// whether it changed what was known. It is on the receipt path: it reads a
+// few bytes and stores only on a change. Hex is for good once a letter is
+// seen: a hex SMSC's ids are all digits now and then (one in 40 of 8 hex
+// digits), and those must not turn the form to decimal. An id of digits
+// only says decimal while nothing else was learned.
+func (s *idState) learn(id []byte, configured IDForm) bool {
 	if configured != IDAuto || len(id) == 0 {
-		return
+		return false
 	}
-	form, upper := IDDecimal, false
+	form, lower, upper := IDDecimal, false, false
 	for _, c := range id {
 		switch {
 		case c >= '0' && c <= '9':
 		case c >= 'a' && c <= 'f':
-			form = IDHex
+			form, lower = IDHex, true
 		case c >= 'A' && c <= 'F':
 			form, upper = IDHex, true
 		default:
-			return // neither: keep what we had
+			return false // neither: keep what we had
 		}
 	}
-	if IDForm(s.form.Load()) != form {
-		s.form.Store(uint32(form))
+	cur := IDForm(s.form.Load())
+	switch {
+	case form == IDDecimal && cur != IDAuto:
+		return false // digits only: hex or decimal alike
+	case form == IDDecimal:
+		s.form.Store(uint32(IDDecimal))
+		return true
 	}
-	if s.upper.Load() != upper {
+	changed := cur != IDHex
+	if changed {
+		s.form.Store(uint32(IDHex))
+	}
+	if upper != lower && s.upper.Load() != upper { // mixed case says nothing
 		s.upper.Store(upper)
+		changed = true
 	}
+	return changed
+}
+
+// encode is the learned form as the store keeps it.
+func (s *idState) encode() []byte {
+	switch {
+	case IDForm(s.form.Load()) == IDDecimal:
+		return []byte("decimal")
+	case s.upper.Load():
+		return []byte("HEX")
+	}
+	return []byte("hex")
+}
+
+// decode restores what encode wrote; false for anything else.
+func (s *idState) decode(v []byte) bool {
+	switch string(v) {
+	case "decimal":
+		s.form.Store(uint32(IDDecimal))
+	case "hex", "HEX":
+		s.form.Store(uint32(IDHex))
+		s.upper.Store(string(v) == "HEX")
+	default:
+		return false
+	}
+	return true
 }

@@ -73,6 +73,37 @@ func (e *Engine) moHoldID() string { return heldMOPrefix + strconv.FormatUint(e.
 func isAutoID(id string) bool   { return strings.HasPrefix(id, autoPrefix) }
 func isHeldMOID(id string) bool { return strings.HasPrefix(id, heldMOPrefix) }
 
+// idFormKey is the store key of an account's learned id form.
+func idFormKey(a *account) string { return "idform/" + a.name }
+
+// saveIDForm keeps what an account learned of its SMSC's ids, off the
+// receipt path (it changes once or twice in an account's life).
+func (e *Engine) saveIDForm(a *account) {
+	v := a.ids.encode()
+	e.async(func() {
+		if err := e.st.SaveLearned(context.Background(), idFormKey(a), v); err != nil {
+			e.log.Warn().Err(err).Str("organization", a.name).Msg("keeping the learned form of the SMSC's message ids; after a restart it is learned again from the next receipt")
+		}
+	})
+}
+
+// loadIDForms gives the accounts that learn their id form what they had
+// learned before the restart.
+func (e *Engine) loadIDForms(t *table) {
+	for _, a := range t.accounts {
+		if a.main.spec.MessageIDs != IDAuto {
+			continue
+		}
+		v, ok, err := e.st.LoadLearned(idFormKey(a))
+		switch {
+		case err != nil:
+			e.log.Warn().Err(err).Str("organization", a.name).Msg("reading the learned form of the SMSC's message ids; it is learned again from the next receipt")
+		case ok && !a.ids.decode(v):
+			e.log.Warn().Str("organization", a.name).Bytes("value", v).Msg("the stored form of the SMSC's message ids is not one optguard writes; it is learned again from the next receipt")
+		}
+	}
+}
+
 // canonicalID folds an SMSC message id for the id map: lower case, leading
 // zeros dropped. SMSCs are inconsistent between the submit_sm_resp and the
 // receipt in both (the most reported receipt problem in Jasmin's tracker).
@@ -133,7 +164,9 @@ func (e *Engine) receipt(a *account, m *pdu.Message, raw []byte) Decision {
 	if !ok {
 		return Decision{}
 	}
-	a.ids.learn(id, a.main.spec.MessageIDs)
+	if a.ids.learn(id, a.main.spec.MessageIDs) {
+		e.saveIDForm(a)
+	}
 	var cb [72]byte
 	ours, ok := e.st.OptguardMessageIDBytes(canonicalID(cb[:0], id))
 	if !ok {

@@ -770,3 +770,37 @@ func TestExpiredReceiptWaitsForReceiver(t *testing.T) {
 	}
 	t.Fatal("the EXPIRED receipt never reached the receiver")
 }
+
+// TestLearnedIDFormSurvivesRestart: a receipt teaches optguard that the
+// account's SMSC writes decimal message ids; after a restart, before any
+// new receipt, the ids held MTs are answered with are decimal too, so an
+// ESME that parses its SMSC's ids as numbers keeps working.
+func TestLearnedIDFormSurvivesRestart(t *testing.T) {
+	sim := recordingSMSC(t)
+	cfg := consentConfig(t, sim, consentOrg, t.TempDir())
+	c := startWith(t, sim, cfg)
+	e := c.esme("acme", pdu.BindTransceiver)
+	if _, err := sim.SendReceipt(c.ctx, "acme", testenv.ReceiptSpec{MessageID: "7766554433", From: guest, To: employee}); err != nil {
+		t.Fatal(err)
+	}
+	if _, m := nextDeliver(t, c.ctx, e); !m.IsReceipt() {
+		t.Fatalf("the ESME got %q; want the receipt, relayed", decode(m))
+	}
+	e.Close()
+	if err := c.p.stop(); err != nil {
+		t.Fatal(err)
+	}
+	c = startWith(t, sim, cfg)
+	e = c.esme("acme", pdu.BindTransceiver)
+	short := false
+	for i := 0; i < 3; i++ {
+		r := submit(t, c.ctx, e, fmt.Sprint("held ", i), 1)
+		if r.Header.Status != pdu.ESME_ROK || strings.Trim(r.MessageID, "0123456789") != "" {
+			t.Fatalf("held MT answered %v with id %q; want a decimal id", r.Header.Status, r.MessageID)
+		}
+		short = short || len(r.MessageID) != 16 // hex ids are always 16 digits
+	}
+	if !short {
+		t.Fatal("three held ids of 16 digits: the hex form, not decimal")
+	}
+}
