@@ -205,7 +205,14 @@ func benchBaseline(ctx context.Context, f benchFlags, w io.Writer) error {
 	}
 	var runs []benchRun
 	for round := 1; round <= f.rounds; round++ {
-		for _, t := range targets {
+		// Every other round runs the targets in reverse, so that none
+		// always runs right after the same one (whose load leaves the
+		// caches, the heap and the scheduler in its own state).
+		order := slices.Clone(targets)
+		if round%2 == 0 {
+			slices.Reverse(order)
+		}
+		for _, t := range order {
 			cfg := f.load
 			cfg.Addr = t.addr
 			stopProfile, err := startTargetProfile(f.profDir, t.name, round)
