@@ -294,19 +294,21 @@ func (p *prefetching) PrefetchMT(c *smpp.Call, m *pdu.Message) {
 	c.Hint = p.next
 }
 
-func (p *prefetching) MT(c *smpp.Call, m *pdu.Message) smpp.Verdict {
+// saw records a call of kind and the hint it found.
+func (p *prefetching) saw(kind string, c *smpp.Call) {
 	p.pmu.Lock()
-	p.order = append(p.order, "mt")
+	p.order = append(p.order, kind)
 	p.hints = append(p.hints, c.Hint)
 	p.pmu.Unlock()
+}
+
+func (p *prefetching) MT(c *smpp.Call, m *pdu.Message) smpp.Verdict {
+	p.saw("mt", c)
 	return p.scripted.MT(c, m)
 }
 
 func (p *prefetching) MO(c *smpp.Call, m *pdu.Message) smpp.Verdict {
-	p.pmu.Lock()
-	p.order = append(p.order, "mo")
-	p.hints = append(p.hints, c.Hint)
-	p.pmu.Unlock()
+	p.saw("mo", c)
 	return p.scripted.MO(c, m)
 }
 
