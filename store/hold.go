@@ -26,8 +26,8 @@ const maxPDULen = 70 << 10 // a 64 KiB command_length limit plus slack
 // Hold stores m durably (synced) before returning it with HeldAt and
 // ExpiresAt filled in. The scope must still be waiting for consent (unknown
 // or pending, checked in the same transaction; opted in too for a Review
-// hold, opted out too for a Part): otherwise Hold returns a *StateChangedError and the caller decides
-// again. It fails with
+// hold, opted out too for a Part): otherwise Hold returns a
+// *StateChangedError and the caller decides again. It fails with
 // ErrHoldQueueFull when the scope already holds Options.HoldMaxPerScope
 // messages and ErrDuplicateID when the id is in use.
 func (b *Badger) Hold(ctx context.Context, m HeldMessage) (HeldMessage, error) {

@@ -82,11 +82,12 @@ func (b *Badger) StateRef(r *OrgRef, number uint64) (State, bool) {
 
 // PrefetchRef starts loading the line of the index that StateRef(r,
 // number) will read and returns without waiting for it: the relay calls it
-// before it scans an MT, so that the miss overlaps the scan. Under relay
-// load that line has left the caches between two MTs to the same handset,
-// and the wait for it was most of the verdict's cost (docs/BENCHMARKS.md).
+// once an MT's addresses are scanned, so that the miss overlaps the rest of
+// the scan. Under relay load that line has left the caches between two MTs
+// to the same handset, and the wait for it was most of the verdict's cost
+// (docs/BENCHMARKS.md). An unresolved r prefetches nothing.
 func (b *Badger) PrefetchRef(r *OrgRef, number uint64) {
-	if r.ix != b.idx.Load() || r.sym == 0 {
+	if !b.Resolved(*r) {
 		return
 	}
 	r.ix.prefetchOrgState(r.sym, number)
