@@ -77,11 +77,13 @@ func isHeldMOID(id string) bool { return strings.HasPrefix(id, heldMOPrefix) }
 func idFormKey(a *account) string { return "idform/" + a.name }
 
 // saveIDForm keeps what an account learned of its SMSC's ids, off the
-// receipt path (it changes once or twice in an account's life).
+// receipt path (it changes once or twice in an account's life). The form
+// is read when the save runs, not when it is asked for: a save that waited
+// behind another writes what is known by then, not what was known when the
+// receipt came.
 func (e *Engine) saveIDForm(a *account) {
-	v := a.ids.encode()
 	e.async(func() {
-		if err := e.st.SaveLearned(context.Background(), idFormKey(a), v); err != nil {
+		if err := e.st.SaveLearned(context.Background(), idFormKey(a), a.ids.encode()); err != nil {
 			e.log.Warn().Err(err).Str("organization", a.name).Msg("keeping the learned form of the SMSC's message ids; after a restart it is learned again from the next receipt")
 		}
 	})
