@@ -166,7 +166,12 @@ func TestOtherCommandsRelayed(t *testing.T) {
 	alert := pdu.Begin(nil, pdu.AlertNotification, 0, 1)
 	alert.Address(1, 1, "15552223333").Address(1, 1, "15550001111").TLV(pdu.TagMsAvailabilityStatus, []byte{0})
 	for _, raw := range [][]byte{dataSM.End(), vendor.End()} {
+		// Each reader finishes before the next PDU is sent: the client answers
+		// data_sm itself, so SendPDU can return before this reader has taken it,
+		// and the next reader would then take it instead of its own PDU.
+		read := make(chan struct{})
 		go func() {
+			defer close(read)
 			p, err := e.NextDeliver(h.ctx())
 			if err != nil {
 				t.Error(err)
@@ -187,6 +192,7 @@ func TestOtherCommandsRelayed(t *testing.T) {
 		if pdu.ID(resp) != pdu.ID(raw).Resp() || pdu.StatusOf(resp) != pdu.ESME_ROK {
 			t.Errorf("SMSC got %s %s for its %s", pdu.ID(resp), pdu.StatusOf(resp), pdu.ID(raw))
 		}
+		<-read
 	}
 	h.srvSendsAlert(e, alert.End())
 }
