@@ -16,67 +16,12 @@ func (e *Engine) MT(b Bind, m *pdu.Message, raw []byte) Decision {
 	t := e.tab.Load()
 	c := e.claimOf(t, b)
 	if c.fast && m.ID != pdu.SubmitMulti && e.ov.n.Load() == 0 && e.rev.n.Load() == 0 {
-		if a, st := e.mtFast(c.acct, b, m, 0); a != Defer {
+		if a, st := e.mtFast(c.acct, b.Session, m, 0); a != Defer {
 			return Decision{Action: a, Status: st}
 		}
 	}
 	return e.mtSlow(c, b, m, raw)
 }
-
-// MTQuick is MT's answer from memory when it is forward or reject, without
-// building a Decision (a copy of a dozen words per MT on the relay's hot
-// path); Defer means the MT needs MT itself. hint is what PrefetchMT
-// returned for the same MT, or 0.
-func (e *Engine) MTQuick(b Bind, m *pdu.Message, hint uint64) (Action, pdu.Status) {
-	t := e.tab.Load()
-	c := e.claimQuick(t, b)
-	if c.fast && m.ID != pdu.SubmitMulti && e.ov.n.Load() == 0 && e.rev.n.Load() == 0 {
-		num := uint64(0)
-		if hint>>hintGenShift == t.gen&hintGenMask {
-			num = hint & (1<<hintGenShift - 1)
-		}
-		return e.mtFast(c.acct, b, m, num)
-	}
-	return Defer, 0
-}
-
-// PrefetchMT starts loading the index line MT will read for m, an MT of
-// which only the addresses are scanned yet, when mtFast is the path that
-// will decide it, and returns a hint for MTQuick (0 for none); it decides
-// nothing and does not wait. The proxy calls it between the two parts of
-// the MT's scan, so that the line, which relay traffic evicts between two
-// MTs to the same handset, arrives while the rest is scanned: the wait for
-// it was most of the verdict's cost under load (docs/BENCHMARKS.md). The
-// hint is the destination's packed digits with the table's generation
-// above them, so that MTQuick neither packs them again nor uses a number
-// packed under a dial plan a reload has just replaced.
-func (e *Engine) PrefetchMT(b Bind, m *pdu.Message) uint64 {
-	t := e.tab.Load()
-	c := e.claimQuick(t, b)
-	if !c.fast || m.ID == pdu.SubmitMulti {
-		return 0
-	}
-	a := c.acct
-	num, ok := a.plan.pack(m.Dest.TON, m.Dest.Addr)
-	if !ok {
-		return 0
-	}
-	if r := a.ref.Load(); r != nil {
-		if e.bst != nil {
-			e.bst.PrefetchRef(r, num) // a direct call: see Engine.bst
-		} else {
-			e.st.PrefetchRef(r, num)
-		}
-	}
-	return num | (t.gen&hintGenMask)<<hintGenShift
-}
-
-// A hint holds a packed number (below 10^15 < 2^50) and, above it, the
-// low bits of the table's generation.
-const (
-	hintGenShift = 50
-	hintGenMask  = 1<<(64-hintGenShift) - 1
-)
 
 // mtFast decides the common MT from memory with the fewest steps: an
 // account with organization scope and no sender prefixes (so neither the
@@ -85,21 +30,26 @@ const (
 // read (unless num has them already, from a hint; else it is 0) and the
 // store is asked with words only. When the answer needs more than memory
 // (a first contact) it returns Defer, for mtSlow to take over.
-func (e *Engine) mtFast(a *account, b Bind, m *pdu.Message, num uint64) (Action, pdu.Status) {
+func (e *Engine) mtFast(a *account, session uint64, m *pdu.Message, num uint64) (Action, pdu.Status) {
 	if num == 0 {
 		var ok bool
 		if num, ok = a.plan.pack(m.Dest.TON, m.Dest.Addr); !ok {
-			e.m.mt.add(b.Session, mtNotNumber)
+			e.m.mt.add(session, mtNotNumber)
 			return Forward, 0
 		}
 	}
 	state, known := e.state(a, num)
+	return e.mtDecide(a, session, num, state, known)
+}
+
+// mtDecide is mtFast's verdict once the handset's state is known.
+func (e *Engine) mtDecide(a *account, session uint64, num uint64, state store.State, known bool) (Action, pdu.Status) {
 	switch {
 	case state == store.StateOptedOut:
-		e.m.mt.add(b.Session, mtOptedOut)
+		e.m.mt.add(session, mtOptedOut)
 		return Reject, a.main.spec.RefusedStatus
 	case a.allowed != nil && !a.allowsPacked(num):
-		e.m.mt.add(b.Session, mtCountry)
+		e.m.mt.add(session, mtCountry)
 		return Reject, a.main.spec.RefusedStatus
 	case a.mode == ModeConsent && state != store.StateOptedIn, a.mode == ModeDisclaimer && !known:
 		return Defer, 0
@@ -140,28 +90,6 @@ func (e *Engine) resolve(a *account) bool {
 	*p = nr
 	a.ref.Store(p)
 	return true
-}
-
-// BindMemo is what the Engine notes about one session for its MTs: the
-// bind's claim under the current table. A caller that keeps one per
-// session, and passes it in Bind.Memo with every MTQuick and PrefetchMT of
-// that session, all from one goroutine (the session's reader), saves the
-// claim cache's lookup twice per MT.
-type BindMemo struct {
-	tab   *table
-	claim *claim
-}
-
-// claimQuick is claimOf through b's memo when it has one.
-func (e *Engine) claimQuick(t *table, b Bind) *claim {
-	mm := b.Memo
-	if mm == nil {
-		return e.claimOf(t, b)
-	}
-	if mm.tab != t {
-		mm.tab, mm.claim = t, t.claimFor(b.SystemID)
-	}
-	return mm.claim
 }
 
 // claimOf finds the bind's claim through a small cache by session: the

@@ -163,9 +163,6 @@ const DefaultNoticeTag pdu.Tag = 0x1F01
 type Bind struct {
 	SystemID string
 	Session  uint64
-	// Memo is the session's BindMemo, for MTQuick and PrefetchMT only
-	// (nil: none).
-	Memo *BindMemo
 }
 
 // Action is what a Decision tells the proxy to do with the PDU.

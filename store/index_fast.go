@@ -13,7 +13,7 @@ import (
 // table's header (length, base, sequence) is the organization's, on one
 // cache line that every MT of the organization reads and so keeps in the
 // caches. A lookup's only line that relay traffic evicts is then the
-// entry's, whose address the header gives at once: PrefetchRef starts it
+// entry's, whose address the header gives at once: StartProbe starts it
 // loading before the relay scans the MT (docs/BENCHMARKS.md). Every
 // organization-scope entry whose organization has a symbol below fastOrgs
 // is in both tables, the fast one written first; the wide table stays the
@@ -68,21 +68,38 @@ func (ix *index) orgState(org uint32, number uint64) (State, bool) {
 	return unpack(packed).state, true
 }
 
-// prefetchOrgState starts loading the entry orgState(org, number) will
-// probe first. A prefetch of a table that a grow has just replaced costs
-// nothing but the hint.
-func (ix *index) prefetchOrgState(org uint32, number uint64) {
-	k := idxKey{org: org, number: number}
-	if !k.fast() {
-		return
+// Probe is one organization-scope lookup of the fast table in two steps
+// (Badger.StartProbe, Probe.Finish). Its fields are what the first
+// step found: the table as it was (entries, length, seqlock), the entry
+// the lookup starts at, and the number looked for.
+type Probe struct {
+	entry *atomic.Uint64 // the home entry
+	seqp  *atomic.Uint64 // the table's seqlock, and its value then
+	seq   uint64
+	num   uint64
+	base  *atomic.Uint64 // the table, for a probe past the home entry
+	n, i  int
+}
+
+// Finish returns the state and whether the scope has a record, as
+// StateRef would have when Badger.StartProbe filled p; ok is false when the
+// table changed shape in between (it grew), and StateRef must be asked
+// instead. Like get, it reads between two loads of the seqlock. (A rebuilt
+// index replaces the one StartProbe read only as it would have replaced it
+// a moment after a StateRef.) It is small enough to be inlined into the
+// caller, and probes on only when the home entry holds another number.
+func (p *Probe) Finish() (st State, known, ok bool) {
+	v, i := p.entry.Load(), p.i
+	for v != 0 && v>>2 != p.num {
+		if i++; i == p.n {
+			i = 0
+		}
+		v = (*atomic.Uint64)(unsafe.Add(unsafe.Pointer(p.base), uintptr(i)*8)).Load()
 	}
-	f := ix.fast[org].Load()
-	if f == nil {
-		return
+	if p.seqp.Load() != p.seq {
+		return StateUnknown, false, false
 	}
-	if n := f.n.Load(); n > 0 {
-		prefetchLine(unsafe.Add(unsafe.Pointer(f.base.Load()), uintptr(home(k.hash(), int(n)))*8))
-	}
+	return State(v & fastState), v != 0, true
 }
 
 // table returns f's entries. Like idxShard.table, it is read between two
@@ -96,11 +113,16 @@ func (f *orgFast) table() []atomic.Uint64 {
 // findFast returns the entry of t holding number, or the empty one where
 // it would go. The table is never full (put keeps it under 3/4).
 func findFast(t []atomic.Uint64, number, h uint64) *atomic.Uint64 {
+	return &t[probeFast(t, home(h, len(t)), number)]
+}
+
+// probeFast returns the index of the entry of t holding number, or of the
+// empty one where it would go, probing from entry i.
+func probeFast(t []atomic.Uint64, i int, number uint64) int {
 	n := len(t)
-	for i := home(h, n); ; {
-		e := &t[i]
-		if v := e.Load(); v == 0 || v>>2 == number {
-			return e
+	for {
+		if v := t[i].Load(); v == 0 || v>>2 == number {
+			return i
 		}
 		if i++; i == n {
 			i = 0

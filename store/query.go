@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -80,17 +82,40 @@ func (b *Badger) StateRef(r *OrgRef, number uint64) (State, bool) {
 	return ix.orgState(r.sym, number)
 }
 
-// PrefetchRef starts loading the line of the index that StateRef(r,
-// number) will read and returns without waiting for it: the relay calls it
-// once an MT's addresses are scanned, so that the miss overlaps the rest of
-// the scan. Under relay load that line has left the caches between two MTs
-// to the same handset, and the wait for it was most of the verdict's cost
-// (docs/BENCHMARKS.md). An unresolved r prefetches nothing.
-func (b *Badger) PrefetchRef(r *OrgRef, number uint64) {
-	if !b.Resolved(*r) {
-		return
+// StartProbe begins StateRef(r, number) in two steps for the MT path: it
+// finds the fast-table entry the lookup starts at, starts loading its line
+// without waiting for it, and keeps what the second step needs in p;
+// p.Finish, called a little later by the same goroutine, reads the entry.
+// The relay calls the first step once an MT's addresses are scanned and the
+// second after the rest of the scan, so that the miss overlaps the scan:
+// under relay load the entry's line has left the caches between two MTs to
+// the same handset, and the wait for it was most of the verdict's cost
+// (docs/BENCHMARKS.md). It returns false, and p is not to be finished, when
+// the fast table cannot answer (r unresolved, a number it does not hold, an
+// organization with no organization scope yet, a table being grown):
+// StateRef answers then.
+func (b *Badger) StartProbe(r *OrgRef, number uint64, p *Probe) bool {
+	ix := b.idx.Load()
+	k := idxKey{org: r.sym, number: number}
+	if r.ix != ix || r.sym == 0 || !k.fast() {
+		return false
 	}
-	r.ix.prefetchOrgState(r.sym, number)
+	f := ix.fast[k.org].Load()
+	if f == nil {
+		return false
+	}
+	seq := f.seq.Load()
+	if seq&1 != 0 {
+		return false
+	}
+	n := int(f.n.Load())
+	base := f.base.Load()
+	i := home(k.hash(), n)
+	e := (*atomic.Uint64)(unsafe.Add(unsafe.Pointer(base), uintptr(i)*8))
+	prefetchLine(unsafe.Pointer(e))
+	p.entry, p.seqp, p.seq, p.num = e, &f.seq, seq, number
+	p.base, p.n, p.i = base, n, i
+	return true
 }
 
 // StateNumber is the state of an organization scope with the handset's

@@ -56,9 +56,6 @@ type Consents interface {
 	ResolveOrg(org string) OrgRef
 	Resolved(r OrgRef) bool
 	StateRef(r *OrgRef, number uint64) (State, bool)
-	// PrefetchRef starts loading what StateRef(r, number) will read, and
-	// does not wait for it.
-	PrefetchRef(r *OrgRef, number uint64)
 	// Consent reads the full record from disk; ErrNotFound if none.
 	Consent(ctx context.Context, s Scope) (Consent, error)
 	// ListConsents pages through records for the reports and the API.

@@ -1,0 +1,120 @@
+package policy
+
+import (
+	"github.com/optguard/optguard/smpp/pdu"
+	"github.com/optguard/optguard/store"
+)
+
+// Lane is one session's road to the MT verdict from memory, the relay's
+// hot path for every MT that is forwarded or refused without the disk. The
+// proxy keeps one per session and calls it from the session's reader only
+// (a Lane is not safe for concurrent use): Prefetch once the MT's
+// addresses are scanned, then MT once the rest is. Between the two the
+// relay scans the rest of the PDU, so that the handset's index entry,
+// which relay traffic evicts between two MTs to the same handset, arrives
+// meanwhile: the wait for it was most of the verdict's cost under load
+// (docs/BENCHMARKS.md).
+//
+// A Lane keeps what the session's MTs share (the bind's claim under the
+// current table, its account) so that an MT does not look them up, and
+// makes one call to the store for each half of the lookup. Whatever it
+// cannot decide from memory (a first contact, sender scopes, submit_multi,
+// an opt-out in flight) it leaves to Engine.MT by answering Defer.
+type Lane struct {
+	e        *Engine
+	systemID string
+	session  uint64
+
+	// What the session's MTs share, taken from table tab.
+	tab   *table
+	claim *claim
+	acct  *account // claim's account when claim.fast, else nil
+
+	// The lookup Prefetch started for the session's last MT: hint is what
+	// Prefetch returned, probing says that probe holds a started lookup.
+	hint    uint64
+	probing bool
+	probe   store.Probe
+}
+
+// Lane returns a Lane for the session of b.
+func (e *Engine) Lane(b Bind) *Lane {
+	return &Lane{e: e, systemID: b.SystemID, session: b.Session}
+}
+
+// Bind is the session the Lane is for.
+func (l *Lane) Bind() Bind { return Bind{SystemID: l.systemID, Session: l.session} }
+
+// current returns the table and brings the Lane's claim up to it.
+func (l *Lane) current() *table {
+	t := l.e.tab.Load()
+	if t != l.tab {
+		l.tab, l.claim, l.acct = t, t.claimFor(l.systemID), nil
+		if l.claim.fast {
+			l.acct = l.claim.acct
+		}
+		l.probing = false
+	}
+	return t
+}
+
+// Prefetch starts the lookup MT will make for m, an MT of which only the
+// addresses are scanned yet, and returns a hint for MT (0 for none); it
+// decides nothing and does not wait. The hint is the destination's packed
+// digits with the table's generation above them, so that MT neither packs
+// them again nor uses a number packed under a dial plan a reload has just
+// replaced.
+func (l *Lane) Prefetch(m *pdu.Message) uint64 {
+	t := l.current()
+	l.probing = false
+	a := l.acct
+	if a == nil || m.ID == pdu.SubmitMulti {
+		return 0
+	}
+	num, ok := a.plan.pack(m.Dest.TON, m.Dest.Addr)
+	if !ok {
+		return 0
+	}
+	hint := num | (t.gen&hintGenMask)<<hintGenShift
+	if b, r := l.e.bst, a.ref.Load(); b != nil && r != nil {
+		l.hint, l.probing = hint, b.StartProbe(r, num, &l.probe)
+	}
+	return hint
+}
+
+// MT is Engine.MT's answer from memory when it is forward or reject,
+// without building a Decision (a copy of a dozen words per MT); Defer
+// means the MT needs Engine.MT itself. hint is what Prefetch returned for
+// the same MT, or 0.
+func (l *Lane) MT(m *pdu.Message, hint uint64) (Action, pdu.Status) {
+	t := l.current()
+	e := l.e
+	a := l.acct
+	if a == nil || m.ID == pdu.SubmitMulti || e.ov.n.Load() != 0 || e.rev.n.Load() != 0 {
+		return Defer, 0
+	}
+	num := uint64(0)
+	if hint>>hintGenShift == t.gen&hintGenMask {
+		num = hint & (1<<hintGenShift - 1)
+	}
+	if num != 0 && l.probing && l.hint == hint {
+		// The lookup Prefetch started for this MT: its entry has had the
+		// rest of the scan to arrive.
+		l.probing = false
+		if st, known, ok := l.probe.Finish(); ok {
+			if st != store.StateOptedOut && a.allowed == nil &&
+				(a.mode != ModeConsent || st == store.StateOptedIn) && (a.mode != ModeDisclaimer || known) {
+				return Forward, 0 // mtDecide's most common answer, without the call
+			}
+			return e.mtDecide(a, l.session, num, st, known)
+		}
+	}
+	return e.mtFast(a, l.session, m, num)
+}
+
+// A hint holds a packed number (below 10^15 < 2^50) and, above it, the
+// low bits of the table's generation.
+const (
+	hintGenShift = 50
+	hintGenMask  = 1<<(64-hintGenShift) - 1
+)
