@@ -25,10 +25,10 @@ type Lane struct {
 	systemID string
 	session  uint64
 
-	// What the session's MTs share, taken from table tab.
-	tab   *table
-	claim *claim
-	acct  *account // claim's account when claim.fast, else nil
+	// What the session's MTs share under table tab: the account of the
+	// bind's claim when the claim lets MTs take the fast path, else nil.
+	tab  *table
+	acct *account
 
 	// The lookup Prefetch started for the session's last MT: hint is what
 	// Prefetch returned, probing says that probe holds a started lookup.
@@ -42,16 +42,13 @@ func (e *Engine) Lane(b Bind) *Lane {
 	return &Lane{e: e, systemID: b.SystemID, session: b.Session}
 }
 
-// Bind is the session the Lane is for.
-func (l *Lane) Bind() Bind { return Bind{SystemID: l.systemID, Session: l.session} }
-
 // current returns the table and brings the Lane's claim up to it.
 func (l *Lane) current() *table {
 	t := l.e.tab.Load()
 	if t != l.tab {
-		l.tab, l.claim, l.acct = t, t.claimFor(l.systemID), nil
-		if l.claim.fast {
-			l.acct = l.claim.acct
+		l.tab, l.acct = t, nil
+		if c := t.claimFor(l.systemID); c.fast {
+			l.acct = c.acct
 		}
 		l.probing = false
 	}

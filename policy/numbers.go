@@ -72,6 +72,16 @@ func (p *dialPlan) pack(ton byte, addr []byte) (uint64, bool) {
 	if ton == tonAlphanumeric || len(addr) == 0 {
 		return 0, false
 	}
+	// The common destination first: an international number as it is,
+	// or with its '+' (every MT's destination comes this way).
+	if d := addr; ton == tonInternational || d[0] == '+' {
+		if d[0] == '+' {
+			d = d[1:]
+		}
+		if n := len(d); n >= 7 && n <= maxE164 && d[0] != '0' {
+			return parseDigits(d)
+		}
+	}
 	intl := ton == tonInternational
 	switch {
 	case addr[0] == '+':
