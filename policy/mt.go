@@ -64,32 +64,39 @@ func (e *Engine) mtDecide(a *account, session uint64, num uint64, state store.St
 // account's resolved organization when it has one.
 func (e *Engine) state(a *account, num uint64) (store.State, bool) {
 	r := a.ref.Load()
-	if b := e.bst; b != nil && r != nil && b.Resolved(*r) {
-		return b.StateRef(r, num) // direct calls: see Engine.bst
-	}
-	if r == nil || !e.st.Resolved(*r) {
-		if !e.resolve(a) {
-			// The index has no record of the organization at all (a new
-			// installation). An opt-out on its way is in the overlay,
-			// which MT checked first.
+	if b := e.bst; b != nil && r != nil {
+		// Direct calls: see Engine.bst.
+		if b.Resolved(*r) {
+			return b.StateRef(r, num)
+		}
+		if b.Unrecorded(*r) {
 			return store.StateUnknown, false
 		}
-		r = a.ref.Load()
+	}
+	if r == nil || !e.st.Resolved(*r) {
+		if r == nil || !e.st.Unrecorded(*r) {
+			r = e.resolve(a)
+		}
+		if !e.st.Resolved(*r) {
+			// The index has no record of the organization at all (a new
+			// installation, or mode off before the first opt-out). An
+			// opt-out on its way is in the overlay, which MT checked
+			// first.
+			return store.StateUnknown, false
+		}
 	}
 	return e.st.StateRef(r, num)
 }
 
-// resolve stores the account's resolved organization, when the store's
-// index has it; apart from the MT path so that only a resolution allocates.
-func (e *Engine) resolve(a *account) bool {
-	nr := e.st.ResolveOrg(a.name)
-	if !e.st.Resolved(nr) {
-		return false
-	}
+// resolve stores the account's organization as the store's index has it
+// now, resolved or, when it has no record yet, Unrecorded until it may
+// have one; apart from the MT path so that only a resolution allocates
+// (once per name the index gets, while the organization has no record).
+func (e *Engine) resolve(a *account) *store.OrgRef {
 	p := new(store.OrgRef)
-	*p = nr
+	*p = e.st.ResolveOrg(a.name)
 	a.ref.Store(p)
-	return true
+	return p
 }
 
 // claimOf finds the bind's claim through a small cache by session: the

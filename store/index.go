@@ -123,6 +123,9 @@ type symbols struct {
 	dirty  map[string]uint32 // guarded by mu: names not in read yet
 	misses int               // guarded by mu: lookups that had to take mu
 	next   uint32            // guarded by mu: last id handed out
+	// handed is next, readable without mu: a name that was not interned
+	// when handed read n is still not while handed reads n (ResolveOrg).
+	handed atomic.Uint32
 }
 
 type index struct {
@@ -332,6 +335,7 @@ func (s *symbols) intern(name string) uint32 {
 	s.next++
 	s.dirty[name] = s.next
 	s.dirtyLen.Store(int32(len(s.dirty)))
+	s.handed.Store(s.next)
 	return s.next
 }
 
@@ -348,6 +352,7 @@ func (s *symbols) internLoading(name []byte) uint32 {
 	}
 	s.next++
 	read[string(name)] = s.next
+	s.handed.Store(s.next)
 	return s.next
 }
 

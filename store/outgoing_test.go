@@ -199,9 +199,24 @@ func TestStateRef(t *testing.T) {
 	if st, ok := s.StateRef(&none, 15551230007); ok || st != StateUnknown {
 		t.Fatalf("StateRef before any record = %v, %v", st, ok)
 	}
+	if !s.Unrecorded(none) {
+		t.Fatal("an organization without records is not Unrecorded")
+	}
+	// Another name's first record: acme may have had one too, so the
+	// reference no longer vouches; resolved again, it does.
+	mustApply(t, s, change(OrgScope("globex", "+15551230007"), EventOptedOut, c.Now()))
+	if s.Unrecorded(none) {
+		t.Fatal("Unrecorded after another name's first record")
+	}
+	if none = s.ResolveOrg("acme"); s.Resolved(none) || !s.Unrecorded(none) {
+		t.Fatal("acme, still without records, resolved again is not Unrecorded")
+	}
 	mustApply(t, s, change(OrgScope("acme", "+15551230007"), EventOptedOut, c.Now()))
+	if s.Unrecorded(none) {
+		t.Fatal("Unrecorded after the organization's first record")
+	}
 	r := s.ResolveOrg("acme")
-	if !s.Resolved(r) {
+	if !s.Resolved(r) || s.Unrecorded(r) {
 		t.Fatal("ResolveOrg after a record did not resolve")
 	}
 	if st, ok := s.StateRef(&r, 15551230007); !ok || st != StateOptedOut {

@@ -57,21 +57,35 @@ func (b *Badger) LookupBytes(org string, sender, number []byte) (Current, bool) 
 // so that it does not look the organization's name up on every MT. It
 // stays valid until the index is rebuilt or the organization gets its first
 // record; StateRef then answers through the name (and Resolved says so).
+// The OrgRef of an organization without records says so too (Unrecorded),
+// until a name gets its first record.
 type OrgRef struct {
-	ix   *index
-	name string
-	sym  uint32
+	ix     *index
+	name   string
+	sym    uint32
+	handed uint32 // the index's symbols handed out before the lookup
 }
 
 // ResolveOrg returns the OrgRef of org.
 func (b *Badger) ResolveOrg(org string) OrgRef {
 	ix := b.idx.Load()
+	handed := ix.syms.handed.Load() // before the lookup: see Unrecorded
 	sym, _ := lookupSym(&ix.syms, org)
-	return OrgRef{ix: ix, name: org, sym: sym}
+	return OrgRef{ix: ix, name: org, sym: sym, handed: handed}
 }
 
 // Resolved reports whether r still saves the name lookup.
 func (b *Badger) Resolved(r OrgRef) bool { return r.sym != 0 && r.ix == b.idx.Load() }
+
+// Unrecorded reports that the organization of r, which had no record when
+// r was resolved, still has none: no name has had its first record since
+// (each first record hands out a symbol). The MT path of an organization
+// that has never had a record (mode off, no opt-out yet) answers from this
+// without looking the name up again.
+func (b *Badger) Unrecorded(r OrgRef) bool {
+	ix := b.idx.Load()
+	return r.sym == 0 && r.ix == ix && r.handed == ix.syms.handed.Load()
+}
 
 // StateRef is StateNumber for a resolved organization.
 func (b *Badger) StateRef(r *OrgRef, number uint64) (State, bool) {

@@ -52,9 +52,11 @@ type Consents interface {
 	// hot path.
 	StateNumber(org string, number uint64) (State, bool)
 	// ResolveOrg, Resolved and StateRef are StateNumber with the
-	// organization resolved once and kept by the caller.
+	// organization resolved once and kept by the caller; Unrecorded says
+	// an unresolved one still has no record.
 	ResolveOrg(org string) OrgRef
 	Resolved(r OrgRef) bool
+	Unrecorded(r OrgRef) bool
 	StateRef(r *OrgRef, number uint64) (State, bool)
 	// Consent reads the full record from disk; ErrNotFound if none.
 	Consent(ctx context.Context, s Scope) (Consent, error)
