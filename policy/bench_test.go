@@ -225,14 +225,14 @@ func benchmarkMTVerdict(b *testing.B, n int) {
 }
 
 // BenchmarkMTRelayPath10k is the verdict as the relay asks for it:
-// Lane.Prefetch once the addresses are scanned, then Lane.MT with its hint,
+// Session.Prefetch once the addresses are scanned, then Session.MT with its hint,
 // for a forwarded or refused MT (the answers decided from memory), on one
 // handset and spread over the class as in BenchmarkMTVerdict.
 func BenchmarkMTRelayPath10k(b *testing.B) {
 	f := fixtureOf(b, 10_000)
 	for _, c := range mtCases {
 		r := newVerdictRun(b, f, c)
-		lane := r.eng.Lane(r.bind) // as the relay's adapter keeps one per session
+		sess := r.eng.Session(r.bind) // as the relay's adapter keeps one per session
 		per := (f.n - c.class + 2) / 3
 		for _, spread := range []bool{false, true} {
 			name := c.name
@@ -247,8 +247,8 @@ func BenchmarkMTRelayPath10k(b *testing.B) {
 						setHandset(r.raw, r.off, r.first+3*j)
 						j = (j + 7919) % per
 					}
-					hint := lane.Prefetch(&r.msg)
-					if a, _ := lane.MT(&r.msg, hint); a != c.want {
+					hint := sess.Prefetch(&r.msg)
+					if a, _ := sess.MT(&r.msg, hint); a != c.want {
 						b.Fatalf("verdict %s, want %s", a, c.want)
 					}
 				}
@@ -264,14 +264,14 @@ func TestMTVerdictDoesNotAllocate(t *testing.T) {
 	for _, c := range mtCases {
 		t.Run(c.name, func(t *testing.T) {
 			r := newVerdictRun(t, f, c)
-			lane := r.eng.Lane(r.bind)
+			sess := r.eng.Session(r.bind)
 			i := 0
 			allocs := testing.AllocsPerRun(10_000, func() {
 				setHandset(r.raw, r.off, r.first+3*(i%3000))
 				i++
 				// As the relay calls them: the hint, then the verdict.
-				hint := lane.Prefetch(&r.msg)
-				if a, _ := lane.MT(&r.msg, hint); a != c.want && a != policy.Defer {
+				hint := sess.Prefetch(&r.msg)
+				if a, _ := sess.MT(&r.msg, hint); a != c.want && a != policy.Defer {
 					t.Fatalf("quick verdict %s, want %s", a, c.want)
 				}
 				if d := r.eng.MT(r.bind, &r.msg, r.raw); d.Action != c.want {

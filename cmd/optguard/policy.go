@@ -20,7 +20,7 @@ import (
 type interceptor struct{ e *policy.Engine }
 
 func (i interceptor) MT(c *smpp.Call, m *pdu.Message) smpp.Verdict {
-	switch a, st := i.lane(c).MT(m, c.Hint); a {
+	switch a, st := i.session(c).MT(m, c.Hint); a {
 	case policy.Forward:
 		return smpp.Verdict{}
 	case policy.Reject:
@@ -29,21 +29,21 @@ func (i interceptor) MT(c *smpp.Call, m *pdu.Message) smpp.Verdict {
 	return i.verdict(c, i.e.MT(policy.Bind{SystemID: c.SystemID, Session: c.Session}, m, c.PDU))
 }
 
-// lane is c's session's policy.Lane, kept in c.Local (made at the
-// session's first MT).
-func (i interceptor) lane(c *smpp.Call) *policy.Lane {
-	l, _ := c.Local.(*policy.Lane)
-	if l == nil {
-		l = i.e.Lane(policy.Bind{SystemID: c.SystemID, Session: c.Session})
-		c.Local = l
+// session is the policy.Session of c's session, kept in c.Local (made at
+// the session's first MT).
+func (i interceptor) session(c *smpp.Call) *policy.Session {
+	s, _ := c.Local.(*policy.Session)
+	if s == nil {
+		s = i.e.Session(policy.Bind{SystemID: c.SystemID, Session: c.Session})
+		c.Local = s
 	}
-	return l
+	return s
 }
 
 // PrefetchMT lets the relay start the MT verdict's index read while it
 // scans the rest of the PDU (smpp.Prefetcher); MT takes the hint.
 func (i interceptor) PrefetchMT(c *smpp.Call, m *pdu.Message) {
-	c.Hint = i.lane(c).Prefetch(m)
+	c.Hint = i.session(c).Prefetch(m)
 }
 
 func (i interceptor) MO(c *smpp.Call, m *pdu.Message) smpp.Verdict {

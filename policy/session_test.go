@@ -11,38 +11,38 @@ import (
 	"github.com/optguard/optguard/store"
 )
 
-// TestLaneAgreesWithMT asks a Lane, as the relay does (Prefetch, then MT
+// TestSessionAgreesWithMT asks a Session, as the relay does (Prefetch, then MT
 // with the hint), about handsets of every class and checks it answers what
 // Engine.MT answers, with and without the hint.
-func TestLaneAgreesWithMT(t *testing.T) {
+func TestSessionAgreesWithMT(t *testing.T) {
 	f := fixtureOf(t, 3000)
 	for _, c := range mtCases {
 		t.Run(c.name, func(t *testing.T) {
 			r := newVerdictRun(t, f, c)
-			lane := r.eng.Lane(r.bind)
+			sess := r.eng.Session(r.bind)
 			for j := 0; j < 1000; j++ {
 				setHandset(r.raw, r.off, c.class+3*j)
 				want := r.eng.MT(r.bind, &r.msg, r.raw)
-				hint := lane.Prefetch(&r.msg)
+				hint := sess.Prefetch(&r.msg)
 				if hint == 0 {
 					t.Fatal("Prefetch of a numeric destination gave no hint")
 				}
-				a, st := lane.MT(&r.msg, hint)
+				a, st := sess.MT(&r.msg, hint)
 				if a != want.Action || st != want.Status {
-					t.Fatalf("handset %d: Lane.MT = %s %s, Engine.MT = %s %s", c.class+3*j, a, st, want.Action, want.Status)
+					t.Fatalf("handset %d: Session.MT = %s %s, Engine.MT = %s %s", c.class+3*j, a, st, want.Action, want.Status)
 				}
-				if a, st := lane.MT(&r.msg, 0); a != want.Action || st != want.Status {
-					t.Fatalf("handset %d: Lane.MT without a hint = %s %s, want %s %s", c.class+3*j, a, st, want.Action, want.Status)
+				if a, st := sess.MT(&r.msg, 0); a != want.Action || st != want.Status {
+					t.Fatalf("handset %d: Session.MT without a hint = %s %s, want %s %s", c.class+3*j, a, st, want.Action, want.Status)
 				}
 			}
 		})
 	}
 }
 
-// TestLaneFollowsReload starts a lookup under one configuration and
-// finishes it under another: the Lane answers under the new one, and a
+// TestSessionFollowsReload starts a lookup under one configuration and
+// finishes it under another: the Session answers under the new one, and a
 // hint made under the old dial plan is not used.
-func TestLaneFollowsReload(t *testing.T) {
+func TestSessionFollowsReload(t *testing.T) {
 	st, err := store.OpenBadger(store.Options{InMemory: true, MessageLog: store.MessageLogOptions{Mode: store.LogOff}})
 	if err != nil {
 		t.Fatal(err)
@@ -73,32 +73,32 @@ func TestLaneFollowsReload(t *testing.T) {
 	if err := pdu.Scan(raw, &m); err != nil {
 		t.Fatal(err)
 	}
-	lane := eng.Lane(policy.Bind{SystemID: "acme", Session: 7})
-	if a, _ := lane.MT(&m, lane.Prefetch(&m)); a != policy.Forward {
+	sess := eng.Session(policy.Bind{SystemID: "acme", Session: 7})
+	if a, _ := sess.MT(&m, sess.Prefetch(&m)); a != policy.Forward {
 		t.Fatalf("known handset in disclaimer mode: %s, want forward", a)
 	}
 
-	// Consent mode: the same handset has no opt-in, so the Lane leaves
+	// Consent mode: the same handset has no opt-in, so the Session leaves
 	// the MT to Engine.MT (which holds it).
-	hint := lane.Prefetch(&m)
+	hint := sess.Prefetch(&m)
 	if err := eng.Reload(orgs(policy.ModeConsent, "US"), policy.Settings{}); err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := lane.MT(&m, hint); a != policy.Defer {
+	if a, _ := sess.MT(&m, hint); a != policy.Defer {
 		t.Fatalf("after the reload to consent mode: %s, want defer", a)
 	}
 
 	// Back to disclaimer mode but with GB as the default country: the
 	// national number is now +44 5551230007, a first contact, so the
-	// Lane defers instead of using the hint packed under US.
+	// Session defers instead of using the hint packed under US.
 	if err := eng.Reload(orgs(policy.ModeDisclaimer, "US"), policy.Settings{}); err != nil {
 		t.Fatal(err)
 	}
-	hint = lane.Prefetch(&m)
+	hint = sess.Prefetch(&m)
 	if err := eng.Reload(orgs(policy.ModeDisclaimer, "GB"), policy.Settings{}); err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := lane.MT(&m, hint); a != policy.Defer {
+	if a, _ := sess.MT(&m, hint); a != policy.Defer {
 		t.Fatalf("after the reload to GB: %s, want defer (a first contact of +445551230007)", a)
 	}
 }

@@ -5,22 +5,22 @@ import (
 	"github.com/optguard/optguard/store"
 )
 
-// Lane is one session's road to the MT verdict from memory, the relay's
-// hot path for every MT that is forwarded or refused without the disk. The
-// proxy keeps one per session and calls it from the session's reader only
-// (a Lane is not safe for concurrent use): Prefetch once the MT's
+// Session is one bind session's road to the MT verdict from memory, the
+// relay's hot path for every MT that is forwarded or refused without the
+// disk. The proxy keeps one per session and calls it from the session's
+// reader only (a Session is not safe for concurrent use): Prefetch once the MT's
 // addresses are scanned, then MT once the rest is. Between the two the
 // relay scans the rest of the PDU, so that the handset's index entry,
 // which relay traffic evicts between two MTs to the same handset, arrives
 // meanwhile: the wait for it was most of the verdict's cost under load
 // (docs/BENCHMARKS.md).
 //
-// A Lane keeps what the session's MTs share (the bind's claim under the
+// A Session keeps what the session's MTs share (the bind's claim under the
 // current table, its account) so that an MT does not look them up, and
 // makes one call to the store for each half of the lookup. Whatever it
 // cannot decide from memory (a first contact, sender scopes, submit_multi,
 // an opt-out in flight) it leaves to Engine.MT by answering Defer.
-type Lane struct {
+type Session struct {
 	e        *Engine
 	systemID string
 	session  uint64
@@ -37,20 +37,20 @@ type Lane struct {
 	probe   store.Probe
 }
 
-// Lane returns a Lane for the session of b.
-func (e *Engine) Lane(b Bind) *Lane {
-	return &Lane{e: e, systemID: b.SystemID, session: b.Session}
+// Session returns a Session for the bind session b.
+func (e *Engine) Session(b Bind) *Session {
+	return &Session{e: e, systemID: b.SystemID, session: b.Session}
 }
 
-// current returns the table and brings the Lane's claim up to it.
-func (l *Lane) current() *table {
-	t := l.e.tab.Load()
-	if t != l.tab {
-		l.tab, l.acct = t, nil
-		if c := t.claimFor(l.systemID); c.fast {
-			l.acct = c.acct
+// current returns the table and brings the Session's account up to it.
+func (s *Session) current() *table {
+	t := s.e.tab.Load()
+	if t != s.tab {
+		s.tab, s.acct = t, nil
+		if c := t.claimFor(s.systemID); c.fast {
+			s.acct = c.acct
 		}
-		l.probing = false
+		s.probing = false
 	}
 	return t
 }
@@ -61,10 +61,10 @@ func (l *Lane) current() *table {
 // digits with the table's generation above them, so that MT neither packs
 // them again nor uses a number packed under a dial plan a reload has just
 // replaced.
-func (l *Lane) Prefetch(m *pdu.Message) uint64 {
-	t := l.current()
-	l.probing = false
-	a := l.acct
+func (s *Session) Prefetch(m *pdu.Message) uint64 {
+	t := s.current()
+	s.probing = false
+	a := s.acct
 	if a == nil || m.ID == pdu.SubmitMulti {
 		return 0
 	}
@@ -73,8 +73,8 @@ func (l *Lane) Prefetch(m *pdu.Message) uint64 {
 		return 0
 	}
 	hint := num | (t.gen&hintGenMask)<<hintGenShift
-	if b, r := l.e.bst, a.ref.Load(); b != nil && r != nil {
-		l.hint, l.probing = hint, b.StartProbe(r, num, &l.probe)
+	if b, r := s.e.bst, a.ref.Load(); b != nil && r != nil {
+		s.hint, s.probing = hint, b.StartProbe(r, num, &s.probe)
 	}
 	return hint
 }
@@ -83,10 +83,10 @@ func (l *Lane) Prefetch(m *pdu.Message) uint64 {
 // without building a Decision (a copy of a dozen words per MT); Defer
 // means the MT needs Engine.MT itself. hint is what Prefetch returned for
 // the same MT, or 0.
-func (l *Lane) MT(m *pdu.Message, hint uint64) (Action, pdu.Status) {
-	t := l.current()
-	e := l.e
-	a := l.acct
+func (s *Session) MT(m *pdu.Message, hint uint64) (Action, pdu.Status) {
+	t := s.current()
+	e := s.e
+	a := s.acct
 	if a == nil || m.ID == pdu.SubmitMulti || e.ov.n.Load() != 0 || e.rev.n.Load() != 0 {
 		return Defer, 0
 	}
@@ -94,19 +94,19 @@ func (l *Lane) MT(m *pdu.Message, hint uint64) (Action, pdu.Status) {
 	if hint>>hintGenShift == t.gen&hintGenMask {
 		num = hint & (1<<hintGenShift - 1)
 	}
-	if num != 0 && l.probing && l.hint == hint {
+	if num != 0 && s.probing && s.hint == hint {
 		// The lookup Prefetch started for this MT: its entry has had the
 		// rest of the scan to arrive.
-		l.probing = false
-		if st, known, ok := l.probe.Finish(); ok {
+		s.probing = false
+		if st, known, ok := s.probe.Finish(); ok {
 			if st != store.StateOptedOut && a.allowed == nil &&
 				(a.mode != ModeConsent || st == store.StateOptedIn) && (a.mode != ModeDisclaimer || known) {
 				return Forward, 0 // mtDecide's most common answer, without the call
 			}
-			return e.mtDecide(a, l.session, num, st, known)
+			return e.mtDecide(a, s.session, num, st, known)
 		}
 	}
-	return e.mtFast(a, l.session, m, num)
+	return e.mtFast(a, s.session, m, num)
 }
 
 // A hint holds a packed number (below 10^15 < 2^50) and, above it, the
