@@ -56,10 +56,18 @@ func (ix *index) orgState(org uint32, number uint64) (State, bool) {
 	k := idxKey{org: org, number: number}
 	h := k.hash()
 	if k.fast() {
-		if f := ix.fast[org].Load(); f != nil {
-			return f.get(number, h)
+		f := ix.fast[org].Load()
+		if f == nil {
+			return StateUnknown, false // no organization scope of org yet
 		}
-		return StateUnknown, false // no organization scope of org yet
+		var p Probe
+		for {
+			if f.start(number, h, &p) {
+				if st, known, ok := p.Finish(); ok {
+					return st, known
+				}
+			}
+		}
 	}
 	packed, found := ix.shard(h).get(k, h)
 	if !found {
@@ -69,37 +77,56 @@ func (ix *index) orgState(org uint32, number uint64) (State, bool) {
 }
 
 // Probe is one organization-scope lookup of the fast table in two steps
-// (Badger.StartProbe, Probe.Finish). Its fields are what the first
-// step found: the table as it was (entries, length, seqlock), the entry
-// the lookup starts at, and the number looked for.
+// (Badger.StartProbe, Probe.Finish; orgState takes both at once). Its
+// fields are what the first step found: the table as it was (entries,
+// length, seqlock), the entry the lookup starts at, and the number looked
+// for.
 type Probe struct {
-	entry *atomic.Uint64 // the home entry
-	seqp  *atomic.Uint64 // the table's seqlock, and its value then
-	seq   uint64
-	num   uint64
-	base  *atomic.Uint64 // the table, for a probe past the home entry
-	n, i  int
+	base *atomic.Uint64 // the table's entries, n of them
+	n, i int            // i: the home entry
+	seqp *atomic.Uint64 // the table's seqlock, and its value then
+	seq  uint64
+	num  uint64
+}
+
+// start fills p for number (with hash h) from f's table as it is now; it
+// is false while a grown table is being published.
+func (f *orgFast) start(number, h uint64, p *Probe) bool {
+	seq := f.seq.Load()
+	if seq&1 != 0 {
+		return false
+	}
+	n := int(f.n.Load()) // before base: see table
+	base := f.base.Load()
+	p.base, p.n, p.i = base, n, home(h, n)
+	p.seqp, p.seq, p.num = &f.seq, seq, number
+	return true
 }
 
 // Finish returns the state and whether the scope has a record, as
 // StateRef would have when Badger.StartProbe filled p; ok is false when the
 // table changed shape in between (it grew), and StateRef must be asked
-// instead. Like get, it reads between two loads of the seqlock. (A rebuilt
-// index replaces the one StartProbe read only as it would have replaced it
-// a moment after a StateRef.) It is small enough to be inlined into the
-// caller, and probes on only when the home entry holds another number.
+// instead. It reads between two loads of the seqlock, the first in start.
+// (A rebuilt index replaces the one StartProbe read only as it would have
+// replaced it a moment after a StateRef.) It is small enough to be inlined
+// into the caller.
 func (p *Probe) Finish() (st State, known, ok bool) {
-	v, i := p.entry.Load(), p.i
-	for v != 0 && v>>2 != p.num {
+	for i := p.i; ; {
+		if v := p.entry(i).Load(); v == 0 || v>>2 == p.num {
+			if p.seqp.Load() != p.seq {
+				return StateUnknown, false, false
+			}
+			return State(v & fastState), v != 0, true
+		}
 		if i++; i == p.n {
 			i = 0
 		}
-		v = (*atomic.Uint64)(unsafe.Add(unsafe.Pointer(p.base), uintptr(i)*8)).Load()
 	}
-	if p.seqp.Load() != p.seq {
-		return StateUnknown, false, false
-	}
-	return State(v & fastState), v != 0, true
+}
+
+// entry is the table's entry i.
+func (p *Probe) entry(i int) *atomic.Uint64 {
+	return (*atomic.Uint64)(unsafe.Add(unsafe.Pointer(p.base), uintptr(i)*8))
 }
 
 // table returns f's entries. Like idxShard.table, it is read between two
@@ -113,33 +140,14 @@ func (f *orgFast) table() []atomic.Uint64 {
 // findFast returns the entry of t holding number, or the empty one where
 // it would go. The table is never full (put keeps it under 3/4).
 func findFast(t []atomic.Uint64, number, h uint64) *atomic.Uint64 {
-	return &t[probeFast(t, home(h, len(t)), number)]
-}
-
-// probeFast returns the index of the entry of t holding number, or of the
-// empty one where it would go, probing from entry i.
-func probeFast(t []atomic.Uint64, i int, number uint64) int {
 	n := len(t)
-	for {
-		if v := t[i].Load(); v == 0 || v>>2 == number {
-			return i
+	for i := home(h, n); ; {
+		e := &t[i]
+		if v := e.Load(); v == 0 || v>>2 == number {
+			return e
 		}
 		if i++; i == n {
 			i = 0
-		}
-	}
-}
-
-// get returns the state of number's entry without a lock.
-func (f *orgFast) get(number, h uint64) (State, bool) {
-	for {
-		seq := f.seq.Load()
-		if seq&1 != 0 {
-			continue
-		}
-		v := findFast(f.table(), number, h).Load()
-		if f.seq.Load() == seq {
-			return State(v & fastState), v != 0
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -115,20 +114,10 @@ func (b *Badger) StartProbe(r *OrgRef, number uint64, p *Probe) bool {
 		return false
 	}
 	f := ix.fast[k.org].Load()
-	if f == nil {
+	if f == nil || !f.start(number, k.hash(), p) {
 		return false
 	}
-	seq := f.seq.Load()
-	if seq&1 != 0 {
-		return false
-	}
-	n := int(f.n.Load())
-	base := f.base.Load()
-	i := home(k.hash(), n)
-	e := (*atomic.Uint64)(unsafe.Add(unsafe.Pointer(base), uintptr(i)*8))
-	prefetchLine(unsafe.Pointer(e))
-	p.entry, p.seqp, p.seq, p.num = e, &f.seq, seq, number
-	p.base, p.n, p.i = base, n, i
+	prefetchLine(unsafe.Pointer(p.entry(p.i)))
 	return true
 }
 
