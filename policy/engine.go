@@ -167,7 +167,6 @@ func (e *Engine) Reload(orgs []Organization, s Settings) error {
 	// stored, and as the running accounts know it (a change just learned
 	// may not be stored yet).
 	old := e.tab.Load()
-	t.gen = old.gen + 1
 	e.loadIDForms(t)
 	for _, a := range t.accounts {
 		for _, b := range old.accounts {

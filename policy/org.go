@@ -73,7 +73,6 @@ type table struct {
 	orgs       map[string]*org
 	accounts   []*account
 	settings   Settings
-	gen        uint64 // counts reloads: ties an MT hint to the table it was computed under
 }
 
 // orgFor returns the organization of a bind's system_id for an MT from

@@ -30,8 +30,9 @@ type Session struct {
 	tab  *table
 	acct *account
 
-	// The lookup Prefetch started for the session's last MT: hint is what
-	// Prefetch returned, probing says that probe holds a started lookup.
+	// What Prefetch found for the session's last MT under tab: hint is
+	// what it returned (the destination's packed digits; 0 for none), and
+	// probing says that probe holds the lookup it started.
 	hint    uint64
 	probing bool
 	probe   store.Probe
@@ -50,7 +51,7 @@ func (s *Session) current() *table {
 		if c := t.claimFor(s.systemID); c.fast {
 			s.acct = c.acct
 		}
-		s.probing = false
+		s.hint, s.probing = 0, false // made under the old table's dial plan
 	}
 	return t
 }
@@ -58,12 +59,11 @@ func (s *Session) current() *table {
 // Prefetch starts the lookup MT will make for m, an MT of which only the
 // addresses are scanned yet, and returns a hint for MT (0 for none); it
 // decides nothing and does not wait. The hint is the destination's packed
-// digits with the table's generation above them, so that MT neither packs
-// them again nor uses a number packed under a dial plan a reload has just
-// replaced.
+// digits, so that MT does not pack them again; MT uses it only while the
+// table it was packed under is current.
 func (s *Session) Prefetch(m *pdu.Message) uint64 {
-	t := s.current()
-	s.probing = false
+	s.current()
+	s.hint, s.probing = 0, false
 	a := s.acct
 	if a == nil || m.ID == pdu.SubmitMulti {
 		return 0
@@ -72,11 +72,11 @@ func (s *Session) Prefetch(m *pdu.Message) uint64 {
 	if !ok {
 		return 0
 	}
-	hint := num | (t.gen&hintGenMask)<<hintGenShift
+	s.hint = num
 	if b, r := s.e.bst, a.ref.Load(); b != nil && r != nil {
-		s.hint, s.probing = hint, b.StartProbe(r, num, &s.probe)
+		s.probing = b.StartProbe(r, num, &s.probe)
 	}
-	return hint
+	return num
 }
 
 // MT is Engine.MT's answer from memory when it is forward or reject,
@@ -84,34 +84,22 @@ func (s *Session) Prefetch(m *pdu.Message) uint64 {
 // means the MT needs Engine.MT itself. hint is what Prefetch returned for
 // the same MT, or 0.
 func (s *Session) MT(m *pdu.Message, hint uint64) (Action, pdu.Status) {
-	t := s.current()
+	s.current()
 	e := s.e
 	a := s.acct
 	if a == nil || m.ID == pdu.SubmitMulti || e.ov.n.Load() != 0 || e.rev.n.Load() != 0 {
 		return Defer, 0
 	}
-	num := uint64(0)
-	if hint>>hintGenShift == t.gen&hintGenMask {
-		num = hint & (1<<hintGenShift - 1)
+	if hint == 0 || hint != s.hint {
+		return e.mtFast(a, s.session, m, 0) // no hint, or one from before a reload
 	}
-	if num != 0 && s.probing && s.hint == hint {
+	if s.probing {
 		// The lookup Prefetch started for this MT: its entry has had the
 		// rest of the scan to arrive.
 		s.probing = false
 		if st, known, ok := s.probe.Finish(); ok {
-			if st != store.StateOptedOut && a.allowed == nil &&
-				(a.mode != ModeConsent || st == store.StateOptedIn) && (a.mode != ModeDisclaimer || known) {
-				return Forward, 0 // mtDecide's most common answer, without the call
-			}
-			return e.mtDecide(a, s.session, num, st, known)
+			return e.mtDecide(a, s.session, hint, st, known)
 		}
 	}
-	return e.mtFast(a, s.session, m, num)
+	return e.mtFast(a, s.session, m, hint)
 }
-
-// A hint holds a packed number (below 10^15 < 2^50) and, above it, the
-// low bits of the table's generation.
-const (
-	hintGenShift = 50
-	hintGenMask  = 1<<(64-hintGenShift) - 1
-)
