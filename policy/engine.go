@@ -36,8 +36,9 @@ type Options struct {
 // never decided out of order, while many lanes in parallel share the
 // store's group commit (one fsync for many changes).
 type Engine struct {
-	// What every MT reads comes first, to share cache lines.
-	st store.Store
+	// What every MT reads comes first, to share a cache line: bst, tab,
+	// ov.n and rev.n.
+	//
 	// bst is st when it is a *store.Badger, optguard's one store: the MT
 	// path calls it directly, two interface calls fewer per MT (another
 	// Store goes through st).
@@ -45,6 +46,7 @@ type Engine struct {
 	tab atomic.Pointer[table]
 	ov  overlay
 	rev reviewSet
+	st  store.Store
 	// claims caches each session's claim (see claimOf).
 	claims [1024]atomic.Pointer[claimEntry]
 

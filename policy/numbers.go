@@ -69,11 +69,12 @@ func (p *dialPlan) e164(buf *digits, ton byte, addr []byte) ([]byte, bool) {
 // keys them) in one pass, with no buffer. E.164 numbers never start with 0,
 // so the packing is one-to-one.
 func (p *dialPlan) pack(ton byte, addr []byte) (uint64, bool) {
+	if d, ok := longIntl(ton, addr); ok {
+		return parseLong(d)
+	}
 	if ton == tonAlphanumeric || len(addr) == 0 {
 		return 0, false
 	}
-	// The common destination first: an international number as it is,
-	// or with its '+' (every MT's destination comes this way).
 	if d := addr; ton == tonInternational || d[0] == '+' {
 		if d[0] == '+' {
 			d = d[1:]
@@ -107,6 +108,23 @@ func (p *dialPlan) pack(ton byte, addr []byte) (uint64, bool) {
 	return v*pow10[len(addr)] + d, ok
 }
 
+// longIntl returns the digits of addr when it is the common destination,
+// an international number of 9 to 15 digits as it is or with its '+'
+// (every MT of a load test comes this way), for parseLong. The MT path
+// asks it before pack, to call parseLong itself: it is small enough to be
+// inlined, and pack is not.
+func longIntl(ton byte, addr []byte) ([]byte, bool) {
+	if ton == tonAlphanumeric {
+		return nil, false
+	}
+	if len(addr) > 0 && addr[0] == '+' {
+		addr = addr[1:]
+	} else if ton != tonInternational {
+		return nil, false
+	}
+	return addr, len(addr) >= 9 && len(addr) <= maxE164 && addr[0] != '0'
+}
+
 // pow10[i] is 10^i for the lengths parseDigits takes.
 var pow10 = func() (t [maxE164 + 1]uint64) {
 	t[0] = 1
@@ -126,27 +144,39 @@ func parseDigits(d []byte) (uint64, bool) {
 	if n == 0 || n > maxE164 {
 		return 0, false
 	}
-	if n <= 8 {
-		var b [8]byte
-		copy(b[:], d)
-		x := binary.LittleEndian.Uint64(b[:])<<(8*(8-n)) | zeros>>(8*n)
-		return eightDigits(x)
+	if n > 8 {
+		return parseLong(d)
 	}
-	hi, ok1 := eightDigits(binary.LittleEndian.Uint64(d)<<(8*(16-n)) | zeros>>(8*(n-8)))
-	lo, ok2 := eightDigits(binary.LittleEndian.Uint64(d[n-8:]))
-	return hi*1e8 + lo, ok1 && ok2
+	var b [8]byte
+	copy(b[:], d)
+	x := binary.LittleEndian.Uint64(b[:])<<(8*(8-n)) | zeros>>(8*n)
+	return eightValue(x), notDigits(x) == 0
+}
+
+// parseLong is parseDigits for 9 to 15 digits (len(d) must be in range):
+// two overlapping eight-byte loads, the first shifted to its n-8 digits
+// under '0' padding.
+func parseLong(d []byte) (uint64, bool) {
+	n := len(d)
+	hi := binary.LittleEndian.Uint64(d)<<(8*(16-n)) | zeros>>(8*(n-8))
+	lo := binary.LittleEndian.Uint64(d[n-8:])
+	return eightValue(hi)*1e8 + eightValue(lo), notDigits(hi)|notDigits(lo) == 0
 }
 
 // zeros is eight ASCII '0's, the padding in front of a short chunk.
 const zeros = 0x3030303030303030
 
-// eightDigits returns the value of the eight ASCII digits of x, the first
-// in its low byte; ok is false when a byte is not a digit.
-func eightDigits(x uint64) (uint64, bool) {
-	ok := (x&0xF0F0F0F0F0F0F0F0)|((x+0x0606060606060606)&0xF0F0F0F0F0F0F0F0)>>4 == 0x3333333333333333
+// notDigits is 0 when every byte of x is an ASCII digit.
+func notDigits(x uint64) uint64 {
+	return ((x & 0xF0F0F0F0F0F0F0F0) | ((x+0x0606060606060606)&0xF0F0F0F0F0F0F0F0)>>4) ^ 0x3333333333333333
+}
+
+// eightValue is the value of the eight ASCII digits of x, the first in its
+// low byte.
+func eightValue(x uint64) uint64 {
 	x = (x & 0x0F0F0F0F0F0F0F0F) * 2561 >> 8
 	x = (x & 0x00FF00FF00FF00FF) * 6553601 >> 16
-	return (x & 0x0000FFFF0000FFFF) * 42949672960001 >> 32, ok
+	return (x & 0x0000FFFF0000FFFF) * 42949672960001 >> 32
 }
 
 func hasPrefix(b []byte, p string) bool {

@@ -21,21 +21,29 @@ import (
 // cannot decide from memory (a first contact, sender scopes, submit_multi,
 // an opt-out in flight) it leaves to Engine.MT by answering Defer.
 type Session struct {
-	e        *Engine
-	systemID string
-	session  uint64
+	// What every MT reads first, within two cache lines: under relay load
+	// each line the verdict touches is a likely miss (docs/BENCHMARKS.md).
+	e *Engine
 
 	// What the session's MTs share under table tab: the account of the
-	// bind's claim when the claim lets MTs take the fast path, else nil.
-	tab  *table
-	acct *account
+	// bind's claim when the claim lets MTs take the fast path, else nil;
+	// forward, the states (bit state<<1 | known) that the account's MTs
+	// are forwarded in without another question (0 when the account also
+	// limits countries); fast, the account's fast table in the store.
+	tab     *table
+	acct    *account
+	forward uint8
 
 	// What Prefetch found for the session's last MT under tab: hint is
 	// what it returned (the destination's packed digits; 0 for none), and
 	// probing says that probe holds the lookup it started.
-	hint    uint64
 	probing bool
+	hint    uint64
+	fast    store.FastTable
 	probe   store.Probe
+
+	systemID string
+	session  uint64
 }
 
 // Session returns a Session for the bind session b.
@@ -43,17 +51,58 @@ func (e *Engine) Session(b Bind) *Session {
 	return &Session{e: e, systemID: b.SystemID, session: b.Session}
 }
 
-// current returns the table and brings the Session's account up to it.
-func (s *Session) current() *table {
-	t := s.e.tab.Load()
-	if t != s.tab {
-		s.tab, s.acct = t, nil
-		if c := t.claimFor(s.systemID); c.fast {
-			s.acct = c.acct
-		}
-		s.hint, s.probing = 0, false // made under the old table's dial plan
+// current brings the Session's account up to the current table. It is
+// small enough to be inlined: the table changes only on a reload.
+func (s *Session) current() {
+	if t := s.e.tab.Load(); t != s.tab {
+		s.follow(t)
 	}
-	return t
+}
+
+// follow takes table t's claim for the session's system_id.
+func (s *Session) follow(t *table) {
+	s.tab, s.acct, s.forward, s.fast = t, nil, 0, store.FastTable{}
+	if c := t.claimFor(s.systemID); c.fast {
+		s.acct = c.acct
+		s.forward = forwardStates(c.acct)
+	}
+	s.hint, s.probing = 0, false // made under the old table's dial plan
+}
+
+// forwardStates is Session.forward for account a: the states, as bit
+// state<<1 | known, that mtDecide forwards in.
+func forwardStates(a *account) uint8 {
+	if a.allowed != nil {
+		return 0
+	}
+	var f uint8
+	for st := store.StateUnknown; st < store.StateOptedOut; st++ {
+		for _, known := range []bool{false, true} {
+			if st != store.StateUnknown && !known {
+				continue // a state is only ever known
+			}
+			switch a.mode {
+			case ModeConsent:
+				if st != store.StateOptedIn {
+					continue
+				}
+			case ModeDisclaimer:
+				if !known {
+					continue
+				}
+			}
+			f |= 1 << stateBit(st, known)
+		}
+	}
+	return f
+}
+
+func stateBit(st store.State, known bool) uint8 {
+	b := uint8(st) << 1
+	if known {
+		b |= 1
+	}
+	return b
 }
 
 // Prefetch starts the lookup MT will make for m, an MT of which only the
@@ -68,15 +117,37 @@ func (s *Session) Prefetch(m *pdu.Message) uint64 {
 	if a == nil || m.ID == pdu.SubmitMulti {
 		return 0
 	}
-	num, ok := a.plan.pack(m.Dest.TON, m.Dest.Addr)
+	var num uint64
+	var ok bool
+	if d, long := longIntl(m.Dest.TON, m.Dest.Addr); long {
+		num, ok = parseLong(d) // pack's first case, one call fewer
+	} else {
+		num, ok = a.plan.pack(m.Dest.TON, m.Dest.Addr)
+	}
 	if !ok {
 		return 0
 	}
 	s.hint = num
-	if b, r := s.e.bst, a.ref.Load(); b != nil && r != nil {
-		s.probing = b.StartProbe(r, num, &s.probe)
+	if b := s.e.bst; b != nil {
+		if s.probing = b.StartFast(s.fast, num, &s.probe); !s.probing {
+			s.refetch(b, a, num)
+		}
 	}
 	return num
+}
+
+// refetch is Prefetch's start of the lookup when the Session's handle on
+// the account's fast table is stale or missing (the first MT, a rebuilt
+// index, an organization that had no table yet).
+func (s *Session) refetch(b *store.Badger, a *account, num uint64) {
+	r := a.ref.Load()
+	if r == nil {
+		return
+	}
+	if h, ok := b.FastTable(r); ok {
+		s.fast = h
+		s.probing = b.StartFast(h, num, &s.probe)
+	}
 }
 
 // MT is Engine.MT's answer from memory when it is forward or reject,
@@ -84,22 +155,26 @@ func (s *Session) Prefetch(m *pdu.Message) uint64 {
 // means the MT needs Engine.MT itself. hint is what Prefetch returned for
 // the same MT, or 0.
 func (s *Session) MT(m *pdu.Message, hint uint64) (Action, pdu.Status) {
-	s.current()
 	e := s.e
+	if s.probing && hint == s.hint && e.tab.Load() == s.tab && e.ov.n.Load() == 0 && e.rev.n.Load() == 0 {
+		// The lookup Prefetch started for this MT (so the account takes the
+		// fast path and the MT is not a submit_multi): its entry has had
+		// the rest of the scan to arrive.
+		s.probing = false
+		if st, known, ok := s.probe.Finish(); ok {
+			if s.forward>>stateBit(st, known)&1 != 0 {
+				return Forward, 0
+			}
+			return e.mtDecide(s.acct, s.session, hint, st, known)
+		}
+	}
+	s.current()
 	a := s.acct
 	if a == nil || m.ID == pdu.SubmitMulti || e.ov.n.Load() != 0 || e.rev.n.Load() != 0 {
 		return Defer, 0
 	}
-	if hint == 0 || hint != s.hint {
-		return e.mtFast(a, s.session, m, 0) // no hint, or one from before a reload
-	}
-	if s.probing {
-		// The lookup Prefetch started for this MT: its entry has had the
-		// rest of the scan to arrive.
-		s.probing = false
-		if st, known, ok := s.probe.Finish(); ok {
-			return e.mtDecide(a, s.session, hint, st, known)
-		}
+	if hint != s.hint {
+		hint = 0 // one from before a reload
 	}
 	return e.mtFast(a, s.session, m, hint)
 }

@@ -387,7 +387,7 @@ func (ix *index) insertLoaded(batch []loadEntry) {
 	for _, e := range batch {
 		h := e.k.hash()
 		if e.k.fast() {
-			ix.putFast(e.k, h, e.v.state)
+			ix.putFast(e.k, e.v.state)
 		}
 		if _, had := ix.shard(h).putLocked(e.k, h, pack(e.v)); !had {
 			ix.counts[e.v.state].Add(1)
@@ -437,7 +437,7 @@ func (ix *index) set(s Scope, v idxVal) {
 	sh := ix.shard(h)
 	sh.mu.Lock()
 	if k.fast() {
-		ix.putFast(k, h, v.state) // before the wide slot, as readers of both expect
+		ix.putFast(k, v.state) // before the wide slot, as readers of both expect
 	}
 	old, had := sh.putLocked(k, h, pack(v))
 	sh.mu.Unlock()

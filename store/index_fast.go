@@ -26,8 +26,9 @@ import (
 // scopes may give a later organization a symbol of fastOrgs or more: its
 // MTs then read the wide table, slower but the same answer.
 const (
-	fastOrgs  = 1 << 12
-	fastState = 1<<2 - 1
+	fastOrgs    = 1 << 12
+	fastState   = 1<<2 - 1
+	fastNumbers = 1 << 50 // numbers below it fit an entry
 )
 
 // orgFast is one organization's fast table. Readers take no lock: entries
@@ -41,20 +42,18 @@ type orgFast struct {
 	base atomic.Pointer[atomic.Uint64] // the table's first entry
 	mu   sync.Mutex                    // writers
 	used int                           // guarded by mu: entries
-	org  uint32                        // the organization's symbol, for the hash
-	_    [64 - 44]byte                 // a line of its own
+	_    [64 - 40]byte                 // a line of its own
 }
 
 // fast reports whether k has an entry in a fast table.
 func (k idxKey) fast() bool {
-	return k.sender == 0 && k.org != 0 && k.org < fastOrgs && k.number < 1<<50
+	return k.sender == 0 && k.org != 0 && k.org < fastOrgs && k.number < fastNumbers
 }
 
 // orgState returns the state of the organization scope of org (a symbol)
 // and number, from the fast table when it has the entry.
 func (ix *index) orgState(org uint32, number uint64) (State, bool) {
 	k := idxKey{org: org, number: number}
-	h := k.hash()
 	if k.fast() {
 		f := ix.fast[org].Load()
 		if f == nil {
@@ -62,13 +61,14 @@ func (ix *index) orgState(org uint32, number uint64) (State, bool) {
 		}
 		var p Probe
 		for {
-			if f.start(number, h, &p) {
+			if f.start(number, &p) {
 				if st, known, ok := p.Finish(); ok {
 					return st, known
 				}
 			}
 		}
 	}
+	h := k.hash()
 	packed, found := ix.shard(h).get(k, h)
 	if !found {
 		return StateUnknown, false
@@ -89,16 +89,16 @@ type Probe struct {
 	num  uint64
 }
 
-// start fills p for number (with hash h) from f's table as it is now; it
-// is false while a grown table is being published.
-func (f *orgFast) start(number, h uint64, p *Probe) bool {
+// start fills p for number from f's table as it is now; it is false while
+// a grown table is being published.
+func (f *orgFast) start(number uint64, p *Probe) bool {
 	seq := f.seq.Load()
 	if seq&1 != 0 {
 		return false
 	}
 	n := int(f.n.Load()) // before base: see table
 	base := f.base.Load()
-	p.base, p.n, p.i = base, n, home(h, n)
+	p.base, p.n, p.i = base, n, fastHome(number, n)
 	p.seqp, p.seq, p.num = &f.seq, seq, number
 	return true
 }
@@ -137,11 +137,20 @@ func (f *orgFast) table() []atomic.Uint64 {
 	return unsafe.Slice(f.base.Load(), n)
 }
 
+// fastHome is the entry a lookup of number starts at in a fast table of n
+// entries. The table is one organization's, so only the number is hashed,
+// and by one multiply (Fibonacci hashing: the product's upper half depends
+// on every bit of the number) rather than the wide table's mix of the whole
+// key: the hash is on every MT's path.
+func fastHome(number uint64, n int) int {
+	return int((number * 0x9e3779b97f4a7c15 >> 32) * uint64(n) >> 32)
+}
+
 // findFast returns the entry of t holding number, or the empty one where
 // it would go. The table is never full (put keeps it under 3/4).
-func findFast(t []atomic.Uint64, number, h uint64) *atomic.Uint64 {
+func findFast(t []atomic.Uint64, number uint64) *atomic.Uint64 {
 	n := len(t)
-	for i := home(h, n); ; {
+	for i := fastHome(number, n); ; {
 		e := &t[i]
 		if v := e.Load(); v == 0 || v>>2 == number {
 			return e
@@ -155,12 +164,12 @@ func findFast(t []atomic.Uint64, number, h uint64) *atomic.Uint64 {
 // putFast sets the state of k's fast entry (k.fast() must hold), creating
 // the organization's table at its first entry. The caller holds the
 // entry's shard lock, or owns an index not yet published.
-func (ix *index) putFast(k idxKey, h uint64, st State) {
+func (ix *index) putFast(k idxKey, st State) {
 	f := ix.fast[k.org].Load()
 	if f == nil {
 		ix.fastMu.Lock()
 		if f = ix.fast[k.org].Load(); f == nil {
-			f = &orgFast{org: k.org}
+			f = &orgFast{}
 			f.publishLocked(make([]atomic.Uint64, 16))
 			ix.fast[k.org].Store(f)
 		}
@@ -168,11 +177,11 @@ func (ix *index) putFast(k idxKey, h uint64, st State) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	e := findFast(f.table(), k.number, h)
+	e := findFast(f.table(), k.number)
 	if e.Load() == 0 {
 		if (f.used+1)*maxLoadDen > int(f.n.Load())*maxLoadNum {
 			f.growLocked()
-			e = findFast(f.table(), k.number, h)
+			e = findFast(f.table(), k.number)
 		}
 		f.used++
 	}
@@ -186,15 +195,13 @@ func (f *orgFast) publishLocked(t []atomic.Uint64) {
 	f.seq.Add(1)
 }
 
-// growLocked doubles the table. The hash is the entry's key's, the
-// organization included, so an entry is found where orgState looks.
+// growLocked doubles the table.
 func (f *orgFast) growLocked() {
 	old := f.table()
 	t := make([]atomic.Uint64, len(old)*2)
 	for i := range old {
 		if v := old[i].Load(); v != 0 {
-			k := idxKey{org: f.org, number: v >> 2}
-			findFast(t, k.number, k.hash()).Store(v)
+			findFast(t, v>>2).Store(v)
 		}
 	}
 	f.publishLocked(t)

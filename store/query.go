@@ -106,15 +106,44 @@ func (b *Badger) StateRef(r *OrgRef, number uint64) (State, bool) {
 // (docs/BENCHMARKS.md). It returns false, and p is not to be finished, when
 // the fast table cannot answer (r unresolved, a number it does not hold, an
 // organization with no organization scope yet, a table being grown):
-// StateRef answers then.
+// StateRef answers then. A caller that asks about one organization MT after
+// MT keeps its FastTable and calls StartFast instead.
 func (b *Badger) StartProbe(r *OrgRef, number uint64, p *Probe) bool {
+	h, ok := b.FastTable(r)
+	return ok && b.StartFast(h, number, p)
+}
+
+// FastTable is a handle on one organization's fast table, for a caller
+// that asks about the same organization MT after MT (a bind session): the
+// table stays the organization's for the index's life, so that StartFast
+// reads only the index pointer, the table's header and the entry, not the
+// OrgRef and the index's directory of tables. Under relay load each line
+// the verdict touches is a likely miss (docs/BENCHMARKS.md). The zero
+// FastTable is stale.
+type FastTable struct {
+	ix *index
+	f  *orgFast
+}
+
+// FastTable returns the handle of r's organization; ok is false when r is
+// unresolved or from a replaced index, or the organization has no fast
+// table yet (no organization scope, or a symbol past fastOrgs).
+func (b *Badger) FastTable(r *OrgRef) (FastTable, bool) {
 	ix := b.idx.Load()
-	k := idxKey{org: r.sym, number: number}
-	if r.ix != ix || r.sym == 0 || !k.fast() {
+	if r.ix != ix || r.sym == 0 || r.sym >= fastOrgs {
+		return FastTable{}, false
+	}
+	f := ix.fast[r.sym].Load()
+	return FastTable{ix: ix, f: f}, f != nil
+}
+
+// StartFast is StartProbe through h. It is false also when h is stale (the
+// index was rebuilt since FastTable): FastTable gives a current one.
+func (b *Badger) StartFast(h FastTable, number uint64, p *Probe) bool {
+	if h.ix != b.idx.Load() || h.f == nil || number >= fastNumbers {
 		return false
 	}
-	f := ix.fast[k.org].Load()
-	if f == nil || !f.start(number, k.hash(), p) {
+	if !h.f.start(number, p) {
 		return false
 	}
 	prefetchLine(unsafe.Pointer(p.entry(p.i)))
