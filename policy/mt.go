@@ -51,13 +51,26 @@ func (e *Engine) mtDecide(a *account, session uint64, num uint64, state store.St
 	case a.allowed != nil && !a.allowsPacked(num):
 		e.m.mt.add(session, mtCountry)
 		return Reject, a.main.spec.RefusedStatus
-	case a.mode == ModeConsent && state != store.StateOptedIn, a.mode == ModeDisclaimer && !known:
+	case !a.modeForwards(state, known):
 		return Defer, 0
 	}
 	// Forwarded MTs are not counted here: the proxy counts every relayed
 	// PDU (optguard_pdus_total), and one locked add per MT is a cost the
 	// relay can feel.
 	return Forward, 0
+}
+
+// modeForwards reports whether a's mode lets an MT through to a handset in
+// state (known: the scope has a record) without a consent request or a
+// disclaimer first; opt-outs and allowed countries are mtDecide's own.
+func (a *account) modeForwards(state store.State, known bool) bool {
+	switch a.mode {
+	case ModeConsent:
+		return state == store.StateOptedIn
+	case ModeDisclaimer:
+		return known
+	}
+	return true
 }
 
 // state asks the store about an organization scope of a, through the

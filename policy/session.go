@@ -78,20 +78,9 @@ func forwardStates(a *account) uint8 {
 	var f uint8
 	for st := store.StateUnknown; st < store.StateOptedOut; st++ {
 		for _, known := range []bool{false, true} {
-			if st != store.StateUnknown && !known {
-				continue // a state is only ever known
+			if a.modeForwards(st, known) {
+				f |= 1 << stateBit(st, known)
 			}
-			switch a.mode {
-			case ModeConsent:
-				if st != store.StateOptedIn {
-					continue
-				}
-			case ModeDisclaimer:
-				if !known {
-					continue
-				}
-			}
-			f |= 1 << stateBit(st, known)
 		}
 	}
 	return f

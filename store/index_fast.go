@@ -13,7 +13,7 @@ import (
 // table's header (length, base, sequence) is the organization's, on one
 // cache line that every MT of the organization reads and so keeps in the
 // caches. A lookup's only line that relay traffic evicts is then the
-// entry's, whose address the header gives at once: StartProbe starts it
+// entry's, whose address the header gives at once: StartFast starts it
 // loading before the relay scans the MT (docs/BENCHMARKS.md). Every
 // organization-scope entry whose organization has a symbol below fastOrgs
 // is in both tables, the fast one written first; the wide table stays the
@@ -77,7 +77,7 @@ func (ix *index) orgState(org uint32, number uint64) (State, bool) {
 }
 
 // Probe is one organization-scope lookup of the fast table in two steps
-// (Badger.StartProbe, Probe.Finish; orgState takes both at once). Its
+// (Badger.StartFast, Probe.Finish; orgState takes both at once). Its
 // fields are what the first step found: the table as it was (entries,
 // length, seqlock), the entry the lookup starts at, and the number looked
 // for.
@@ -104,10 +104,10 @@ func (f *orgFast) start(number uint64, p *Probe) bool {
 }
 
 // Finish returns the state and whether the scope has a record, as
-// StateRef would have when Badger.StartProbe filled p; ok is false when the
+// StateRef would have when Badger.StartFast filled p; ok is false when the
 // table changed shape in between (it grew), and StateRef must be asked
 // instead. It reads between two loads of the seqlock, the first in start.
-// (A rebuilt index replaces the one StartProbe read only as it would have
+// (A rebuilt index replaces the one StartFast read only as it would have
 // replaced it a moment after a StateRef.) It is small enough to be inlined
 // into the caller.
 func (p *Probe) Finish() (st State, known, ok bool) {

@@ -5,5 +5,5 @@ package store
 import "unsafe"
 
 // prefetchLine does nothing where optguard has no prefetch instruction for
-// the architecture: StartProbe then starts no load early.
+// the architecture: StartFast then starts no load early.
 func prefetchLine(unsafe.Pointer) {}

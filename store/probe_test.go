@@ -12,8 +12,11 @@ func TestProbe(t *testing.T) {
 	s, c := memStore(t)
 	var p Probe
 	none := s.ResolveOrg("acme")
-	if s.StartProbe(&none, 15551230007, &p) {
-		t.Fatal("StartProbe before any record of the organization started")
+	if _, ok := s.FastTable(&none); ok {
+		t.Fatal("a fast table before any record of the organization")
+	}
+	if s.StartFast(FastTable{}, 15551230007, &p) {
+		t.Fatal("StartFast with the zero FastTable started")
 	}
 
 	// Enough handsets that lookups probe past their home entry.
@@ -30,11 +33,15 @@ func TestProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := s.ResolveOrg("acme")
+	h, ok := s.FastTable(&r)
+	if !ok {
+		t.Fatal("no fast table after the organization's records")
+	}
 	for i := 0; i < n+100; i++ { // the last 100 have no record
 		number := 15550000000 + uint64(i)
 		wantSt, wantKnown := s.StateRef(&r, number)
-		if !s.StartProbe(&r, number, &p) {
-			t.Fatalf("StartProbe(%d) did not start", number)
+		if !s.StartFast(h, number, &p) {
+			t.Fatalf("StartFast(%d) did not start", number)
 		}
 		st, known, ok := p.Finish()
 		if !ok || st != wantSt || known != wantKnown {
@@ -44,8 +51,8 @@ func TestProbe(t *testing.T) {
 
 	// An opt-in applied between the two steps is what the second reads.
 	number := uint64(15550000001) // opted out above
-	if !s.StartProbe(&r, number, &p) {
-		t.Fatal("StartProbe did not start")
+	if !s.StartFast(h, number, &p) {
+		t.Fatal("StartFast did not start")
 	}
 	mustApply(t, s, change(OrgScope("acme", num(1)), EventOptedIn, c.Now()))
 	if st, known, ok := p.Finish(); !ok || !known || st != StateOptedIn {
@@ -54,8 +61,8 @@ func TestProbe(t *testing.T) {
 
 	// A table grown between the two steps: the entries moved, so the
 	// second step refuses rather than read the old table.
-	if !s.StartProbe(&r, number, &p) {
-		t.Fatal("StartProbe did not start")
+	if !s.StartFast(h, number, &p) {
+		t.Fatal("StartFast did not start")
 	}
 	grow := make([]Change, 0, 4*n)
 	for i := n; i < 5*n; i++ {
@@ -72,7 +79,7 @@ func TestProbe(t *testing.T) {
 	}
 
 	if a := testing.AllocsPerRun(100, func() {
-		s.StartProbe(&r, number, &p)
+		s.StartFast(h, number, &p)
 		p.Finish()
 	}); a != 0 {
 		t.Fatalf("a probe allocates %v times", a)

@@ -95,24 +95,6 @@ func (b *Badger) StateRef(r *OrgRef, number uint64) (State, bool) {
 	return ix.orgState(r.sym, number)
 }
 
-// StartProbe begins StateRef(r, number) in two steps for the MT path: it
-// finds the fast-table entry the lookup starts at, starts loading its line
-// without waiting for it, and keeps what the second step needs in p;
-// p.Finish, called a little later by the same goroutine, reads the entry.
-// The relay calls the first step once an MT's addresses are scanned and the
-// second after the rest of the scan, so that the miss overlaps the scan:
-// under relay load the entry's line has left the caches between two MTs to
-// the same handset, and the wait for it was most of the verdict's cost
-// (docs/BENCHMARKS.md). It returns false, and p is not to be finished, when
-// the fast table cannot answer (r unresolved, a number it does not hold, an
-// organization with no organization scope yet, a table being grown):
-// StateRef answers then. A caller that asks about one organization MT after
-// MT keeps its FastTable and calls StartFast instead.
-func (b *Badger) StartProbe(r *OrgRef, number uint64, p *Probe) bool {
-	h, ok := b.FastTable(r)
-	return ok && b.StartFast(h, number, p)
-}
-
 // FastTable is a handle on one organization's fast table, for a caller
 // that asks about the same organization MT after MT (a bind session): the
 // table stays the organization's for the index's life, so that StartFast
@@ -127,7 +109,8 @@ type FastTable struct {
 
 // FastTable returns the handle of r's organization; ok is false when r is
 // unresolved or from a replaced index, or the organization has no fast
-// table yet (no organization scope, or a symbol past fastOrgs).
+// table yet (no organization scope, or a symbol past fastOrgs): StateRef
+// answers then.
 func (b *Badger) FastTable(r *OrgRef) (FastTable, bool) {
 	ix := b.idx.Load()
 	if r.ix != ix || r.sym == 0 || r.sym >= fastOrgs {
@@ -137,8 +120,19 @@ func (b *Badger) FastTable(r *OrgRef) (FastTable, bool) {
 	return FastTable{ix: ix, f: f}, f != nil
 }
 
-// StartFast is StartProbe through h. It is false also when h is stale (the
-// index was rebuilt since FastTable): FastTable gives a current one.
+// StartFast begins StateRef(r, number), for the r whose handle h is, in
+// two steps for the MT path: it finds the fast-table entry the lookup
+// starts at, starts loading its line without waiting for it, and keeps
+// what the second step needs in p; p.Finish, called a little later by the
+// same goroutine, reads the entry. The relay calls the first step once an
+// MT's addresses are scanned and the second after the rest of the scan, so
+// that the miss overlaps the scan: under relay load the entry's line has
+// left the caches between two MTs to the same handset, and the wait for it
+// was most of the verdict's cost (docs/BENCHMARKS.md). It returns false,
+// and p is not to be finished, when the fast table cannot answer (a number
+// it does not hold, a table being grown) or h is stale (the index was
+// rebuilt since FastTable, which gives a current one): StateRef answers
+// then.
 func (b *Badger) StartFast(h FastTable, number uint64, p *Probe) bool {
 	if h.ix != b.idx.Load() || h.f == nil || number >= fastNumbers {
 		return false
