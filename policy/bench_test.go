@@ -225,7 +225,7 @@ func benchmarkMTVerdict(b *testing.B, n int) {
 }
 
 // BenchmarkMTRelayPath10k is the verdict as the relay asks for it:
-// Session.Prefetch once the addresses are scanned, then Session.MT with its hint,
+// Session.PrefetchMT once the addresses are scanned, then Session.QuickMT,
 // for a forwarded or refused MT (the answers decided from memory), on one
 // handset and spread over the class as in BenchmarkMTVerdict.
 func BenchmarkMTRelayPath10k(b *testing.B) {
@@ -247,8 +247,7 @@ func BenchmarkMTRelayPath10k(b *testing.B) {
 						setHandset(r.raw, r.off, r.first+3*j)
 						j = (j + 7919) % per
 					}
-					hint := sess.Prefetch(&r.msg)
-					if a, _ := sess.MT(&r.msg, hint); a != c.want {
+					if a, _ := quick(sess, &r.msg, true); a != c.want {
 						b.Fatalf("verdict %s, want %s", a, c.want)
 					}
 				}
@@ -269,9 +268,8 @@ func TestMTVerdictDoesNotAllocate(t *testing.T) {
 			allocs := testing.AllocsPerRun(10_000, func() {
 				setHandset(r.raw, r.off, r.first+3*(i%3000))
 				i++
-				// As the relay calls them: the hint, then the verdict.
-				hint := sess.Prefetch(&r.msg)
-				if a, _ := sess.MT(&r.msg, hint); a != c.want && a != policy.Defer {
+				// As the relay calls them: PrefetchMT, then QuickMT.
+				if a, _ := quick(sess, &r.msg, true); a != c.want && a != policy.Defer {
 					t.Fatalf("quick verdict %s, want %s", a, c.want)
 				}
 				if d := r.eng.MT(r.bind, &r.msg, r.raw); d.Action != c.want {

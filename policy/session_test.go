@@ -11,9 +11,26 @@ import (
 	"github.com/optguard/optguard/store"
 )
 
-// TestSessionAgreesWithMT asks a Session, as the relay does (Prefetch, then MT
-// with the hint), about handsets of every class and checks it answers what
-// Engine.MT answers, with and without the hint.
+// quick asks sess about m as the relay does (PrefetchMT first when
+// prefetch, then QuickMT) and gives the answer as an Action: Defer when
+// the Session leaves the MT to Engine.MT.
+func quick(sess *policy.Session, m *pdu.Message, prefetch bool) (policy.Action, pdu.Status) {
+	if prefetch {
+		sess.PrefetchMT(m)
+	}
+	switch st, ok := sess.QuickMT(m); {
+	case !ok:
+		return policy.Defer, st
+	case st == pdu.ESME_ROK:
+		return policy.Forward, st
+	default:
+		return policy.Reject, st
+	}
+}
+
+// TestSessionAgreesWithMT asks a Session about handsets of every class,
+// as the relay does (PrefetchMT, then QuickMT) and with QuickMT alone, and
+// checks it answers what Engine.MT answers.
 func TestSessionAgreesWithMT(t *testing.T) {
 	f := fixtureOf(t, 3000)
 	for _, c := range mtCases {
@@ -23,16 +40,11 @@ func TestSessionAgreesWithMT(t *testing.T) {
 			for j := 0; j < 1000; j++ {
 				setHandset(r.raw, r.off, c.class+3*j)
 				want := r.eng.MT(r.bind, &r.msg, r.raw)
-				hint := sess.Prefetch(&r.msg)
-				if hint == 0 {
-					t.Fatal("Prefetch of a numeric destination gave no hint")
+				if a, st := quick(sess, &r.msg, true); a != want.Action || st != want.Status {
+					t.Fatalf("handset %d: the Session = %s %s, Engine.MT = %s %s", c.class+3*j, a, st, want.Action, want.Status)
 				}
-				a, st := sess.MT(&r.msg, hint)
-				if a != want.Action || st != want.Status {
-					t.Fatalf("handset %d: Session.MT = %s %s, Engine.MT = %s %s", c.class+3*j, a, st, want.Action, want.Status)
-				}
-				if a, st := sess.MT(&r.msg, 0); a != want.Action || st != want.Status {
-					t.Fatalf("handset %d: Session.MT without a hint = %s %s, want %s %s", c.class+3*j, a, st, want.Action, want.Status)
+				if a, st := quick(sess, &r.msg, false); a != want.Action || st != want.Status {
+					t.Fatalf("handset %d: QuickMT without PrefetchMT = %s %s, want %s %s", c.class+3*j, a, st, want.Action, want.Status)
 				}
 			}
 		})
@@ -41,7 +53,7 @@ func TestSessionAgreesWithMT(t *testing.T) {
 
 // TestSessionFollowsReload starts a lookup under one configuration and
 // finishes it under another: the Session answers under the new one, and a
-// hint made under the old dial plan is not used.
+// number packed under the old dial plan is not used.
 func TestSessionFollowsReload(t *testing.T) {
 	st, err := store.OpenBadger(store.Options{InMemory: true, MessageLog: store.MessageLogOptions{Mode: store.LogOff}})
 	if err != nil {
@@ -74,31 +86,31 @@ func TestSessionFollowsReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	sess := eng.Session(policy.Bind{SystemID: "acme", Session: 7})
-	if a, _ := sess.MT(&m, sess.Prefetch(&m)); a != policy.Forward {
+	if a, _ := quick(sess, &m, true); a != policy.Forward {
 		t.Fatalf("known handset in disclaimer mode: %s, want forward", a)
 	}
 
 	// Consent mode: the same handset has no opt-in, so the Session leaves
 	// the MT to Engine.MT (which holds it).
-	hint := sess.Prefetch(&m)
+	sess.PrefetchMT(&m)
 	if err := eng.Reload(orgs(policy.ModeConsent, "US"), policy.Settings{}); err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := sess.MT(&m, hint); a != policy.Defer {
+	if a, _ := quick(sess, &m, false); a != policy.Defer {
 		t.Fatalf("after the reload to consent mode: %s, want defer", a)
 	}
 
 	// Back to disclaimer mode but with GB as the default country: the
 	// national number is now +44 5551230007, a first contact, so the
-	// Session defers instead of using the hint packed under US.
+	// Session defers instead of using the number packed under US.
 	if err := eng.Reload(orgs(policy.ModeDisclaimer, "US"), policy.Settings{}); err != nil {
 		t.Fatal(err)
 	}
-	hint = sess.Prefetch(&m)
+	sess.PrefetchMT(&m)
 	if err := eng.Reload(orgs(policy.ModeDisclaimer, "GB"), policy.Settings{}); err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := sess.MT(&m, hint); a != policy.Defer {
+	if a, _ := quick(sess, &m, false); a != policy.Defer {
 		t.Fatalf("after the reload to GB: %s, want defer (a first contact of +445551230007)", a)
 	}
 }

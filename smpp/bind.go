@@ -93,6 +93,9 @@ func (s *Session) bind(p []byte) {
 		s.refuseBind(id, seq, pdu.ESME_RBINDFAIL, ErrServerClosed)
 		return
 	}
+	if si := s.srv.sessMT; si != nil && pr.bind.CanTransmit() {
+		s.quick = si.SessionMT(&s.call)
+	}
 	s.srv.metrics.sessionOpened(Upstream)
 	s.srv.metrics.bound(pr.bind, 1)
 	s.nc.SetReadDeadline(time.Time{})

@@ -3,6 +3,7 @@ package smpp_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -273,68 +274,95 @@ func TestPanickingInterceptorClosesOnlyItsSession(t *testing.T) {
 	}
 }
 
-// prefetching is a scripted Interceptor that is also a Prefetcher: it
-// records what PrefetchMT was shown, leaves a hint, and checks that MT gets
-// it back.
-type prefetching struct {
+// quickScripted is a scripted Interceptor that is also a
+// SessionInterceptor. Its SessionMTs record every call in one log and
+// decide by the destination: 15552223333 is forwarded, 15556667777 refused
+// with ESME_RX_P_APPN, anything else left to MT.
+type quickScripted struct {
 	scripted
-	pmu   sync.Mutex
-	dests []string // PrefetchMT's m.Dest.Addr
-	hints []uint64 // MT's c.Hint
-	order []string
-	next  uint64
+	lmu sync.Mutex
+	log []string // "session system_id", "prefetch DEST", "quick DEST", "mt DEST", "mo"
 }
 
-func (p *prefetching) PrefetchMT(c *smpp.Call, m *pdu.Message) {
-	p.pmu.Lock()
-	defer p.pmu.Unlock()
-	p.dests = append(p.dests, string(m.Dest.Addr))
-	p.order = append(p.order, "prefetch")
-	p.next++
-	c.Hint = p.next
+func (q *quickScripted) note(format string, args ...any) {
+	q.lmu.Lock()
+	q.log = append(q.log, fmt.Sprintf(format, args...))
+	q.lmu.Unlock()
 }
 
-// saw records a call of kind and the hint it found.
-func (p *prefetching) saw(kind string, c *smpp.Call) {
-	p.pmu.Lock()
-	p.order = append(p.order, kind)
-	p.hints = append(p.hints, c.Hint)
-	p.pmu.Unlock()
+func (q *quickScripted) calls() string {
+	q.lmu.Lock()
+	defer q.lmu.Unlock()
+	return strings.Join(q.log, ", ")
 }
 
-func (p *prefetching) MT(c *smpp.Call, m *pdu.Message) smpp.Verdict {
-	p.saw("mt", c)
-	return p.scripted.MT(c, m)
+func (q *quickScripted) SessionMT(c *smpp.Call) smpp.SessionMT {
+	q.note("session %s", c.SystemID)
+	return quickSession{q}
 }
 
-func (p *prefetching) MO(c *smpp.Call, m *pdu.Message) smpp.Verdict {
-	p.saw("mo", c)
-	return p.scripted.MO(c, m)
+func (q *quickScripted) MT(c *smpp.Call, m *pdu.Message) smpp.Verdict {
+	q.note("mt %s", m.Dest.Addr)
+	return q.scripted.MT(c, m)
 }
 
-// TestPrefetcherSeesEachMTBeforeItsVerdict: an Interceptor that is a
-// Prefetcher is shown every MT's destination once its addresses are
-// scanned, before MT is asked about the same PDU, and MT gets the hint it
-// left; an MO is never prefetched and sees no hint; an MT whose addresses
-// do not scan is refused without either call, one whose rest does not scan
-// is prefetched but refused before MT, so the hint decides nothing.
-func TestPrefetcherSeesEachMTBeforeItsVerdict(t *testing.T) {
-	ic := &prefetching{}
+func (q *quickScripted) MO(c *smpp.Call, m *pdu.Message) smpp.Verdict {
+	q.note("mo")
+	return q.scripted.MO(c, m)
+}
+
+type quickSession struct{ q *quickScripted }
+
+func (s quickSession) PrefetchMT(m *pdu.Message) { s.q.note("prefetch %s", m.Dest.Addr) }
+
+func (s quickSession) QuickMT(m *pdu.Message) (pdu.Status, bool) {
+	s.q.note("quick %s", m.Dest.Addr)
+	switch string(m.Dest.Addr) {
+	case "15552223333":
+		return pdu.ESME_ROK, true
+	case "15556667777":
+		return pdu.ESME_RX_P_APPN, true
+	}
+	return pdu.ESME_ROK, false
+}
+
+// TestSessionMTDecidesBeforeMT: an Interceptor that is a
+// SessionInterceptor is asked once per bind that may transmit for its
+// SessionMT, which is shown every submit_sm and data_sm once its addresses
+// are scanned and asked for the verdict once it is scanned whole: what it
+// forwards reaches the SMSC unchanged, what it refuses is answered with its
+// status, and only what it leaves undecided goes to MT. submit_multi goes
+// to MT alone, an MO never to the SessionMT, and an MT whose rest does not
+// scan is prefetched and refused without a verdict.
+func TestSessionMTDecidesBeforeMT(t *testing.T) {
+	ic := &quickScripted{}
 	h := newHarness(t, smpp.Options{Interceptor: ic}, testenv.SMSCConfig{})
+	h.bind(pdu.BindReceiver, "acme", testenv.ESMEConfig{}) // no SessionMT: it cannot transmit
 	e := h.bind(pdu.BindTransceiver, "acme", testenv.ESMEConfig{})
-	if r, err := e.Submit(h.ctx(), textSM("one")); err != nil || r.Header.Status != pdu.ESME_ROK {
+	fwd := textSM("one") // to 15552223333
+	if r, err := e.Submit(h.ctx(), fwd); err != nil || r.Header.Status != pdu.ESME_ROK {
 		t.Fatalf("submit_sm: %v %v", r.Header.Status, err)
 	}
-	data := pdu.Begin(nil, pdu.DataSM, 0, 7)
-	data.CString("").Address(1, 1, "15550001111").Address(1, 1, "15552223333").Byte(0).Byte(0).Byte(0).TLV(pdu.TagMessagePayload, []byte("two"))
-	if _, err := e.Request(h.ctx(), data.End()); err != nil {
-		t.Fatalf("data_sm: %v", err)
+	got := h.simGot(pdu.SubmitSM)
+	want, err := pdu.AppendSubmitSM(nil, got.Header.Seq, fwd)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// A submit_sm whose source_addr never ends: refused at its addresses.
-	bad := pdu.Begin(nil, pdu.SubmitSM, 0, 9)
-	bad.CString("").Byte(1).Byte(1).Octets(bytes.Repeat([]byte{'5'}, 30))
-	if resp, err := e.Request(h.ctx(), bad.End()); err != nil || pdu.StatusOf(resp) == pdu.ESME_ROK {
-		t.Fatalf("submit_sm with a bad source_addr answered %v, %v; want a refusal", pdu.StatusOf(resp), err)
+	if !bytes.Equal(got.Raw, want) {
+		t.Errorf("the SMSC got % x, want % x", got.Raw, want)
+	}
+	refused := textSM("two")
+	refused.Dest.Addr = "15556667777"
+	if r, err := e.Submit(h.ctx(), refused); err != nil || r.Header.Status != pdu.ESME_RX_P_APPN {
+		t.Fatalf("refused submit_sm answered %v, %v; want ESME_RX_P_APPN", r.Header.Status, err)
+	}
+	data := pdu.Begin(nil, pdu.DataSM, 0, 7)
+	data.CString("").Address(1, 1, "15550001111").Address(1, 1, "15558889999").Byte(0).Byte(0).Byte(0).TLV(pdu.TagMessagePayload, []byte("three"))
+	if resp, err := e.Request(h.ctx(), data.End()); err != nil || pdu.StatusOf(resp) != pdu.ESME_ROK {
+		t.Fatalf("data_sm left to MT answered %v, %v", pdu.StatusOf(resp), err)
+	}
+	if resp, err := e.Request(h.ctx(), multiSM("15552223333")); err != nil || pdu.StatusOf(resp) != pdu.ESME_ROK {
+		t.Fatalf("submit_multi answered %v, %v", pdu.StatusOf(resp), err)
 	}
 	// One whose addresses scan but whose schedule_delivery_time never ends.
 	cut := pdu.Begin(nil, pdu.SubmitSM, 0, 11)
@@ -345,16 +373,12 @@ func TestPrefetcherSeesEachMTBeforeItsVerdict(t *testing.T) {
 	if _, err := h.sim.SendMO(h.ctx(), "acme", testenv.MO{From: "15552223333", To: "15550001111", Text: "YES"}); err != nil {
 		t.Fatal(err)
 	}
-	ic.pmu.Lock()
-	defer ic.pmu.Unlock()
-	want := []string{"prefetch", "mt", "prefetch", "mt", "prefetch", "mo"}
-	if strings.Join(ic.order, " ") != strings.Join(want, " ") {
-		t.Fatalf("calls %v, want %v", ic.order, want)
+	wantCalls := "session acme, prefetch 15552223333, quick 15552223333, prefetch 15556667777, quick 15556667777, " +
+		"prefetch 15558889999, quick 15558889999, mt 15558889999, mt , prefetch 15554445555, mo" // a submit_multi has no single Dest
+	if got := ic.calls(); got != wantCalls {
+		t.Fatalf("calls:\n %s\nwant\n %s", got, wantCalls)
 	}
-	if len(ic.dests) != 3 || ic.dests[0] != textSM("").Dest.Addr || ic.dests[1] != "15552223333" || ic.dests[2] != "15554445555" {
-		t.Errorf("prefetched destinations %q", ic.dests)
-	}
-	if len(ic.hints) != 3 || ic.hints[0] != 1 || ic.hints[1] != 2 || ic.hints[2] != 0 {
-		t.Errorf("hints seen by MT, MT, MO: %v, want [1 2 0]", ic.hints)
+	if n := h.sim.Count(pdu.SubmitSM); n != 1 {
+		t.Errorf("the SMSC got %d submit_sm, want 1 (the refused one is not relayed)", n)
 	}
 }

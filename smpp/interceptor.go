@@ -22,17 +22,38 @@ type Interceptor interface {
 	MO(c *Call, m *pdu.Message) Verdict
 }
 
-// Prefetcher is an Interceptor that can start an MT's memory reads early.
-// The proxy scans an MT in two parts (pdu.ScanAddrs, pdu.ScanRest) and
-// calls PrefetchMT between them, with m holding the header, service_type
-// and addresses only: what MT will read for the destination (a line of the
-// consent index, which relay traffic evicts from the caches between two MTs
-// to the same handset) is then on its way while the rest is scanned.
-// PrefetchMT runs on the reader like MT; it must not block, allocate or
-// decide, and it may leave a note for MT in c.Hint. A PDU whose rest does
-// not scan is refused without MT.
-type Prefetcher interface {
-	PrefetchMT(c *Call, m *pdu.Message)
+// SessionInterceptor is an Interceptor with a quicker road to the MT
+// verdict for each bind session: the proxy asks it once, when a bind that
+// may transmit is made, for the session's SessionMT, and asks that about
+// each of the session's submit_sm and data_sm before Interceptor.MT. What
+// the SessionMT decides costs no Verdict and no interface call to the
+// Interceptor; what it cannot decide goes to MT as before.
+type SessionInterceptor interface {
+	Interceptor
+	// SessionMT returns the quick road for the bind session c describes,
+	// or nil for none. It runs on the session's reader, once, before the
+	// session's first MT; it may not keep c.
+	SessionMT(c *Call) SessionMT
+}
+
+// SessionMT is one bind session's MT verdict from memory (see
+// SessionInterceptor), made in two parts around the scan of each MT. The
+// proxy scans an MT in two parts (pdu.ScanAddrs, pdu.ScanRest) and calls
+// PrefetchMT between them, with m holding the header, service_type and
+// addresses only: what QuickMT will read for the destination (a line of
+// the consent index, which relay traffic evicts from the caches between
+// two MTs to the same handset) is then on its way while the rest is
+// scanned. QuickMT follows for the same PDU once it is scanned whole (an
+// MT whose rest does not scan is refused without it). Both run on the
+// session's reader and must neither block nor allocate, nor keep m.
+// submit_multi, whose verdict is per destination, never comes here.
+type SessionMT interface {
+	// PrefetchMT starts the memory reads of m's verdict; it decides nothing.
+	PrefetchMT(m *pdu.Message)
+	// QuickMT answers m when it can from memory: ok false means that
+	// Interceptor.MT decides; with ok, st is ESME_ROK to relay m unchanged
+	// and the status to refuse it with otherwise.
+	QuickMT(m *pdu.Message) (st pdu.Status, ok bool)
 }
 
 // Call describes the session and the PDU an Interceptor is asked about.
@@ -44,15 +65,6 @@ type Call struct {
 	// PDU is the exact PDU as it arrived, sequence number included. It is a view
 	// of the read buffer: copy it (e.g. to hold it) before the call returns.
 	PDU []byte
-	// Hint is a Prefetcher's note for MT about the same PDU (say, what it
-	// computed to prefetch, so that MT need not compute it again); 0 unless
-	// PrefetchMT set it for this PDU.
-	Hint uint64
-	// Local is the Interceptor's own value for the session (say, what it
-	// looked up once for the bind). The proxy keeps it for the session's
-	// life and never reads it; it is set and read on the session's reader
-	// only, like every call with this Call.
-	Local any
 
 	sess *Session  // the session the PDU arrived on; nil outside a bind
 	def  *Deferred // set by Defer during the call
@@ -149,6 +161,17 @@ func (Forward) MT(*Call, *pdu.Message) Verdict { return Verdict{} }
 
 // MO relays.
 func (Forward) MO(*Call, *pdu.Message) Verdict { return Verdict{} }
+
+// SessionMT makes Forward a SessionInterceptor, so that a proxy without
+// a policy relays MTs by the same road as one whose policy decides them
+// from memory, and the two compare (optguard bench -baseline).
+func (Forward) SessionMT(*Call) SessionMT { return forwardMT{} }
+
+// forwardMT is Forward's SessionMT: every MT is relayed.
+type forwardMT struct{}
+
+func (forwardMT) PrefetchMT(*pdu.Message)                 {}
+func (forwardMT) QuickMT(*pdu.Message) (pdu.Status, bool) { return pdu.ESME_ROK, true }
 
 // Injection is a request PDU that optguard originates on one leg of a bind.
 type Injection struct {

@@ -93,12 +93,14 @@ func (pr *pair) intercept(s *Session, p []byte, mt bool) {
 		s.reply(id, pdu.ESME_RINVBNDSTS, seq)
 		return
 	}
-	c := &s.call
 	m := &s.msg
 	off, err := pdu.ScanAddrs(p, m)
-	c.Hint = 0
-	if pf := s.srv.prefetch; err == nil && mt && pf != nil {
-		pf.PrefetchMT(c, m) // the index line loads while the rest is scanned
+	q := s.quick
+	if !mt || id == pdu.SubmitMulti {
+		q = nil
+	}
+	if err == nil && q != nil {
+		q.PrefetchMT(m) // the index line loads while the rest is scanned
 	}
 	if err == nil {
 		err = pdu.ScanRest(p, m, off)
@@ -110,6 +112,20 @@ func (pr *pair) intercept(s *Session, p []byte, mt bool) {
 		s.reply(id, st, seq)
 		return
 	}
+	if q != nil {
+		if st, ok := q.QuickMT(m); ok {
+			// Decided from memory: nothing to inject, nothing deferred.
+			if st == pdu.ESME_ROK {
+				pr.relayRequest(s, p, seq)
+				s.rt.verdict(ActForward)
+			} else {
+				s.reply(id, st, seq)
+				s.rt.verdict(ActReject)
+			}
+			return
+		}
+	}
+	c := &s.call
 	c.PDU = p
 	var v Verdict
 	if mt {

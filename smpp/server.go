@@ -15,12 +15,12 @@ import (
 
 // Server accepts ESME connections and proxies each bind to its SMSC.
 type Server struct {
-	opts     Options
-	prefetch Prefetcher // opts.Interceptor, when it is one
-	log      zerolog.Logger
-	metrics  *metrics
-	hk       *housekeeper     // response timeouts and enquire_link of every session
-	warns    *ratelog.Limiter // warnings a remote peer can cause, rate-limited
+	opts    Options
+	sessMT  SessionInterceptor // opts.Interceptor, when it is one
+	log     zerolog.Logger
+	metrics *metrics
+	hk      *housekeeper     // response timeouts and enquire_link of every session
+	warns   *ratelog.Limiter // warnings a remote peer can cause, rate-limited
 
 	ctx    context.Context // canceled by Shutdown: aborts upstream dials
 	cancel context.CancelFunc
@@ -46,10 +46,10 @@ type Server struct {
 func NewServer(opts Options) *Server {
 	opts = opts.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	pf, _ := opts.Interceptor.(Prefetcher)
+	si, _ := opts.Interceptor.(SessionInterceptor)
 	return &Server{
 		opts:      opts,
-		prefetch:  pf,
+		sessMT:    si,
 		log:       opts.Logger,
 		metrics:   newMetrics(),
 		hk:        newHousekeeper(opts.tickEvery()),

@@ -68,10 +68,11 @@ type Session struct {
 	// Owned by the reader goroutine.
 	msg     pdu.Message
 	call    Call
-	batchAt int64  // monotonic ns when the PDUs being handled were read
-	rt      tally  // what the reader counted
-	toSelf  []byte // answers to this connection, staged during a batch
-	toPeer  []byte // PDUs for the other leg, staged during a batch
+	quick   SessionMT // the Interceptor's road for this session's MTs; nil for none
+	batchAt int64     // monotonic ns when the PDUs being handled were read
+	rt      tally     // what the reader counted
+	toSelf  []byte    // answers to this connection, staged during a batch
+	toPeer  []byte    // PDUs for the other leg, staged during a batch
 
 	// hkIndex is the session's place in its housekeeping shard; guarded by
 	// that shard's mu (see housekeeping.go). -1 when not under housekeeping.

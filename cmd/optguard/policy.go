@@ -19,31 +19,16 @@ import (
 // interceptor is policy.Engine as an smpp.Interceptor.
 type interceptor struct{ e *policy.Engine }
 
+// MT is the verdict of an MT that the bind session's policy.Session could
+// not decide from memory, or of a submit_multi.
 func (i interceptor) MT(c *smpp.Call, m *pdu.Message) smpp.Verdict {
-	switch a, st := i.session(c).MT(m, c.Hint); a {
-	case policy.Forward:
-		return smpp.Verdict{}
-	case policy.Reject:
-		return smpp.Verdict{Action: smpp.ActReject, Status: st}
-	}
 	return i.verdict(c, i.e.MT(policy.Bind{SystemID: c.SystemID, Session: c.Session}, m, c.PDU))
 }
 
-// session is the policy.Session of c's session, kept in c.Local (made at
-// the session's first MT).
-func (i interceptor) session(c *smpp.Call) *policy.Session {
-	s, _ := c.Local.(*policy.Session)
-	if s == nil {
-		s = i.e.Session(policy.Bind{SystemID: c.SystemID, Session: c.Session})
-		c.Local = s
-	}
-	return s
-}
-
-// PrefetchMT lets the relay start the MT verdict's index read while it
-// scans the rest of the PDU (smpp.Prefetcher); MT takes the hint.
-func (i interceptor) PrefetchMT(c *smpp.Call, m *pdu.Message) {
-	c.Hint = i.session(c).Prefetch(m)
+// SessionMT gives the relay the bind session's policy.Session, which is
+// an smpp.SessionMT as it is: the relay calls it directly for each MT.
+func (i interceptor) SessionMT(c *smpp.Call) smpp.SessionMT {
+	return i.e.Session(policy.Bind{SystemID: c.SystemID, Session: c.Session})
 }
 
 func (i interceptor) MO(c *smpp.Call, m *pdu.Message) smpp.Verdict {
