@@ -125,7 +125,7 @@ type symbols struct {
 	next   uint32            // guarded by mu: last id handed out
 	// handed is next, readable without mu: a name that was not interned
 	// when handed read n is still not while handed reads n (ResolveOrg).
-	handed atomic.Uint32
+	handed atomic.Uint64 // a word, so that a Probe can take it for a seqlock
 }
 
 type index struct {
@@ -335,7 +335,7 @@ func (s *symbols) intern(name string) uint32 {
 	s.next++
 	s.dirty[name] = s.next
 	s.dirtyLen.Store(int32(len(s.dirty)))
-	s.handed.Store(s.next)
+	s.handed.Store(uint64(s.next))
 	return s.next
 }
 
@@ -352,7 +352,7 @@ func (s *symbols) internLoading(name []byte) uint32 {
 	}
 	s.next++
 	read[string(name)] = s.next
-	s.handed.Store(s.next)
+	s.handed.Store(uint64(s.next))
 	return s.next
 }
 

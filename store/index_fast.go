@@ -103,6 +103,25 @@ func (f *orgFast) start(number uint64, p *Probe) bool {
 	return true
 }
 
+// noEntry is the table of one empty entry that the Probe of an
+// organization without records reads: Finish then answers "no record"
+// unless a symbol was handed out since (the organization's first record
+// hands out its symbol before its entry is written), which it checks as
+// it checks a table's seqlock.
+var noEntry atomic.Uint64
+
+// startUnrecorded fills p for number of an organization that had no
+// record while the index had handed out handed symbols; it is false when
+// the index has handed out more since.
+func (ix *index) startUnrecorded(handed, number uint64, p *Probe) bool {
+	if ix.syms.handed.Load() != handed {
+		return false
+	}
+	p.base, p.n, p.i = &noEntry, 1, 0
+	p.seqp, p.seq, p.num = &ix.syms.handed, handed, number
+	return true
+}
+
 // Finish returns the state and whether the scope has a record, as
 // StateRef would have when Badger.StartFast filled p; ok is false when the
 // table changed shape in between (it grew), and StateRef must be asked

@@ -4,6 +4,57 @@ import (
 	"testing"
 )
 
+// TestProbeUnrecorded: an organization without records has a handle whose
+// probes answer "no record" without a table, until any name gets its first
+// record: a probe started before that is refused at Finish, and the handle
+// starts no more (the caller resolves the organization again).
+func TestProbeUnrecorded(t *testing.T) {
+	s, c := memStore(t)
+	var p Probe
+	none := s.ResolveOrg("acme")
+	h, ok := s.FastTable(&none)
+	if !ok {
+		t.Fatal("no handle for an organization without records")
+	}
+	if !s.StartFast(h, 15551230007, &p) {
+		t.Fatal("StartFast of an organization without records did not start")
+	}
+	if st, known, ok := p.Finish(); !ok || known || st != StateUnknown {
+		t.Fatalf("probe without records = %v, %v, %v; want unknown, no record", st, known, ok)
+	}
+	if a := testing.AllocsPerRun(100, func() {
+		s.StartFast(h, 15551230007, &p)
+		p.Finish()
+	}); a != 0 {
+		t.Fatalf("a probe allocates %v times", a)
+	}
+
+	// Another organization's first record, between the two steps.
+	if !s.StartFast(h, 15551230007, &p) {
+		t.Fatal("StartFast did not start")
+	}
+	mustApply(t, s, change(OrgScope("other", num(7)), EventOptedOut, c.Now()))
+	if _, _, ok := p.Finish(); ok {
+		t.Fatal("a probe across a first record answered")
+	}
+	if s.StartFast(h, 15551230007, &p) {
+		t.Fatal("a stale handle of an organization without records started")
+	}
+	if _, ok := s.FastTable(&none); ok {
+		t.Fatal("a handle from a stale OrgRef")
+	}
+
+	// acme's own first record: its handle is a table now.
+	mustApply(t, s, change(OrgScope("acme", num(7)), EventOptedOut, c.Now()))
+	r := s.ResolveOrg("acme")
+	if h, ok = s.FastTable(&r); !ok || !s.StartFast(h, 15550000007, &p) {
+		t.Fatal("no probe of acme after its first record")
+	}
+	if st, known, ok := p.Finish(); !ok || !known || st != StateOptedOut {
+		t.Fatalf("probe of acme's opt-out = %v, %v, %v", st, known, ok)
+	}
+}
+
 // TestProbe checks the MT path's two-step lookup against StateRef: the
 // same answers, a change made between the two steps seen by the second, a
 // table grown in between refused (the caller then asks StateRef), and no
@@ -11,10 +62,6 @@ import (
 func TestProbe(t *testing.T) {
 	s, c := memStore(t)
 	var p Probe
-	none := s.ResolveOrg("acme")
-	if _, ok := s.FastTable(&none); ok {
-		t.Fatal("a fast table before any record of the organization")
-	}
 	if s.StartFast(FastTable{}, 15551230007, &p) {
 		t.Fatal("StartFast with the zero FastTable started")
 	}

@@ -62,7 +62,7 @@ type OrgRef struct {
 	ix     *index
 	name   string
 	sym    uint32
-	handed uint32 // the index's symbols handed out before the lookup
+	handed uint64 // the index's symbols handed out before the lookup
 }
 
 // ResolveOrg returns the OrgRef of org.
@@ -100,20 +100,28 @@ func (b *Badger) StateRef(r *OrgRef, number uint64) (State, bool) {
 // table stays the organization's for the index's life, so that StartFast
 // reads only the index pointer, the table's header and the entry, not the
 // OrgRef and the index's directory of tables. Under relay load each line
-// the verdict touches is a likely miss (docs/BENCHMARKS.md). The zero
-// FastTable is stale.
+// the verdict touches is a likely miss (docs/BENCHMARKS.md). The handle of
+// an organization without records (Unrecorded) has no table: its lookups
+// answer "no record" while no name gets a first record. The zero FastTable
+// is stale.
 type FastTable struct {
-	ix *index
-	f  *orgFast
+	ix     *index
+	f      *orgFast // nil: the organization had no record
+	handed uint64   // with f nil: the index's symbols handed out then
 }
 
 // FastTable returns the handle of r's organization; ok is false when r is
-// unresolved or from a replaced index, or the organization has no fast
-// table yet (no organization scope, or a symbol past fastOrgs): StateRef
-// answers then.
+// from a replaced index, the organization has had its first record since
+// r was resolved, or it has records but no fast table (no organization
+// scope yet, or a symbol past fastOrgs): StateRef answers then.
 func (b *Badger) FastTable(r *OrgRef) (FastTable, bool) {
 	ix := b.idx.Load()
-	if r.ix != ix || r.sym == 0 || r.sym >= fastOrgs {
+	switch {
+	case r.ix != ix:
+		return FastTable{}, false
+	case r.sym == 0:
+		return FastTable{ix: ix, handed: r.handed}, r.handed == ix.syms.handed.Load()
+	case r.sym >= fastOrgs:
 		return FastTable{}, false
 	}
 	f := ix.fast[r.sym].Load()
@@ -131,11 +139,14 @@ func (b *Badger) FastTable(r *OrgRef) (FastTable, bool) {
 // was most of the verdict's cost (docs/BENCHMARKS.md). It returns false,
 // and p is not to be finished, when the fast table cannot answer (a number
 // it does not hold, a table being grown) or h is stale (the index was
-// rebuilt since FastTable, which gives a current one): StateRef answers
-// then.
+// rebuilt since FastTable, which gives a current one, or the organization
+// without records has had one since): StateRef answers then.
 func (b *Badger) StartFast(h FastTable, number uint64, p *Probe) bool {
-	if h.ix != b.idx.Load() || h.f == nil || number >= fastNumbers {
+	if h.ix != b.idx.Load() || number >= fastNumbers {
 		return false
+	}
+	if h.f == nil {
+		return h.ix.startUnrecorded(h.handed, number, p)
 	}
 	if !h.f.start(number, p) {
 		return false
