@@ -104,7 +104,8 @@ type Admin struct {
 
 // Data says where optguard keeps its files.
 type Data struct {
-	Dir string `yaml:"dir"` // data directory (the store lives under it), required
+	Dir     string `yaml:"dir"`      // data directory (the store lives under it), required
+	KeyFile string `yaml:"key_file"` // the installation key file; empty = dir/optguard.key
 }
 
 // MessageLogMode says which relayed messages the message log records.

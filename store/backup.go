@@ -14,6 +14,8 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/pb"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/optguard/optguard/store/seal"
 )
 
 // Backup stream format (both databases in one stream):
@@ -271,14 +273,15 @@ func (b *Badger) Restore(ctx context.Context, r io.Reader) error {
 	return nil
 }
 
-// checkEmpty fails unless both databases hold nothing but the format key.
+// checkEmpty fails unless both databases hold nothing but the format key
+// and the key's fingerprint.
 func (b *Badger) checkEmpty() error {
 	for _, db := range []*badger.DB{b.cdb, b.ldb} {
 		err := db.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{})
 			defer it.Close()
 			for it.Rewind(); it.Valid(); it.Next() {
-				if string(it.Item().Key()) != string(keyFormat) {
+				if k := string(it.Item().Key()); k != string(keyFormat) && k != string(keyKeyID) {
 					return ErrNotEmpty
 				}
 			}
@@ -291,13 +294,27 @@ func (b *Badger) checkEmpty() error {
 	return nil
 }
 
-// reload re-reads the format versions, chain head and index after a
-// restore. Runs on the committer goroutine.
+// reload re-reads the format versions, the key's fingerprint, chain head
+// and index after a restore. Runs on the committer goroutine.
 func (b *Badger) reload() error {
 	for _, db := range []*badger.DB{b.cdb, b.ldb} {
 		if err := checkFormat(db); err != nil {
 			return err
 		}
+	}
+	// The backup's fingerprint replaced this store's: the backup is only
+	// readable with the key file it was written with.
+	id, err := readKeyID(b.cdb)
+	if err != nil {
+		return err
+	}
+	switch {
+	case id == "":
+		if err := b.recordKeyID(); err != nil { // a backup from before keys
+			return err
+		}
+	case id != b.keys.ID():
+		return fmt.Errorf("%w: the backup was written with key %s and this store has key %s; restore with the key file the backup was written with", ErrKey, id, b.keys.ID())
 	}
 	head, err := readHead(b.cdb)
 	if err != nil {
@@ -331,6 +348,12 @@ type RestoreResult struct {
 // ErrNotEmpty unless force is set; with force the old directory is moved
 // aside (never deleted) to dir + ".old-<unix time>". opts.Dir and
 // opts.InMemory are ignored.
+//
+// The backup holds ciphertext only: it reads with the key file it was
+// written with. opts.KeyFile names that file where the restored store will
+// use it; left empty, the key file in dir (KeyFileName), when there is one,
+// is copied into the restored directory, and otherwise a store restored
+// from a backup that has a key is refused (ErrKey).
 func RestoreDir(ctx context.Context, dir string, r io.Reader, force bool, opts Options) (RestoreResult, error) {
 	var res RestoreResult
 	dir = filepath.Clean(dir)
@@ -350,6 +373,17 @@ func RestoreDir(ctx context.Context, dir string, r io.Reader, force bool, opts O
 		return res, fmt.Errorf("restoring: %w", err)
 	}
 	opts.Dir, opts.InMemory = tmp, false
+	if opts.KeyFile == "" {
+		if old := filepath.Join(dir, KeyFileName); fileExists(old) {
+			if _, err := seal.Copy(old, filepath.Join(tmp, KeyFileName)); err != nil {
+				os.RemoveAll(tmp)
+				return res, fmt.Errorf("restoring: keeping %s: %w", old, err)
+			}
+		}
+	} else if !fileExists(opts.KeyFile) {
+		os.RemoveAll(tmp)
+		return res, fmt.Errorf("%w: %s does not exist; give the key file the backup was written with", ErrKey, opts.KeyFile)
+	}
 	s, err := OpenBadger(opts)
 	if err != nil {
 		os.RemoveAll(tmp)
@@ -375,7 +409,7 @@ func RestoreDir(ctx context.Context, dir string, r io.Reader, force bool, opts O
 			if err := os.Rename(dir, res.MovedAside); err != nil {
 				return res, fmt.Errorf("moving old data aside: %w", err)
 			}
-		} else if err := os.Remove(dir); err != nil {
+		} else if err := removeKeyDir(dir); err != nil {
 			return res, err
 		}
 	}
@@ -385,6 +419,13 @@ func RestoreDir(ctx context.Context, dir string, r io.Reader, force bool, opts O
 	return res, nil
 }
 
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// dirNonEmpty reports whether dir holds data: anything but a key file, which
+// an operator may have put in place for the restore.
 func dirNonEmpty(dir string) (bool, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -393,5 +434,19 @@ func dirNonEmpty(dir string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return len(entries) > 0, nil
+	for _, e := range entries {
+		if e.Name() != KeyFileName {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// removeKeyDir removes dir, which holds nothing or the key file alone, once
+// the restored directory has its copy of the key.
+func removeKeyDir(dir string) error {
+	if err := os.Remove(filepath.Join(dir, KeyFileName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return os.Remove(dir)
 }

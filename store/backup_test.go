@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"github.com/optguard/optguard/store/seal"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -32,7 +33,12 @@ func TestBackupRestore(t *testing.T) {
 		want, _ := s.Stats(ctx)
 		wantVerify := mustVerify(t, s)
 
-		r := openT(t, Options{Dir: t.TempDir(), Clock: c.Now})
+		// Only a store with the backup's key file reads it.
+		stranger := openT(t, Options{InMemory: true})
+		if err := stranger.Restore(ctx, bytes.NewReader(buf.Bytes())); !errors.Is(err, ErrKey) {
+			t.Fatalf("restore under another key: %v, want ErrKey", err)
+		}
+		r := openT(t, Options{Dir: t.TempDir(), Clock: c.Now, KeyFile: s.opts.KeyFile})
 		if err := r.Restore(ctx, bytes.NewReader(buf.Bytes())); err != nil {
 			t.Fatal(err)
 		}
@@ -92,15 +98,44 @@ func TestRestoreRejectsGarbage(t *testing.T) {
 }
 
 func TestRestoreDir(t *testing.T) {
-	s, c := memStore(t)
+	srcKey := filepath.Join(t.TempDir(), "source.key")
+	c := newClock()
+	s := openT(t, Options{InMemory: true, Clock: c.Now, KeyFile: srcKey})
 	populated(t, s, c)
 	var buf bytes.Buffer
 	if err := s.Backup(ctx, &buf); err != nil {
 		t.Fatal(err)
 	}
 	want, _ := s.Stats(ctx)
+	leftNothing := func(dir string) {
+		t.Helper()
+		if m, _ := filepath.Glob(dir + ".*"); len(m) != 0 {
+			t.Fatalf("left behind: %v", m)
+		}
+	}
 
+	// The backup is ciphertext: without its key file it is refused.
 	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := RestoreDir(ctx, dir, bytes.NewReader(buf.Bytes()), false, Options{}); !errors.Is(err, ErrKey) {
+		t.Fatalf("restore without the key file: %v, want ErrKey", err)
+	}
+	leftNothing(dir)
+	other := filepath.Join(t.TempDir(), "other.key")
+	if _, err := seal.Create(other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RestoreDir(ctx, dir, bytes.NewReader(buf.Bytes()), false, Options{KeyFile: other}); !errors.Is(err, ErrKey) {
+		t.Fatalf("restore with another installation's key file: %v, want ErrKey", err)
+	}
+	leftNothing(dir)
+
+	// The key file put in the empty data directory first is kept there.
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seal.Copy(srcKey, filepath.Join(dir, KeyFileName)); err != nil {
+		t.Fatal(err)
+	}
 	res, err := RestoreDir(ctx, dir, bytes.NewReader(buf.Bytes()), false, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +157,8 @@ func TestRestoreDir(t *testing.T) {
 	if len(entries) != 1 {
 		t.Fatalf("refused restore left files behind: %v", entries)
 	}
-	// With force the old data is moved aside, not deleted.
+	// With force the old data is moved aside, not deleted, and the key
+	// file goes with the restored data too.
 	res, err = RestoreDir(ctx, dir, bytes.NewReader(buf.Bytes()), true, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -130,14 +166,27 @@ func TestRestoreDir(t *testing.T) {
 	if res.MovedAside == "" {
 		t.Fatal("force did not report where the old data went")
 	}
-	if _, err := os.Stat(filepath.Join(res.MovedAside, consentSubdir)); err != nil {
-		t.Fatalf("old data not kept: %v", err)
+	for _, p := range []string{consentSubdir, KeyFileName} {
+		if _, err := os.Stat(filepath.Join(res.MovedAside, p)); err != nil {
+			t.Fatalf("old data not kept: %v", err)
+		}
 	}
 	r := openT(t, Options{Dir: dir})
 	got, _ := r.Stats(ctx)
 	if !reflect.DeepEqual(got.ByState, want.ByState) || got.Events != want.Events {
 		t.Fatalf("restored dir stats = %+v", got)
 	}
+
+	// A key file kept elsewhere is used where it is.
+	dir2 := filepath.Join(t.TempDir(), "data")
+	if _, err := RestoreDir(ctx, dir2, bytes.NewReader(buf.Bytes()), false, Options{KeyFile: srcKey}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir2, KeyFileName)); err == nil {
+		t.Fatal("a key file named by path was copied into the data directory")
+	}
+	openT(t, Options{Dir: dir2, KeyFile: srcKey})
+
 	// A bad stream leaves no half-restored directory behind.
 	bad := filepath.Join(t.TempDir(), "bad")
 	if _, err := RestoreDir(ctx, bad, strings.NewReader("junk"), false, Options{}); err == nil {

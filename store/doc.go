@@ -14,6 +14,11 @@
 //
 //	<dir>/consent/   badger, SyncWrites on: ledger, consent records, holds
 //	<dir>/log/       badger, SyncWrites off, TTLs: message log, id map
+//	<dir>/optguard.key  the installation key file (Options.KeyFile; store/seal)
+//
+// The key file is made when the store has no key yet; its fingerprint is
+// kept under meta/key, and a store opens only with that key file (ErrKey),
+// or read-only without one. Backup does not include it.
 //
 // Two databases because badger's SyncWrites is per database and the two
 // halves want opposite things. Everything in consent/ is a promise (a
@@ -43,6 +48,7 @@
 // consent/:
 //
 //	meta/head                    seq(8) hash(32) of the last event
+//	meta/key                     the key file's fingerprint (seal.Keys.ID)
 //	meta/learned/ key            the caller's bytes — SaveLearned (learned.go)
 //	e/  seq                      event (encodeEvent: body + SHA-256)
 //	et/ occurred seq             "" — events by occurred-at

@@ -44,6 +44,9 @@ var (
 	// run did not write out (it was killed, or closed on a full disk); only
 	// a read-write open can replay them.
 	ErrNeedsRecovery = errors.New("store: not closed cleanly; a read-write open must replay its write-ahead logs first")
+	// ErrKey: the installation key file that the store was written with is
+	// missing, or another key file was given (see Options.KeyFile).
+	ErrKey = errors.New("store: wrong or missing key file")
 )
 
 // ChainError names the first event at which the ledger's hash chain breaks.

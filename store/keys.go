@@ -11,6 +11,10 @@ var (
 	// Both databases.
 	keyFormat = []byte("meta/format") // uint32 BE format version
 
+	// Consent database only: the fingerprint (seal.Keys.ID) of the key
+	// file the store is written with.
+	keyKeyID = []byte("meta/key")
+
 	// Consent database (<dir>/consent, synced).
 	keyHead         = []byte("meta/head") // last seq (8) + last hash (32)
 	prefixEvent     = []byte("e/")        // e/ seq(8)                        → event

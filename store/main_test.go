@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -50,6 +51,8 @@ func backends(t *testing.T, fn func(t *testing.T, s *Badger, c *clock)) {
 			opts := Options{Clock: c.Now, InMemory: mem}
 			if !mem {
 				opts.Dir = t.TempDir()
+			} else {
+				opts.KeyFile = filepath.Join(t.TempDir(), KeyFileName) // so that a backup can be read elsewhere
 			}
 			fn(t, openT(t, opts), c)
 		})

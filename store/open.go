@@ -14,6 +14,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/rs/zerolog"
+
+	"github.com/optguard/optguard/store/seal"
 )
 
 // formatVersion is written under meta/format in both databases. Bump it
@@ -39,6 +41,10 @@ type Badger struct {
 
 	idx atomic.Pointer[index]
 	ids atomic.Pointer[idMirror]
+
+	// keys is the installation's key file (keyfile.go); nil only in a
+	// read-only store opened without it.
+	keys *seal.Keys
 
 	// commitCh carries consent changes and exclusive tasks to the
 	// committer goroutine, the only writer of the ledger and the index.
@@ -165,6 +171,9 @@ func (b *Badger) load() error {
 		if err := check(db.db); err != nil {
 			return fmt.Errorf("store: %s database: %w", db.name, err)
 		}
+	}
+	if err := b.openKeys(); err != nil {
+		return err
 	}
 	head, err := readHead(b.cdb)
 	if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"path/filepath"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -14,6 +15,14 @@ type Options struct {
 	Dir string
 	// InMemory keeps everything in memory (tests). Nothing survives Close.
 	InMemory bool
+	// KeyFile is the installation's key file (package store/seal): the
+	// secret under which handset numbers become pseudonyms and subject keys
+	// are wrapped. Default Dir/optguard.key; an in-memory store without one
+	// uses a key of its own that ends with it. It is created, mode 0600,
+	// when the store has no key yet; a store that has one refuses to open
+	// without that very file (ErrKey), except read-only. Keep it apart from
+	// backups, which hold ciphertext only.
+	KeyFile string
 	// Clock returns the current time. Default time.Now.
 	Clock func() time.Time
 	// Logger receives badger's messages (its INFO chatter at debug) and the
@@ -133,7 +142,13 @@ const (
 	defaultDiskCheck   = time.Second
 )
 
+// KeyFileName is the key file's name in the data directory by default.
+const KeyFileName = "optguard.key"
+
 func (o Options) withDefaults() Options {
+	if o.KeyFile == "" && !o.InMemory {
+		o.KeyFile = filepath.Join(o.Dir, KeyFileName)
+	}
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}

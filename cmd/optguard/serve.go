@@ -20,6 +20,7 @@ import (
 	"github.com/optguard/optguard/smpp"
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
+	"github.com/optguard/optguard/store/seal"
 	"github.com/optguard/optguard/testenv"
 )
 
@@ -33,6 +34,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	upstream := fs.String("upstream", "", "SMSC `address` (host:port) for every bind; overrides upstream.default.address and routes")
 	adminAddr := fs.String("admin", "", "admin HTTP `address` for /metrics and /healthz (\"off\" disables); overrides admin.address")
 	dataDir := fs.String("data", "", "data `directory`; overrides data.dir")
+	keyFile := fs.String("key-file", "", "installation key `file`; overrides data.key_file (default optguard.key in the data directory)")
 	mode := fs.String("mode", "", "consent `mode` of the default organization: consent, disclaimer or off (default off, or the file's)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -64,6 +66,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if *dataDir != "" {
 		cfg.Data.Dir = *dataDir
+	}
+	if *keyFile != "" {
+		cfg.Data.KeyFile = *keyFile
 	}
 	if *mode != "" {
 		m := config.Mode(*mode)
@@ -168,6 +173,9 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 		if errors.Is(err, store.ErrDiskFull) {
 			return p, fmt.Errorf("opening the store in data.dir %s: %w; free space there, or lower store.min_free_bytes (%s) or store.min_free_percent (%g)",
 				cfg.Data.Dir, err, cfg.Store.MinFreeBytes, cfg.Store.MinFreePercent)
+		}
+		if errors.Is(err, store.ErrKey) || errors.Is(err, seal.ErrKeyFilePermissions) || errors.Is(err, seal.ErrKeyFileFormat) {
+			return p, fmt.Errorf("opening the store in data.dir %s: %w (the key file is data.key_file, or -key-file)", cfg.Data.Dir, err)
 		}
 		return p, fmt.Errorf("opening the store in data.dir %s: %w", cfg.Data.Dir, err)
 	}
@@ -301,6 +309,7 @@ func storeOptions(cfg *config.Config, log zerolog.Logger) store.Options {
 	}
 	return store.Options{
 		Dir:             cfg.Data.Dir,
+		KeyFile:         cfg.Data.KeyFile,
 		Logger:          log.With().Str("component", "store").Logger(),
 		HoldMaxPerScope: cfg.Store.HoldMaxPerScope,
 		IDMapTTL:        time.Duration(cfg.Store.IDMapTTL),

@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/optguard/optguard/config"
 	"github.com/optguard/optguard/smpp/pdu"
+	"github.com/optguard/optguard/store"
 	"github.com/optguard/optguard/testenv"
 )
 
@@ -195,4 +198,34 @@ func TestBenchBaseline(t *testing.T) {
 	if strings.Contains(out.String(), "round 1 ") {
 		t.Errorf("a run reported errors:\n%s", out.String())
 	}
+}
+
+// TestServeNeedsItsKeyFile: serve makes the key file at its first start
+// and refuses to start without it later, naming the key that says where it
+// is; with the file named by -key-file it starts again.
+func TestServeNeedsItsKeyFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	seedStore(t, dir) // the store's first open made data/optguard.key
+	saved := filepath.Join(t.TempDir(), "saved.key")
+	if err := os.Rename(filepath.Join(dir, store.KeyFileName), saved); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	args := []string{"serve", "-data", dir, "-listen", "127.0.0.1:0", "-admin", "off", "-upstream", "127.0.0.1:1"}
+	if code := run(args, &stdout, &stderr); code != 1 {
+		t.Fatalf("serve without the key file: exit %d, want 1\n%s", code, stderr.String())
+	}
+	for _, w := range []string{"wrong or missing key file", "restore that key file", "data.key_file"} {
+		if !strings.Contains(stdout.String(), w) { // the log
+			t.Errorf("log %q lacks %q", stdout.String(), w)
+		}
+	}
+	cfg := config.Default()
+	cfg.Listen.Address, cfg.Admin.Address, cfg.Upstream.Default.Address = "127.0.0.1:0", "", "127.0.0.1:1"
+	cfg.Data.Dir, cfg.Data.KeyFile = dir, saved
+	p, err := start(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("start with the saved key file: %v", err)
+	}
+	p.stop()
 }

@@ -16,13 +16,20 @@ import (
 )
 
 const storeUsage = `Usage:
-  optguard store verify  [-data DIR]         check the ledger's hash chain and the consent index
-  optguard store rebuild [-data DIR]         recompute the consent index from the ledger
-  optguard store backup  [-data DIR] FILE    write a backup of both databases (- for stdout)
-  optguard store restore [-data DIR] [-force] FILE
-                                             restore a backup into an empty data directory;
-                                             -force moves existing data aside first
-  optguard store stats   [-data DIR]         print what the store holds
+  optguard store verify  [-data DIR] [-key FILE]   check the ledger's hash chain and the consent index
+  optguard store rebuild [-data DIR] [-key FILE]   recompute the consent index from the ledger
+  optguard store backup  [-data DIR] [-key FILE] FILE
+                                                   write a backup of both databases (- for stdout)
+  optguard store restore [-data DIR] [-key FILE] [-force] FILE
+                                                   restore a backup into an empty data directory;
+                                                   -force moves existing data aside first
+  optguard store stats   [-data DIR] [-key FILE]   print what the store holds
+
+-key is the installation key file (data.key_file; default DIR/optguard.key).
+A backup holds ciphertext only and is restored with the key file it was
+written with: put that file in the empty data directory first, or name it
+with -key (restore copies DIR/optguard.key into the restored directory).
+verify, stats and backup need no key file.
 
 The store must not be open by a running optguard serve. verify, stats and
 backup open it read-only, so they work on a full disk; after an unclean stop
@@ -46,6 +53,7 @@ func runStore(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, storeUsage) }
 	dir := fs.String("data", "./data", "data directory")
+	keyFile := fs.String("key", "", "installation key file (default: optguard.key in the data directory)")
 	force := fs.Bool("force", false, "restore: move existing data aside instead of refusing")
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -71,7 +79,7 @@ func runStore(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	logger := zerolog.New(zerolog.ConsoleWriter{Out: stderr, NoColor: true}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
-	opts := store.Options{Dir: *dir, Logger: logger, GCInterval: -1}
+	opts := store.Options{Dir: *dir, KeyFile: *keyFile, Logger: logger, GCInterval: -1}
 
 	if cmd == "restore" {
 		// A restore writes a whole backup: the store's default reserve.

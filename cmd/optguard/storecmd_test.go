@@ -67,10 +67,22 @@ func TestStoreCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "backed up 3 events") {
 		t.Fatalf("backup = %d\n%s%s", code, out, errOut)
 	}
+	// The backup reads only with its key file.
 	other := filepath.Join(t.TempDir(), "restored")
-	code, out, errOut = storeCmd(t, "restore", "-data", other, backup)
+	code, _, errOut = storeCmd(t, "restore", "-data", other, backup)
+	if code != 1 || !strings.Contains(errOut, "wrong or missing key file") {
+		t.Fatalf("restore without the key file = %d: %s", code, errOut)
+	}
+	key := filepath.Join(dir, store.KeyFileName)
+	code, out, errOut = storeCmd(t, "restore", "-data", other, "-key", key, backup)
 	if code != 0 || !strings.Contains(out, "restored 3 events, 3 consents, 1 held") {
 		t.Fatalf("restore = %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut = storeCmd(t, "rebuild", "-data", other); code != 1 || !strings.Contains(errOut, "restore that key file") {
+		t.Fatalf("rebuild of the restored store without its key file = %d\n%s%s", code, out, errOut)
+	}
+	if err := os.Link(key, filepath.Join(other, store.KeyFileName)); err != nil {
+		t.Fatal(err)
 	}
 	code, _, errOut = storeCmd(t, "restore", "-data", other, backup)
 	if code != 1 || !strings.Contains(errOut, "-force") {

@@ -133,50 +133,88 @@ func parseKeyFile(b []byte) ([]byte, error) {
 	return secret, nil
 }
 
+// Generate returns new Keys that no file holds: for a store that lives in
+// memory only and ends with its process.
+func Generate() *Keys {
+	k, _ := generate()
+	return k
+}
+
+// generate returns new Keys and their secret.
+func generate() (*Keys, []byte) {
+	secret := make([]byte, secretLen)
+	rand.Read(secret)
+	k, err := newKeys(secret)
+	if err != nil {
+		panic(err) // 48 bytes always make Keys
+	}
+	return k, secret
+}
+
+// Copy writes the key file at src to dst as Create would (mode 0600,
+// synced, never over a file that exists), after checking that it loads.
+func Copy(src, dst string) (*Keys, error) {
+	k, err := Load(src)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return nil, fmt.Errorf("key file: %w", err)
+	}
+	if err := writeNew(dst, b); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
 // Create generates a new secret and writes it to a key file at path, mode
 // 0600, synced; it never replaces a file that exists (fs.ErrExist). The
 // file is written under a temporary name and linked into place, so a crash
 // leaves either no key file or a whole one.
 func Create(path string) (*Keys, error) {
-	secret := make([]byte, secretLen)
-	rand.Read(secret)
-	k, err := newKeys(secret)
-	if err != nil {
+	k, secret := generate()
+	content := keyFileHeader + keyLine + base64.RawStdEncoding.EncodeToString(secret) + "\n"
+	if err := writeNew(path, []byte(content)); err != nil {
 		return nil, err
 	}
+	return k, nil
+}
+
+// writeNew writes content to a new file at path, mode 0600, synced, under
+// a temporary name linked into place: a crash leaves no file or a whole one,
+// and a file that exists is never replaced (fs.ErrExist).
+func writeNew(path string, content []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
+		return fmt.Errorf("key file: %w", err)
 	}
 	f, err := os.CreateTemp(dir, ".optguard-key-*")
 	if err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
+		return fmt.Errorf("key file: %w", err)
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
-	content := keyFileHeader + keyLine + base64.RawStdEncoding.EncodeToString(secret) + "\n"
-	if err := f.Chmod(0o600); err == nil {
-		_, err = f.WriteString(content)
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, fmt.Errorf("key file: writing %s: %w", tmp, err)
-		}
-	} else {
-		f.Close()
-		return nil, fmt.Errorf("key file: %w", err)
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = f.Write(content)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("key file: writing %s: %w", tmp, err)
 	}
 	if err := os.Link(tmp, path); err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
+		return fmt.Errorf("key file: %w", err)
 	}
 	if err := syncDir(dir); err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
+		return fmt.Errorf("key file: %w", err)
 	}
-	return k, nil
+	return nil
 }
 
 func syncDir(dir string) error {
