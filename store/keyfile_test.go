@@ -78,6 +78,9 @@ func TestKeyFile(t *testing.T) {
 	if v := mustVerify(t, ro); v.Events != 1 {
 		t.Fatalf("verify without a key: %+v", v)
 	}
+	if st, err := ro.Stats(ctx); err != nil || st.KeyID != id || st.KeyFile {
+		t.Fatalf("stats without the key file: %+v, %v; want key %s, not found", st, err, id)
+	}
 	ro.Close()
 	if s = openT(t, Options{Dir: dir, KeyFile: saved}); s.keys.ID() != id {
 		t.Fatal("the saved key file is not the store's")

@@ -356,9 +356,14 @@ func (b *Badger) rewriteConsents(want map[string]*folded, writes, deletes [][]by
 // Stats describes the store's contents.
 type Stats struct {
 	FormatVersion int
-	Events        uint64   // ledger length (head sequence number)
-	HeadHash      [32]byte // hash of the last event
-	Consents      int      // consent records (in memory)
+	// KeyID is the fingerprint of the key file the store is written with
+	// ("" for none yet), and KeyFile whether the key file this open was
+	// given holds it (a read-only open may have none).
+	KeyID    string
+	KeyFile  bool
+	Events   uint64   // ledger length (head sequence number)
+	HeadHash [32]byte // hash of the last event
+	Consents int      // consent records (in memory)
 	// ByState counts consent records per State (index = State).
 	ByState [numStates]int
 	Held    int // messages in hold queues
@@ -410,12 +415,16 @@ func (b *Badger) Stats(ctx context.Context) (Stats, error) {
 		return Stats{}, err
 	}
 	defer b.leave()
-	st := Stats{FormatVersion: formatVersion}
+	st := Stats{FormatVersion: formatVersion, KeyFile: b.keys != nil}
+	var err error
+	if st.KeyID, err = readKeyID(b.cdb); err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
 	ix := b.idx.Load()
 	st.ByState = ix.countByState()
 	st.Consents = ix.len()
 	var holdMsgs int
-	err := b.cdb.View(func(txn *badger.Txn) error {
+	err = b.cdb.View(func(txn *badger.Txn) error {
 		h, err := headInTxn(txn)
 		if err != nil {
 			return err

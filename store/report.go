@@ -15,6 +15,14 @@ import (
 func (s Stats) WriteText(w io.Writer) error {
 	p := &printer{w: w}
 	p.f("format version     %d\n", s.FormatVersion)
+	switch {
+	case s.KeyID == "":
+		p.f("key                none yet\n")
+	case s.KeyFile:
+		p.f("key                %s (the key file matches)\n", s.KeyID)
+	default:
+		p.f("key                %s (its key file was not found)\n", s.KeyID)
+	}
 	p.f("events             %d\n", s.Events)
 	p.f("chain head         %s\n", hex.EncodeToString(s.HeadHash[:]))
 	p.f("consents           %d\n", s.Consents)

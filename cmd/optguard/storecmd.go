@@ -235,6 +235,9 @@ func storeBackup(ctx context.Context, s *store.Badger, file string, stdout, stde
 	info, _ := os.Stat(file)
 	fmt.Fprintf(stdout, "backed up %d events, %d consents, %d held messages to %s (%d bytes)\n",
 		st.Events, st.Consents, st.Held+st.Outbox, file, info.Size())
+	if st.KeyID != "" {
+		fmt.Fprintf(stdout, "written with key %s: it restores only with that key file, which the backup does not hold\n", st.KeyID)
+	}
 	return 0
 }
 

@@ -54,7 +54,8 @@ func TestStoreCommands(t *testing.T) {
 		t.Fatalf("verify = %d\n%s%s", code, out, errOut)
 	}
 	code, out, _ = storeCmd(t, "stats", "-data", dir)
-	if code != 0 || !strings.Contains(out, "events             3") || !strings.Contains(out, "held               1") {
+	if code != 0 || !strings.Contains(out, "events             3") || !strings.Contains(out, "held               1") ||
+		!strings.Contains(out, "(the key file matches)") {
 		t.Fatalf("stats = %d\n%s", code, out)
 	}
 	code, out, _ = storeCmd(t, "rebuild", "-data", dir)
@@ -64,7 +65,7 @@ func TestStoreCommands(t *testing.T) {
 
 	backup := filepath.Join(t.TempDir(), "store.bak")
 	code, out, errOut = storeCmd(t, "backup", backup, "-data", dir) // flags after the file work too
-	if code != 0 || !strings.Contains(out, "backed up 3 events") {
+	if code != 0 || !strings.Contains(out, "backed up 3 events") || !strings.Contains(out, "restores only with that key file") {
 		t.Fatalf("backup = %d\n%s%s", code, out, errOut)
 	}
 	// The backup reads only with its key file.
