@@ -28,8 +28,9 @@
 // A pseudonym is computed for every MT (the consent index is keyed by it),
 // so the keyed hash is on the relay's hot path and must be a PRF: without
 // the secret nobody can link a pseudonym to a number, even though the
-// numbers of a country are few enough to try them all. Measured on the
-// 8-byte packed number (BenchmarkPseudonym, 2 vCPU AMD EPYC, Go 1.26):
+// numbers of a country are few enough to try them all. It hashes the
+// number's digits as a PDU carries them (Keys.Pseudonym). Measured on 8
+// input bytes (BenchmarkPseudonym, 2 vCPU AMD EPYC, Go 1.26):
 // SipHash-2-4 with its 128-bit output (github.com/dchest/siphash) 19–23
 // ns; one AES-128 block (crypto/aes), the core of an AES-CMAC of one block,
 // 17–18 ns; HMAC-SHA-256 175 ns; keyed BLAKE2b-128 (golang.org/x/crypto,
