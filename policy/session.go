@@ -144,9 +144,10 @@ func (s *Session) refetch(b *store.Badger, a *account, num uint64) {
 // QuickMT is Engine.MT's answer from memory when it is forward or reject,
 // without building a Decision (a copy of a dozen words per MT), in the
 // proxy's terms (smpp.SessionMT): ok false when the MT needs Engine.MT
-// itself; with ok, st is ESME_ROK to forward (Reject's status never is:
-// see Spec.RefusedStatus). PrefetchMT must have been called for the same
-// MT, or for none since the last QuickMT.
+// itself; with ok, st is ESME_ROK to forward (a refusal's status never is:
+// withSpecDefaults replaces a zero Organization.RefusedStatus). PrefetchMT
+// must have been called for the same MT, or for none since the last
+// QuickMT.
 func (s *Session) QuickMT(m *pdu.Message) (st pdu.Status, ok bool) {
 	e := s.e
 	hint := s.hint
