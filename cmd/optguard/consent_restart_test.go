@@ -376,7 +376,11 @@ func TestKill9KeepsHeldMessages(t *testing.T) {
 		}
 	}
 	if !gotMO || !gotYES || !accepted {
-		t.Fatalf("after B's YES: held MO %v, YES %v, accepted notice %v", gotMO, gotYES, accepted)
+		var got []string
+		for _, m := range ms {
+			got = append(got, fmt.Sprintf("%q from %s (notice %q)", decode(m), m.Source.Addr, noticeOf(m)))
+		}
+		t.Fatalf("after B's YES: held MO %v, YES %v, accepted notice %v; the ESME got %s", gotMO, gotYES, accepted, strings.Join(got, ", "))
 	}
 
 	if err := p.signal(syscall.SIGTERM, true); err != nil {
