@@ -532,7 +532,9 @@ func (e *Engine) ack(id string) {
 	defer e.outbox.give(id)
 	if _, err := e.st.Ack(context.Background(), id); err != nil {
 		e.log.Warn().Err(err).Str("message_id", id).Msg("acknowledging a settled message")
+		return
 	}
+	e.outbox.settle(id) // before give: a flush that read it must not take it again
 }
 
 // accountOf finds an account by name in the running table (the default one

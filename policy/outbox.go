@@ -20,22 +20,48 @@ import (
 type outboxState struct {
 	mu       sync.Mutex
 	inFlight map[string]bool // guarded by mu
-	flushing bool            // guarded by mu
-	again    bool            // guarded by mu: a flush was asked for while one ran
+	// settled holds the entries acknowledged since the running flush read
+	// the outbox (guarded by mu): the flush read them before they left, and
+	// sending one again would deliver it twice.
+	settled  map[string]bool
+	flushing bool // guarded by mu
+	again    bool // guarded by mu: a flush was asked for while one ran
 }
 
-// take marks id as being worked on; false if it already is.
+// take marks id as being worked on; false if it already is, or if it was
+// acknowledged since the running flush read it.
 func (o *outboxState) take(id string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.inFlight == nil {
 		o.inFlight = map[string]bool{}
 	}
-	if o.inFlight[id] {
+	if o.inFlight[id] || o.settled[id] {
 		return false
 	}
 	o.inFlight[id] = true
 	return true
+}
+
+// settle records that id was acknowledged (it has left the outbox), for a
+// flush that may have read it before.
+func (o *outboxState) settle(id string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.flushing {
+		return // the next flush reads the outbox without it
+	}
+	if o.settled == nil {
+		o.settled = map[string]bool{}
+	}
+	o.settled[id] = true
+}
+
+// startPass forgets what was settled before a flush pass reads the outbox.
+func (o *outboxState) startPass() {
+	o.mu.Lock()
+	clear(o.settled)
+	o.mu.Unlock()
 }
 
 // give releases id for the next flush.
@@ -69,6 +95,7 @@ func (e *Engine) FlushOutbox() {
 			e.outbox.mu.Lock()
 			if !e.outbox.again {
 				e.outbox.flushing = false
+				clear(e.outbox.settled)
 				e.outbox.mu.Unlock()
 				return
 			}
@@ -86,6 +113,7 @@ const outboxBatch = 1000
 const outboxMax = 100 * outboxBatch
 
 func (e *Engine) flushOnce() {
+	e.outbox.startPass()
 	var items []store.HeldMessage
 	after := ""
 	for len(items) < outboxMax {
