@@ -79,28 +79,35 @@ func (k *Keys) ID() string { return k.id }
 // (ErrNoKeyFile) and one that is not a key file (ErrKeyFileFormat, with the
 // line).
 func Load(path string) (*Keys, error) {
+	k, _, err := load(path)
+	return k, err
+}
+
+// load is Load, and the file's contents.
+func load(path string) (*Keys, []byte, error) {
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", ErrNoKeyFile, path)
+		return nil, nil, fmt.Errorf("%w: %s", ErrNoKeyFile, path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
+		return nil, nil, fmt.Errorf("key file: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is not a regular file", ErrKeyFileFormat, path)
+		return nil, nil, fmt.Errorf("%w: %s is not a regular file", ErrKeyFileFormat, path)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s has mode %04o; run chmod 600 %s", ErrKeyFilePermissions, path, perm, path)
+		return nil, nil, fmt.Errorf("%w: %s has mode %04o; run chmod 600 %s", ErrKeyFilePermissions, path, perm, path)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
+		return nil, nil, fmt.Errorf("key file: %w", err)
 	}
 	secret, err := parseKeyFile(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return newKeys(secret)
+	k, err := newKeys(secret)
+	return k, b, err
 }
 
 // parseKeyFile returns the secret of a key file's contents: comment and
@@ -154,13 +161,9 @@ func generate() (*Keys, []byte) {
 // Copy writes the key file at src to dst as Create would (mode 0600,
 // synced, never over a file that exists), after checking that it loads.
 func Copy(src, dst string) (*Keys, error) {
-	k, err := Load(src)
+	k, b, err := load(src)
 	if err != nil {
 		return nil, err
-	}
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
 	}
 	if err := writeNew(dst, b); err != nil {
 		return nil, err
@@ -168,10 +171,8 @@ func Copy(src, dst string) (*Keys, error) {
 	return k, nil
 }
 
-// Create generates a new secret and writes it to a key file at path, mode
-// 0600, synced; it never replaces a file that exists (fs.ErrExist). The
-// file is written under a temporary name and linked into place, so a crash
-// leaves either no key file or a whole one.
+// Create generates a new secret and writes it to a new key file at path
+// (writeNew: mode 0600, synced, never over a file that exists).
 func Create(path string) (*Keys, error) {
 	k, secret := generate()
 	content := keyFileHeader + keyLine + base64.RawStdEncoding.EncodeToString(secret) + "\n"
