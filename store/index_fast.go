@@ -110,15 +110,16 @@ func (f *orgFast) start(number uint64, p *Probe) bool {
 // it checks a table's seqlock.
 var noEntry atomic.Uint64
 
-// startUnrecorded fills p for number of an organization that had no
-// record while the index had handed out handed symbols; it is false when
-// the index has handed out more since.
-func (ix *index) startUnrecorded(handed, number uint64, p *Probe) bool {
+// startUnrecorded fills p for a lookup in an organization that had no
+// record while the index had handed out handed symbols (any number: the
+// one entry is empty); it is false when the index has handed out more
+// since.
+func (ix *index) startUnrecorded(handed uint64, p *Probe) bool {
 	if ix.syms.handed.Load() != handed {
 		return false
 	}
 	p.base, p.n, p.i = &noEntry, 1, 0
-	p.seqp, p.seq, p.num = &ix.syms.handed, handed, number
+	p.seqp, p.seq = &ix.syms.handed, handed
 	return true
 }
 

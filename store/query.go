@@ -146,7 +146,7 @@ func (b *Badger) StartFast(h FastTable, number uint64, p *Probe) bool {
 		return false
 	}
 	if h.f == nil {
-		return h.ix.startUnrecorded(h.handed, number, p)
+		return h.ix.startUnrecorded(h.handed, p)
 	}
 	if !h.f.start(number, p) {
 		return false
