@@ -16,7 +16,7 @@ func (e *Engine) MT(b Bind, m *pdu.Message, raw []byte) Decision {
 	t := e.tab.Load()
 	c := e.claimOf(t, b)
 	if c.fast && m.ID != pdu.SubmitMulti && e.ov.n.Load() == 0 && e.rev.n.Load() == 0 {
-		if a, st := e.mtFast(c.acct, b.Session, m, 0); a != Defer {
+		if a, st := e.mtFast(c.acct, b.Session, m); a != Defer {
 			return Decision{Action: a, Status: st}
 		}
 	}
@@ -26,29 +26,40 @@ func (e *Engine) MT(b Bind, m *pdu.Message, raw []byte) Decision {
 // mtFast decides the common MT from memory with the fewest steps: an
 // account with organization scope and no sender prefixes (so neither the
 // organization nor the scope depends on the sender), no opt-out in flight
-// and no scope under review. The handset's digits are packed as they are
-// read (unless num has them already, from a hint; else it is 0) and the
-// store is asked with words only. When the answer needs more than memory
-// (a first contact) it returns Defer, for mtSlow to take over.
-func (e *Engine) mtFast(a *account, session uint64, m *pdu.Message, num uint64) (Action, pdu.Status) {
-	if num == 0 {
-		var ok bool
-		if num, ok = a.plan.pack(m.Dest.TON, m.Dest.Addr); !ok {
-			e.m.mt.add(session, mtNotNumber)
-			return Forward, 0
-		}
+// and no scope under review. The handset's digits are turned into its
+// store.Handset and the store is asked with words only. When the answer
+// needs more than memory (a first contact) it returns Defer, for mtSlow to
+// take over.
+func (e *Engine) mtFast(a *account, session uint64, m *pdu.Message) (Action, pdu.Status) {
+	var buf digits
+	d, ok := a.plan.dest(&buf, m.Dest.TON, m.Dest.Addr)
+	if !ok {
+		e.m.mt.add(session, mtNotNumber)
+		return Forward, 0
 	}
-	state, known := e.state(a, num)
-	return e.mtDecide(a, session, num, state, known)
+	state, known := e.state(a, d)
+	return e.mtDecide(a, session, m, state, known)
 }
 
-// mtDecide is mtFast's verdict once the handset's state is known.
-func (e *Engine) mtDecide(a *account, session uint64, num uint64, state store.State, known bool) (Action, pdu.Status) {
+// handset is the store's Handset of E.164 digits. Through the Store
+// interface d would escape, and every MT's digit buffer with it, so that
+// path copies them first.
+func (e *Engine) handset(d []byte) store.Handset {
+	if b := e.bst; b != nil {
+		return b.Handset(d)
+	}
+	c := make([]byte, len(d))
+	copy(c, d)
+	return e.st.Handset(c)
+}
+
+// mtDecide is mtFast's verdict for m once its handset's state is known.
+func (e *Engine) mtDecide(a *account, session uint64, m *pdu.Message, state store.State, known bool) (Action, pdu.Status) {
 	switch {
 	case state == store.StateOptedOut:
 		e.m.mt.add(session, mtOptedOut)
 		return Reject, a.main.spec.RefusedStatus
-	case a.allowed != nil && !a.allowsPacked(num):
+	case a.allowed != nil && !a.allowsDest(m):
 		e.m.mt.add(session, mtCountry)
 		return Reject, a.main.spec.RefusedStatus
 	case !a.modeForwards(state, known):
@@ -73,14 +84,16 @@ func (a *account) modeForwards(state store.State, known bool) bool {
 	return true
 }
 
-// state asks the store about an organization scope of a, through the
-// account's resolved organization when it has one.
-func (e *Engine) state(a *account, num uint64) (store.State, bool) {
+// state asks the store about an organization scope of a and the handset
+// whose E.164 digits are d, through the account's resolved organization
+// when it has one. The handset's pseudonym is made only when the
+// organization has records to look it up in.
+func (e *Engine) state(a *account, d []byte) (store.State, bool) {
 	r := a.ref.Load()
 	if b := e.bst; b != nil && r != nil {
 		// Direct calls: see Engine.bst.
 		if b.Resolved(*r) {
-			return b.StateRef(r, num)
+			return b.StateRef(r, b.Handset(d))
 		}
 		if b.Unrecorded(*r) {
 			return store.StateUnknown, false
@@ -98,7 +111,7 @@ func (e *Engine) state(a *account, num uint64) (store.State, bool) {
 			return store.StateUnknown, false
 		}
 	}
-	return e.st.StateRef(r, num)
+	return e.st.StateRef(r, e.handset(d))
 }
 
 // resolve stores the account's organization as the store's index has it

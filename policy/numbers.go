@@ -11,8 +11,9 @@ import (
 )
 
 // Handset numbers arrive as PDU addresses: digits with a type of number
-// (TON). The consent index is keyed by E.164 digits, so every MT's
-// destination is turned into them on the hot path, without allocating and
+// (TON). The consent index is keyed by the pseudonym of the E.164 digits
+// (store.Handset), so every MT's destination is turned into them on the
+// hot path, without allocating and
 // without the phone-number library (which allocates): a dial plan per
 // organization holds what that needs, computed once from the library's
 // metadata when the policy is built.
@@ -65,9 +66,9 @@ func (p *dialPlan) e164(buf *digits, ton byte, addr []byte) ([]byte, bool) {
 	return strconv.AppendUint(buf[:0], v, 10), true
 }
 
-// pack is e164 with the digits packed into a uint64 (as the store's index
-// keys them) in one pass, with no buffer. E.164 numbers never start with 0,
-// so the packing is one-to-one.
+// pack is e164 with the digits packed into a uint64 in one pass, with no
+// buffer (e164 then writes them out). E.164 numbers never start with 0, so
+// the packing is one-to-one.
 func (p *dialPlan) pack(ton byte, addr []byte) (uint64, bool) {
 	if d, ok := longIntl(ton, addr); ok {
 		return parseLong(d)
@@ -106,6 +107,27 @@ func (p *dialPlan) pack(ton byte, addr []byte) (uint64, bool) {
 	}
 	d, ok := parseDigits(addr)
 	return v*pow10[len(addr)] + d, ok
+}
+
+// dest returns the E.164 digits (no '+') of an MT's destination: the
+// PDU's own bytes when they are that already (the common international
+// destination, nothing copied and nothing parsed: the store hashes digits,
+// see store.Badger.Handset), else written into buf by e164. ok is false
+// when the destination is not a phone number.
+func (p *dialPlan) dest(buf *digits, ton byte, addr []byte) ([]byte, bool) {
+	if d, ok := longIntl(ton, addr); ok {
+		return d, longDigits(d)
+	}
+	return p.e164(buf, ton, addr)
+}
+
+// longDigits reports whether d, 9 to 15 bytes (longIntl's), are all ASCII
+// digits: parseLong's loads without its arithmetic.
+func longDigits(d []byte) bool {
+	n := len(d)
+	hi := binary.LittleEndian.Uint64(d)<<(8*(16-n)) | zeros>>(8*(n-8))
+	lo := binary.LittleEndian.Uint64(d[n-8:])
+	return notDigits(hi)|notDigits(lo) == 0
 }
 
 // longIntl returns the digits of addr when it is the common destination,

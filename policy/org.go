@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -325,10 +324,12 @@ func (a *account) allows(e164 []byte) bool {
 	return a.allowed[a.regions.of(e164)]
 }
 
-// allowsPacked is allows for packed digits.
-func (a *account) allowsPacked(num uint64) bool {
-	var buf [maxE164 + 1]byte
-	return a.allows(strconv.AppendUint(buf[:0], num, 10))
+// allowsDest is allows for an MT's destination (a phone number: the MT
+// path checked).
+func (a *account) allowsDest(m *pdu.Message) bool {
+	var buf digits
+	d, _ := a.plan.dest(&buf, m.Dest.TON, m.Dest.Addr)
+	return a.allows(d)
 }
 
 // senderName is {sender_name} for a sender number.

@@ -38,10 +38,8 @@ type Session struct {
 	forward uint8
 
 	// What PrefetchMT found for the session's MT under tab, until QuickMT
-	// takes it: hint is the destination's packed digits (0 for none), and
-	// probing says that probe holds the lookup it started.
+	// takes it: probing says that probe holds the lookup it started.
 	probing bool
-	hint    uint64
 	fast    store.FastTable
 	probe   store.Probe
 
@@ -69,7 +67,7 @@ func (s *Session) follow(t *table) {
 		s.acct = c.acct
 		s.forward = forwardStates(c.acct)
 	}
-	s.hint, s.probing = 0, false // made under the old table's dial plan
+	s.probing = false // made under the old table's dial plan
 }
 
 // forwardStates is Session.forward for account a: the states, as bit
@@ -99,30 +97,23 @@ func stateBit(st store.State, known bool) uint8 {
 
 // PrefetchMT starts the lookup QuickMT will make for m, an MT of which
 // only the addresses are scanned yet; it decides nothing and does not wait.
-// It keeps the destination's packed digits for QuickMT, which uses them
-// only while the table they were packed under is current.
+// QuickMT uses the lookup only while the table whose dial plan read the
+// destination is current.
 func (s *Session) PrefetchMT(m *pdu.Message) {
 	s.current()
-	s.hint, s.probing = 0, false
+	s.probing = false
 	a := s.acct
-	if a == nil || m.ID == pdu.SubmitMulti {
-		return
+	b := s.e.bst
+	if a == nil || b == nil || m.ID == pdu.SubmitMulti {
+		return // QuickMT, through mtFast, reads the destination itself
 	}
-	var num uint64
-	var ok bool
-	if d, long := longIntl(m.Dest.TON, m.Dest.Addr); long {
-		num, ok = parseLong(d) // pack's first case, one call fewer
-	} else {
-		num, ok = a.plan.pack(m.Dest.TON, m.Dest.Addr)
-	}
+	var buf digits
+	d, ok := a.plan.dest(&buf, m.Dest.TON, m.Dest.Addr)
 	if !ok {
 		return
 	}
-	s.hint = num
-	if b := s.e.bst; b != nil {
-		if s.probing = b.StartFast(s.fast, num, &s.probe); !s.probing {
-			s.refetch(b, a, num)
-		}
+	if s.probing = b.StartFast(s.fast, d, &s.probe); !s.probing {
+		s.refetch(b, a, d)
 	}
 }
 
@@ -130,14 +121,14 @@ func (s *Session) PrefetchMT(m *pdu.Message) {
 // the account's fast table is stale or missing (the first MT, a rebuilt
 // index, an organization that had no table yet, a first record of any name
 // since the handle of an organization without records was made).
-func (s *Session) refetch(b *store.Badger, a *account, num uint64) {
+func (s *Session) refetch(b *store.Badger, a *account, d []byte) {
 	r := a.ref.Load()
 	if r == nil {
 		return
 	}
-	if h, ok := b.FastTable(r); ok {
-		s.fast = h
-		s.probing = b.StartFast(h, num, &s.probe)
+	if t, ok := b.FastTable(r); ok {
+		s.fast = t
+		s.probing = b.StartFast(t, d, &s.probe)
 	}
 }
 
@@ -150,8 +141,6 @@ func (s *Session) refetch(b *store.Badger, a *account, num uint64) {
 // QuickMT.
 func (s *Session) QuickMT(m *pdu.Message) (st pdu.Status, ok bool) {
 	e := s.e
-	hint := s.hint
-	s.hint = 0 // this MT's only: see PrefetchMT
 	if s.probing && e.tab.Load() == s.tab && e.ov.n.Load() == 0 && e.rev.n.Load() == 0 {
 		// The lookup PrefetchMT started for this MT (so the account takes
 		// the fast path and the MT is not a submit_multi): its entry has
@@ -161,19 +150,18 @@ func (s *Session) QuickMT(m *pdu.Message) (st pdu.Status, ok bool) {
 			if s.forward>>stateBit(st, known)&1 != 0 {
 				return pdu.ESME_ROK, true
 			}
-			a, st := e.mtDecide(s.acct, s.session, hint, st, known)
+			a, st := e.mtDecide(s.acct, s.session, m, st, known)
 			return st, a != Defer
 		}
 	}
 	s.probing = false
 	if t := e.tab.Load(); t != s.tab {
 		s.follow(t)
-		hint = 0 // packed under the old table's dial plan
 	}
 	a := s.acct
 	if a == nil || m.ID == pdu.SubmitMulti || e.ov.n.Load() != 0 || e.rev.n.Load() != 0 {
 		return pdu.ESME_ROK, false
 	}
-	act, st := e.mtFast(a, s.session, m, hint)
+	act, st := e.mtFast(a, s.session, m)
 	return st, act != Defer
 }

@@ -320,7 +320,7 @@ func (b *Badger) reload() error {
 	if err != nil {
 		return err
 	}
-	ix, err := loadIndex(b.cdb)
+	ix, err := loadIndex(b.cdb, b.idx.Load().keys)
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func FuzzDecoders(f *testing.F) {
 		if s, err := parseScopeKey(b); err == nil {
 			_ = s.String()
 		}
-		ix := newIndex(0)
+		ix := newIndex(testKeys, 0)
 		ix.loadKey(b)
 	})
 }

@@ -7,17 +7,20 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/optguard/optguard/store/seal"
 )
 
 // The in-memory consent index answers State on the MT hot path without
 // touching badger. It is compact on purpose (1 M scopes must fit in a few
 // tens of MiB next to badger) and built for one cache miss per lookup:
-// organization and sender names are interned to uint32 ids, the handset's
-// digits are packed into a uint64, and state, mode and updated-at (to the
-// second) share another: a 24-byte slot without pointers (so the garbage
-// collector never scans it) in an open-addressing table with linear
-// probing, one table per shard. Go maps took 100 bytes an entry and two or
-// three cache misses a lookup at 1 M entries.
+// organization and sender names are interned to uint32 ids, the handset is
+// its pseudonym's two words (Handset: the index never holds a number), and
+// state, mode and updated-at (to the second) share a word: a 32-byte slot
+// without pointers (so the garbage collector never scans it, and two share
+// a cache line) in an open-addressing table with linear probing, one table
+// per shard. Go maps took 100 bytes an entry and two or three cache misses
+// a lookup at 1 M entries.
 //
 // Only the committer goroutine writes the index, right after the badger
 // transaction that changed the same records commits. Entries are never
@@ -32,7 +35,7 @@ const (
 type idxKey struct {
 	org    uint32
 	sender uint32 // 0 for organization scope
-	number uint64 // digits of the E.164 number, never 0
+	h      Handset
 }
 
 type idxVal struct {
@@ -41,10 +44,10 @@ type idxVal struct {
 	mode    Mode
 }
 
-// slot is one table entry; number 0 marks an empty slot. Its words are
-// read without a lock (see idxShard), so each is an atomic.
+// slot is one table entry; hi 0 marks an empty slot, and is written last.
+// Its words are read without a lock (see idxShard), so each is an atomic.
 type slot struct {
-	number atomic.Uint64
+	hi, lo atomic.Uint64 // the handset
 	syms   atomic.Uint64 // org << 32 | sender
 	packed atomic.Uint64 // updated-at Unix seconds (48 bits, signed) << 16 | mode << 8 | state
 }
@@ -136,6 +139,9 @@ type index struct {
 
 	fast   [fastOrgs]atomic.Pointer[orgFast] // by organization symbol (index_fast.go)
 	fastMu sync.Mutex                        // creates fast tables
+
+	// keys gives the pseudonyms of numbers asked about by Scope.
+	keys *seal.Keys
 }
 
 // orgEntry is one organization name with its symbol.
@@ -163,10 +169,11 @@ func (ix *index) orgSym(name string) (uint32, bool) {
 	return id, ok
 }
 
-// newIndex returns an empty index sized for about sizeHint records, which
-// saves the maps' incremental growth while 1 M records load.
-func newIndex(sizeHint int) *index {
-	ix := &index{}
+// newIndex returns an empty index for the pseudonyms of keys, sized for
+// about sizeHint records, which saves the maps' incremental growth while
+// 1 M records load.
+func newIndex(keys *seal.Keys, sizeHint int) *index {
+	ix := &index{keys: keys}
 	per := sizeHint / indexShards
 	for i := range ix.shards {
 		slots := make([]slot, per*maxLoadDen/maxLoadNum+8)
@@ -179,12 +186,11 @@ func newIndex(sizeHint int) *index {
 }
 
 // hash mixes a key into 64 well-spread bits: the top 8 pick the shard, the
-// low 32 the slot.
+// low 32 the slot. The handset's words are a keyed hash already, so only
+// the symbols need mixing in.
 func (k idxKey) hash() uint64 {
-	h := k.number*0x9e3779b97f4a7c15 ^ (uint64(k.org)<<32|uint64(k.sender))*0xc2b2ae3d27d4eb4f
-	h ^= h >> 29
-	h *= 0xbf58476d1ce4e5b9
-	return h ^ h>>32
+	h := (uint64(k.org)<<32 | uint64(k.sender)) * 0xc2b2ae3d27d4eb4f
+	return k.h.lo ^ h ^ h>>29
 }
 
 // shard is the shard of a key with hash h.
@@ -201,8 +207,8 @@ func find(slots []slot, k idxKey, h uint64) *slot {
 	ks := k.syms()
 	for i := home(h, n); ; {
 		s := &slots[i]
-		num := s.number.Load()
-		if num == 0 || num == k.number && s.syms.Load() == ks {
+		hi := s.hi.Load()
+		if hi == 0 || hi == k.h.hi && s.lo.Load() == k.h.lo && s.syms.Load() == ks {
 			return s
 		}
 		if i++; i == n {
@@ -219,7 +225,7 @@ func (sh *idxShard) get(k idxKey, h uint64) (packed uint64, found bool) {
 			continue // a writer is changing a slot; it takes nanoseconds
 		}
 		s := find(sh.table(), k, h)
-		packed, found = s.packed.Load(), s.number.Load() != 0
+		packed, found = s.packed.Load(), s.hi.Load() != 0
 		if sh.seq.Load() == seq {
 			return packed, found
 		}
@@ -235,14 +241,15 @@ func (sh *idxShard) putLocked(k idxKey, h uint64, packed uint64) (old uint64, ha
 	s := find(sh.table(), k, h)
 	sh.seq.Add(1)
 	defer sh.seq.Add(1)
-	if s.number.Load() != 0 {
+	if s.hi.Load() != 0 {
 		old = s.packed.Load()
 		s.packed.Store(packed)
 		return old, true
 	}
+	s.lo.Store(k.h.lo)
 	s.syms.Store(k.syms())
 	s.packed.Store(packed)
-	s.number.Store(k.number)
+	s.hi.Store(k.h.hi)
 	sh.used++
 	return 0, false
 }
@@ -252,13 +259,14 @@ func (sh *idxShard) growLocked() {
 	slots := make([]slot, len(old)*3/2+16)
 	for i := range old {
 		s := &old[i]
-		if num := s.number.Load(); num != 0 {
+		if hi := s.hi.Load(); hi != 0 {
 			syms := s.syms.Load()
-			k := idxKey{org: uint32(syms >> 32), sender: uint32(syms), number: num}
+			k := idxKey{org: uint32(syms >> 32), sender: uint32(syms), h: Handset{hi: hi, lo: s.lo.Load()}}
 			d := find(slots, k, k.hash())
+			d.lo.Store(k.h.lo)
 			d.syms.Store(syms)
 			d.packed.Store(s.packed.Load())
-			d.number.Store(num)
+			d.hi.Store(hi)
 		}
 	}
 	sh.publishLocked(slots)
@@ -374,11 +382,11 @@ func (ix *index) loadKey(sk []byte) (idxKey, error) {
 	if i < 0 {
 		return idxKey{}, fmt.Errorf("scope key: no number terminator")
 	}
-	num, ok := numberKey(rest[:i])
+	h, ok := handsetOfNumber(ix.keys, rest[:i])
 	if !ok {
 		return idxKey{}, fmt.Errorf("scope key: bad number %q", rest[:i])
 	}
-	return idxKey{org: ix.syms.internLoading(org), sender: ix.syms.internLoading(rest[i+1:]), number: num}, nil
+	return idxKey{org: ix.syms.internLoading(org), sender: ix.syms.internLoading(rest[i+1:]), h: h}, nil
 }
 
 // insertLoaded adds entries (each scope at most once) to an index that is
@@ -397,10 +405,10 @@ func (ix *index) insertLoaded(batch []loadEntry) {
 
 func (ix *index) get(s Scope) (idxVal, bool) { return indexGet(ix, s.Org, s.Sender, s.Number) }
 
-// indexGet looks a scope up with its sender and number as strings or as
-// bytes.
+// indexGet looks a scope up with its sender and number (E.164, with or
+// without its '+') as strings or as bytes.
 func indexGet[T string | []byte](ix *index, org string, sender, number T) (idxVal, bool) {
-	num, ok := numberKey(number)
+	h, ok := handsetOfNumber(ix.keys, number)
 	if !ok {
 		return idxVal{}, false
 	}
@@ -410,19 +418,19 @@ func indexGet[T string | []byte](ix *index, org string, sender, number T) (idxVa
 			return idxVal{}, false
 		}
 	}
-	return indexGetNum(ix, org, snd, num)
+	return indexGetHandset(ix, org, snd, h)
 }
 
-// indexGetNum looks up a scope whose sender is already a symbol (0 for
-// organization scope) and whose number is packed.
-func indexGetNum(ix *index, org string, snd uint32, num uint64) (idxVal, bool) {
+// indexGetHandset looks up a scope whose sender is already a symbol (0 for
+// organization scope).
+func indexGetHandset(ix *index, org string, snd uint32, h Handset) (idxVal, bool) {
 	o, ok := ix.orgSym(org)
 	if !ok || o == 0 {
 		return idxVal{}, false
 	}
-	k := idxKey{org: o, sender: snd, number: num}
-	h := k.hash()
-	packed, found := ix.shard(h).get(k, h)
+	k := idxKey{org: o, sender: snd, h: h}
+	hash := k.hash()
+	packed, found := ix.shard(hash).get(k, hash)
 	if !found {
 		return idxVal{}, false
 	}
@@ -431,15 +439,15 @@ func indexGetNum(ix *index, org string, snd uint32, num uint64) (idxVal, bool) {
 
 // set stores v for s; s must be valid (it was checked before it was written).
 func (ix *index) set(s Scope, v idxVal) {
-	num, _ := numberKey(s.Number)
-	k := idxKey{org: ix.syms.intern(s.Org), sender: ix.syms.intern(s.Sender), number: num}
-	h := k.hash()
-	sh := ix.shard(h)
+	h, _ := handsetOfNumber(ix.keys, s.Number)
+	k := idxKey{org: ix.syms.intern(s.Org), sender: ix.syms.intern(s.Sender), h: h}
+	hash := k.hash()
+	sh := ix.shard(hash)
 	sh.mu.Lock()
 	if k.fast() {
 		ix.putFast(k, v.state) // before the wide slot, as readers of both expect
 	}
-	old, had := sh.putLocked(k, h, pack(v))
+	old, had := sh.putLocked(k, hash, pack(v))
 	sh.mu.Unlock()
 	if had {
 		ix.counts[unpack(old).state].Add(-1)

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/optguard/optguard/store/seal"
 )
 
 func TestMain(m *testing.M) {
@@ -138,3 +141,12 @@ func pdu(i int) []byte {
 	copy(b[16:], fmt.Sprintf("pdu-%d", i))
 	return b
 }
+
+// handsetNum is the Handset of the E.164 number whose digits are n.
+func handsetNum(b *Badger, n uint64) Handset { return b.Handset(digitsNum(n)) }
+
+// digitsNum is the E.164 number whose digits are n, as a PDU carries it.
+func digitsNum(n uint64) []byte { return strconv.AppendUint(nil, n, 10) }
+
+// testKeys are the keys of indexes that tests build without a store.
+var testKeys = seal.Generate()

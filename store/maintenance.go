@@ -250,7 +250,7 @@ func (b *Badger) rebuild(ctx context.Context, fix bool) (RebuildReport, error) {
 		if err := b.rewriteConsents(want, writes, deletes); err != nil {
 			return err
 		}
-		nix, err := loadIndex(b.cdb)
+		nix, err := loadIndex(b.cdb, b.idx.Load().keys)
 		if err != nil {
 			return err
 		}

@@ -180,7 +180,14 @@ func (b *Badger) load() error {
 		return err
 	}
 	b.head = head
-	ix, err := loadIndex(b.cdb)
+	keys := b.keys
+	if keys == nil {
+		// A read-only store opened without its key file: its index is
+		// keyed by pseudonyms of its own, which no number asked about
+		// can match (there is no key to make them).
+		keys = seal.Generate()
+	}
+	ix, err := loadIndex(b.cdb, keys)
 	if err != nil {
 		return err
 	}
@@ -308,8 +315,8 @@ func (h chainHead) encode() []byte {
 // loadIndex reads every consent record into a fresh in-memory index. It
 // is a two-stage pipeline, so that reading badger and filling the maps
 // (about half the time each for 1 M records) use both cores.
-func loadIndex(db *badger.DB) (*index, error) {
-	ix := newIndex(countHint(db, prefixConsent))
+func loadIndex(db *badger.DB, keys *seal.Keys) (*index, error) {
+	ix := newIndex(keys, countHint(db, prefixConsent))
 	const batchLen = 4096
 	batches := make(chan []loadEntry, 4)
 	free := make(chan []loadEntry, 5)

@@ -155,20 +155,27 @@ func TestNoteMessageID(t *testing.T) {
 	}
 }
 
-func TestStateNumber(t *testing.T) {
+func TestStateHandset(t *testing.T) {
 	s, c := memStore(t)
 	mustApply(t, s, change(OrgScope("acme", "+15551230007"), EventOptedOut, c.Now()))
-	if st, ok := s.StateNumber("acme", 15551230007); !ok || st != StateOptedOut {
-		t.Fatalf("StateNumber = %v, %v", st, ok)
+	if st, ok := s.StateHandset("acme", handsetNum(s, 15551230007)); !ok || st != StateOptedOut {
+		t.Fatalf("StateHandset = %v, %v", st, ok)
 	}
-	if _, ok := s.StateNumber("acme", 15551230008); ok {
-		t.Fatal("StateNumber found a scope without a record")
+	if _, ok := s.StateHandset("acme", handsetNum(s, 15551230008)); ok {
+		t.Fatal("StateHandset found a scope without a record")
 	}
-	if _, ok := s.StateNumber("other", 15551230007); ok {
-		t.Fatal("StateNumber found the scope under another organization")
+	if _, ok := s.StateHandset("other", handsetNum(s, 15551230007)); ok {
+		t.Fatal("StateHandset found the scope under another organization")
 	}
-	if n := testing.AllocsPerRun(100, func() { s.StateNumber("acme", 15551230007) }); n != 0 {
-		t.Fatalf("StateNumber allocates %v times", n)
+	digits := []byte("15551230007") // as a destination_addr carries them
+	if n := testing.AllocsPerRun(100, func() { s.StateHandset("acme", s.Handset(digits)) }); n != 0 {
+		t.Fatalf("Handset and StateHandset allocate %v times", n)
+	}
+	if s.Handset(nil) != (Handset{}) || !s.Handset(nil).IsZero() {
+		t.Fatal("no digits do not give the zero Handset")
+	}
+	if _, ok := s.StateHandset("acme", Handset{}); ok {
+		t.Fatal("the zero Handset has a record")
 	}
 }
 
@@ -196,7 +203,7 @@ func TestStateRef(t *testing.T) {
 	if s.Resolved(none) {
 		t.Fatal("an organization without records resolved")
 	}
-	if st, ok := s.StateRef(&none, 15551230007); ok || st != StateUnknown {
+	if st, ok := s.StateRef(&none, handsetNum(s, 15551230007)); ok || st != StateUnknown {
 		t.Fatalf("StateRef before any record = %v, %v", st, ok)
 	}
 	if !s.Unrecorded(none) {
@@ -219,19 +226,20 @@ func TestStateRef(t *testing.T) {
 	if !s.Resolved(r) || s.Unrecorded(r) {
 		t.Fatal("ResolveOrg after a record did not resolve")
 	}
-	if st, ok := s.StateRef(&r, 15551230007); !ok || st != StateOptedOut {
+	if st, ok := s.StateRef(&r, handsetNum(s, 15551230007)); !ok || st != StateOptedOut {
 		t.Fatalf("StateRef = %v, %v", st, ok)
 	}
-	if n := testing.AllocsPerRun(100, func() { s.StateRef(&r, 15551230007) }); n != 0 {
+	h := handsetNum(s, 15551230007)
+	if n := testing.AllocsPerRun(100, func() { s.StateRef(&r, h) }); n != 0 {
 		t.Fatalf("StateRef allocates %v times", n)
 	}
 	// A reference to an index that was replaced still answers, by name.
 	stale := r
-	stale.ix = newIndex(0)
+	stale.ix = newIndex(s.idx.Load().keys, 0)
 	if s.Resolved(stale) {
 		t.Fatal("a reference to another index resolved")
 	}
-	if st, ok := s.StateRef(&stale, 15551230007); !ok || st != StateOptedOut {
+	if st, ok := s.StateRef(&stale, handsetNum(s, 15551230007)); !ok || st != StateOptedOut {
 		t.Fatalf("StateRef through a stale reference = %v, %v", st, ok)
 	}
 }

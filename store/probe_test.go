@@ -16,28 +16,29 @@ func TestProbeUnrecorded(t *testing.T) {
 	if !ok {
 		t.Fatal("no handle for an organization without records")
 	}
-	if !s.StartFast(h, 15551230007, &p) {
+	if !s.StartFast(h, digitsNum(15551230007), &p) {
 		t.Fatal("StartFast of an organization without records did not start")
 	}
 	if st, known, ok := p.Finish(); !ok || known || st != StateUnknown {
 		t.Fatalf("probe without records = %v, %v, %v; want unknown, no record", st, known, ok)
 	}
+	hs := digitsNum(15551230007)
 	if a := testing.AllocsPerRun(100, func() {
-		s.StartFast(h, 15551230007, &p)
+		s.StartFast(h, hs, &p)
 		p.Finish()
 	}); a != 0 {
 		t.Fatalf("a probe allocates %v times", a)
 	}
 
 	// Another organization's first record, between the two steps.
-	if !s.StartFast(h, 15551230007, &p) {
+	if !s.StartFast(h, digitsNum(15551230007), &p) {
 		t.Fatal("StartFast did not start")
 	}
 	mustApply(t, s, change(OrgScope("other", num(7)), EventOptedOut, c.Now()))
 	if _, _, ok := p.Finish(); ok {
 		t.Fatal("a probe across a first record answered")
 	}
-	if s.StartFast(h, 15551230007, &p) {
+	if s.StartFast(h, digitsNum(15551230007), &p) {
 		t.Fatal("a stale handle of an organization without records started")
 	}
 	if _, ok := s.FastTable(&none); ok {
@@ -47,7 +48,7 @@ func TestProbeUnrecorded(t *testing.T) {
 	// acme's own first record: its handle is a table now.
 	mustApply(t, s, change(OrgScope("acme", num(7)), EventOptedOut, c.Now()))
 	r := s.ResolveOrg("acme")
-	if h, ok = s.FastTable(&r); !ok || !s.StartFast(h, 15550000007, &p) {
+	if h, ok = s.FastTable(&r); !ok || !s.StartFast(h, digitsNum(15550000007), &p) {
 		t.Fatal("no probe of acme after its first record")
 	}
 	if st, known, ok := p.Finish(); !ok || !known || st != StateOptedOut {
@@ -62,7 +63,7 @@ func TestProbeUnrecorded(t *testing.T) {
 func TestProbe(t *testing.T) {
 	s, c := memStore(t)
 	var p Probe
-	if s.StartFast(FastTable{}, 15551230007, &p) {
+	if s.StartFast(FastTable{}, digitsNum(15551230007), &p) {
 		t.Fatal("StartFast with the zero FastTable started")
 	}
 
@@ -85,19 +86,19 @@ func TestProbe(t *testing.T) {
 		t.Fatal("no fast table after the organization's records")
 	}
 	for i := 0; i < n+100; i++ { // the last 100 have no record
-		number := 15550000000 + uint64(i)
-		wantSt, wantKnown := s.StateRef(&r, number)
+		number := digitsNum(15550000000 + uint64(i))
+		wantSt, wantKnown := s.StateRef(&r, s.Handset(number))
 		if !s.StartFast(h, number, &p) {
-			t.Fatalf("StartFast(%d) did not start", number)
+			t.Fatalf("StartFast(%d) did not start", 15550000000+i)
 		}
 		st, known, ok := p.Finish()
 		if !ok || st != wantSt || known != wantKnown {
-			t.Fatalf("probe of %d = %v, %v, %v; StateRef says %v, %v", number, st, known, ok, wantSt, wantKnown)
+			t.Fatalf("probe of %d = %v, %v, %v; StateRef says %v, %v", 15550000000+i, st, known, ok, wantSt, wantKnown)
 		}
 	}
 
 	// An opt-in applied between the two steps is what the second reads.
-	number := uint64(15550000001) // opted out above
+	number := digitsNum(15550000001) // opted out above
 	if !s.StartFast(h, number, &p) {
 		t.Fatal("StartFast did not start")
 	}
@@ -121,7 +122,7 @@ func TestProbe(t *testing.T) {
 	if _, _, ok := p.Finish(); ok {
 		t.Fatal("a probe across a grown table answered")
 	}
-	if st, ok := s.StateRef(&r, number); !ok || st != StateOptedIn {
+	if st, ok := s.StateRef(&r, s.Handset(number)); !ok || st != StateOptedIn {
 		t.Fatalf("StateRef after the growth = %v, %v", st, ok)
 	}
 

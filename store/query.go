@@ -86,13 +86,13 @@ func (b *Badger) Unrecorded(r OrgRef) bool {
 	return r.sym == 0 && r.ix == ix && r.handed == ix.syms.handed.Load()
 }
 
-// StateRef is StateNumber for a resolved organization.
-func (b *Badger) StateRef(r *OrgRef, number uint64) (State, bool) {
+// StateRef is StateHandset for a resolved organization.
+func (b *Badger) StateRef(r *OrgRef, h Handset) (State, bool) {
 	ix := b.idx.Load()
 	if r.ix != ix || r.sym == 0 {
-		return b.StateNumber(r.name, number)
+		return b.StateHandset(r.name, h)
 	}
-	return ix.orgState(r.sym, number)
+	return ix.orgState(r.sym, h)
 }
 
 // FastTable is a handle on one organization's fast table, for a caller
@@ -128,42 +128,44 @@ func (b *Badger) FastTable(r *OrgRef) (FastTable, bool) {
 	return FastTable{ix: ix, f: f}, f != nil
 }
 
-// StartFast begins StateRef(r, number), for the r whose handle h is, in
-// two steps for the MT path: it finds the fast-table entry the lookup
-// starts at, starts loading its line without waiting for it, and keeps
-// what the second step needs in p; p.Finish, called a little later by the
-// same goroutine, reads the entry. The relay calls the first step once an
-// MT's addresses are scanned and the second after the rest of the scan, so
-// that the miss overlaps the scan: under relay load the entry's line has
-// left the caches between two MTs to the same handset, and the wait for it
-// was most of the verdict's cost (docs/BENCHMARKS.md). It returns false,
-// and p is not to be finished, when the fast table cannot answer (a number
-// it does not hold, a table being grown) or h is stale (the index was
-// rebuilt since FastTable, which gives a current one, or the organization
-// without records has had one since): StateRef answers then.
-func (b *Badger) StartFast(h FastTable, number uint64, p *Probe) bool {
-	if h.ix != b.idx.Load() || number >= fastNumbers {
+// StartFast begins StateRef(r, b.Handset(digits)), for the r whose handle
+// t is, in two steps for the MT path: it finds the fast-table entry the
+// lookup starts at, starts loading its line without waiting for it, and
+// keeps what the second step needs in p; p.Finish, called a little later
+// by the same goroutine, reads the entry. The relay calls the first step
+// once an MT's addresses are scanned and the second after the rest of the
+// scan, so that the miss overlaps the scan: under relay load the entry's
+// line has left the caches between two MTs to the same handset, and the
+// wait for it was most of the verdict's cost (docs/BENCHMARKS.md). The
+// handset's pseudonym is made only when the organization has records to
+// look it up in. It returns false, and p is not to be finished, when the
+// fast table cannot answer (a table being grown) or t is stale (the index
+// was rebuilt since FastTable, which gives a current one, or the
+// organization without records has had one since): StateRef answers then.
+// digits are the E.164 digits without '+', as for Handset.
+func (b *Badger) StartFast(t FastTable, digits []byte, p *Probe) bool {
+	if t.ix != b.idx.Load() {
 		return false
 	}
-	if h.f == nil {
-		return h.ix.startUnrecorded(h.handed, p)
+	if t.f == nil {
+		return t.ix.startUnrecorded(t.handed, p)
 	}
-	if !h.f.start(number, p) {
+	if !t.f.start(handsetOf(t.ix.keys.PseudonymWords(digits)), p) {
 		return false
 	}
 	prefetchLine(unsafe.Pointer(p.entry(p.i)))
 	return true
 }
 
-// StateNumber is the state of an organization scope with the handset's
-// E.164 digits packed into a uint64 (the digits as a decimal number: the
-// MT path packs them as it reads the PDU), and whether it has a record, so
-// that nothing is parsed and nothing crosses the call but words.
-func (b *Badger) StateNumber(org string, number uint64) (State, bool) {
-	if number == 0 {
+// StateHandset is the state of an organization scope with the handset
+// given as its Handset (the MT path makes it from the PDU's digits), and
+// whether it has a record, so that nothing is parsed and nothing crosses
+// the call but words.
+func (b *Badger) StateHandset(org string, h Handset) (State, bool) {
+	if h.IsZero() {
 		return StateUnknown, false
 	}
-	v, ok := indexGetNum(b.idx.Load(), org, 0, number)
+	v, ok := indexGetHandset(b.idx.Load(), org, 0, h)
 	return v.state, ok
 }
 

@@ -47,17 +47,19 @@ type Consents interface {
 	Lookup(s Scope) (Current, bool)
 	// LookupBytes is Lookup with the sender and number as PDU bytes.
 	LookupBytes(org string, sender, number []byte) (Current, bool)
-	// StateNumber is the state of an organization scope, and whether it
-	// has a record, with the number's digits packed into a uint64: the MT
-	// hot path.
-	StateNumber(org string, number uint64) (State, bool)
-	// ResolveOrg, Resolved and StateRef are StateNumber with the
+	// Handset is the index's key for a number's E.164 digits (no '+'):
+	// its pseudonym, made without allocating.
+	Handset(digits []byte) Handset
+	// StateHandset is the state of an organization scope, and whether it
+	// has a record, with the handset as its Handset: the MT hot path.
+	StateHandset(org string, h Handset) (State, bool)
+	// ResolveOrg, Resolved and StateRef are StateHandset with the
 	// organization resolved once and kept by the caller; Unrecorded says
 	// an unresolved one still has no record.
 	ResolveOrg(org string) OrgRef
 	Resolved(r OrgRef) bool
 	Unrecorded(r OrgRef) bool
-	StateRef(r *OrgRef, number uint64) (State, bool)
+	StateRef(r *OrgRef, h Handset) (State, bool)
 	// Consent reads the full record from disk; ErrNotFound if none.
 	Consent(ctx context.Context, s Scope) (Consent, error)
 	// ListConsents pages through records for the reports and the API.
