@@ -242,7 +242,7 @@ func (b *Badger) Restore(ctx context.Context, r io.Reader) error {
 			}
 			tag, err := br.ReadByte()
 			if err != nil {
-				return fmt.Errorf("%w: missing end marker", ErrBackupFormat)
+				return b.undoRestore(fmt.Errorf("%w: missing end marker", ErrBackupFormat))
 			}
 			var db *badger.DB
 			switch tag {
@@ -252,18 +252,21 @@ func (b *Badger) Restore(ctx context.Context, r io.Reader) error {
 				db = b.ldb
 			case tagEnd:
 				if !seen[tagConsent] {
-					return fmt.Errorf("%w: no consent section", ErrBackupFormat)
+					return b.undoRestore(fmt.Errorf("%w: no consent section", ErrBackupFormat))
 				}
-				return b.reload()
+				if err := b.reload(); err != nil {
+					return b.undoRestore(err)
+				}
+				return nil
 			default:
-				return fmt.Errorf("%w: unknown section %q", ErrBackupFormat, tag)
+				return b.undoRestore(fmt.Errorf("%w: unknown section %q", ErrBackupFormat, tag))
 			}
 			if seen[tag] {
-				return fmt.Errorf("%w: section %q twice", ErrBackupFormat, tag)
+				return b.undoRestore(fmt.Errorf("%w: section %q twice", ErrBackupFormat, tag))
 			}
 			seen[tag] = true
 			if err := db.Load(&chunkReader{r: br}, 16); err != nil {
-				return fmt.Errorf("loading section %q: %w", tag, err)
+				return b.undoRestore(fmt.Errorf("loading section %q: %w", tag, err))
 			}
 		}
 	})
@@ -271,6 +274,27 @@ func (b *Badger) Restore(ctx context.Context, r io.Reader) error {
 		return fmt.Errorf("restoring: %w", err)
 	}
 	return nil
+}
+
+// undoRestore empties the store again after a restore that failed part
+// way, so that it is left as it was (empty, with its own key id), and
+// returns err.
+func (b *Badger) undoRestore(err error) error {
+	for _, db := range []*badger.DB{b.cdb, b.ldb} {
+		if derr := db.DropAll(); derr != nil {
+			return fmt.Errorf("%w (and emptying the store again failed: %v)", err, derr)
+		}
+		if ferr := checkFormat(db); ferr != nil {
+			return fmt.Errorf("%w (and %v)", err, ferr)
+		}
+	}
+	if kerr := b.recordKeyID(); kerr != nil {
+		return fmt.Errorf("%w (and %v)", err, kerr)
+	}
+	b.head = chainHead{}
+	b.idx.Store(newIndex(b.keys, 0))
+	b.subjects.clear()
+	return err
 }
 
 // checkEmpty fails unless both databases hold nothing but the format key
@@ -308,17 +332,19 @@ func (b *Badger) reload() error {
 	if err != nil {
 		return err
 	}
+	head, err := readHead(b.cdb)
+	if err != nil {
+		return err
+	}
 	switch {
+	case id == "" && head.seq > 0:
+		return fmt.Errorf("%w: the backup holds events but no key id: nothing in it could be read with any key file", ErrKey)
 	case id == "":
-		if err := b.recordKeyID(); err != nil { // a backup from before keys
+		if err := b.recordKeyID(); err != nil { // an empty store's backup
 			return err
 		}
 	case id != b.keys.ID():
 		return fmt.Errorf("%w: the backup was written with key %s and this store has key %s; restore with the key file the backup was written with", ErrKey, id, b.keys.ID())
-	}
-	head, err := readHead(b.cdb)
-	if err != nil {
-		return err
 	}
 	ix, err := loadIndex(b.cdb, b.idx.Load().keys)
 	if err != nil {
@@ -331,6 +357,7 @@ func (b *Badger) reload() error {
 	b.head = head
 	b.idx.Store(ix)
 	b.ids.Store(im)
+	b.subjects.clear() // the backup's subjects replaced this store's
 	return nil
 }
 

@@ -127,7 +127,7 @@ func BenchmarkState1M(b *testing.B) {
 		orgs[i] = fmt.Sprint("org-", i)
 	}
 	for i := 0; i < n; i++ {
-		ix.set(OrgScope(orgs[i%100], fmt.Sprintf("+1555%07d", i)), idxVal{state: StateOptedIn, mode: ModeConsent})
+		ix.setScope(OrgScope(orgs[i%100], fmt.Sprintf("+1555%07d", i)), idxVal{state: StateOptedIn, mode: ModeConsent})
 	}
 	order := rand.Perm(n)
 	buf := append(make([]byte, 0, 32), "+1555"...)

@@ -36,10 +36,14 @@
 //
 // # Keys
 //
-// Numbers in keys are big-endian so that keys sort numerically; times are
-// Unix nanoseconds with the sign bit flipped (sorting in time order);
-// "scopekey" is the canonical scope encoding uvarint(len(org)) org number
-// 0x00 sender (see appendScopeKey); lp(x) is uvarint(len(x)) x.
+// No handset number is in a key or a value in the clear (format 2). Where
+// a number was a key, its pseudonym stands (p: 16 bytes, seal.Pseudonym, a
+// keyed hash under the installation key); where it was a value, it is
+// sealed under the subject's key (subject.go). Integers in keys are
+// big-endian so that keys sort numerically; times are Unix nanoseconds with
+// the sign bit flipped (sorting in time order); "scopekey" is the canonical
+// scope encoding uvarint(len(org)) org p sender (see appendScopeKey);
+// lp(x) is uvarint(len(x)) x; subj is a subject id (16 random bytes).
 //
 // Both databases:
 //
@@ -52,9 +56,13 @@
 //	meta/learned/ key            the caller's bytes — SaveLearned (learned.go)
 //	e/  seq                      event (encodeEvent: body + SHA-256)
 //	et/ occurred seq             "" — events by occurred-at
-//	en/ number 0x00 seq          "" — events by handset
-//	c/  scopekey                 consent record (encodeConsent)
-//	cn/ number 0x00 scopekey     "" — consent records by handset
+//	en/ subj seq                 "" — events by subject
+//	c/  scopekey                 consent record (encodeConsent), or an
+//	                             erased subject's suppression entry
+//	cn/ p scopekey               "" — consent records by handset
+//	s/  p                        subj — the number → subject link
+//	sk/ subj                     subject record (encodeSubject): the
+//	                             wrapped key, p, the sealed number
 //	hm/ id                       held message (encodeHeld)
 //	hq/ lp(scopekey) holdseq     expires(8) id — the scope's FIFO
 //	hx/ expires id               "" — expiry index
@@ -67,12 +75,13 @@
 //	is/ smsc-id                  optguard id   (Options.IDMapTTL)
 //	m/  id                       message record (encodeMsg)  (Retention)
 //	ms/ lp(id) at status         "" — status history          (Retention)
-//	mn/ number 0x00 at id        "" — records by handset      (Retention)
+//	mn/ p at id                  "" — records by handset      (Retention)
 //	mt/ at id                    "" — records by time         (Retention)
 //
 // meta/format is checked by OpenBadger: an empty database gets the current
-// version; a different version is refused with ErrFormat until a migration
-// for it is written. Any change to a key layout or value encoding bumps it.
+// version; the previous version is migrated at open (migrate.go: format 1
+// had the numbers in the clear), with a log line; any other is refused with
+// ErrFormat. Any change to a key layout or value encoding bumps it.
 //
 // # The ledger
 //
@@ -82,8 +91,12 @@
 // its data_coding, the template and version of any text sent, optguard's
 // message id and a note. It is stored in a versioned, length-prefixed
 // binary encoding followed by SHA-256 over that encoding; the encoding
-// includes the previous event's hash, so the events form a chain. Verify
-// walks it and names the first event that does not check out. No method
+// includes the previous event's hash, so the events form a chain. The
+// handset is stored as its subject's id, and the number, the MO and the
+// note sealed under the subject's key: the hash covers the ciphertext as
+// stored, so Verify needs no key, and an erased subject's events still
+// verify while saying nothing readable. Verify walks the chain and names
+// the first event that does not check out. No method
 // updates or deletes an event. The caller describes a change (Change); the
 // store alone assigns the sequence number, previous state, recorded-at and
 // hashes.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/optguard/optguard/store/seal"
 )
 
 // Value encodings are hand-written, length-prefixed and versioned by their
@@ -19,11 +21,15 @@ import (
 // varints), so a value decodes only from the one encoding that made it.
 
 const (
-	eventEncV1   = 1
+	eventEncV1   = 1 // format 1: number, MO and note in the clear
+	eventEncV2   = 2 // the subject, and the rest sealed
 	consentEncV1 = 1
+	consentEncV2 = 2 // a suppression entry (encodeSuppression)
 	heldEncV1    = 1
 	heldEncV2    = 2 // v1 + Review; written only for review holds, so v1 readers see the rest
+	heldEncV3    = 3 // the subject, and the number and PDU sealed
 	msgEncV1     = 1
+	msgEncV2     = 2 // the subject, and the number sealed
 )
 
 var errShort = errors.New("truncated value")
@@ -159,19 +165,23 @@ func (d *dec) done(what string) error {
 
 // encodeEvent returns the stored form of ev: the canonical body followed by
 // the 32-byte SHA-256 of the body. The body holds every field of the event,
-// PrevHash included, so the hash covers the chain link too. ev.Hash is set.
+// PrevHash included, so the hash covers the chain link too; what identifies
+// the person (number, MO, note) is in sealed (sealEventPayload), which the
+// hash covers as stored. ev.Hash is set.
 //
-// Body v1: version(1) seq prevhash(32) org sender number type prev new mode
-// method occurred recorded actor hasMO [datacoding raw text] template
-// templateversion messageid note.
-func encodeEvent(ev *Event) []byte {
-	e := enc{b: make([]byte, 0, 160+len(ev.Note)+len(ev.Actor))}
-	e.byte(eventEncV1)
+// Body v2: version(2) seq prevhash(32) org sender subject(16) type prev new
+// mode method occurred recorded actor template templateversion messageid
+// sealed note, where note is the note of an event without a subject (a
+// chain link, a retention sweep: the store's own words) and empty for any
+// other, whose note is sealed.
+func encodeEvent(ev *Event, sealed []byte) []byte {
+	e := enc{b: make([]byte, 0, 160+len(sealed)+len(ev.Actor))}
+	e.byte(eventEncV2)
 	e.uvarint(ev.Seq)
 	e.b = append(e.b, ev.PrevHash[:]...)
 	e.str(ev.Scope.Org)
 	e.str(ev.Scope.Sender)
-	e.str(ev.Scope.Number)
+	e.b = append(e.b, ev.Subject[:]...)
 	e.byte(byte(ev.Type))
 	e.byte(byte(ev.PrevState))
 	e.byte(byte(ev.NewState))
@@ -180,24 +190,117 @@ func encodeEvent(ev *Event) []byte {
 	e.time(ev.OccurredAt)
 	e.time(ev.RecordedAt)
 	e.str(ev.Actor)
+	e.str(ev.Template)
+	e.uvarint(uint64(ev.TemplateVersion))
+	e.str(ev.MessageID)
+	e.bytes(sealed)
+	if ev.Subject.IsZero() {
+		e.str(ev.Note)
+	} else {
+		e.str("")
+	}
+	ev.Hash = sha256.Sum256(e.b)
+	return append(e.b, ev.Hash[:]...)
+}
+
+// decodeEvent parses a stored event, returning its sealed part unopened
+// (openEvent opens it; the event has Erased set until then). It checks the
+// hash: a value whose stored hash does not match its body returns an error
+// wrapping errHashMismatch along with the decoded event.
+func decodeEvent(v []byte) (Event, []byte, error) {
+	var ev Event
+	if len(v) < 1+sha256.Size {
+		return ev, nil, fmt.Errorf("decoding event: %w", errShort)
+	}
+	body, sum := v[:len(v)-sha256.Size], v[len(v)-sha256.Size:]
+	d := dec{b: body}
+	if ver := d.byte(); ver != eventEncV2 {
+		return ev, nil, fmt.Errorf("decoding event: unknown encoding version %d", ver)
+	}
+	ev.Seq = d.uvarint()
+	copy(ev.PrevHash[:], d.fixed(32))
+	ev.Scope.Org = d.str()
+	ev.Scope.Sender = d.str()
+	copy(ev.Subject[:], d.fixed(len(ev.Subject)))
+	ev.Type = EventType(d.byte())
+	ev.PrevState = State(d.byte())
+	ev.NewState = State(d.byte())
+	ev.Mode = Mode(d.byte())
+	ev.Method = Method(d.byte())
+	ev.OccurredAt = d.time()
+	ev.RecordedAt = d.time()
+	ev.Actor = d.str()
+	ev.Template = d.str()
+	ev.TemplateVersion = uint32(d.uvarint())
+	ev.MessageID = d.str()
+	sealed := d.bytes()
+	note := d.str()
+	if ev.Subject.IsZero() {
+		ev.Note = note // the store's own event: nothing sealed
+	} else {
+		ev.Erased = true // until openEvent
+		if note != "" {
+			d.fail() // one encoding per value
+		}
+	}
+	if err := d.done("event"); err != nil {
+		return ev, nil, err
+	}
+	copy(ev.Hash[:], sum)
+	if sha256.Sum256(body) != ev.Hash {
+		return ev, sealed, errHashMismatch
+	}
+	return ev, sealed, nil
+}
+
+// Sealed part of an event v1: version(1) number hasMO [datacoding raw text]
+// note, sealed under the subject's key and bound to the event's sequence
+// number.
+func sealEvent(key seal.SubjectKey, ev *Event) []byte {
+	e := enc{b: make([]byte, 0, 32+len(ev.Note))}
+	e.byte(1)
+	e.str(ev.Scope.Number)
 	e.bool(ev.MO != nil)
 	if ev.MO != nil {
 		e.byte(ev.MO.DataCoding)
 		e.bytes(ev.MO.Raw)
 		e.str(ev.MO.Text)
 	}
-	e.str(ev.Template)
-	e.uvarint(uint64(ev.TemplateVersion))
-	e.str(ev.MessageID)
 	e.str(ev.Note)
-	ev.Hash = sha256.Sum256(e.b)
-	return append(e.b, ev.Hash[:]...)
+	out := key.Seal(nil, e.b, aad("event", ev.Subject, seqAAD(ev.Seq)))
+	clear(e.b)
+	return out
 }
 
-// decodeEvent parses a stored event. It checks the hash: a value whose
-// stored hash does not match its body returns an error wrapping
-// errHashMismatch along with the decoded event.
-func decodeEvent(v []byte) (Event, error) {
+// openEvent fills ev's number, MO and note from sealed under key, and
+// clears Erased.
+func openEvent(key seal.SubjectKey, ev *Event, sealed []byte) error {
+	plain, err := key.Open(nil, sealed, aad("event", ev.Subject, seqAAD(ev.Seq)))
+	if err != nil {
+		return fmt.Errorf("event %d: %w", ev.Seq, err)
+	}
+	d := dec{b: plain}
+	if ver := d.byte(); ver != 1 {
+		return fmt.Errorf("event %d: unknown sealed encoding %d", ev.Seq, ver)
+	}
+	ev.Scope.Number = d.str()
+	if d.bool() {
+		mo := &MO{DataCoding: d.byte()}
+		mo.Raw = append([]byte(nil), d.bytes()...)
+		mo.Text = d.str()
+		ev.MO = mo
+	}
+	ev.Note = d.str()
+	if err := d.done("sealed event"); err != nil {
+		return fmt.Errorf("event %d: %w", ev.Seq, err)
+	}
+	ev.Erased = false
+	return nil
+}
+
+// decodeEventV1 parses an event of format 1, which held the number, the MO
+// and the note in the clear. Only the migration reads it.
+func decodeEventV1(v []byte) (Event, error) {
 	var ev Event
 	if len(v) < 1+sha256.Size {
 		return ev, fmt.Errorf("decoding event: %w", errShort)
@@ -264,6 +367,12 @@ func encodeConsent(c *Consent) []byte {
 func decodeConsent(scope Scope, v []byte) (Consent, error) {
 	c := Consent{Scope: scope}
 	d := dec{b: v}
+	if isSuppression(v) {
+		d.byte()
+		c.Erased, c.State, c.Mode = true, State(d.byte()), Mode(d.byte())
+		c.Scope.Number = ""
+		return c, d.done("suppression entry")
+	}
 	if ver := d.byte(); ver != consentEncV1 {
 		return c, fmt.Errorf("decoding consent: unknown encoding version %d", ver)
 	}
@@ -280,9 +389,20 @@ func decodeConsent(scope Scope, v []byte) (Consent, error) {
 	return c, d.done("consent")
 }
 
+// Suppression entry (consent record v2): version(2) state mode, all that is
+// kept of an erased subject's opted-out scope.
+func encodeSuppression(m Mode) []byte { return []byte{consentEncV2, byte(StateOptedOut), byte(m)} }
+
+func isSuppression(v []byte) bool { return len(v) > 0 && v[0] == consentEncV2 }
+
 // decodeConsentHead reads only what the in-memory index keeps.
 func decodeConsentHead(v []byte) (State, Mode, int64, error) {
 	d := dec{b: v}
+	if isSuppression(v) {
+		d.byte()
+		st, m := State(d.byte()), Mode(d.byte())
+		return st, m, 0, d.done("suppression entry")
+	}
 	if ver := d.byte(); ver != consentEncV1 {
 		return 0, 0, 0, fmt.Errorf("decoding consent: unknown encoding version %d", ver)
 	}
@@ -301,9 +421,70 @@ func unixNanoOrZero(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// Held message v1: version id org sender number systemid pdu receipt heldat
-// expiresat holdseq.
-func encodeHeld(m *HeldMessage, seq uint64) []byte {
+// Held message v3: version(3) id org sender subject(16) systemid sealed
+// receipt heldat expiresat holdseq review, where sealed is the number and
+// the PDU (sealed(number pdu) under the subject's key, bound to the id).
+func encodeHeld(m *HeldMessage, subj SubjectID, sealed []byte, seq uint64) []byte {
+	e := enc{b: make([]byte, 0, 64+len(sealed)+len(m.ID))}
+	e.byte(heldEncV3)
+	e.str(m.ID)
+	e.str(m.Scope.Org)
+	e.str(m.Scope.Sender)
+	e.b = append(e.b, subj[:]...)
+	e.str(m.SystemID)
+	e.bytes(sealed)
+	e.bool(m.ReceiptRequested)
+	e.time(m.HeldAt)
+	e.time(m.ExpiresAt)
+	e.uvarint(seq)
+	e.bool(m.Review)
+	return e.b
+}
+
+// decodeHeld parses a held message, its number and PDU still sealed.
+func decodeHeld(v []byte) (m HeldMessage, subj SubjectID, sealed []byte, seq uint64, err error) {
+	d := dec{b: v}
+	if ver := d.byte(); ver != heldEncV3 {
+		return m, subj, nil, 0, fmt.Errorf("decoding held message: unknown encoding version %d", ver)
+	}
+	m.ID = d.str()
+	m.Scope.Org = d.str()
+	m.Scope.Sender = d.str()
+	copy(subj[:], d.fixed(len(subj)))
+	m.SystemID = d.str()
+	sealed = d.bytes()
+	m.ReceiptRequested = d.bool()
+	m.HeldAt = d.time()
+	m.ExpiresAt = d.time()
+	seq = d.uvarint()
+	m.Review = d.bool()
+	return m, subj, sealed, seq, d.done("held message")
+}
+
+func sealHeld(key seal.SubjectKey, subj SubjectID, m *HeldMessage) []byte {
+	e := enc{b: make([]byte, 0, 24+len(m.PDU))}
+	e.str(m.Scope.Number)
+	e.bytes(m.PDU)
+	out := key.Seal(nil, e.b, aad("held", subj, m.ID))
+	clear(e.b)
+	return out
+}
+
+func openHeld(key seal.SubjectKey, subj SubjectID, m *HeldMessage, sealed []byte) error {
+	plain, err := key.Open(nil, sealed, aad("held", subj, m.ID))
+	if err != nil {
+		return fmt.Errorf("held message %s: %w", m.ID, err)
+	}
+	d := dec{b: plain}
+	m.Scope.Number = d.str()
+	m.PDU = append([]byte(nil), d.bytes()...)
+	return d.done("sealed held message")
+}
+
+// Held message v1 (format 1, the number and the PDU in the clear): version
+// id org sender number systemid pdu receipt heldat expiresat holdseq; v2 is
+// v1 and review. Only the migration and its tests use them.
+func encodeHeldV1(m *HeldMessage, seq uint64) []byte {
 	e := enc{b: make([]byte, 0, 64+len(m.PDU)+len(m.ID))}
 	ver := byte(heldEncV1)
 	if m.Review {
@@ -326,7 +507,7 @@ func encodeHeld(m *HeldMessage, seq uint64) []byte {
 	return e.b
 }
 
-func decodeHeld(v []byte) (HeldMessage, uint64, error) {
+func decodeHeldV1(v []byte) (HeldMessage, uint64, error) {
 	var m HeldMessage
 	d := dec{b: v}
 	ver := d.byte()
@@ -353,8 +534,40 @@ func decodeHeld(v []byte) (HeldMessage, uint64, error) {
 	return m, seq, d.done("held message")
 }
 
-// Message log header v1: version org sender number at.
-func encodeMsg(r *Record) []byte {
+// Message log header v2: version(2) org sender subject(16) sealed at, where
+// sealed is the number under the subject's key, bound to the message id
+// (empty, with the zero subject, when the number had no subject when the
+// record was written).
+func encodeMsg(r *Record, subj SubjectID, sealed []byte) []byte {
+	e := enc{b: make([]byte, 0, 64+len(r.Org)+len(r.Sender)+len(sealed))}
+	e.byte(msgEncV2)
+	e.str(r.Org)
+	e.str(r.Sender)
+	e.b = append(e.b, subj[:]...)
+	e.bytes(sealed)
+	e.time(r.At)
+	return e.b
+}
+
+func decodeMsg(id string, v []byte) (m Message, subj SubjectID, sealed []byte, err error) {
+	m.ID = id
+	d := dec{b: v}
+	if ver := d.byte(); ver != msgEncV2 {
+		return m, subj, nil, fmt.Errorf("decoding message record: unknown encoding version %d", ver)
+	}
+	m.Org = d.str()
+	m.Sender = d.str()
+	copy(subj[:], d.fixed(len(subj)))
+	sealed = d.bytes()
+	m.At = d.time()
+	return m, subj, sealed, d.done("message record")
+}
+
+func msgAAD(subj SubjectID, id string) []byte { return aad("message", subj, id) }
+
+// Message log header v1 (format 1): version org sender number at. Only the
+// migration and its tests use it.
+func encodeMsgV1(r *Record) []byte {
 	e := enc{b: make([]byte, 0, 48+len(r.Org)+len(r.Sender))}
 	e.byte(msgEncV1)
 	e.str(r.Org)
@@ -364,7 +577,7 @@ func encodeMsg(r *Record) []byte {
 	return e.b
 }
 
-func decodeMsg(id string, v []byte) (Message, error) {
+func decodeMsgV1(id string, v []byte) (Message, error) {
 	m := Message{ID: id}
 	d := dec{b: v}
 	if ver := d.byte(); ver != msgEncV1 {

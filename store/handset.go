@@ -27,6 +27,9 @@ func handsetOf(hi, lo uint64) Handset {
 	return Handset{hi: hi, lo: lo}
 }
 
+// handsetOfPseudonym is the index's Handset for a stored pseudonym.
+func handsetOfPseudonym(p seal.Pseudonym) Handset { return handsetOf(p.Words()) }
+
 // Handset returns the Handset of the E.164 number whose digits, without
 // the '+', are digits: the canonical form, up to fifteen ASCII digits, the
 // first not 0. The MT path passes a destination_addr's digits as they

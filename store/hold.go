@@ -48,7 +48,7 @@ func (b *Badger) Hold(ctx context.Context, m HeldMessage) (HeldMessage, error) {
 	}
 	m.ExpiresAt = normTime(m.ExpiresAt)
 	m.Disposition, m.SettledAt = DispositionHeld, time.Time{}
-	sk := scopeKey(m.Scope)
+	sk := b.scopeKey(m.Scope)
 	err := b.retry(func() error {
 		txn := b.cdb.NewTransaction(true)
 		defer txn.Discard()
@@ -72,8 +72,12 @@ func (b *Badger) Hold(ctx context.Context, m HeldMessage) (HeldMessage, error) {
 			return fmt.Errorf("%w: %s holds %d messages", ErrHoldQueueFull, m.Scope, count)
 		}
 		seq++
+		subj, err := b.subjectFor(txn, m.Scope.Number, m.HeldAt, nil)
+		if err != nil {
+			return err
+		}
 		if err := setAll(txn,
-			holdMsgKey(m.ID), encodeHeld(&m, seq),
+			holdMsgKey(m.ID), encodeHeld(&m, subj.id, sealHeld(subj.key, subj.id, &m), seq),
 			holdQueueKey(sk, seq), queueValue(m.ExpiresAt, m.ID),
 			holdExpKey(m.ExpiresAt, m.ID), nil,
 			holdCountKey(sk), countValue(count+1, seq),
@@ -134,7 +138,8 @@ func holdCount(txn *badger.Txn, sk []byte) (count uint32, seq uint64, err error)
 	return count, seq, err
 }
 
-func getHeld(txn *badger.Txn, id string) (HeldMessage, uint64, error) {
+// getHeld reads held message id with its number and PDU opened.
+func (b *Badger) getHeld(txn *badger.Txn, id string) (HeldMessage, uint64, error) {
 	item, err := txn.Get(holdMsgKey(id))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return HeldMessage{}, 0, fmt.Errorf("held message %q: %w", id, ErrNotFound)
@@ -144,11 +149,23 @@ func getHeld(txn *badger.Txn, id string) (HeldMessage, uint64, error) {
 	}
 	var m HeldMessage
 	var seq uint64
+	var subj SubjectID
+	var sealed []byte
 	err = item.Value(func(v []byte) error {
-		m, seq, err = decodeHeld(v)
+		m, subj, sealed, seq, err = decodeHeld(v)
 		return err
 	})
 	if err != nil {
+		return m, 0, err
+	}
+	s, ok, err := b.subjectByID(txn, subj)
+	if err == nil && !ok {
+		err = fmt.Errorf("held message %q: its subject %s was erased", id, subj)
+	}
+	if err != nil {
+		return m, 0, err
+	}
+	if err := openHeld(s.key, subj, &m, sealed); err != nil {
 		return m, 0, err
 	}
 	item, err = txn.Get(outboxKey(id))
@@ -173,7 +190,7 @@ func outboxValue(d Disposition, at time.Time) []byte { return appendTime([]byte{
 
 // settleScope moves every queued message of the scope (FIFO order) to the
 // outbox with disposition d, inside txn.
-func settleScope(txn *badger.Txn, sk []byte, d Disposition, now time.Time) ([]HeldMessage, error) {
+func (b *Badger) settleScope(txn *badger.Txn, sk []byte, d Disposition, now time.Time) ([]HeldMessage, error) {
 	count, _, err := holdCount(txn, sk)
 	if err != nil || count == 0 {
 		return nil, err
@@ -209,7 +226,7 @@ func settleScope(txn *badger.Txn, sk []byte, d Disposition, now time.Time) ([]He
 		if err := txn.Delete(holdExpKey(e.exp, e.id)); err != nil {
 			return nil, err
 		}
-		m, _, err := getHeld(txn, e.id)
+		m, _, err := b.getHeld(txn, e.id)
 		if errors.Is(err, ErrNotFound) {
 			// A queue entry without its message (damage): drop the entry
 			// rather than block the consent change behind it.
@@ -229,8 +246,8 @@ func settleScope(txn *badger.Txn, sk []byte, d Disposition, now time.Time) ([]He
 
 // unqueue takes message m (with hold sequence seq) out of its scope's queue
 // and expiry index, inside txn.
-func unqueue(txn *badger.Txn, m *HeldMessage, seq uint64) error {
-	sk := scopeKey(m.Scope)
+func (b *Badger) unqueue(txn *badger.Txn, m *HeldMessage, seq uint64) error {
+	sk := b.scopeKey(m.Scope)
 	count, last, err := holdCount(txn, sk)
 	if err != nil {
 		return err
@@ -255,7 +272,7 @@ func (b *Badger) Held(ctx context.Context, s Scope) ([]HeldMessage, error) {
 	defer b.leave()
 	var out []HeldMessage
 	err := b.cdb.View(func(txn *badger.Txn) error {
-		prefix := holdQueuePrefix(scopeKey(s))
+		prefix := holdQueuePrefix(b.scopeKey(s))
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -269,7 +286,7 @@ func (b *Badger) Held(ctx context.Context, s Scope) ([]HeldMessage, error) {
 			if len(v) < 8 {
 				return fmt.Errorf("malformed hold queue entry")
 			}
-			m, _, err := getHeld(txn, string(v[8:]))
+			m, _, err := b.getHeld(txn, string(v[8:]))
 			if err != nil {
 				return err
 			}
@@ -292,7 +309,7 @@ func (b *Badger) GetHeld(ctx context.Context, id string) (HeldMessage, error) {
 	var m HeldMessage
 	err := b.cdb.View(func(txn *badger.Txn) error {
 		var err error
-		m, _, err = getHeld(txn, id)
+		m, _, err = b.getHeld(txn, id)
 		return err
 	})
 	return m, err
@@ -310,7 +327,7 @@ func (b *Badger) Expired(ctx context.Context, now time.Time, limit int) ([]HeldM
 	var out []HeldMessage
 	err := b.cdb.View(func(txn *badger.Txn) error {
 		var err error
-		out, err = expiredInTxn(ctx, txn, now, limit)
+		out, err = b.expiredInTxn(ctx, txn, now, limit)
 		return err
 	})
 	if err != nil {
@@ -319,7 +336,7 @@ func (b *Badger) Expired(ctx context.Context, now time.Time, limit int) ([]HeldM
 	return out, nil
 }
 
-func expiredInTxn(ctx context.Context, txn *badger.Txn, now time.Time, limit int) ([]HeldMessage, error) {
+func (b *Badger) expiredInTxn(ctx context.Context, txn *badger.Txn, now time.Time, limit int) ([]HeldMessage, error) {
 	if limit <= 0 {
 		limit = defaultScanLimit
 	}
@@ -339,7 +356,7 @@ func expiredInTxn(ctx context.Context, txn *badger.Txn, now time.Time, limit int
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		m, _, err := getHeld(txn, id)
+		m, _, err := b.getHeld(txn, id)
 		if err != nil {
 			return nil, err
 		}
@@ -365,17 +382,17 @@ func (b *Badger) ExpireHeld(ctx context.Context, now time.Time, limit int) ([]He
 		txn := b.cdb.NewTransaction(true)
 		defer txn.Discard()
 		var err error
-		out, err = expiredInTxn(ctx, txn, now, limit)
+		out, err = b.expiredInTxn(ctx, txn, now, limit)
 		if err != nil {
 			return err
 		}
 		for i := range out {
 			m := &out[i]
-			_, seq, err := getHeld(txn, m.ID)
+			_, seq, err := b.getHeld(txn, m.ID)
 			if err != nil {
 				return err
 			}
-			if err := unqueue(txn, m, seq); err != nil {
+			if err := b.unqueue(txn, m, seq); err != nil {
 				return err
 			}
 			if err := txn.Set(outboxKey(m.ID), outboxValue(DispositionExpired, settled)); err != nil {
@@ -408,7 +425,7 @@ func (b *Badger) RemoveHeld(ctx context.Context, ids ...string) ([]HeldMessage, 
 		txn := b.cdb.NewTransaction(true)
 		defer txn.Discard()
 		for _, id := range ids {
-			m, seq, err := getHeld(txn, id)
+			m, seq, err := b.getHeld(txn, id)
 			if errors.Is(err, ErrNotFound) {
 				continue
 			}
@@ -418,7 +435,7 @@ func (b *Badger) RemoveHeld(ctx context.Context, ids ...string) ([]HeldMessage, 
 			if m.Disposition != DispositionHeld {
 				continue
 			}
-			if err := unqueue(txn, &m, seq); err != nil {
+			if err := b.unqueue(txn, &m, seq); err != nil {
 				return err
 			}
 			if err := txn.Delete(holdMsgKey(id)); err != nil {
@@ -467,7 +484,7 @@ func (b *Badger) OutboxAfter(ctx context.Context, after string, limit int) ([]He
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			m, _, err := getHeld(txn, id)
+			m, _, err := b.getHeld(txn, id)
 			if err != nil {
 				return err
 			}
@@ -552,8 +569,12 @@ func (b *Badger) Enqueue(ctx context.Context, m HeldMessage) (HeldMessage, error
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
 			return err
 		}
+		subj, err := b.subjectFor(txn, m.Scope.Number, m.HeldAt, nil)
+		if err != nil {
+			return err
+		}
 		if err := setAll(txn,
-			holdMsgKey(m.ID), encodeHeld(&m, 0),
+			holdMsgKey(m.ID), encodeHeld(&m, subj.id, sealHeld(subj.key, subj.id, &m), 0),
 			outboxKey(m.ID), outboxValue(DispositionOutgoing, m.SettledAt),
 		); err != nil {
 			return err
@@ -593,7 +614,7 @@ func (b *Badger) HeldSummary(ctx context.Context) (count int, oldest time.Time, 
 			}
 		}
 		if first != "" {
-			m, _, err := getHeld(txn, first)
+			m, _, err := b.getHeld(txn, first)
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}

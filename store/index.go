@@ -374,19 +374,13 @@ type loadEntry struct {
 // path by which OpenBadger loads an index that is not published yet.
 func (ix *index) loadKey(sk []byte) (idxKey, error) {
 	n, w := binary.Uvarint(sk)
-	if w <= 0 || uint64(len(sk)-w) < n {
+	if w <= 0 || uint64(len(sk)-w) < n+16 {
 		return idxKey{}, fmt.Errorf("scope key: bad organization length")
 	}
 	org, rest := sk[w:w+int(n)], sk[w+int(n):]
-	i := indexByte(rest, 0)
-	if i < 0 {
-		return idxKey{}, fmt.Errorf("scope key: no number terminator")
-	}
-	h, ok := handsetOfNumber(ix.keys, rest[:i])
-	if !ok {
-		return idxKey{}, fmt.Errorf("scope key: bad number %q", rest[:i])
-	}
-	return idxKey{org: ix.syms.internLoading(org), sender: ix.syms.internLoading(rest[i+1:]), h: h}, nil
+	var p seal.Pseudonym
+	copy(p[:], rest)
+	return idxKey{org: ix.syms.internLoading(org), sender: ix.syms.internLoading(rest[16:]), h: handsetOfPseudonym(p)}, nil
 }
 
 // insertLoaded adds entries (each scope at most once) to an index that is
@@ -404,6 +398,15 @@ func (ix *index) insertLoaded(batch []loadEntry) {
 }
 
 func (ix *index) get(s Scope) (idxVal, bool) { return indexGet(ix, s.Org, s.Sender, s.Number) }
+
+// getParts looks up the scope of a stored scope key.
+func (ix *index) getParts(sp scopeKeyParts) (idxVal, bool) {
+	snd, ok := lookupSym(&ix.syms, sp.sender)
+	if !ok {
+		return idxVal{}, false
+	}
+	return indexGetHandset(ix, sp.org, snd, handsetOfPseudonym(sp.p))
+}
 
 // indexGet looks a scope up with its sender and number (E.164, with or
 // without its '+') as strings or as bytes.
@@ -437,10 +440,9 @@ func indexGetHandset(ix *index, org string, snd uint32, h Handset) (idxVal, bool
 	return unpack(packed), true
 }
 
-// set stores v for s; s must be valid (it was checked before it was written).
-func (ix *index) set(s Scope, v idxVal) {
-	h, _ := handsetOfNumber(ix.keys, s.Number)
-	k := idxKey{org: ix.syms.intern(s.Org), sender: ix.syms.intern(s.Sender), h: h}
+// set stores v for the scope of org, sender and handset h.
+func (ix *index) set(org, sender string, h Handset, v idxVal) {
+	k := idxKey{org: ix.syms.intern(org), sender: ix.syms.intern(sender), h: h}
 	hash := k.hash()
 	sh := ix.shard(hash)
 	sh.mu.Lock()

@@ -64,7 +64,7 @@ func TestIndexConcurrentReadWrite(t *testing.T) {
 		}()
 	}
 	for i := 0; i < 5000; i++ {
-		ix.set(SenderScope(fmt.Sprint("org-", i%20), fmt.Sprint("s", i%30), num(i%500)), idxVal{state: StateOptedIn, updated: int64(i)})
+		ix.setScope(SenderScope(fmt.Sprint("org-", i%20), fmt.Sprint("s", i%30), num(i%500)), idxVal{state: StateOptedIn, updated: int64(i)})
 	}
 	close(stop)
 	wg.Wait()
@@ -77,10 +77,10 @@ func TestIndexTableGrowsAndUpdates(t *testing.T) {
 	ix := newIndex(testKeys, 0) // tiny tables: every shard grows many times
 	const n = 50000
 	for i := 0; i < n; i++ {
-		ix.set(OrgScope("acme", num(i)), idxVal{state: StatePending, updated: int64(i) * int64(time.Second)})
+		ix.setScope(OrgScope("acme", num(i)), idxVal{state: StatePending, updated: int64(i) * int64(time.Second)})
 	}
 	for i := 0; i < n; i += 2 {
-		ix.set(OrgScope("acme", num(i)), idxVal{state: StateOptedOut, mode: ModeDisclaimer, updated: 7e9})
+		ix.setScope(OrgScope("acme", num(i)), idxVal{state: StateOptedOut, mode: ModeDisclaimer, updated: 7e9})
 	}
 	if ix.len() != n {
 		t.Fatalf("len = %d, want %d", ix.len(), n)
@@ -165,7 +165,7 @@ func TestIndexLockFreeReads(t *testing.T) {
 	}
 	for round := 0; round < 3; round++ {
 		for i := 0; i < n; i++ {
-			ix.set(scope(i), want(i, round))
+			ix.setScope(scope(i), want(i, round))
 		}
 	}
 	close(done)
@@ -263,7 +263,7 @@ func TestIndexFastTableAgreesWithWide(t *testing.T) {
 	for round := 0; round < 2; round++ {
 		for i := 0; i < n; i++ {
 			for j, sc := range []Scope{OrgScope("early", num(i)), OrgScope("late", num(i)), SenderScope("early", "sender-7", num(i))} {
-				ix.set(sc, idxVal{state: State((i + j + round) % int(numStates)), updated: int64(i) * int64(time.Second)})
+				ix.setScope(sc, idxVal{state: State((i + j + round) % int(numStates)), updated: int64(i) * int64(time.Second)})
 			}
 		}
 	}

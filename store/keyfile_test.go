@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -98,29 +97,5 @@ func TestKeyFile(t *testing.T) {
 	}
 	if got, _ := readKeyID(s.cdb); got != s.keys.ID() {
 		t.Fatalf("meta/key = %q after the first open with a key", got)
-	}
-}
-
-// TestRestoreBackupFromBeforeKeys: a backup of a store that had no key yet
-// restores into a store with one, which keeps its own key.
-func TestRestoreBackupFromBeforeKeys(t *testing.T) {
-	src, c := memStore(t)
-	mustApply(t, src, change(OrgScope("acme", num(1)), EventOptedOut, c.Now()))
-	if err := src.cdb.Update(func(txn *badger.Txn) error { return txn.Delete(keyKeyID) }); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := src.Backup(ctx, &buf); err != nil {
-		t.Fatal(err)
-	}
-	dst := openT(t, Options{Dir: t.TempDir()})
-	if err := dst.Restore(ctx, &buf); err != nil {
-		t.Fatal(err)
-	}
-	if id, _ := readKeyID(dst.cdb); id != dst.keys.ID() {
-		t.Fatalf("meta/key after the restore = %q, want the store's own %q", id, dst.keys.ID())
-	}
-	if dst.State(OrgScope("acme", num(1))) != StateOptedOut {
-		t.Fatal("the restored opt-out is not in the index")
 	}
 }

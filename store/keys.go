@@ -3,6 +3,8 @@ package store
 import (
 	"encoding/binary"
 	"time"
+
+	"github.com/optguard/optguard/store/seal"
 )
 
 // Key prefixes. The package doc lists them with their values; changing one
@@ -19,9 +21,11 @@ var (
 	keyHead         = []byte("meta/head") // last seq (8) + last hash (32)
 	prefixEvent     = []byte("e/")        // e/ seq(8)                        → event
 	prefixEventTime = []byte("et/")       // et/ occurred(8) seq(8)           → ""
-	prefixEventNum  = []byte("en/")       // en/ number 0x00 seq(8)           → ""
+	prefixEventSubj = []byte("en/")       // en/ subject(16) seq(8)           → ""
 	prefixConsent   = []byte("c/")        // c/ scopekey                      → consent record
-	prefixConsNum   = []byte("cn/")       // cn/ number 0x00 scopekey         → ""
+	prefixConsNum   = []byte("cn/")       // cn/ pseudonym(16) scopekey       → ""
+	prefixSubject   = []byte("s/")        // s/ pseudonym(16)                 → subject id(16)
+	prefixSubjRec   = []byte("sk/")       // sk/ subject(16)                  → subject record
 	prefixHoldMsg   = []byte("hm/")       // hm/ id                           → held message
 	prefixHoldQueue = []byte("hq/")       // hq/ lp(scopekey) holdseq(8)      → expires(8) id
 	prefixHoldExp   = []byte("hx/")       // hx/ expires(8) id                → ""
@@ -33,7 +37,7 @@ var (
 	prefixIDSMSC    = []byte("is/") // is/ SMSC id → optguard id
 	prefixMsg       = []byte("m/")  // m/ id → record header
 	prefixMsgStatus = []byte("ms/") // ms/ lp(id) at(8) status(1) → ""
-	prefixMsgNum    = []byte("mn/") // mn/ number 0x00 at(8) id → ""
+	prefixMsgNum    = []byte("mn/") // mn/ pseudonym(16) at(8) id → ""
 	prefixMsgTime   = []byte("mt/") // mt/ at(8) id → ""
 )
 
@@ -70,17 +74,17 @@ func eventTimeKey(at time.Time, seq uint64) []byte {
 	return appendU64(appendTime(cat(prefixEventTime), at), seq)
 }
 
-func eventNumKey(number string, seq uint64) []byte {
-	b := append(cat(prefixEventNum), number...)
-	return appendU64(append(b, 0), seq)
+func eventSubjectKey(id SubjectID, seq uint64) []byte {
+	return appendU64(cat(prefixEventSubj, id[:]), seq)
 }
 
 func consentKey(sk []byte) []byte { return cat(prefixConsent, sk) }
 
-func consentNumKey(number string, sk []byte) []byte {
-	b := append(cat(prefixConsNum), number...)
-	return append(append(b, 0), sk...)
-}
+func consentNumKey(p seal.Pseudonym, sk []byte) []byte { return cat(prefixConsNum, p[:], sk) }
+
+func subjectKey(p seal.Pseudonym) []byte { return cat(prefixSubject, p[:]) }
+
+func subjectRecKey(id SubjectID) []byte { return cat(prefixSubjRec, id[:]) }
 
 func holdMsgKey(id string) []byte { return append(cat(prefixHoldMsg), id...) }
 
@@ -107,9 +111,8 @@ func msgStatusKey(id string, at time.Time, s MsgStatus) []byte {
 	return append(appendTime(msgStatusPrefix(id), at), byte(s))
 }
 
-func msgNumKey(number string, at time.Time, id string) []byte {
-	b := append(cat(prefixMsgNum), number...)
-	return append(appendTime(append(b, 0), at), id...)
+func msgNumKey(p seal.Pseudonym, at time.Time, id string) []byte {
+	return append(appendTime(cat(prefixMsgNum, p[:]), at), id...)
 }
 
 func msgTimeKey(at time.Time, id string) []byte {

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/optguard/optguard/store/seal"
 )
 
 // Appends are serialized through one committer goroutine. The chain is a
@@ -27,6 +29,7 @@ type commitReq struct {
 type commitRes struct {
 	applied Applied
 	err     error
+	p       seal.Pseudonym // the handset's, for the index
 }
 
 const maxRetries = 64
@@ -222,12 +225,13 @@ func (b *Badger) applyBatch(reqs []*commitReq, res []commitRes) error {
 	defer txn.Discard()
 	head := b.head
 	now := normTime(b.clock())
+	made := make(map[seal.Pseudonym]subject)
 	for i, r := range reqs {
-		a, refused, err := b.applyInTxn(txn, &head, r.change, now)
+		a, p, refused, err := b.applyInTxn(txn, &head, r.change, now, made)
 		if err != nil {
 			return err
 		}
-		res[i] = commitRes{applied: a, err: refused}
+		res[i] = commitRes{applied: a, err: refused, p: p}
 	}
 	if head == b.head {
 		return nil // every change was refused: nothing to write
@@ -239,34 +243,44 @@ func (b *Badger) applyBatch(reqs []*commitReq, res []commitRes) error {
 		return err
 	}
 	b.head = head
+	for _, s := range made {
+		b.subjects.add(s)
+	}
 	ix := b.idx.Load()
 	for i := range res {
 		if res[i].err == nil {
 			c := &res[i].applied.Consent
-			ix.set(c.Scope, idxValOf(c))
+			ix.set(c.Scope.Org, c.Scope.Sender, handsetOfPseudonym(res[i].p), idxValOf(c))
 		}
 	}
 	return nil
 }
 
-// applyInTxn appends one change to txn. refused is the change's Guard
-// error (nothing was written for it); err is a transaction error that
-// aborts the whole batch.
-func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now time.Time) (a Applied, refused, err error) {
-	sk := scopeKey(ch.Scope)
+// applyInTxn appends one change to txn, returning the handset's pseudonym
+// with what it applied. refused is the change's Guard error (nothing was
+// written for it); err is a transaction error that aborts the whole batch.
+// Subjects it creates are added to made (see subjectFor).
+func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now time.Time, made map[seal.Pseudonym]subject) (a Applied, p seal.Pseudonym, refused, err error) {
+	p = b.pseudonym(ch.Scope.Number)
+	sk := scopeKey(ch.Scope.Org, p, ch.Scope.Sender)
 	ck := consentKey(sk)
 	cur, exists, err := getConsent(txn, ck, ch.Scope)
 	if err != nil {
-		return a, nil, err
+		return a, p, nil, err
 	}
 	if ch.Guard != nil {
 		if gerr := runGuard(ch.Guard, cur); gerr != nil {
-			return a, gerr, nil
+			return a, p, gerr, nil
 		}
+	}
+	subj, err := b.subjectFor(txn, ch.Scope.Number, normTime(ch.OccurredAt), made)
+	if err != nil {
+		return a, p, nil, err
 	}
 	ev := Event{
 		Seq:             head.seq + 1,
 		Scope:           ch.Scope,
+		Subject:         subj.id,
 		Type:            ch.Type,
 		PrevState:       cur.State,
 		NewState:        ch.Type.target(cur.State, ch.State),
@@ -286,13 +300,13 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 		mo.Raw = append([]byte(nil), mo.Raw...)
 		ev.MO = &mo
 	}
-	val := encodeEvent(&ev)
+	val := encodeEvent(&ev, sealEvent(subj.key, &ev))
 	if err := setAll(txn,
 		eventKey(ev.Seq), val,
 		eventTimeKey(ev.OccurredAt, ev.Seq), nil,
-		eventNumKey(ev.Scope.Number, ev.Seq), nil,
+		eventSubjectKey(subj.id, ev.Seq), nil,
 	); err != nil {
-		return a, nil, err
+		return a, p, nil, err
 	}
 
 	next := cur
@@ -303,8 +317,8 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 	}
 	if !exists {
 		next.CreatedAt = ev.OccurredAt
-		if err := txn.Set(consentNumKey(ev.Scope.Number, sk), nil); err != nil {
-			return a, nil, err
+		if err := txn.Set(consentNumKey(p, sk), nil); err != nil {
+			return a, p, nil, err
 		}
 	}
 	next.UpdatedAt = ev.OccurredAt
@@ -312,18 +326,18 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 	next.LastEvent = ev.Type
 	foldTransition(&next, &ev)
 	if err := txn.Set(ck, encodeConsent(&next)); err != nil {
-		return a, nil, err
+		return a, p, nil, err
 	}
 	head.seq, head.hash = ev.Seq, ev.Hash
 
 	a.Event, a.Consent = ev, next
 	switch ch.Holds {
 	case ReleaseHeld:
-		a.Released, err = settleScope(txn, sk, DispositionReleased, now)
+		a.Released, err = b.settleScope(txn, sk, DispositionReleased, now)
 	case DropHeld:
-		a.Dropped, err = settleScope(txn, sk, DispositionDropped, now)
+		a.Dropped, err = b.settleScope(txn, sk, DispositionDropped, now)
 	}
-	return a, nil, err
+	return a, p, nil, err
 }
 
 // runGuard calls a change's guard on the committer goroutine, turning a
@@ -388,13 +402,13 @@ func (b *Badger) Event(ctx context.Context, seq uint64) (Event, error) {
 	var ev Event
 	err := b.cdb.View(func(txn *badger.Txn) error {
 		var err error
-		ev, err = getEvent(txn, seq)
+		ev, err = b.getEvent(txn, seq)
 		return err
 	})
 	return ev, err
 }
 
-func getEvent(txn *badger.Txn, seq uint64) (Event, error) {
+func (b *Badger) getEvent(txn *badger.Txn, seq uint64) (Event, error) {
 	item, err := txn.Get(eventKey(seq))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return Event{}, fmt.Errorf("event %d: %w", seq, ErrNotFound)
@@ -403,14 +417,16 @@ func getEvent(txn *badger.Txn, seq uint64) (Event, error) {
 		return Event{}, fmt.Errorf("reading event %d: %w", seq, err)
 	}
 	var ev Event
+	var sealed []byte
 	err = item.Value(func(v []byte) error {
-		ev, err = decodeEvent(v)
+		ev, sealed, err = decodeEvent(v)
+		sealed = append([]byte(nil), sealed...)
 		return err
 	})
 	if err != nil {
 		return ev, &ChainError{Seq: seq, Reason: err.Error()}
 	}
-	return ev, nil
+	return ev, b.subjectReader(txn).open(&ev, sealed)
 }
 
 // Head returns the sequence number and hash of the latest event (0 and
@@ -450,8 +466,8 @@ func validateChange(ch *Change) error {
 	if err := ch.Scope.Validate(); err != nil {
 		return err
 	}
-	if !ch.Type.Valid() {
-		return invalidf("event type %d", ch.Type)
+	if !ch.Type.Valid() || ch.Type >= numChangeTypes {
+		return invalidf("event type %s cannot be appended as a change", ch.Type)
 	}
 	if ch.Type == EventStateImported {
 		if ch.State == StateUnknown || !ch.State.Valid() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,3 +151,20 @@ func digitsNum(n uint64) []byte { return strconv.AppendUint(nil, n, 10) }
 
 // testKeys are the keys of indexes that tests build without a store.
 var testKeys = seal.Generate()
+
+// setScope is index.set for a scope with its number, as tests write them.
+func (ix *index) setScope(s Scope, v idxVal) {
+	h, _ := handsetOfNumber(ix.keys, s.Number)
+	ix.set(s.Org, s.Sender, h, v)
+}
+
+// dirScopeKey is the stored key of scope s in the store of directory dir,
+// under the key file there.
+func dirScopeKey(t testing.TB, dir string, s Scope) []byte {
+	t.Helper()
+	k, err := seal.Load(filepath.Join(dir, KeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scopeKey(s.Org, k.Pseudonym([]byte(strings.TrimPrefix(s.Number, "+"))), s.Sender)
+}

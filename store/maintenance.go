@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/optguard/optguard/store/seal"
 )
 
 // VerifyReport is the result of a successful Verify.
@@ -59,7 +61,7 @@ func (b *Badger) Verify(ctx context.Context) (VerifyReport, error) {
 			}
 			var ev Event
 			err := item.Value(func(v []byte) error {
-				ev, err = decodeEvent(v)
+				ev, _, err = decodeEvent(v)
 				return err
 			})
 			if err != nil {
@@ -184,6 +186,7 @@ func (b *Badger) rebuild(ctx context.Context, fix bool) (RebuildReport, error) {
 			}
 		}
 		var writes, deletes [][]byte // consent keys to rewrite / delete
+		suppressed := 0              // erased subjects' opt-outs
 		ix := b.idx.Load()
 		err := b.cdb.View(func(txn *badger.Txn) error {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixConsent})
@@ -191,12 +194,24 @@ func (b *Badger) rebuild(ctx context.Context, fix bool) (RebuildReport, error) {
 			for it.Rewind(); it.Valid(); it.Next() {
 				item := it.Item()
 				sk := item.Key()[len(prefixConsent):]
-				s, err := parseScopeKey(sk)
+				sp, err := parseScopeKey(sk)
 				if err != nil {
 					return err
 				}
+				s := Scope{Org: sp.org, Sender: sp.sender}
 				f, ok := want[string(sk)]
 				if !ok {
+					erased := false
+					if err := item.Value(func(v []byte) error {
+						erased = isSuppression(v)
+						return nil
+					}); err != nil {
+						return err
+					}
+					if erased {
+						suppressed++
+						continue // an erased subject's opt-out: the ledger no longer says whose
+					}
 					rep.Extra++
 					diff(IndexDiff{Scope: s, Kind: "extra", Want: StateUnknown})
 					deletes = append(deletes, bytes.Clone(sk))
@@ -224,16 +239,17 @@ func (b *Badger) rebuild(ctx context.Context, fix bool) (RebuildReport, error) {
 		}
 		inMemory := 0
 		for sk, f := range want {
-			s, err := parseScopeKey([]byte(sk))
+			sp, err := parseScopeKey([]byte(sk))
 			if err != nil {
 				return err
 			}
+			s := Scope{Org: sp.org, Sender: sp.sender}
 			if !f.seen {
 				rep.Missing++
 				diff(IndexDiff{Scope: s, Kind: "missing", Want: f.state})
 				writes = append(writes, []byte(sk))
 			}
-			v, ok := ix.get(s)
+			v, ok := ix.getParts(sp)
 			if ok {
 				inMemory++
 			}
@@ -242,8 +258,9 @@ func (b *Badger) rebuild(ctx context.Context, fix bool) (RebuildReport, error) {
 				diff(IndexDiff{Scope: s, Kind: "memory", Want: f.state, Got: v.state})
 			}
 		}
-		// Entries in memory for scopes the ledger never saw.
-		rep.MemoryMismatched += ix.len() - inMemory
+		// Entries in memory for scopes the ledger never saw (an erased
+		// subject's opt-outs are the index's and the ledger's no more).
+		rep.MemoryMismatched += ix.len() - inMemory - suppressed
 		if !fix || rep.Agrees() {
 			return nil
 		}
@@ -265,12 +282,14 @@ func (b *Badger) rebuild(ctx context.Context, fix bool) (RebuildReport, error) {
 	return rep, nil
 }
 
-// foldLedger replays every event into want, keyed by scope key.
+// foldLedger replays every event into want, keyed by scope key. Events
+// of erased subjects are passed over: nothing says whose scope they were.
 func (b *Badger) foldLedger(ctx context.Context, want map[string]*folded, rep *RebuildReport) error {
 	return b.cdb.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixEvent})
 		defer it.Close()
 		var sk []byte
+		pseudonyms := make(map[SubjectID]*seal.Pseudonym)
 		for it.Rewind(); it.Valid(); it.Next() {
 			if rep.Events%4096 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -282,14 +301,24 @@ func (b *Badger) foldLedger(ctx context.Context, want map[string]*folded, rep *R
 			var ev Event
 			err := item.Value(func(v []byte) error {
 				var err error
-				ev, err = decodeEvent(v)
+				ev, _, err = decodeEvent(v)
 				return err
 			})
 			if err != nil {
 				return &ChainError{Seq: seq, Reason: err.Error()}
 			}
 			rep.Events++
-			sk = appendScopeKey(sk[:0], ev.Scope)
+			p, ok := pseudonyms[ev.Subject]
+			if !ok {
+				if p, err = subjectPseudonym(txn, ev.Subject); err != nil {
+					return err
+				}
+				pseudonyms[ev.Subject] = p
+			}
+			if p == nil {
+				continue
+			}
+			sk = appendScopeKey(sk[:0], ev.Scope.Org, *p, ev.Scope.Sender)
 			f := want[string(sk)]
 			if f == nil {
 				f = &folded{created: ev.OccurredAt.UnixNano()}
@@ -326,27 +355,27 @@ func (b *Badger) rewriteConsents(want map[string]*folded, writes, deletes [][]by
 	wb := b.cdb.NewWriteBatch()
 	defer wb.Cancel()
 	for _, sk := range writes {
-		s, err := parseScopeKey(sk)
+		sp, err := parseScopeKey(sk)
 		if err != nil {
 			return err
 		}
-		c := want[string(sk)].consent(s)
+		c := want[string(sk)].consent(Scope{Org: sp.org, Sender: sp.sender})
 		if err := wb.Set(consentKey(sk), encodeConsent(&c)); err != nil {
 			return err
 		}
-		if err := wb.Set(consentNumKey(s.Number, sk), nil); err != nil {
+		if err := wb.Set(consentNumKey(sp.p, sk), nil); err != nil {
 			return err
 		}
 	}
 	for _, sk := range deletes {
-		s, err := parseScopeKey(sk)
+		sp, err := parseScopeKey(sk)
 		if err != nil {
 			return err
 		}
 		if err := wb.Delete(consentKey(sk)); err != nil {
 			return err
 		}
-		if err := wb.Delete(consentNumKey(s.Number, sk)); err != nil {
+		if err := wb.Delete(consentNumKey(sp.p, sk)); err != nil {
 			return err
 		}
 	}

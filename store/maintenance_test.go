@@ -114,12 +114,12 @@ func TestVerifyFindsMissingAndRelinkedEvents(t *testing.T) {
 	// Replace event 3 by a well-formed event with a correct hash of its own
 	// but edited contents: event 4 no longer links to it.
 	rawUpdate(t, dir, func(txn *badger.Txn) error {
-		ev, err := decodeEvent(saved)
+		ev, sealed, err := decodeEvent(saved)
 		if err != nil {
 			return err
 		}
-		ev.Note = "rewritten"
-		return txn.Set(eventKey(3), encodeEvent(&ev))
+		ev.Actor = "rewritten"
+		return txn.Set(eventKey(3), encodeEvent(&ev, sealed))
 	})
 	s = openT(t, Options{Dir: dir})
 	if _, err := s.Verify(ctx); !errors.As(err, &ce) || ce.Seq != 4 {
@@ -145,7 +145,7 @@ func TestRebuildRepairsIndex(t *testing.T) {
 	seedLedger(t, dir, 12) // scopes num(0..3)
 	rawUpdate(t, dir, func(txn *badger.Txn) error {
 		// num(0): wrong state; num(1): record lost; num(9): record the ledger never saw.
-		sk0 := scopeKey(OrgScope("acme", num(0)))
+		sk0 := dirScopeKey(t, dir, OrgScope("acme", num(0)))
 		item, err := txn.Get(consentKey(sk0))
 		if err != nil {
 			return err
@@ -159,11 +159,11 @@ func TestRebuildRepairsIndex(t *testing.T) {
 		if err := txn.Set(consentKey(sk0), encodeConsent(&c)); err != nil {
 			return err
 		}
-		if err := txn.Delete(consentKey(scopeKey(OrgScope("acme", num(1))))); err != nil {
+		if err := txn.Delete(consentKey(dirScopeKey(t, dir, OrgScope("acme", num(1))))); err != nil {
 			return err
 		}
 		extra := Consent{State: StateOptedIn}
-		return txn.Set(consentKey(scopeKey(OrgScope("acme", num(9)))), encodeConsent(&extra))
+		return txn.Set(consentKey(dirScopeKey(t, dir, OrgScope("acme", num(9)))), encodeConsent(&extra))
 	})
 	s := openT(t, Options{Dir: dir})
 	rep, err := s.CheckIndex(ctx)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/optguard/optguard/store/seal"
 )
 
 // The message log is written off the relay path: Log and LogStatus only try
@@ -158,6 +160,7 @@ func (l *msgLog) write(items []logItem) {
 		e.ExpiresAt = exp
 		return wb.SetEntry(e)
 	}
+	subjects := l.subjects(items)
 	var err error
 	for i := range items {
 		r := &items[i].rec
@@ -167,14 +170,19 @@ func (l *msgLog) write(items []logItem) {
 		r.At = normTime(r.At)
 		exp := uint64(r.At.Add(ret).Unix())
 		if !items[i].statusOnly {
-			if err = set(msgKey(r.ID), encodeMsg(r), exp); err != nil {
+			var subj SubjectID
+			var sealed []byte
+			if s := subjects[i]; s != nil {
+				subj, sealed = s.id, s.key.Seal(nil, []byte(r.Number), msgAAD(s.id, r.ID))
+			}
+			if err = set(msgKey(r.ID), encodeMsg(r, subj, sealed), exp); err != nil {
 				break
 			}
 			if err = set(msgTimeKey(r.At, r.ID), nil, exp); err != nil {
 				break
 			}
-			if r.Number != "" {
-				if err = set(msgNumKey(r.Number, r.At, r.ID), nil, exp); err != nil {
+			if s := subjects[i]; s != nil {
+				if err = set(msgNumKey(s.p, r.At, r.ID), nil, exp); err != nil {
 					break
 				}
 			}
@@ -195,4 +203,56 @@ func (l *msgLog) write(items []logItem) {
 		return
 	}
 	l.written.Add(uint64(len(items)))
+}
+
+// subjects returns the subject of each record's number (nil for a status,
+// or for a record without a number), read in one view of the consent
+// database. A record is normally written after the consent event or the
+// hold that made its subject; a number that has none yet gets one, in one
+// transaction for the batch, so that its record still names it.
+func (l *msgLog) subjects(items []logItem) []*subject {
+	out := make([]*subject, len(items))
+	if l.b.keys == nil {
+		return out
+	}
+	var missing []int
+	err := l.b.cdb.View(func(txn *badger.Txn) error {
+		r := l.b.subjectReader(txn)
+		for i := range items {
+			n := items[i].rec.Number
+			if items[i].statusOnly || ValidateNumber(n) != nil {
+				continue
+			}
+			s, err := r.byPseudonym(l.b.pseudonym(n))
+			if err != nil {
+				return err
+			}
+			if out[i] = s; s == nil {
+				missing = append(missing, i)
+			}
+		}
+		return nil
+	})
+	if err == nil && len(missing) > 0 {
+		err = l.b.retry(func() error {
+			txn := l.b.cdb.NewTransaction(true)
+			defer txn.Discard()
+			made := make(map[seal.Pseudonym]subject)
+			for _, i := range missing {
+				s, err := l.b.subjectFor(txn, items[i].rec.Number, normTime(l.b.clock()), made)
+				if err != nil {
+					return err
+				}
+				out[i] = &s
+			}
+			return txn.Commit()
+		})
+	}
+	if err != nil {
+		l.b.log.Warn().Err(err).Msg("message log: reading subjects; the records are written without their numbers")
+		for _, i := range missing {
+			out[i] = nil
+		}
+	}
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 	"github.com/rs/zerolog"
 
 	"github.com/optguard/optguard/store/seal"
@@ -21,7 +22,7 @@ import (
 // formatVersion is written under meta/format in both databases. Bump it
 // (and teach OpenBadger to migrate from the old value) whenever a key
 // layout or value encoding changes incompatibly.
-const formatVersion = 1
+const formatVersion = 2
 
 // Sub-directories of Options.Dir.
 const (
@@ -41,6 +42,9 @@ type Badger struct {
 
 	idx atomic.Pointer[index]
 	ids atomic.Pointer[idMirror]
+
+	subjects *subjectCache    // opened subjects, for the committer (subject.go)
+	migrated *MigrationReport // set by migrate, for the switch that follows
 
 	// keys is the installation's key file (keyfile.go); nil only in a
 	// read-only store opened without it.
@@ -87,6 +91,7 @@ func OpenBadger(opts Options) (*Badger, error) {
 		log:      opts.Logger.With().Str("component", "store").Logger(),
 		commitCh: make(chan *commitReq),
 		closing:  make(chan struct{}),
+		subjects: newSubjectCache(subjectCacheMax),
 	}
 	b.disk = newDiskGuard(opts, b.log)
 	if b.disk.on {
@@ -96,6 +101,19 @@ func OpenBadger(opts Options) (*Badger, error) {
 	}
 	if opts.ReadOnly {
 		if err := checkClean(opts.Dir); err != nil {
+			return nil, err
+		}
+	} else if !opts.InMemory {
+		done, err := finishMigration(opts.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("store: finishing the format migration in %s: %w", opts.Dir, err)
+		}
+		if done {
+			b.log.Info().Str("dir", opts.Dir).Int("format", formatVersion).Msg("finished the format migration that a stop interrupted")
+		}
+	}
+	if !opts.InMemory && !opts.ReadOnly {
+		if err := removeEmptyWALs(opts.Dir); err != nil {
 			return nil, err
 		}
 	}
@@ -110,8 +128,18 @@ func OpenBadger(opts Options) (*Badger, error) {
 		return nil, openError(logSubdir, err)
 	}
 	if err := b.load(); err != nil {
+		var old errOldFormat
+		if errors.As(err, &old) {
+			err = b.migrate(old.from)
+		}
 		b.ldb.Close()
 		b.cdb.Close()
+		if errors.Is(err, errMigrated) {
+			if err := b.switchMigrated(); err != nil {
+				return nil, err
+			}
+			return OpenBadger(opts)
+		}
 		return nil, err
 	}
 	b.ml = newMsgLog(b)
@@ -148,6 +176,34 @@ func checkClean(dir string) error {
 	return nil
 }
 
+// removeEmptyWALs deletes the empty write-ahead logs and value logs (.mem
+// and .vlog files of 0 bytes) of dir's databases. badger creates such a
+// file, then sizes it and writes its header: a process killed between the
+// two (a kill -9 while badger opens or rotates a file) leaves an empty file
+// that holds nothing, and that badger's next open takes for a file it must
+// create and fails on ("... Create a new file"), so the store would not
+// open again. No value pointer can point into a file that was never
+// written.
+func removeEmptyWALs(dir string) error {
+	for _, sub := range []string{consentSubdir, logSubdir} {
+		ents, err := os.ReadDir(filepath.Join(dir, sub))
+		if err != nil {
+			continue // badger says what is wrong with the directory
+		}
+		for _, e := range ents {
+			if !strings.HasSuffix(e.Name(), ".mem") && !strings.HasSuffix(e.Name(), ".vlog") {
+				continue
+			}
+			if info, err := e.Info(); err == nil && info.Size() == 0 {
+				if err := os.Remove(filepath.Join(dir, sub, e.Name())); err != nil {
+					return fmt.Errorf("store: removing the empty log file %s: %w", e.Name(), err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // openError names the database badger could not open, and turns badger's
 // "truncate needed" of a read-only open into ErrNeedsRecovery (badger
 // formats the error it wraps, so it is matched by its text).
@@ -159,7 +215,10 @@ func openError(sub string, err error) error {
 }
 
 // load checks the format versions and reads the chain head and the index.
+// A store of the previous format fails with errOldFormat (after its keys
+// are loaded), for OpenBadger to migrate.
 func (b *Badger) load() error {
+	var old error
 	for _, db := range []struct {
 		name string
 		db   *badger.DB
@@ -168,12 +227,21 @@ func (b *Badger) load() error {
 		if b.opts.ReadOnly {
 			check = readFormat
 		}
-		if err := check(db.db); err != nil {
+		err := check(db.db)
+		var of errOldFormat
+		if errors.As(err, &of) {
+			old = of
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("store: %s database: %w", db.name, err)
 		}
 	}
 	if err := b.openKeys(); err != nil {
 		return err
+	}
+	if old != nil {
+		return old
 	}
 	head, err := readHead(b.cdb)
 	if err != nil {
@@ -207,6 +275,9 @@ func (b *Badger) badgerOptions(sub string, sync bool, memTable, blockCache int64
 		bo = badger.DefaultOptions("").WithInMemory(true)
 	} else {
 		bo = badger.DefaultOptions(filepath.Join(o.Dir, sub))
+	}
+	if o.uncompressed {
+		bo = bo.WithCompression(options.None)
 	}
 	return bo.
 		WithReadOnly(o.ReadOnly).
@@ -247,10 +318,14 @@ func checkVersion(v []byte) error {
 	if len(v) != 4 {
 		return fmt.Errorf("%w: malformed format version", ErrFormat)
 	}
-	if got := binary.BigEndian.Uint32(v); got != formatVersion {
-		return fmt.Errorf("%w: format version %d, this build understands %d", ErrFormat, got, formatVersion)
+	switch got := binary.BigEndian.Uint32(v); {
+	case got == formatVersion:
+		return nil
+	case got == formatVersion-1:
+		return errOldFormat{from: got} // OpenBadger migrates it
+	default:
+		return fmt.Errorf("%w: format version %d, this build understands %d (and migrates %d)", ErrFormat, got, formatVersion, formatVersion-1)
 	}
-	return nil
 }
 
 // readFormat is checkFormat for a read-only open: an empty database is

@@ -10,6 +10,10 @@ import (
 // Options configure OpenBadger. The zero value of every field means its
 // documented default, so a config layer can copy fields across as they are.
 type Options struct {
+	// uncompressed turns off badger's block compression, so that a test
+	// scanning the files for a number sees every byte written.
+	uncompressed bool
+
 	// Dir is the data directory (holding consent/ and log/). Required
 	// unless InMemory.
 	Dir string

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -179,7 +180,7 @@ func (b *Badger) Consent(ctx context.Context, s Scope) (Consent, error) {
 	var ok bool
 	err := b.cdb.View(func(txn *badger.Txn) error {
 		var err error
-		c, ok, err = getConsent(txn, consentKey(scopeKey(s)), s)
+		c, ok, err = getConsent(txn, consentKey(b.scopeKey(s)), s)
 		return err
 	})
 	if err != nil {
@@ -231,14 +232,28 @@ func pageLimit(n int) int {
 }
 
 // ListConsents pages through consent records in key order (organization,
-// then number). With an organization it scans that organization's records
-// (narrowed to the number prefix); with only a number prefix it scans the
-// by-number index across organizations.
+// then the number's pseudonym, which is no order of the numbers). With an
+// organization it scans that organization's records; with a whole number
+// it reads that number's records through the by-pseudonym index; a shorter
+// number prefix is matched against each record's number, opened from its
+// subject (numbers are not in keys). An erased subject's suppression entry
+// has no number: only a filter without a number prefix lists it.
 func (b *Badger) ListConsents(ctx context.Context, f ConsentFilter) (ConsentPage, error) {
 	var page ConsentPage
-	prefix, byNumber, err := consentScan(f)
+	np, err := numberPrefix(f.NumberPrefix)
 	if err != nil {
 		return page, fmt.Errorf("listing consents: %w", err)
+	}
+	if np != "" && b.keys == nil {
+		return page, fmt.Errorf("listing consents: %w", errNoKeys)
+	}
+	prefix, byNumber := cat(prefixConsent), false
+	switch {
+	case f.Org != "":
+		prefix = append(binary.AppendUvarint(prefix, uint64(len(f.Org))), f.Org...)
+	case np != "" && ValidateNumber(np) == nil:
+		p := b.pseudonym(np)
+		prefix, byNumber = cat(prefixConsNum, p[:]), true
 	}
 	start, err := decodeCursor(f.Cursor, prefix)
 	if err != nil {
@@ -250,6 +265,7 @@ func (b *Badger) ListConsents(ctx context.Context, f ConsentFilter) (ConsentPage
 	defer b.leave()
 	limit := pageLimit(f.Limit)
 	err = b.cdb.View(func(txn *badger.Txn) error {
+		subjects := b.subjectReader(txn)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		seek(it, prefix, start)
@@ -261,37 +277,31 @@ func (b *Badger) ListConsents(ctx context.Context, f ConsentFilter) (ConsentPage
 			}
 			item := it.Item()
 			k := item.Key()
-			var c Consent
+			sk := k[len(prefixConsent):]
 			if byNumber {
-				rest := k[len(prefixConsNum):]
-				i := indexByte(rest, 0)
-				if i < 0 {
-					return fmt.Errorf("malformed number index key")
-				}
-				sk := rest[i+1:]
-				s, err := parseScopeKey(sk)
+				sk = k[len(prefix):]
+			}
+			sp, err := parseScopeKey(sk)
+			if err != nil {
+				return err
+			}
+			c, ok, err := getConsent(txn, consentKey(sk), Scope{Org: sp.org, Sender: sp.sender})
+			if err != nil {
+				return err
+			}
+			if !ok || !f.match(&c) {
+				continue
+			}
+			if !c.Erased {
+				subj, err := subjects.byPseudonym(sp.p)
 				if err != nil {
 					return err
 				}
-				var ok bool
-				if c, ok, err = getConsent(txn, consentKey(sk), s); err != nil {
-					return err
-				} else if !ok {
-					continue
-				}
-			} else {
-				s, err := parseScopeKey(k[len(prefixConsent):])
-				if err != nil {
-					return err
-				}
-				if err := item.Value(func(v []byte) error {
-					c, err = decodeConsent(s, v)
-					return err
-				}); err != nil {
-					return err
+				if subj != nil {
+					c.Scope.Number = subj.number
 				}
 			}
-			if !f.match(&c) {
+			if np != "" && !strings.HasPrefix(c.Scope.Number, np) {
 				continue
 			}
 			page.Items = append(page.Items, c)
@@ -306,21 +316,6 @@ func (b *Badger) ListConsents(ctx context.Context, f ConsentFilter) (ConsentPage
 		return ConsentPage{}, fmt.Errorf("listing consents: %w", err)
 	}
 	return page, nil
-}
-
-func consentScan(f ConsentFilter) (prefix []byte, byNumber bool, err error) {
-	np, err := numberPrefix(f.NumberPrefix)
-	if err != nil {
-		return nil, false, err
-	}
-	if f.Org != "" {
-		b := binary.AppendUvarint(cat(prefixConsent), uint64(len(f.Org)))
-		return append(append(b, f.Org...), np...), false, nil
-	}
-	if np != "" {
-		return append(cat(prefixConsNum), np...), true, nil
-	}
-	return cat(prefixConsent), false, nil
 }
 
 func numberPrefix(p string) (string, error) {
@@ -434,13 +429,21 @@ func (b *Badger) Events(ctx context.Context, f EventFilter, fn func(Event) error
 		return inRange(ev.OccurredAt, f.From, f.To)
 	}
 	err := b.cdb.View(func(txn *badger.Txn) error {
+		subjects := b.subjectReader(txn)
 		var (
 			prefix, start, stop []byte
 			index               bool // keys end in a seq; values are empty
 		)
 		switch {
 		case f.Number != "":
-			prefix = append(append(cat(prefixEventNum), f.Number...), 0)
+			if b.keys == nil {
+				return errNoKeys
+			}
+			s, err := subjects.byPseudonym(b.pseudonym(f.Number))
+			if err != nil || s == nil {
+				return err // no subject: no events that say this number
+			}
+			prefix = cat(prefixEventSubj, s.id[:])
 			start = appendU64(cat(prefix), f.FromSeq)
 			index = true
 		case !f.From.IsZero() || !f.To.IsZero():
@@ -479,15 +482,16 @@ func (b *Badger) Events(ctx context.Context, f EventFilter, fn func(Event) error
 				if len(k) < len(prefix)+8 {
 					return fmt.Errorf("malformed event index key")
 				}
-				ev, err = getEvent(txn, binary.BigEndian.Uint64(k[len(k)-8:]))
+				ev, err = b.getEvent(txn, binary.BigEndian.Uint64(k[len(k)-8:]))
 			} else {
 				seq := binary.BigEndian.Uint64(k[len(prefix):])
+				var sealed []byte
 				err = item.Value(func(v []byte) error {
-					ev, err = decodeEvent(v)
+					ev, sealed, err = decodeEvent(v)
 					if err != nil {
 						return &ChainError{Seq: seq, Reason: err.Error()}
 					}
-					return nil
+					return subjects.open(&ev, sealed)
 				})
 			}
 			if err != nil {
@@ -534,7 +538,14 @@ func (b *Badger) Messages(ctx context.Context, f MessageFilter) (MessagePage, er
 	var page MessagePage
 	var prefix []byte
 	if f.Number != "" {
-		prefix = append(append(cat(prefixMsgNum), f.Number...), 0)
+		if err := ValidateNumber(f.Number); err != nil {
+			return page, fmt.Errorf("listing messages: %w", err)
+		}
+		if b.keys == nil {
+			return page, fmt.Errorf("listing messages: %w", errNoKeys)
+		}
+		p := b.pseudonym(f.Number)
+		prefix = cat(prefixMsgNum, p[:])
 	} else {
 		prefix = cat(prefixMsgTime)
 	}
@@ -555,7 +566,7 @@ func (b *Badger) Messages(ctx context.Context, f MessageFilter) (MessagePage, er
 	if !f.To.IsZero() {
 		stop = appendTime(cat(prefix), f.To)
 	}
-	err = b.ldb.View(func(txn *badger.Txn) error {
+	err = b.views(func(txn *badger.Txn, subjects *subjectReader) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		seek(it, from, cursor)
@@ -570,7 +581,7 @@ func (b *Badger) Messages(ctx context.Context, f MessageFilter) (MessagePage, er
 			if len(k) < len(prefix)+8 {
 				return fmt.Errorf("malformed message index key")
 			}
-			m, err := getMessage(txn, string(k[len(prefix)+8:]))
+			m, err := getMessage(txn, subjects, string(k[len(prefix)+8:]))
 			if errors.Is(err, ErrNotFound) {
 				continue
 			}
@@ -598,15 +609,26 @@ func (b *Badger) Message(ctx context.Context, id string) (Message, error) {
 	}
 	defer b.leave()
 	var m Message
-	err := b.ldb.View(func(txn *badger.Txn) error {
+	err := b.views(func(txn *badger.Txn, subjects *subjectReader) error {
 		var err error
-		m, err = getMessage(txn, id)
+		m, err = getMessage(txn, subjects, id)
 		return err
 	})
 	return m, err
 }
 
-func getMessage(txn *badger.Txn, id string) (Message, error) {
+// views runs fn in a view of the log database, with a reader of the
+// subjects in a view of the consent database.
+func (b *Badger) views(fn func(txn *badger.Txn, subjects *subjectReader) error) error {
+	return b.cdb.View(func(ctxn *badger.Txn) error {
+		subjects := b.subjectReader(ctxn)
+		return b.ldb.View(func(txn *badger.Txn) error { return fn(txn, subjects) })
+	})
+}
+
+// getMessage reads message record id from txn (the log database's), its
+// number opened when its subject is not erased.
+func getMessage(txn *badger.Txn, subjects *subjectReader, id string) (Message, error) {
 	item, err := txn.Get(msgKey(id))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return Message{}, fmt.Errorf("message %q: %w", id, ErrNotFound)
@@ -615,11 +637,26 @@ func getMessage(txn *badger.Txn, id string) (Message, error) {
 		return Message{}, err
 	}
 	var m Message
+	var subj SubjectID
+	var sealed []byte
 	if err := item.Value(func(v []byte) error {
-		m, err = decodeMsg(id, v)
+		m, subj, sealed, err = decodeMsg(id, v)
 		return err
 	}); err != nil {
 		return m, err
+	}
+	if len(sealed) > 0 {
+		s, err := subjects.byID(subj)
+		if err != nil {
+			return m, err
+		}
+		if s != nil {
+			num, err := s.key.Open(nil, sealed, msgAAD(subj, id))
+			if err != nil {
+				return m, fmt.Errorf("message %q: %w", id, err)
+			}
+			m.Number = string(num)
+		}
 	}
 	prefix := msgStatusPrefix(id)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -43,6 +44,7 @@ func listAll(t *testing.T, s Store, f ConsentFilter) []string {
 			out = append(out, c.Scope.Org+":"+c.Scope.Number[len(c.Scope.Number)-2:])
 		}
 		if p.NextCursor == "" {
+			slices.Sort(out) // records come in pseudonym order, no order of the numbers
 			return out
 		}
 		f.Cursor = p.NextCursor
@@ -69,6 +71,7 @@ func TestListConsents(t *testing.T) {
 			{"number prefix across orgs", ConsentFilter{NumberPrefix: "1555000002", Limit: 4},
 				"[globex:20 globex:21 globex:22 globex:23 globex:24 globex:25 globex:26 globex:27 globex:28 globex:29]"},
 			{"sender scope", ConsentFilter{Org: "acme", Sender: "+15550000001"}, "[acme:09 acme:19]"},
+			{"whole number across orgs", ConsentFilter{NumberPrefix: num(19)}, "[acme:19]"},
 			{"updated range", ConsentFilter{UpdatedFrom: base.Add(18 * time.Minute), UpdatedTo: base.Add(21 * time.Minute)},
 				"[acme:18 acme:19 globex:20]"},
 			{"states set", ConsentFilter{Org: "globex", States: []State{StatePending, StateOptedIn}, NumberPrefix: "+155500000"},
@@ -93,8 +96,12 @@ func TestListConsents(t *testing.T) {
 		if _, err := s.ListConsents(ctx, ConsentFilter{NumberPrefix: "+1-555"}); !errors.Is(err, ErrInvalidNumber) {
 			t.Errorf("bad prefix accepted: %v", err)
 		}
+		p, _ = s.ListConsents(ctx, ConsentFilter{Org: "acme", NumberPrefix: num(0)})
+		if len(p.Items) != 1 {
+			t.Fatalf("%d records of %s", len(p.Items), num(0))
+		}
 		full := p.Items[0]
-		if full.State != StatePending || full.Mode != ModeDisclaimer || full.LastSeq != 1 {
+		if full.Scope.Number != num(0) || full.State != StatePending || full.Mode != ModeDisclaimer || full.LastSeq != 1 {
 			t.Errorf("record = %+v", full)
 		}
 	})

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/optguard/optguard/store/seal"
 )
 
 // Scope is what consent is kept per: an organization and a handset, or,
@@ -178,25 +180,46 @@ func numberKey[T string | []byte](n T) (uint64, bool) {
 	return v, true
 }
 
-// appendScopeKey appends the canonical, unambiguous encoding of s:
+// appendScopeKey appends the canonical, unambiguous encoding of a scope
+// whose handset's pseudonym is p:
 //
-//	uvarint(len(org)) org  number  0x00  sender
+//	uvarint(len(org)) org  pseudonym(16)  sender
 //
-// The organization is length-prefixed; the number (only '+' and digits) is
-// ended by 0x00; the sender is the rest. Putting the number before the
-// sender keeps "all records of org X whose number starts with +1555" one
-// contiguous key range, for both scope kinds.
-func appendScopeKey(b []byte, s Scope) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s.Org)))
-	b = append(b, s.Org...)
-	b = append(b, s.Number...)
-	b = append(b, 0)
-	return append(b, s.Sender...)
+// The organization is length-prefixed, the pseudonym fixed in length, the
+// sender the rest: the number itself is never in a key.
+func appendScopeKey(b []byte, org string, p seal.Pseudonym, sender string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(org)))
+	b = append(b, org...)
+	b = append(b, p[:]...)
+	return append(b, sender...)
 }
 
-func scopeKey(s Scope) []byte { return appendScopeKey(make([]byte, 0, 32+len(s.Org)), s) }
+func scopeKey(org string, p seal.Pseudonym, sender string) []byte {
+	return appendScopeKey(make([]byte, 0, 24+len(org)+len(sender)), org, p, sender)
+}
 
-func parseScopeKey(k []byte) (Scope, error) {
+// scopeKeyParts is a stored scope key taken apart.
+type scopeKeyParts struct {
+	org, sender string
+	p           seal.Pseudonym
+}
+
+func parseScopeKey(k []byte) (scopeKeyParts, error) {
+	n, w := binary.Uvarint(k)
+	if w <= 0 || uint64(len(k)-w) < n+uint64(len(seal.Pseudonym{})) {
+		return scopeKeyParts{}, fmt.Errorf("scope key: bad organization length")
+	}
+	var sp scopeKeyParts
+	sp.org = string(k[w : w+int(n)])
+	rest := k[w+int(n):]
+	copy(sp.p[:], rest)
+	sp.sender = string(rest[len(sp.p):])
+	return sp, nil
+}
+
+// parseScopeKeyV1 reads a scope key of format 1, which held the number:
+// uvarint(len(org)) org number 0x00 sender. Only the migration reads it.
+func parseScopeKeyV1(k []byte) (Scope, error) {
 	n, w := binary.Uvarint(k)
 	if w <= 0 || uint64(len(k)-w) < n {
 		return Scope{}, fmt.Errorf("scope key: bad organization length")

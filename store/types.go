@@ -111,14 +111,30 @@ const (
 	// EventReviewDismissed: a person decided that a possible opt-out was not
 	// one; state kept (with ReleaseHeld, the MTs held for the review go).
 	EventReviewDismissed EventType = 13
+	// EventErased: the subject was erased (on request, or by the retention
+	// sweep): its key and its number → subject link are gone, so its
+	// events say nothing readable any more; an opted-out scope stays
+	// opted out (a suppression entry), any other goes back to unknown.
+	// The store writes it (Badger.EraseNumber); it is no Change's type.
+	EventErased EventType = 14
+	// EventChainLinked: the first event of a chain that continues an older
+	// one (a format migration): the note gives the older chain's length
+	// and head hash, so that a backup of it stays checkable. No subject.
+	EventChainLinked EventType = 15
+	// EventRetentionSwept: a retention sweep erased subjects past their
+	// organizations' retention; the note gives the counts, no numbers. No
+	// subject.
+	EventRetentionSwept EventType = 16
 
-	numEventTypes = 14
+	numEventTypes  = 17
+	numChangeTypes = 14 // the types a Change may have: below EventErased
 )
 
 var eventTypeNames = [...]string{
 	"invalid", "consent_requested", "opted_in", "opted_out", "disclaimer_sent",
 	"confirmation_sent", "help_sent", "state_imported", "notice_sent", "pin_sent", "reset",
-	"possible_opt_out", "message_not_sent", "review_dismissed",
+	"possible_opt_out", "message_not_sent", "review_dismissed", "erased",
+	"chain_linked", "retention_swept",
 }
 
 func (t EventType) String() string { return enumName(eventTypeNames[:], t, "event") }
@@ -315,9 +331,16 @@ type Change struct {
 }
 
 // Event is one stored ledger entry. Events are never updated or deleted.
+//
+// The number (Scope.Number), the MO and the note are stored sealed under
+// the subject's key; Subject is stored as it is. An event of an erased
+// subject, or one read without the key file, has Erased set and those
+// fields empty: it still verifies, but says nothing about whom.
 type Event struct {
 	Seq             uint64
 	Scope           Scope
+	Subject         SubjectID
+	Erased          bool
 	Type            EventType
 	PrevState       State
 	NewState        State
@@ -339,8 +362,14 @@ type Event struct {
 }
 
 // Consent is the current record of one scope, derived from the ledger.
+//
+// The record of an erased subject that had opted out stays as a
+// suppression entry: Erased, StateOptedOut, Scope.Number empty and nothing
+// else kept, so that the opt-out is still enforced (the data minimum a
+// suppression list may keep: the number's pseudonym).
 type Consent struct {
 	Scope     Scope
+	Erased    bool
 	State     State
 	Mode      Mode
 	CreatedAt time.Time // occurred-at of the scope's first event
