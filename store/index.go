@@ -54,6 +54,12 @@ type slot struct {
 
 func (k idxKey) syms() uint64 { return uint64(k.org)<<32 | uint64(k.sender) }
 
+// absent marks the packed value of a slot whose scope has no record any
+// more (an erased subject's): slots are never deleted, since a probe
+// passes over filled slots to find the next, and a new record of the same
+// scope fills it again. It lies in the mode's byte, above every mode.
+const absent = 1 << 15
+
 func pack(v idxVal) uint64 {
 	secs := v.updated / int64(time.Second)
 	if v.updated < 0 && v.updated%int64(time.Second) != 0 {
@@ -225,7 +231,8 @@ func (sh *idxShard) get(k idxKey, h uint64) (packed uint64, found bool) {
 			continue // a writer is changing a slot; it takes nanoseconds
 		}
 		s := find(sh.table(), k, h)
-		packed, found = s.packed.Load(), s.hi.Load() != 0
+		packed = s.packed.Load()
+		found = s.hi.Load() != 0 && packed&absent == 0
 		if sh.seq.Load() == seq {
 			return packed, found
 		}
@@ -244,7 +251,7 @@ func (sh *idxShard) putLocked(k idxKey, h uint64, packed uint64) (old uint64, ha
 	if s.hi.Load() != 0 {
 		old = s.packed.Load()
 		s.packed.Store(packed)
-		return old, true
+		return old, old&absent == 0
 	}
 	s.lo.Store(k.h.lo)
 	s.syms.Store(k.syms())
@@ -455,6 +462,33 @@ func (ix *index) set(org, sender string, h Handset, v idxVal) {
 		ix.counts[unpack(old).state].Add(-1)
 	}
 	ix.counts[v.state].Add(1)
+}
+
+// remove drops the record of the scope of org, sender and handset h,
+// which then reads as never recorded.
+func (ix *index) remove(org, sender string, h Handset) {
+	o, ok := lookupSym(&ix.syms, org)
+	snd, ok2 := lookupSym(&ix.syms, sender)
+	if !ok || !ok2 || o == 0 {
+		return
+	}
+	k := idxKey{org: o, sender: snd, h: h}
+	hash := k.hash()
+	sh := ix.shard(hash)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s := find(sh.table(), k, hash)
+	old := s.packed.Load()
+	if s.hi.Load() == 0 || old&absent != 0 {
+		return
+	}
+	if k.fast() {
+		ix.removeFast(k)
+	}
+	sh.seq.Add(1)
+	s.packed.Store(old | absent)
+	sh.seq.Add(1)
+	ix.counts[unpack(old).state].Add(-1)
 }
 
 func (ix *index) len() int {

@@ -20,23 +20,26 @@ import (
 // has a symbol below fastOrgs is in both tables, the fast one written
 // first; the wide table stays the whole truth for everything else.
 //
-//	entry = hi, lo&^3 | state    (hi 0: empty, and written last)
+//	entry = hi, lo&^7 | absent<<2 | state    (hi 0: empty, and written last)
 //
-// So the fast table tells handsets apart by 126 of their 128 bits: two
-// numbers whose pseudonyms differ in the last two bits only (odds 2^-126
-// per pair) would share an entry. Symbols are shared with sender names, so
+// absent marks an entry whose record went (an erased subject's). So the
+// fast table tells handsets apart by 125 of their 128 bits: two numbers
+// whose pseudonyms differ in the last three bits only (odds 2^-125 per
+// pair) would share an entry. Symbols are shared with sender names, so
 // an installation with thousands of sender scopes may give a later
 // organization a symbol of fastOrgs or more: its MTs then read the wide
 // table, slower but the same answer.
 const (
-	fastOrgs  = 1 << 12
-	fastState = 1<<2 - 1
+	fastOrgs   = 1 << 12
+	fastState  = 1<<2 - 1
+	fastAbsent = 1 << 2
+	fastLow    = 1<<3 - 1 // the bits of lo that are not the handset's
 )
 
 // fastEntry is one entry of a fast table.
 type fastEntry struct {
 	hi atomic.Uint64 // the handset's first word; 0 while empty
-	lo atomic.Uint64 // its second word, the state in the low two bits
+	lo atomic.Uint64 // its second word, absent and the state in the low three bits
 }
 
 // orgFast is one organization's fast table. Readers take no lock: entries
@@ -143,7 +146,10 @@ func (p *Probe) Finish() (st State, known, ok bool) {
 		if hi == 0 {
 			return StateUnknown, false, p.seqp.Load() == p.seq
 		}
-		if lo := e.lo.Load(); hi == p.h.hi && lo^p.h.lo <= fastState {
+		if lo := e.lo.Load(); hi == p.h.hi && lo^p.h.lo <= fastLow {
+			if lo&fastAbsent != 0 {
+				return StateUnknown, false, p.seqp.Load() == p.seq
+			}
 			return State(lo & fastState), true, p.seqp.Load() == p.seq
 		}
 		if i++; i == p.n {
@@ -180,7 +186,7 @@ func findFast(t []fastEntry, h Handset) *fastEntry {
 	n := len(t)
 	for i := fastHome(h, n); ; {
 		e := &t[i]
-		if hi := e.hi.Load(); hi == 0 || hi == h.hi && e.lo.Load()^h.lo <= fastState {
+		if hi := e.hi.Load(); hi == 0 || hi == h.hi && e.lo.Load()^h.lo <= fastLow {
 			return e
 		}
 		if i++; i == n {
@@ -205,7 +211,7 @@ func (ix *index) putFast(k idxKey, st State) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	lo := k.h.lo&^fastState | uint64(st)
+	lo := k.h.lo&^fastLow | uint64(st)
 	e := findFast(f.table(), k.h)
 	if e.hi.Load() != 0 {
 		e.lo.Store(lo)
@@ -240,4 +246,18 @@ func (f *orgFast) growLocked() {
 		}
 	}
 	f.publishLocked(t)
+}
+
+// removeFast marks k's fast entry absent; the caller holds the entry's
+// shard lock.
+func (ix *index) removeFast(k idxKey) {
+	f := ix.fast[k.org].Load()
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e := findFast(f.table(), k.h); e.hi.Load() != 0 {
+		e.lo.Store(e.lo.Load() | fastAbsent)
+	}
 }

@@ -203,8 +203,16 @@ func (b *Badger) commitChanges(reqs []*commitReq, res []commitRes) error {
 // retry runs fn until it does not fail with a badger conflict, at most
 // maxRetries times.
 func (b *Badger) retry(fn func() error) error {
+	blocked := 0
 	for i := 0; ; i++ {
 		err := fn()
+		if errors.Is(err, badger.ErrBlockedWrites) && blocked < maxBlockedWaits {
+			// purge is writing the memtables out: it takes moments.
+			blocked++
+			i--
+			time.Sleep(blockedWait)
+			continue
+		}
 		if !errors.Is(err, badger.ErrConflict) {
 			return err
 		}
@@ -214,6 +222,13 @@ func (b *Badger) retry(fn func() error) error {
 		time.Sleep(time.Duration(i+1) * 50 * time.Microsecond)
 	}
 }
+
+// A write that finds badger's writes blocked (purge) waits up to
+// maxBlockedWaits × blockedWait.
+const (
+	maxBlockedWaits = 1000
+	blockedWait     = 10 * time.Millisecond
+)
 
 type pendingIndex struct {
 	scope Scope
@@ -312,14 +327,19 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 	next := cur
 	next.Scope = ch.Scope
 	next.State = ev.NewState
+	next.Erased = false
 	if ch.Mode != ModeUnspecified {
 		next.Mode = ch.Mode
 	}
 	if !exists {
-		next.CreatedAt = ev.OccurredAt
 		if err := txn.Set(consentNumKey(p, sk), nil); err != nil {
 			return a, p, nil, err
 		}
+	}
+	if !exists || cur.Erased {
+		// A first event, or the first of a new subject where an erased
+		// one's opt-out was kept (from which its state goes on).
+		next.CreatedAt = ev.OccurredAt
 	}
 	next.UpdatedAt = ev.OccurredAt
 	next.LastSeq = ev.Seq

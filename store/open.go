@@ -45,6 +45,7 @@ type Badger struct {
 
 	subjects *subjectCache    // opened subjects, for the committer (subject.go)
 	migrated *MigrationReport // set by migrate, for the switch that follows
+	purgeMu  sync.Mutex       // one purge at a time (erase.go)
 
 	// keys is the installation's key file (keyfile.go); nil only in a
 	// read-only store opened without it.

@@ -237,7 +237,8 @@ func pageLimit(n int) int {
 // it reads that number's records through the by-pseudonym index; a shorter
 // number prefix is matched against each record's number, opened from its
 // subject (numbers are not in keys). An erased subject's suppression entry
-// has no number: only a filter without a number prefix lists it.
+// has no number: a whole number lists it (as that number's), a shorter
+// prefix does not.
 func (b *Badger) ListConsents(ctx context.Context, f ConsentFilter) (ConsentPage, error) {
 	var page ConsentPage
 	np, err := numberPrefix(f.NumberPrefix)
@@ -292,7 +293,10 @@ func (b *Badger) ListConsents(ctx context.Context, f ConsentFilter) (ConsentPage
 			if !ok || !f.match(&c) {
 				continue
 			}
-			if !c.Erased {
+			switch {
+			case byNumber:
+				c.Scope.Number = np // the number asked about, whose records these are
+			case !c.Erased:
 				subj, err := subjects.byPseudonym(sp.p)
 				if err != nil {
 					return err

@@ -1,7 +1,8 @@
 // Command optguard is the SMPP consent proxy: `optguard serve` puts it in line
 // between ESMEs and an SMSC; `sim` runs the SMSC simulator alone; `bench`
 // measures PDU throughput and latency; `store` checks and maintains the data
-// directory; `version` prints the build.
+// directory; `subject` exports or erases what it holds about one number;
+// `version` prints the build.
 //
 // This package wires the other packages together and holds no logic of its own.
 package main
@@ -19,6 +20,7 @@ Usage:
   optguard sim     [-listen HOST:PORT] [-receipts] [-receipt-delay D] [-account ID:PASSWORD ...]
   optguard bench   [-target HOST:PORT | -baseline | -storm | -idle-binds N] [-binds N] [-window W] [-duration D] [-rate R] ...
   optguard store   verify|rebuild|backup FILE|restore FILE|stats [-data DIR]
+  optguard subject export|erase NUMBER [-data DIR]
   optguard version
 
 Run "optguard COMMAND -h" for the flags of a command.
@@ -43,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runBench(args[1:], stdout, stderr)
 	case "store":
 		return runStore(args[1:], stdout, stderr)
+	case "subject":
+		return runSubject(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
