@@ -369,7 +369,7 @@ func decodeConsent(scope Scope, v []byte) (Consent, error) {
 	d := dec{b: v}
 	if isSuppression(v) {
 		d.byte()
-		c.Erased, c.State, c.Mode = true, State(d.byte()), Mode(d.byte())
+		c.Erased, c.State, c.Mode, c.OptedOutMethod = true, State(d.byte()), Mode(d.byte()), Method(d.byte())
 		c.Scope.Number = ""
 		return c, d.done("suppression entry")
 	}
@@ -389,9 +389,13 @@ func decodeConsent(scope Scope, v []byte) (Consent, error) {
 	return c, d.done("consent")
 }
 
-// Suppression entry (consent record v2): version(2) state mode, all that is
-// kept of an erased subject's opted-out scope.
-func encodeSuppression(m Mode) []byte { return []byte{consentEncV2, byte(StateOptedOut), byte(m)} }
+// Suppression entry (consent record v2): version(2) state mode
+// optedoutmethod, all that is kept of an erased subject's opted-out scope:
+// how it opted out decides who may lift it (policy.CheckChange: an opt-out
+// by text only by the handset).
+func encodeSuppression(m Mode, out Method) []byte {
+	return []byte{consentEncV2, byte(StateOptedOut), byte(m), byte(out)}
+}
 
 func isSuppression(v []byte) bool { return len(v) > 0 && v[0] == consentEncV2 }
 
@@ -401,6 +405,7 @@ func decodeConsentHead(v []byte) (State, Mode, int64, error) {
 	if isSuppression(v) {
 		d.byte()
 		st, m := State(d.byte()), Mode(d.byte())
+		d.byte()
 		return st, m, 0, d.done("suppression entry")
 	}
 	if ver := d.byte(); ver != consentEncV1 {

@@ -32,7 +32,7 @@ func FuzzDecoders(f *testing.F) {
 	f.Add(encodeEvent(&link, nil))
 	c := Consent{State: StateOptedIn, Mode: ModeDisclaimer, UpdatedAt: time.Unix(5, 0), LastSeq: 9, OptedInAt: time.Unix(5, 0), OptedInMethod: MethodAPI}
 	f.Add(encodeConsent(&c))
-	f.Add(encodeSuppression(ModeConsent))
+	f.Add(encodeSuppression(ModeConsent, MethodSMSKeyword))
 	m := HeldMessage{ID: "og-1", Scope: OrgScope("acme", "+15551230001"), SystemID: "esme", PDU: pdu(1), HeldAt: time.Unix(7, 0), ExpiresAt: time.Unix(8, 0)}
 	f.Add(encodeHeld(&m, testSubjectID, sealHeld(testSubjectKey, testSubjectID, &m), 3))
 	r := Record{Org: "acme", Number: "+15551230001", At: time.Unix(9, 0)}
@@ -50,7 +50,7 @@ func FuzzDecoders(f *testing.F) {
 		if c, err := decodeConsent(Scope{}, b); err == nil {
 			again := encodeConsent(&c)
 			if c.Erased {
-				again = encodeSuppression(c.Mode)
+				again = encodeSuppression(c.Mode, c.OptedOutMethod)
 				if c.State != StateOptedOut {
 					again = nil // a suppression entry is an opt-out; any other state re-encodes to nothing
 				}

@@ -2,9 +2,10 @@ package store
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -15,8 +16,8 @@ import (
 // Erasure is crypto-erasure: one durable transaction deletes a subject's
 // key and its number → subject link (sk/, s/), appends an erased event for
 // each of its scopes, turns each opted-out scope's record into a
-// suppression entry (the pseudonym, the organization, opted out: nothing
-// else) and deletes every other record of the subject, and its held
+// suppression entry (the pseudonym, the organization, opted out, and how:
+// nothing else) and deletes every other record of the subject, and its held
 // messages. Every event of the subject still verifies, but nothing in it
 // can be opened again; an MT to the number is still refused wherever it
 // had opted out; a new contact from the handset starts a new subject.
@@ -50,7 +51,7 @@ func (b *Badger) EraseNumber(ctx context.Context, number string, method Method, 
 	var rep ErasureReport
 	err := b.runExclusive(ctx, func() error {
 		var err error
-		rep, err = b.eraseSubjects([]seal.Pseudonym{b.pseudonym(number)}, method, actor, "")
+		rep, err = b.eraseSubjects([]seal.Pseudonym{b.pseudonym(number)}, method, actor, "", nil)
 		return err
 	})
 	if err != nil {
@@ -61,9 +62,11 @@ func (b *Badger) EraseNumber(ctx context.Context, number string, method Method, 
 }
 
 // eraseSubjects erases the subjects of pseudonyms ps in one transaction
-// (a retention sweep passes many; note, if set, is one more event of the
-// store's own, in the same transaction). Runs on the committer goroutine.
-func (b *Badger) eraseSubjects(ps []seal.Pseudonym, method Method, actor, note string) (ErasureReport, error) {
+// (a retention sweep passes many, and due, which says again inside the
+// transaction whether each is still to go; note, if set, is one more event
+// of the store's own, in the same transaction). Runs on the committer
+// goroutine.
+func (b *Badger) eraseSubjects(ps []seal.Pseudonym, method Method, actor, note string, due func(txn *badger.Txn, s subject) (bool, error)) (ErasureReport, error) {
 	var rep ErasureReport
 	if err := b.writable(); err != nil {
 		return rep, err
@@ -87,12 +90,31 @@ func (b *Badger) eraseSubjects(ps []seal.Pseudonym, method Method, actor, note s
 				}
 				continue
 			}
+			if due != nil {
+				if ok, err := due(txn, s); err != nil || !ok {
+					if err != nil {
+						return err
+					}
+					continue // an event since the sweep looked
+				}
+			}
 			u, err := b.eraseInTxn(txn, &head, s, method, actor, now, &rep)
 			if err != nil {
 				return err
 			}
 			updates = append(updates, u...)
 			gone = append(gone, s)
+		}
+		if len(gone) > 0 {
+			ids := make(map[SubjectID]seal.Pseudonym, len(gone))
+			for _, s := range gone {
+				ids[s.id] = s.p
+			}
+			n, err := b.deleteHeldOf(txn, ids)
+			if err != nil {
+				return err
+			}
+			rep.Held += n
 		}
 		if note != "" {
 			ev := Event{Seq: head.seq + 1, Type: EventRetentionSwept, Method: MethodSystem, Actor: "system",
@@ -102,11 +124,13 @@ func (b *Badger) eraseSubjects(ps []seal.Pseudonym, method Method, actor, note s
 			}
 			rep.Events = append(rep.Events, ev.Seq)
 		}
-		if head == b.head {
+		if head == b.head && len(gone) == 0 {
 			return nil
 		}
-		if err := txn.Set(keyHead, head.encode()); err != nil {
-			return err
+		if head != b.head {
+			if err := txn.Set(keyHead, head.encode()); err != nil {
+				return err
+			}
 		}
 		if err := txn.Commit(); err != nil {
 			return err
@@ -174,7 +198,7 @@ func (b *Badger) eraseInTxn(txn *badger.Txn, head *chainHead, s subject, method 
 		u := indexUpdate{org: sp.org, sender: sp.sender, h: h, remove: true}
 		if c.State == StateOptedOut {
 			ev.NewState = StateOptedOut
-			if err := txn.Set(consentKey(sk), encodeSuppression(c.Mode)); err != nil {
+			if err := txn.Set(consentKey(sk), encodeSuppression(c.Mode, c.OptedOutMethod)); err != nil {
 				return nil, err
 			}
 			u = indexUpdate{org: sp.org, sender: sp.sender, h: h, val: idxVal{state: StateOptedOut, mode: c.Mode}}
@@ -193,20 +217,10 @@ func (b *Badger) eraseInTxn(txn *badger.Txn, head *chainHead, s subject, method 
 		if err := txn.Set(eventSubjectKey(s.id, ev.Seq), nil); err != nil {
 			return nil, err
 		}
-		n, err := b.deleteQueued(txn, sk)
-		if err != nil {
-			return nil, err
-		}
-		rep.Held += n
 		rep.Events = append(rep.Events, ev.Seq)
 		rep.Scopes++
 		updates = append(updates, u)
 	}
-	n, err := b.deleteOutboxOf(txn, s.id)
-	if err != nil {
-		return nil, err
-	}
-	rep.Held += n
 	if err := txn.Delete(subjectKey(s.p)); err != nil {
 		return nil, err
 	}
@@ -225,23 +239,27 @@ func appendEvent(txn *badger.Txn, head *chainHead, ev *Event, sealed []byte) err
 	return nil
 }
 
-// deleteQueued deletes the queued held messages of scope sk outright.
-func (b *Badger) deleteQueued(txn *badger.Txn, sk []byte) (int, error) {
-	prefix := holdQueuePrefix(sk)
-	type queued struct {
-		key []byte
-		exp time.Time
-		id  string
+// deleteHeldOf deletes every held message of the subjects gone, queued
+// or in the outbox, whatever its scope (a hold's scope may have no record):
+// their numbers and PDUs are sealed under keys that go. It reads the held
+// messages once for all of them.
+func (b *Badger) deleteHeldOf(txn *badger.Txn, gone map[SubjectID]seal.Pseudonym) (int, error) {
+	type victim struct {
+		m   HeldMessage
+		p   seal.Pseudonym
+		seq uint64
 	}
-	var q []queued
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	var vs []victim
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixHoldMsg})
 	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		err := item.Value(func(v []byte) error {
-			if len(v) < 8 {
-				return fmt.Errorf("malformed hold queue entry")
+		err := it.Item().Value(func(v []byte) error {
+			m, subj, _, seq, err := decodeHeld(v)
+			if err != nil {
+				return err
 			}
-			q = append(q, queued{key: item.KeyCopy(nil), exp: timeFromKey(binary.BigEndian.Uint64(v)), id: string(v[8:])})
+			if p, ok := gone[subj]; ok {
+				vs = append(vs, victim{m: m, p: p, seq: seq})
+			}
 			return nil
 		})
 		if err != nil {
@@ -250,57 +268,40 @@ func (b *Badger) deleteQueued(txn *badger.Txn, sk []byte) (int, error) {
 		}
 	}
 	it.Close()
-	for _, e := range q {
-		for _, k := range [][]byte{e.key, holdExpKey(e.exp, e.id), holdMsgKey(e.id)} {
-			if err := txn.Delete(k); err != nil {
+	for _, v := range vs {
+		id := v.m.ID
+		if err := txn.Delete(holdMsgKey(id)); err != nil {
+			return 0, err
+		}
+		if _, err := txn.Get(outboxKey(id)); err == nil {
+			if err := txn.Delete(outboxKey(id)); err != nil {
 				return 0, err
 			}
+			continue // out of the queue already
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return 0, err
 		}
-	}
-	if len(q) > 0 {
-		return len(q), txn.Delete(holdCountKey(sk))
-	}
-	return 0, nil
-}
-
-// deleteOutboxOf deletes the outbox entries of subject id (released or
-// outgoing messages to the handset not acknowledged yet): their PDUs are
-// sealed under the key that goes.
-func (b *Badger) deleteOutboxOf(txn *badger.Txn, id SubjectID) (int, error) {
-	var ids []string
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixOutbox, PrefetchValues: false})
-	for it.Rewind(); it.Valid(); it.Next() {
-		ids = append(ids, string(it.Item().Key()[len(prefixOutbox):]))
-	}
-	it.Close()
-	n := 0
-	for _, mid := range ids {
-		item, err := txn.Get(holdMsgKey(mid))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			continue
+		sk := scopeKey(v.m.Scope.Org, v.p, v.m.Scope.Sender)
+		count, last, err := holdCount(txn, sk)
+		if err != nil {
+			return 0, err
+		}
+		if err := txn.Delete(holdQueueKey(sk, v.seq)); err != nil {
+			return 0, err
+		}
+		if err := txn.Delete(holdExpKey(v.m.ExpiresAt, id)); err != nil {
+			return 0, err
+		}
+		if count <= 1 {
+			err = txn.Delete(holdCountKey(sk))
+		} else {
+			err = txn.Set(holdCountKey(sk), countValue(count-1, last))
 		}
 		if err != nil {
-			return n, err
+			return 0, err
 		}
-		var subj SubjectID
-		if err := item.Value(func(v []byte) error {
-			_, subj, _, _, err = decodeHeld(v)
-			return err
-		}); err != nil {
-			return n, err
-		}
-		if subj != id {
-			continue
-		}
-		if err := txn.Delete(holdMsgKey(mid)); err != nil {
-			return n, err
-		}
-		if err := txn.Delete(outboxKey(mid)); err != nil {
-			return n, err
-		}
-		n++
 	}
-	return n, nil
+	return len(vs), nil
 }
 
 // afterErasure deletes the message log's index of the erased handsets and
@@ -370,4 +371,168 @@ func (b *Badger) purge() error {
 		return err
 	}
 	return b.cdb.Flatten(2)
+}
+
+// SweepReport says what a retention sweep erased: counts, no numbers.
+type SweepReport struct {
+	Subjects int            // subjects erased
+	ByOrg    map[string]int // scopes erased, per organization
+	Event    uint64         // the retention_swept event (0 when nothing was erased)
+	Took     time.Duration
+}
+
+// sweepBatch is how many subjects one sweep transaction erases.
+const sweepBatch = 256
+
+// SweepRetention erases, the way EraseNumber does, every subject whose
+// proof is past its retention at now: each of its scopes had its last
+// event more than retention(org) before now (a subject without scopes:
+// made more than retention("") ago). Suppression entries are kept (they
+// are the opt-out, not the proof). What it erased is recorded in a
+// retention_swept event whose note gives the counts per organization, and
+// no number. retention must not call the store; a zero or negative
+// retention keeps the organization's subjects.
+func (b *Badger) SweepRetention(ctx context.Context, now time.Time, retention func(org string) time.Duration) (SweepReport, error) {
+	began := time.Now()
+	rep := SweepReport{ByOrg: map[string]int{}}
+	if b.keys == nil {
+		return rep, fmt.Errorf("sweeping retention: %w", errNoKeys)
+	}
+	due, err := b.pastRetention(ctx, now, retention, rep.ByOrg)
+	if err != nil {
+		return rep, fmt.Errorf("sweeping retention: %w", err)
+	}
+	note := sweepNote(len(due), rep.ByOrg)
+	for start := 0; start < len(due); start += sweepBatch {
+		batch := due[start:min(start+sweepBatch, len(due))]
+		last := start+sweepBatch >= len(due)
+		var er ErasureReport
+		err := b.runExclusive(ctx, func() error {
+			n := ""
+			if last {
+				n = note // the count event ends the last batch's transaction
+			}
+			var err error
+			er, err = b.eraseSubjects(batch, MethodSystem, "retention", n, func(txn *badger.Txn, s subject) (bool, error) {
+				return subjectPast(txn, s.p, s.id, now, retention, map[string]int{})
+			})
+			return err
+		})
+		if err != nil {
+			return rep, fmt.Errorf("sweeping retention (%d of %d subjects erased): %w", rep.Subjects, len(due), err)
+		}
+		rep.Subjects += len(batch)
+		if last && len(er.Events) > 0 {
+			rep.Event = er.Events[len(er.Events)-1]
+		}
+	}
+	if len(due) > 0 {
+		var er ErasureReport
+		b.afterErasure(due, &er)
+	}
+	rep.Took = time.Since(began)
+	return rep, nil
+}
+
+// sweepNote is the note of a retention_swept event.
+func sweepNote(subjects int, byOrg map[string]int) string {
+	orgs := make([]string, 0, len(byOrg))
+	for org := range byOrg {
+		orgs = append(orgs, org)
+	}
+	slices.Sort(orgs)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "erased %d subjects past retention; scopes per organization:", subjects)
+	for _, org := range orgs {
+		fmt.Fprintf(&sb, " %s %d", org, byOrg[org])
+	}
+	return sb.String()
+}
+
+// pastRetention lists the subjects past retention at now, counting their
+// scopes per organization into byOrg.
+func (b *Badger) pastRetention(ctx context.Context, now time.Time, retention func(string) time.Duration, byOrg map[string]int) ([]seal.Pseudonym, error) {
+	if err := b.enter(); err != nil {
+		return nil, err
+	}
+	defer b.leave()
+	var due []seal.Pseudonym
+	err := b.cdb.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixSubject})
+		defer it.Close()
+		orgs := map[string]int{}
+		n := 0
+		for it.Rewind(); it.Valid(); it.Next() {
+			if n++; n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			var p seal.Pseudonym
+			var id SubjectID
+			copy(p[:], it.Item().Key()[len(prefixSubject):])
+			if err := it.Item().Value(func(v []byte) error { copy(id[:], v); return nil }); err != nil {
+				return err
+			}
+			past, err := subjectPast(txn, p, id, now, retention, orgs)
+			if err != nil {
+				return err
+			}
+			if past {
+				due = append(due, p)
+				for org, k := range orgs {
+					byOrg[org] += k
+				}
+			}
+			clear(orgs)
+		}
+		return nil
+	})
+	return due, err
+}
+
+// subjectPast reports whether subject id (of pseudonym p) is past
+// retention, counting its live scopes per organization into orgs.
+func subjectPast(txn *badger.Txn, p seal.Pseudonym, id SubjectID, now time.Time, retention func(string) time.Duration, orgs map[string]int) (bool, error) {
+	prefix := cat(prefixConsNum, p[:])
+	sc := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+	defer sc.Close()
+	scopes := 0
+	for sc.Rewind(); sc.Valid(); sc.Next() {
+		sk := sc.Item().Key()[len(prefix):]
+		sp, err := parseScopeKey(sk)
+		if err != nil {
+			return false, err
+		}
+		c, ok, err := getConsent(txn, consentKey(sk), Scope{Org: sp.org, Sender: sp.sender})
+		if err != nil {
+			return false, err
+		}
+		if !ok || c.Erased {
+			continue
+		}
+		ret := retention(sp.org)
+		if ret <= 0 || !c.UpdatedAt.Add(ret).Before(now) {
+			return false, nil
+		}
+		orgs[sp.org]++
+		scopes++
+	}
+	if scopes > 0 {
+		return true, nil
+	}
+	// No scope: a subject made for a hold or a log record only.
+	rec, err := txn.Get(subjectRecKey(id))
+	if err != nil {
+		return false, err
+	}
+	var created time.Time
+	if err := rec.Value(func(v []byte) error {
+		_, _, _, created, err = decodeSubject(v)
+		return err
+	}); err != nil {
+		return false, err
+	}
+	ret := retention("")
+	return ret > 0 && created.Add(ret).Before(now), nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -90,7 +91,7 @@ func TestEraseNumber(t *testing.T) {
 			t.Fatalf("%s still has a record of the erased handset", org)
 		}
 	}
-	if cs, err := s.Consent(ctx, OrgScope("acme", a)); err != nil || !cs.Erased || cs.State != StateOptedOut || !cs.UpdatedAt.IsZero() {
+	if cs, err := s.Consent(ctx, OrgScope("acme", a)); err != nil || !cs.Erased || cs.State != StateOptedOut || !cs.UpdatedAt.IsZero() || cs.OptedOutMethod != MethodSMSKeyword {
 		t.Fatalf("the suppression entry = %+v, %v", cs, err)
 	}
 	if held, err := s.Held(ctx, OrgScope("initech", a)); err != nil || len(held) != 0 {
@@ -129,5 +130,84 @@ func TestEraseNumber(t *testing.T) {
 		if f := scanDir(t, dir, v); len(f) > 0 {
 			t.Errorf("%s is still in %v", what, f)
 		}
+	}
+}
+
+// TestSweepRetention runs the sweep with an injected clock over handsets
+// with last events at different times in organizations with different
+// retention (one that keeps forever), and a subject made by a hold alone.
+func TestSweepRetention(t *testing.T) {
+	c := newClock()
+	s := openT(t, Options{Dir: t.TempDir(), Clock: c.Now})
+	t0 := c.Now()
+	retention := func(org string) time.Duration {
+		switch org {
+		case "acme":
+			return time.Hour
+		case "globex":
+			return 0 // kept
+		}
+		return 2 * time.Hour
+	}
+	const a, b, cc, d = "+15551230001", "+15551230002", "+15551230003", "+15551230004"
+	mustApply(t, s, change(OrgScope("acme", a), EventOptedOut, t0))
+	mustApply(t, s, change(OrgScope("acme", b), EventOptedIn, t0))
+	mustApply(t, s, change(OrgScope("globex", b), EventOptedIn, t0))
+	mustApply(t, s, change(OrgScope("acme", cc), EventOptedIn, t0.Add(50*time.Minute)))
+	if _, err := s.Hold(ctx, HeldMessage{ID: "og-d", Scope: OrgScope("initech", d), SystemID: "esme", PDU: pdu(4)}); err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := s.SweepRetention(ctx, t0.Add(70*time.Minute), retention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Subjects != 1 || rep.ByOrg["acme"] != 1 || len(rep.ByOrg) != 1 || rep.Event == 0 {
+		t.Fatalf("first sweep = %+v", rep)
+	}
+	ev, err := s.Event(ctx, rep.Event)
+	if err != nil || ev.Type != EventRetentionSwept || ev.Note != "erased 1 subjects past retention; scopes per organization: acme 1" || strings.Contains(ev.Note, "555") {
+		t.Fatalf("sweep event = %+v, %v", ev, err)
+	}
+	if st := s.State(OrgScope("acme", a)); st != StateOptedOut {
+		t.Fatalf("the swept opt-out reads %v", st)
+	}
+	if cs, _ := s.Consent(ctx, OrgScope("acme", a)); !cs.Erased {
+		t.Fatal("the swept subject's record is not a suppression entry")
+	}
+	for _, n := range []string{b, cc} {
+		if _, err := s.SubjectData(ctx, n); err != nil {
+			t.Fatalf("%s was swept early: %v", n, err)
+		}
+	}
+
+	// Later: the newer opt-in and the hold-only subject go; the handset
+	// of the organization that keeps forever stays; the swept one's
+	// suppression entry stays.
+	rep, err = s.SweepRetention(ctx, t0.Add(3*time.Hour), retention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Subjects != 2 || rep.ByOrg["acme"] != 1 {
+		t.Fatalf("second sweep = %+v", rep)
+	}
+	if _, err := s.SubjectData(ctx, cc); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("%s after its retention: %v", cc, err)
+	}
+	if held, err := s.GetHeld(ctx, "og-d"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the hold-only subject's message after its retention: %+v %v", held, err)
+	}
+	if d, err := s.SubjectData(ctx, b); err != nil || len(d.Events) != 2 {
+		t.Fatalf("%s, kept by globex: %+v %v", b, d, err)
+	}
+	if st := s.State(OrgScope("acme", a)); st != StateOptedOut {
+		t.Fatalf("the suppression entry after another sweep: %v", st)
+	}
+	mustVerify(t, s)
+	mustAgree(t, s)
+
+	// Nothing more to do: no event.
+	if rep, err := s.SweepRetention(ctx, t0.Add(3*time.Hour), retention); err != nil || rep.Subjects != 0 || rep.Event != 0 {
+		t.Fatalf("an idle sweep = %+v, %v", rep, err)
 	}
 }

@@ -364,9 +364,10 @@ type Event struct {
 // Consent is the current record of one scope, derived from the ledger.
 //
 // The record of an erased subject that had opted out stays as a
-// suppression entry: Erased, StateOptedOut, Scope.Number empty and nothing
-// else kept, so that the opt-out is still enforced (the data minimum a
-// suppression list may keep: the number's pseudonym).
+// suppression entry: Erased, StateOptedOut, its Mode and OptedOutMethod
+// (who may lift it depends on how it was made), Scope.Number empty and
+// nothing else kept, so that the opt-out is still enforced (the data
+// minimum a suppression list may keep: the number's pseudonym).
 type Consent struct {
 	Scope     Scope
 	Erased    bool
