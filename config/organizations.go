@@ -93,6 +93,13 @@ type Organization struct {
 	Countries         Countries         `yaml:"countries,omitempty"`           // main only: countries of handset numbers
 	ServiceBind       ServiceBind       `yaml:"service_bind,omitempty"`        // main only: optguard's own bind for auto-messages
 	MessageIDs        MessageIDs        `yaml:"message_ids,omitempty"`         // main only: auto, hex or decimal (default auto)
+	Retention         Retention         `yaml:"retention,omitempty"`           // main only: how long proof and message-log records are kept
+}
+
+// Retention is how long an account's data is kept.
+type Retention struct {
+	Proof      Duration `yaml:"proof,omitempty"`       // after a handset's last event, its proof is crypto-erased; 24h..876000h (default 43800h, 5 years)
+	MessageLog Duration `yaml:"message_log,omitempty"` // a message-log record lives this long, at least 1h (default store.message_log.retention)
 }
 
 // Keywords are an organization's additions to (or replacement of) the
@@ -139,7 +146,11 @@ type ServiceBind struct {
 
 // The defaults of a main organization's unset keys.
 const (
-	defaultHoldExpiry     = 72 * time.Hour
+	defaultHoldExpiry = 72 * time.Hour
+	// DefaultProofRetention is how long proof is kept after a handset's
+	// last event when the organization does not say: a TCPA claim can be
+	// brought for 4 years.
+	DefaultProofRetention = 5 * 365 * 24 * time.Hour
 	defaultResendInterval = 24 * time.Hour
 	defaultMaxRequests    = 3
 	defaultRefusedStatus  = Status(0x65) // ESME_RX_P_APPN: permanent, so ESMEs do not resend refused MTs
@@ -200,6 +211,7 @@ type ResolvedOrganization struct {
 	Countries       Countries
 	ServiceBind     ServiceBind
 	MessageIDs      MessageIDs
+	Retention       Retention
 }
 
 // ResolvedOrganizations returns every organization of the file in file
@@ -305,6 +317,10 @@ func (c *Config) resolve(ch []orgAt) ResolvedOrganization {
 		},
 		ServiceBind: main.ServiceBind,
 		MessageIDs:  orDefault(main.MessageIDs, defaultMessageIDs),
+		Retention: Retention{
+			Proof:      orDefault(main.Retention.Proof, Duration(DefaultProofRetention)),
+			MessageLog: orDefault(main.Retention.MessageLog, c.Store.MessageLog.Retention),
+		},
 
 		SenderNames: map[string]string{},
 		Templates:   map[string]string{},

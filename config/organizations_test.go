@@ -116,6 +116,7 @@ func TestResolvedOrganizations(t *testing.T) {
 		Countries:   Countries{Allowed: []string{"US", "CA"}, Default: "CA"},
 		ServiceBind: ServiceBind{SystemID: "optguard", Password: "secret", SystemType: "OG"},
 		MessageIDs:  MessageIDsHex,
+		Retention:   Retention{Proof: Duration(DefaultProofRetention), MessageLog: Duration(720 * time.Hour)},
 	}
 	sales := main
 	sales.Name, sales.Parent, sales.Key = "acme-sales", "acme", "organizations[1]"
@@ -148,6 +149,7 @@ func TestResolvedOrganizations(t *testing.T) {
 		RefusedStatus:   0x65, HoldFullStatus: 0x14,
 		Countries:  Countries{Allowed: []string{}, Default: "US"},
 		MessageIDs: MessageIDsAuto,
+		Retention:  Retention{Proof: Duration(DefaultProofRetention), MessageLog: Duration(720 * time.Hour)},
 	}
 	want := []ResolvedOrganization{main, sales, east, def}
 	if len(got) != len(want) {
@@ -213,6 +215,10 @@ organizations:
 			"optguard.yaml:7: organizations[0].hold.expiry: must be between 1m and 720h, got 30s\n" +
 			"optguard.yaml:9: organizations[0].consent_requests.resend_interval: must be at least 1m, got 59s\n" +
 			"optguard.yaml:10: organizations[0].consent_requests.max: must be between 1 and 100, got 0"},
+		{"retention ranges", "organizations:\n  - name: acme\n    retention:\n      proof: 1h\n      message_log: 30m\n  - name: acme-sub\n    parent: acme\n    retention:\n      proof: 48h\n",
+			"optguard.yaml:4: organizations[0].retention.proof: must be between 24h and 876000h, got 1h\n" +
+				"optguard.yaml:5: organizations[0].retention.message_log: must be at least 1h, got 30m\n" +
+				"optguard.yaml:8: organizations[1].retention: set on the main organization \"acme\"; it applies to the whole account"},
 		{"hold limit written as 0", "organizations:\n  - name: acme\n    hold:\n      max_per_scope: 0\n",
 			`optguard.yaml:4: organizations[0].hold.max_per_scope: must be between 1 and 100 (store.hold_max_per_scope), got 0`},
 		{"statuses", "organizations:\n  - name: acme\n    refused_status: ESME_RMSGQFUL\n    hold_full_status: 0\n",

@@ -31,7 +31,7 @@ const (
 var mainOnlyKeys = []string{
 	"mode", "consent_scope", "revoke_all", "possible_opt_out", "relay_keyword_mo",
 	"hold", "consent_requests", "refused_status", "hold_full_status", "countries",
-	"service_bind", "message_ids",
+	"service_bind", "message_ids", "retention",
 }
 
 // retriedStatuses are command_status values that ESMEs treat as transient
@@ -159,6 +159,12 @@ func (v *validator) mainOnly(key string, o *Organization, storeMax int) {
 	}
 	if k := key + ".hold.expiry"; v.set(k, o.Hold.Expiry) {
 		v.durationBetween(k, o.Hold.Expiry, time.Minute, 720*time.Hour)
+	}
+	if k := key + ".retention.proof"; v.set(k, o.Retention.Proof) {
+		v.durationBetween(k, o.Retention.Proof, 24*time.Hour, 876000*time.Hour)
+	}
+	if k := key + ".retention.message_log"; v.set(k, o.Retention.MessageLog) {
+		v.durationAtLeast(k, o.Retention.MessageLog, time.Hour)
 	}
 	if k := key + ".consent_requests.resend_interval"; v.set(k, o.ConsentRequests.ResendInterval) {
 		v.durationAtLeast(k, o.ConsentRequests.ResendInterval, time.Minute)

@@ -168,7 +168,13 @@ func (l *msgLog) write(items []logItem) {
 			r.At = now
 		}
 		r.At = normTime(r.At)
-		exp := uint64(r.At.Add(ret).Unix())
+		keep := ret
+		if f := l.b.opts.MessageLog.RetentionFor; f != nil && !items[i].statusOnly {
+			if d := f(r.Org); d > 0 {
+				keep = d
+			}
+		}
+		exp := uint64(r.At.Add(keep).Unix())
 		if !items[i].statusOnly {
 			var subj SubjectID
 			var sealed []byte

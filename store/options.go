@@ -119,6 +119,11 @@ type MessageLogOptions struct {
 	SampleRate float64
 	// Retention is how long records are kept. Default 30 days.
 	Retention time.Duration
+	// RetentionFor, when set, is how long the records of an organization
+	// are kept (0 for Retention); a status entry, which names no
+	// organization, lives Retention, which should then be the longest.
+	// It is called on the log's writer and must not call the store.
+	RetentionFor func(org string) time.Duration
 	// QueueSize bounds the records waiting to be written; beyond it Log
 	// drops and counts. Default 65536.
 	QueueSize int

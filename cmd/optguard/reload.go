@@ -59,6 +59,7 @@ func (p *proxy) reload(path, mode string) *config.Config {
 		return nil
 	}
 	p.srv.SetServiceBinds(serviceBinds(cfg))
+	p.ret.t.Store(retentionOf(cfg))
 	p.log.Info().Str("config", path).Msg("SIGHUP: organizations, keywords and templates reloaded")
 	logModes(p.log, p.pol)
 	return cfg

@@ -111,6 +111,10 @@ type proxy struct {
 	lns   []net.Listener
 	admin *admin
 	errc  chan error // Serve errors
+
+	ret        retention          // organizations' retention, replaced by a reload
+	stopSweep  context.CancelFunc // ends the retention sweep
+	sweepEnded chan struct{}
 }
 
 // serve starts optguard, calls started (if not nil) with it, waits for ctx and
@@ -167,8 +171,11 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 		log.Warn().Str("simulator", p.sim.Addr()).
 			Msg("no upstream SMSC configured (upstream.default.address or -upstream): binds go to the built-in SMSC simulator, and no message leaves this machine")
 	}
+	p.ret.t.Store(retentionOf(cfg))
 	sopts := storeOptions(cfg, log)
 	sopts.Clock = o.clock
+	sopts.MessageLog.Retention = p.ret.t.Load().longestMessages
+	sopts.MessageLog.RetentionFor = p.ret.messageLogFor
 	if p.store, err = store.OpenBadger(sopts); err != nil {
 		if errors.Is(err, store.ErrDiskFull) {
 			return p, fmt.Errorf("opening the store in data.dir %s: %w; free space there, or lower store.min_free_bytes (%s) or store.min_free_percent (%g)",
@@ -181,6 +188,17 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 	}
 	d := p.store.DiskSpace()
 	log.Info().Str("data_dir", cfg.Data.Dir).Uint64("disk_free_bytes", d.Free).Uint64("disk_reserve_bytes", d.Reserve).Msg("store opened")
+	clock := o.clock
+	if clock == nil {
+		clock = time.Now
+	}
+	var sweepCtx context.Context
+	sweepCtx, p.stopSweep = context.WithCancel(context.Background())
+	p.sweepEnded = make(chan struct{})
+	go func() {
+		defer close(p.sweepEnded)
+		sweepRetention(sweepCtx, p.store, &p.ret, clock, log, sweepDelay)
+	}()
 	router, err := newRouter(cfg)
 	if err != nil {
 		return p, err
@@ -280,6 +298,10 @@ func (p *proxy) stop() error {
 	}
 	for _, ln := range p.lns {
 		ln.Close()
+	}
+	if p.stopSweep != nil {
+		p.stopSweep()
+		<-p.sweepEnded
 	}
 	var storeErr error
 	if p.store != nil {
