@@ -257,7 +257,8 @@ func decodeEvent(v []byte) (Event, []byte, error) {
 // note, sealed under the subject's key and bound to the event's sequence
 // number.
 func sealEvent(key seal.SubjectKey, ev *Event) []byte {
-	e := enc{b: make([]byte, 0, 32+len(ev.Note))}
+	var buf [128]byte // most plaintexts: a number and a short MO
+	e := enc{b: buf[:0]}
 	e.byte(1)
 	e.str(ev.Scope.Number)
 	e.bool(ev.MO != nil)
@@ -267,15 +268,26 @@ func sealEvent(key seal.SubjectKey, ev *Event) []byte {
 		e.str(ev.MO.Text)
 	}
 	e.str(ev.Note)
-	out := key.Seal(nil, e.b, aad("event", ev.Subject, seqAAD(ev.Seq)))
+	var ab [48]byte
+	out := key.Seal(sealBuf(ev), e.b, appendAAD(ab[:0], "event", ev.Subject, seqAAD(ev.Seq)))
 	clear(e.b)
 	return out
+}
+
+// sealBuf is a buffer for sealEvent's output of ev.
+func sealBuf(ev *Event) []byte {
+	n := 64 + len(ev.Scope.Number) + len(ev.Note)
+	if ev.MO != nil {
+		n += len(ev.MO.Raw) + len(ev.MO.Text)
+	}
+	return make([]byte, 0, n)
 }
 
 // openEvent fills ev's number, MO and note from sealed under key, and
 // clears Erased.
 func openEvent(key seal.SubjectKey, ev *Event, sealed []byte) error {
-	plain, err := key.Open(nil, sealed, aad("event", ev.Subject, seqAAD(ev.Seq)))
+	var ab [48]byte
+	plain, err := key.Open(nil, sealed, appendAAD(ab[:0], "event", ev.Subject, seqAAD(ev.Seq)))
 	if err != nil {
 		return fmt.Errorf("event %d: %w", ev.Seq, err)
 	}

@@ -240,9 +240,9 @@ func (b *Badger) applyBatch(reqs []*commitReq, res []commitRes) error {
 	defer txn.Discard()
 	head := b.head
 	now := normTime(b.clock())
-	made := make(map[seal.Pseudonym]subject)
+	seen := make(map[seal.Pseudonym]subject)
 	for i, r := range reqs {
-		a, p, refused, err := b.applyInTxn(txn, &head, r.change, now, made)
+		a, p, refused, err := b.applyInTxn(txn, &head, r.change, now, seen)
 		if err != nil {
 			return err
 		}
@@ -258,7 +258,7 @@ func (b *Badger) applyBatch(reqs []*commitReq, res []commitRes) error {
 		return err
 	}
 	b.head = head
-	for _, s := range made {
+	for _, s := range seen {
 		b.subjects.add(s)
 	}
 	ix := b.idx.Load()
@@ -274,8 +274,8 @@ func (b *Badger) applyBatch(reqs []*commitReq, res []commitRes) error {
 // applyInTxn appends one change to txn, returning the handset's pseudonym
 // with what it applied. refused is the change's Guard error (nothing was
 // written for it); err is a transaction error that aborts the whole batch.
-// Subjects it creates are added to made (see subjectFor).
-func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now time.Time, made map[seal.Pseudonym]subject) (a Applied, p seal.Pseudonym, refused, err error) {
+// The subjects it makes or reads are added to seen (see subjectFor).
+func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now time.Time, seen map[seal.Pseudonym]subject) (a Applied, p seal.Pseudonym, refused, err error) {
 	p = b.pseudonym(ch.Scope.Number)
 	sk := scopeKey(ch.Scope.Org, p, ch.Scope.Sender)
 	ck := consentKey(sk)
@@ -288,7 +288,7 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 			return a, p, gerr, nil
 		}
 	}
-	subj, err := b.subjectFor(txn, ch.Scope.Number, normTime(ch.OccurredAt), made)
+	subj, err := b.subjectOfNumber(txn, p, ch.Scope.Number, normTime(ch.OccurredAt), seen)
 	if err != nil {
 		return a, p, nil, err
 	}

@@ -66,7 +66,11 @@ func decodeSubject(v []byte) (wrapped []byte, p seal.Pseudonym, sealedNumber []b
 // number, a message id), so that no sealed value can be passed off as
 // another.
 func aad(kind string, id SubjectID, which string) []byte {
-	b := make([]byte, 0, len(kind)+1+len(id)+len(which))
+	return appendAAD(make([]byte, 0, len(kind)+1+len(id)+len(which)), kind, id, which)
+}
+
+// appendAAD appends aad(kind, id, which) to b.
+func appendAAD(b []byte, kind string, id SubjectID, which string) []byte {
 	b = append(append(b, kind...), 0)
 	b = append(b, id[:]...)
 	return append(b, which...)
@@ -171,22 +175,31 @@ func (b *Badger) newSubject(txn *badger.Txn, p seal.Pseudonym, number string, at
 }
 
 // subjectFor returns the subject of number, creating it in txn when it
-// has none. made records subjects created in this transaction, which the
-// caller adds to the cache once it commits (and drops if it does not).
-func (b *Badger) subjectFor(txn *badger.Txn, number string, at time.Time, made map[seal.Pseudonym]subject) (subject, error) {
-	p := b.pseudonym(number)
-	if s, ok := made[p]; ok {
+// has none. seen, when not nil, records the subjects this transaction made
+// or read, which the committer adds to the cache once it commits (and
+// drops if it does not): the committer is the only one that erases, so
+// what its committed transaction saw is on disk until it erases it.
+func (b *Badger) subjectFor(txn *badger.Txn, number string, at time.Time, seen map[seal.Pseudonym]subject) (subject, error) {
+	return b.subjectOfNumber(txn, b.pseudonym(number), number, at, seen)
+}
+
+// subjectOfNumber is subjectFor for a number whose pseudonym p the caller
+// has made already.
+func (b *Badger) subjectOfNumber(txn *badger.Txn, p seal.Pseudonym, number string, at time.Time, seen map[seal.Pseudonym]subject) (subject, error) {
+	if s, ok := seen[p]; ok {
 		return s, nil
 	}
 	s, ok, err := b.subjectOf(txn, p)
-	if err != nil || ok {
+	if err != nil {
 		return s, err
 	}
-	if s, err = b.newSubject(txn, p, number, at); err != nil {
-		return s, err
+	if !ok {
+		if s, err = b.newSubject(txn, p, number, at); err != nil {
+			return s, err
+		}
 	}
-	if made != nil {
-		made[p] = s
+	if seen != nil {
+		seen[p] = s
 	}
 	return s, nil
 }

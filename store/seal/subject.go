@@ -7,21 +7,32 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrSealed: a sealed value does not open under the key (a wrong key, a
 // destroyed one's successor, or bytes that were changed).
 var ErrSealed = errors.New("seal: cannot open sealed data")
 
-// SubjectID is a subject's random id: what ledger events, held messages
-// and message-log records carry instead of the number. It says nothing
-// about the number, and stays in the ledger after erasure.
+// SubjectID is a subject's id: what ledger events, held messages and
+// message-log records carry instead of the number. It says nothing about
+// the number, and stays in the ledger after erasure.
 type SubjectID [16]byte
 
-// NewSubjectID returns a random subject id.
+// NewSubjectID returns a new subject id: the time in milliseconds (48
+// bits, big-endian) then 80 random bits. The time, which the ledger shows
+// anyway, makes ids that are made one after another sort together, so that
+// the store's keys by subject go in at the end of its tables instead of
+// all over them (random ids cost an STOP storm about a tenth of its rate in
+// badger's memtable inserts).
 func NewSubjectID() SubjectID {
 	var id SubjectID
-	rand.Read(id[:])
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		id[i] = byte(ms)
+		ms >>= 8
+	}
+	rand.Read(id[6:])
 	return id
 }
 
