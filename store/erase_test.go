@@ -1,8 +1,13 @@
 package store
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -209,5 +214,117 @@ func TestSweepRetention(t *testing.T) {
 	// Nothing more to do: no event.
 	if rep, err := s.SweepRetention(ctx, t0.Add(3*time.Hour), retention); err != nil || rep.Subjects != 0 || rep.Event != 0 {
 		t.Fatalf("an idle sweep = %+v, %v", rep, err)
+	}
+}
+
+const eraseCrashEnv = "OPTGUARD_STORE_ERASE_DIR"
+
+// TestEraseCrashChild erases the numbers of eraseCrashNumbers one by one
+// and prints each once EraseNumber returned; it runs only under
+// TestEraseCrash.
+func TestEraseCrashChild(t *testing.T) {
+	dir := os.Getenv(eraseCrashEnv)
+	if dir == "" {
+		t.Skip("runs only as the erasure crash test's child")
+	}
+	s, err := OpenBadger(Options{Dir: dir})
+	if err != nil {
+		fmt.Printf("open-error %v\n", err)
+		os.Exit(2)
+	}
+	fmt.Println("ready")
+	for i := 0; i < eraseCrashNumbers; i++ {
+		if _, err := s.EraseNumber(ctx, num(i), MethodAPI, "crash"); err != nil {
+			fmt.Printf("error %v\n", err)
+			os.Exit(2)
+		}
+		fmt.Printf("erased %d\n", i)
+	}
+	s.Close()
+	os.Exit(0)
+}
+
+const eraseCrashNumbers = 40
+
+// TestEraseCrash SIGKILLs a process that erases number after number, at
+// moments spread over its run, and checks that every number is wholly
+// erased (no subject; its opt-out a suppression entry; its other scope and
+// its held message gone) or wholly there, never between, and that every
+// number the child said it erased is.
+func TestEraseCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills processes")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := func(dir string) {
+		c := newClock()
+		s := openT(t, Options{Dir: dir})
+		for i := 0; i < eraseCrashNumbers; i++ {
+			mustApply(t, s, change(OrgScope("acme", num(i)), EventOptedOut, c.Now()))
+			mustApply(t, s, change(OrgScope("globex", num(i)), EventConsentRequested, c.Now()))
+			if _, err := s.Hold(ctx, HeldMessage{ID: fmt.Sprint("og-", i), Scope: OrgScope("globex", num(i)), SystemID: "esme", PDU: pdu(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+	}
+	for round := 0; round < 10; round++ {
+		dir := t.TempDir()
+		seed(dir)
+		cmd := exec.Command(exe, "-test.run", "^TestEraseCrashChild$")
+		cmd.Env = append(os.Environ(), eraseCrashEnv+"="+dir)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		said := map[int]bool{}
+		lines := bufio.NewScanner(out)
+		killAfter := time.Duration(round*37%200) * time.Millisecond
+		var timer *time.Timer
+		for lines.Scan() {
+			line := lines.Text()
+			if line == "ready" {
+				timer = time.AfterFunc(killAfter, func() { cmd.Process.Signal(syscall.SIGKILL) })
+			}
+			var i int
+			if _, err := fmt.Sscanf(line, "erased %d", &i); err == nil {
+				said[i] = true
+			}
+		}
+		cmd.Wait()
+		if timer != nil {
+			timer.Stop()
+		}
+		s := openT(t, Options{Dir: dir})
+		mustVerify(t, s)
+		mustAgree(t, s)
+		erased := 0
+		for i := 0; i < eraseCrashNumbers; i++ {
+			_, subjErr := s.SubjectData(ctx, num(i))
+			acme, _ := s.Consent(ctx, OrgScope("acme", num(i)))
+			_, globexErr := s.Consent(ctx, OrgScope("globex", num(i)))
+			_, heldErr := s.GetHeld(ctx, fmt.Sprint("og-", i))
+			gone := errors.Is(globexErr, ErrNotFound) && errors.Is(heldErr, ErrNotFound) && acme.Erased
+			intact := globexErr == nil && heldErr == nil && !acme.Erased && subjErr == nil
+			switch {
+			case acme.State != StateOptedOut || s.State(OrgScope("acme", num(i))) != StateOptedOut:
+				t.Fatalf("round %d: %s's opt-out reads %v", round, num(i), acme.State)
+			case gone == intact:
+				t.Fatalf("round %d (kill after %v): %s is half erased: acme %+v, globex %v, held %v", round, killAfter, num(i), acme, globexErr, heldErr)
+			case said[i] && !gone:
+				t.Fatalf("round %d: %s was erased and is back", round, num(i))
+			}
+			if gone {
+				erased++
+			}
+		}
+		t.Logf("round %d: killed after %v, %d erased (%d said)", round, killAfter, erased, len(said))
+		s.Close()
 	}
 }
