@@ -112,8 +112,11 @@
 // # Durability
 //
 //   - Apply, Import (per transaction of up to 1000 changes), Hold,
-//     ExpireHeld, RemoveHeld and Ack return only after their transaction is
-//     synced to consent/. kill -9 at any moment loses none of them (the
+//     ExpireHeld, RemoveHeld, Ack, EraseNumber and SweepRetention (per
+//     transaction of 256 subjects) return only after their transaction is
+//     synced to consent/. An erasure is one transaction: a kill -9 leaves
+//     the number wholly erased or wholly there (TestEraseCrash); so is a
+//     format migration (TestMigrateCrash). kill -9 at any moment loses none of them (the
 //     crash test checks this by SIGKILLing a writer 20 times).
 //   - A held message leaves the queue only in the same transaction as its
 //     cause (consent change, expiry, cancel) and then waits in the outbox
