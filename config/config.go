@@ -106,6 +106,10 @@ type Admin struct {
 type Data struct {
 	Dir     string `yaml:"dir"`      // data directory (the store lives under it), required
 	KeyFile string `yaml:"key_file"` // the installation key file; empty = dir/optguard.key
+	// Migrate lets the store convert a data directory more than one
+	// format behind (serve -migrate); not a file key: a conversion of
+	// that size is asked for each time.
+	Migrate bool `yaml:"-"`
 }
 
 // MessageLogMode says which relayed messages the message log records.

@@ -51,15 +51,18 @@ var errMigrated = errors.New("store: migrated")
 // returns errMigrated when it did; b's databases are open, and the caller
 // closes them either way.
 func (b *Badger) migrate(from uint32) error {
+	if err := migrationAllowed(from, b.opts.Migrate); err != nil {
+		return fmt.Errorf("%w: %s", err, b.opts.Dir)
+	}
 	switch {
 	case b.opts.ReadOnly:
-		return fmt.Errorf("%w: %s is in format %d; open it once for writing (optguard serve, or optguard store verify without -read-only) to migrate it to format %d", ErrFormat, b.opts.Dir, from, formatVersion)
+		return fmt.Errorf("%w: %s is in format %d; open it once for writing (optguard serve) to migrate it to format %d", ErrFormat, b.opts.Dir, from, formatVersion)
 	case b.opts.InMemory:
 		return fmt.Errorf("%w: an in-memory store in format %d", ErrFormat, from)
 	}
-	b.log.Info().Str("dir", b.opts.Dir).Uint32("from", from).Int("to", formatVersion).
+	b.log.Info().Str("dir", b.opts.Dir).Uint32("from", from).Uint32("to", from+1).
 		Msg("migrating the data directory: numbers leave the disk for pseudonyms and sealed values; the ledger is written again as a new chain that records the old chain's head")
-	rep, err := b.migrateV1()
+	rep, err := migrations[from](b)
 	if err != nil {
 		os.RemoveAll(filepath.Join(b.opts.Dir, migrateTmp))
 		return fmt.Errorf("store: migrating %s from format %d: %w (the directory is unchanged)", b.opts.Dir, from, err)
@@ -79,6 +82,37 @@ func (b *Badger) switchMigrated() error {
 		Uint64("link_event", rep.NewHeadEvent).Int("subjects", rep.Subjects).Int("consents", rep.Consents).
 		Int("held", rep.Held).Int("messages", rep.Messages).Dur("took", rep.Took).
 		Msg("migrated the data directory to format 2; keep a backup taken before it to check the old chain against the link event")
+	return nil
+}
+
+// migrations converts a directory of format k to format k+1; OpenBadger
+// opens the result again, so a directory several formats behind goes step
+// by step.
+var migrations = map[uint32]func(*Badger) (MigrationReport, error){
+	1: (*Badger).migrateV1,
+}
+
+// migrationAllowed says whether a directory in format from may be
+// converted to this build's: the previous format always (a routine
+// upgrade, done at start with a log line); an older one only when asked
+// for (Options.Migrate, serve -migrate), since that is a conversion over
+// several releases the operator should have backed up for; and only along
+// migrations this build has.
+func migrationAllowed(from uint32, asked bool) error {
+	return checkMigration(migrations, formatVersion, from, asked)
+}
+
+// checkMigration is migrationAllowed for the migrations ms of a build of
+// format to.
+func checkMigration[F any](ms map[uint32]F, to, from uint32, asked bool) error {
+	for f := from; f < to; f++ {
+		if _, ok := ms[f]; !ok {
+			return fmt.Errorf("%w: format version %d, and this build (format %d) has no migration from format %d; convert it with an older build first", ErrFormat, from, to, f)
+		}
+	}
+	if to-from > 1 && !asked {
+		return fmt.Errorf("%w: format version %d is %d formats behind this build's (%d); back the directory up and start with -migrate to convert it step by step", ErrFormat, from, to-from, to)
+	}
 	return nil
 }
 

@@ -397,3 +397,24 @@ func TestFinishMigration(t *testing.T) {
 		t.Error("migration directories left")
 	}
 }
+
+// The previous format migrates at start; an older one only with -migrate,
+// and only along migrations the build has.
+func TestMigrationAllowed(t *testing.T) {
+	if err := migrationAllowed(formatVersion-1, false); err != nil {
+		t.Fatalf("the previous format: %v", err)
+	}
+	if err := migrationAllowed(0, true); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "no migration from format 0") {
+		t.Fatalf("format 0: %v", err)
+	}
+	later := map[uint32]bool{1: true, 2: true, 3: true} // a build of format 4
+	if err := checkMigration(later, 4, 3, false); err != nil {
+		t.Fatalf("one format behind: %v", err)
+	}
+	if err := checkMigration(later, 4, 1, false); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "-migrate") {
+		t.Fatalf("three formats behind without -migrate: %v", err)
+	}
+	if err := checkMigration(later, 4, 1, true); err != nil {
+		t.Fatalf("three formats behind with -migrate: %v", err)
+	}
+}

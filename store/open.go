@@ -322,10 +322,10 @@ func checkVersion(v []byte) error {
 	switch got := binary.BigEndian.Uint32(v); {
 	case got == formatVersion:
 		return nil
-	case got == formatVersion-1:
+	case got < formatVersion:
 		return errOldFormat{from: got} // OpenBadger migrates it
 	default:
-		return fmt.Errorf("%w: format version %d, this build understands %d (and migrates %d)", ErrFormat, got, formatVersion, formatVersion-1)
+		return fmt.Errorf("%w: format version %d is newer than this build's (%d): open it with the build that wrote it", ErrFormat, got, formatVersion)
 	}
 }
 

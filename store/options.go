@@ -84,6 +84,10 @@ type Options struct {
 	// every write fails with ErrReadOnly. A store that was not closed
 	// cleanly cannot be opened so (ErrNeedsRecovery).
 	ReadOnly bool
+	// Migrate converts a data directory more than one format behind, step
+	// by step. Without it such a directory is refused (ErrFormat); the
+	// previous format is migrated either way, with a log line.
+	Migrate bool
 }
 
 // MessageLogMode says which MTs the message log keeps.

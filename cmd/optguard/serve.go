@@ -36,6 +36,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data", "", "data `directory`; overrides data.dir")
 	keyFile := fs.String("key-file", "", "installation key `file`; overrides data.key_file (default optguard.key in the data directory)")
 	mode := fs.String("mode", "", "consent `mode` of the default organization: consent, disclaimer or off (default off, or the file's)")
+	migrate := fs.Bool("migrate", false, "convert a data directory more than one format behind this build, step by step (the previous format is converted without it); back it up first")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -70,6 +71,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if *keyFile != "" {
 		cfg.Data.KeyFile = *keyFile
 	}
+	cfg.Data.Migrate = *migrate
 	if *mode != "" {
 		m := config.Mode(*mode)
 		if m != config.ModeConsent && m != config.ModeDisclaimer && m != config.ModeOff {
@@ -332,6 +334,7 @@ func storeOptions(cfg *config.Config, log zerolog.Logger) store.Options {
 	return store.Options{
 		Dir:             cfg.Data.Dir,
 		KeyFile:         cfg.Data.KeyFile,
+		Migrate:         cfg.Data.Migrate,
 		Logger:          log.With().Str("component", "store").Logger(),
 		HoldMaxPerScope: cfg.Store.HoldMaxPerScope,
 		IDMapTTL:        time.Duration(cfg.Store.IDMapTTL),
