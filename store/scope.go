@@ -206,7 +206,7 @@ type scopeKeyParts struct {
 
 func parseScopeKey(k []byte) (scopeKeyParts, error) {
 	n, w := binary.Uvarint(k)
-	if w <= 0 || uint64(len(k)-w) < n+uint64(len(seal.Pseudonym{})) {
+	if w <= 0 || w != uvarintLen(n) || uint64(len(k)-w) < n+uint64(len(seal.Pseudonym{})) {
 		return scopeKeyParts{}, fmt.Errorf("scope key: bad organization length")
 	}
 	var sp scopeKeyParts
