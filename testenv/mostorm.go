@@ -23,6 +23,11 @@ type StormConfig struct {
 	// FirstHandset is the first handset's E.164 digits; handset i is
 	// FirstHandset+i with the same number of digits. Default 15560000000.
 	FirstHandset uint64
+	// Spread sends the same handsets in a scattered order (the i-th MO
+	// from FirstHandset + i×k mod Count, k a prime that does not divide
+	// Count), as a real storm's arrive, instead of counting up: a store
+	// keyed by number meets its keys in order otherwise.
+	Spread bool
 	// To is destination_addr (the ESME's number); default "+15550000001".
 	To string
 	// Text is the MO's text; default "STOP".
@@ -176,7 +181,7 @@ send:
 		o := ss.out
 		o.mu.Lock()
 		for _, seq := range seqs {
-			setDecimal(digits, cfg.FirstHandset+uint64(sent))
+			setDecimal(digits, cfg.FirstHandset+handsetIndex(cfg, sent))
 			sent++
 			pdu.SetSeq(p, seq)
 			if err = o.writeLocked(p); err != nil {
@@ -252,4 +257,19 @@ func setDecimal(d []byte, v uint64) {
 		d[i] = byte('0' + v%10)
 		v /= 10
 	}
+}
+
+// handsetIndex is the offset from FirstHandset of the handset of the i-th MO.
+func handsetIndex(cfg StormConfig, i int) uint64 {
+	if !cfg.Spread || cfg.Count < 2 {
+		return uint64(i)
+	}
+	k := uint64(1_000_003)
+	for _, p := range []uint64{1_000_003, 999_983, 7_919} {
+		if uint64(cfg.Count)%p != 0 {
+			k = p
+			break
+		}
+	}
+	return uint64(i) * k % uint64(cfg.Count)
 }

@@ -57,3 +57,23 @@ func TestStormMO(t *testing.T) {
 		t.Fatal("a storm whose handsets change length was accepted")
 	}
 }
+
+// A spread storm sends each handset of the range once, out of order.
+func TestStormSpreadIsAPermutation(t *testing.T) {
+	for _, n := range []int{2, 7, 1000, 7919 * 3, 50000} {
+		cfg := StormConfig{Count: n, Spread: true}
+		seen := make([]bool, n)
+		inOrder := true
+		for i := 0; i < n; i++ {
+			h := handsetIndex(cfg, i)
+			if h >= uint64(n) || seen[h] {
+				t.Fatalf("count %d: MO %d from handset %d, out of range or twice", n, i, h)
+			}
+			seen[h] = true
+			inOrder = inOrder && h == uint64(i)
+		}
+		if inOrder && n > 2 {
+			t.Fatalf("count %d: the spread order is the counting order", n)
+		}
+	}
+}

@@ -24,6 +24,7 @@ type stormFlags struct {
 	count  int
 	window int
 	mode   string
+	spread bool
 }
 
 func (s *stormFlags) register(fs *flag.FlagSet) {
@@ -31,6 +32,7 @@ func (s *stormFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.count, "storm-count", 50000, "with -storm: MO STOPs (distinct handsets) per round")
 	fs.IntVar(&s.window, "storm-window", 100, "with -storm: deliver_sm outstanding on the SMSC bind (an SMSC window; latency grows with it: about window ÷ throughput)")
 	fs.StringVar(&s.mode, "storm-mode", "off", "with -storm: the default organization's `mode` (off, disclaimer or consent; opt-outs count in every mode)")
+	fs.BoolVar(&s.spread, "storm-spread", false, "with -storm: send the handsets in a scattered order, as a real storm's arrive, instead of counting up")
 }
 
 // stormRun is one round of a storm.
@@ -105,6 +107,7 @@ func benchStorm(ctx context.Context, f benchFlags, w io.Writer) error {
 			Window:       sf.window,
 			Count:        sf.count,
 			FirstHandset: 15560000000 + uint64(round-1)*uint64(sf.count),
+			Spread:       sf.spread,
 			Drain:        40 * time.Second,
 		})
 		runs = append(runs, stormRun{round: round, res: res, optedOut: p.store.Gauges().ByState[store.StateOptedOut] - before})
