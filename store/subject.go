@@ -130,9 +130,6 @@ func (b *Badger) subjectOf(txn *badger.Txn, p seal.Pseudonym) (subject, bool, er
 // subjectByID returns subject id as txn sees it, found false when it was
 // erased.
 func (b *Badger) subjectByID(txn *badger.Txn, id SubjectID) (subject, bool, error) {
-	if s, ok := b.subjects.byID(id); ok {
-		return s, true, nil
-	}
 	if b.keys == nil {
 		return subject{}, false, errNoKeys
 	}
@@ -208,55 +205,60 @@ func (b *Badger) subjectOfNumber(txn *badger.Txn, p seal.Pseudonym, number strin
 // subject of every change it appends. Only what a commit has made durable
 // is added to it (by the goroutine that committed), and an erasure takes
 // its subject out as it commits, so it never answers for a subject that is
-// not on disk. It is dropped whole when full.
+// not on disk. It is direct-mapped by the pseudonym's first bytes (which
+// are a keyed hash: spread evenly), a newer subject taking an older one's
+// slot: a map of this size rehashed and grew through every STOP storm.
 type subjectCache struct {
-	mu   sync.Mutex
-	ids  map[SubjectID]subject        // guarded by mu
-	byP  map[seal.Pseudonym]SubjectID // guarded by mu
-	size int
+	mu    sync.Mutex
+	slots []cachedSubject // guarded by mu; allocated at the first add
+	size  int
 }
 
-const subjectCacheMax = 1 << 16
+type cachedSubject struct {
+	s  subject
+	ok bool
+}
+
+const subjectCacheMax = 1 << 16 // a power of two
 
 func newSubjectCache(size int) *subjectCache {
 	return &subjectCache{size: size}
 }
 
+func (c *subjectCache) slot(p seal.Pseudonym) int {
+	return int(binary.LittleEndian.Uint32(p[:4])) & (c.size - 1)
+}
+
 func (c *subjectCache) byPseudonym(p seal.Pseudonym) (subject, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	id, ok := c.byP[p]
-	if !ok {
+	if c.slots == nil {
 		return subject{}, false
 	}
-	s, ok := c.ids[id]
-	return s, ok
-}
-
-func (c *subjectCache) byID(id SubjectID) (subject, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s, ok := c.ids[id]
-	return s, ok
+	e := &c.slots[c.slot(p)]
+	if !e.ok || e.s.p != p {
+		return subject{}, false
+	}
+	return e.s, true
 }
 
 func (c *subjectCache) add(s subject) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ids == nil || len(c.ids) >= c.size {
-		c.ids = make(map[SubjectID]subject, 1024)
-		c.byP = make(map[seal.Pseudonym]SubjectID, 1024)
+	if c.slots == nil {
+		c.slots = make([]cachedSubject, c.size)
 	}
-	c.ids[s.id] = s
-	c.byP[s.p] = s.id
+	c.slots[c.slot(s.p)] = cachedSubject{s: s, ok: true}
 }
 
 func (c *subjectCache) remove(s subject) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.ids, s.id)
-	if c.byP[s.p] == s.id {
-		delete(c.byP, s.p)
+	if c.slots == nil {
+		return
+	}
+	if e := &c.slots[c.slot(s.p)]; e.ok && e.s.id == s.id {
+		*e = cachedSubject{}
 	}
 }
 
@@ -264,7 +266,7 @@ func (c *subjectCache) remove(s subject) {
 func (c *subjectCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.ids, c.byP = nil, nil
+	c.slots = nil
 }
 
 // subjectReader opens the subjects of many values read in one view (an
