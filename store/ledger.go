@@ -240,9 +240,9 @@ func (b *Badger) applyBatch(reqs []*commitReq, res []commitRes) error {
 	defer txn.Discard()
 	head := b.head
 	now := normTime(b.clock())
-	seen := make(map[seal.Pseudonym]subject)
+	bt := &batch{subjects: make(map[seal.Pseudonym]subject), scopes: make(map[string]struct{})}
 	for i, r := range reqs {
-		a, p, refused, err := b.applyInTxn(txn, &head, r.change, now, seen)
+		a, p, refused, err := b.applyInTxn(txn, &head, r.change, now, bt)
 		if err != nil {
 			return err
 		}
@@ -258,7 +258,7 @@ func (b *Badger) applyBatch(reqs []*commitReq, res []commitRes) error {
 		return err
 	}
 	b.head = head
-	for _, s := range seen {
+	for _, s := range bt.subjects {
 		b.subjects.add(s)
 	}
 	ix := b.idx.Load()
@@ -271,24 +271,38 @@ func (b *Badger) applyBatch(reqs []*commitReq, res []commitRes) error {
 	return nil
 }
 
+// batch is what one commit transaction has met so far, for the changes
+// after the first: the subjects it made or read (added to the cache once
+// it commits; see subjectFor) and the scopes whose records it wrote.
+type batch struct {
+	subjects map[seal.Pseudonym]subject
+	scopes   map[string]struct{}
+}
+
 // applyInTxn appends one change to txn, returning the handset's pseudonym
 // with what it applied. refused is the change's Guard error (nothing was
 // written for it); err is a transaction error that aborts the whole batch.
-// The subjects it makes or reads are added to seen (see subjectFor).
-func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now time.Time, seen map[seal.Pseudonym]subject) (a Applied, p seal.Pseudonym, refused, err error) {
+func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now time.Time, bt *batch) (a Applied, p seal.Pseudonym, refused, err error) {
 	p = b.pseudonym(ch.Scope.Number)
 	sk := scopeKey(ch.Scope.Org, p, ch.Scope.Sender)
 	ck := consentKey(sk)
-	cur, exists, err := getConsent(txn, ck, ch.Scope)
-	if err != nil {
-		return a, p, nil, err
+	cur, exists := Consent{Scope: ch.Scope}, false
+	_, inBatch := bt.scopes[string(sk)]
+	if _, recorded := b.idx.Load().getParts(scopeKeyParts{org: ch.Scope.Org, sender: ch.Scope.Sender, p: p}); recorded || inBatch {
+		// Only the committer writes consent records, and the index has
+		// every one it committed: a scope the index does not know, and
+		// this transaction did not write, has none on disk either (a
+		// first contact, most of a STOP storm), so its read is spared.
+		if cur, exists, err = getConsent(txn, ck, ch.Scope); err != nil {
+			return a, p, nil, err
+		}
 	}
 	if ch.Guard != nil {
 		if gerr := runGuard(ch.Guard, cur); gerr != nil {
 			return a, p, gerr, nil
 		}
 	}
-	subj, err := b.subjectOfNumber(txn, p, ch.Scope.Number, normTime(ch.OccurredAt), seen)
+	subj, err := b.subjectOfNumber(txn, p, ch.Scope.Number, normTime(ch.OccurredAt), bt.subjects)
 	if err != nil {
 		return a, p, nil, err
 	}
@@ -348,6 +362,7 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 	if err := txn.Set(ck, encodeConsent(&next)); err != nil {
 		return a, p, nil, err
 	}
+	bt.scopes[string(sk)] = struct{}{}
 	head.seq, head.hash = ev.Seq, ev.Hash
 
 	a.Event, a.Consent = ev, next
