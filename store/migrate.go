@@ -180,7 +180,8 @@ func (b *Badger) migrateV1() (MigrationReport, error) {
 		return rep, openError(logSubdir, err)
 	}
 	defer nldb.Close()
-	m := &migration{b: b, subjects: make(map[string]*migrated), cw: ncdb.NewWriteBatch(), lw: nldb.NewWriteBatch()}
+	m := &migration{b: b, subjects: make(map[string]*migrated), keys: make(map[SubjectID]seal.SubjectKey),
+		cw: ncdb.NewWriteBatch(), lw: nldb.NewWriteBatch()}
 	defer m.cw.Cancel()
 	defer m.lw.Cancel()
 	if err := b.cdb.View(m.consent); err != nil {
@@ -242,15 +243,17 @@ type MigrationReport struct {
 type migration struct {
 	b        *Badger
 	subjects map[string]*migrated // by number
+	keys     map[SubjectID]seal.SubjectKey
 	cw, lw   *badger.WriteBatch
 	head     chainHead // of the new chain
 	rep      MigrationReport
 }
 
-// migrated is a subject the migration made.
+// migrated is a subject the migration made. It keeps its key wrapped (61
+// bytes; an opened AES-GCM key is some 600): a store of a million handsets
+// would otherwise hold gigabytes of keys while it migrates.
 type migrated struct {
 	id      SubjectID
-	key     seal.SubjectKey
 	wrapped []byte
 	p       seal.Pseudonym
 	created time.Time
@@ -261,9 +264,33 @@ func (m *migration) subject(number string, at time.Time) *migrated {
 		return s
 	}
 	id, key, wrapped := m.b.keys.NewSubject()
-	s := &migrated{id: id, key: key, wrapped: wrapped, p: m.b.pseudonym(number), created: at}
+	s := &migrated{id: id, wrapped: wrapped, p: m.b.pseudonym(number), created: at}
 	m.subjects[number] = s
+	m.keep(id, key)
 	return s
+}
+
+// migrationKeys is how many opened subject keys a migration keeps.
+const migrationKeys = 4096
+
+func (m *migration) keep(id SubjectID, k seal.SubjectKey) {
+	if len(m.keys) >= migrationKeys {
+		clear(m.keys)
+	}
+	m.keys[id] = k
+}
+
+// key returns the opened key of s, unwrapping it again when it is not
+// among the last ones used.
+func (m *migration) key(s *migrated) (seal.SubjectKey, error) {
+	if k, ok := m.keys[s.id]; ok {
+		return k, nil
+	}
+	k, err := m.b.keys.Unwrap(s.id, s.wrapped)
+	if err == nil {
+		m.keep(s.id, k)
+	}
+	return k, err
 }
 
 // scopeKey turns a format-1 scope key into the format-2 one.
@@ -327,8 +354,12 @@ func (m *migration) consentKey(k, v []byte) error {
 			return err
 		}
 		s := m.subject(h.Scope.Number, h.HeldAt)
+		key, err := m.key(s)
+		if err != nil {
+			return err
+		}
 		m.rep.Held++
-		return m.cw.Set(k, encodeHeld(&h, s.id, sealHeld(s.key, s.id, &h), seq))
+		return m.cw.Set(k, encodeHeld(&h, s.id, sealHeld(key, s.id, &h), seq))
 	case has(prefixHoldQueue):
 		rest := k[len(prefixHoldQueue):]
 		n, w := binary.Uvarint(rest)
@@ -378,8 +409,12 @@ func (m *migration) events(txn *badger.Txn, oldHead chainHead) error {
 		prev = ev.Hash
 		next++
 		s := m.subject(ev.Scope.Number, ev.OccurredAt)
+		key, err := m.key(s)
+		if err != nil {
+			return err
+		}
 		ev.Subject = s.id
-		if err := m.append(&ev, sealEvent(s.key, &ev)); err != nil {
+		if err := m.append(&ev, sealEvent(key, &ev)); err != nil {
 			return err
 		}
 		if err := m.cw.Set(eventSubjectKey(s.id, ev.Seq), nil); err != nil {
@@ -448,7 +483,11 @@ func (m *migration) messageLog(txn *badger.Txn) error {
 			var sealed []byte
 			if ValidateNumber(rec.Number) == nil {
 				s := m.subject(rec.Number, rec.At)
-				subj, sealed = s.id, s.key.Seal(nil, []byte(rec.Number), msgAAD(s.id, id))
+				key, err := m.key(s)
+				if err != nil {
+					return err
+				}
+				subj, sealed = s.id, key.Seal(nil, []byte(rec.Number), msgAAD(s.id, id))
 			}
 			m.rep.Messages++
 			v = encodeMsg(&Record{Org: rec.Org, Sender: rec.Sender, At: rec.At}, subj, sealed)
@@ -474,7 +513,11 @@ func (m *migration) messageLog(txn *badger.Txn) error {
 // met.
 func (m *migration) writeSubjects() error {
 	for number, s := range m.subjects {
-		sealed := s.key.Seal(nil, []byte(number), aad("number", s.id, ""))
+		key, err := m.key(s)
+		if err != nil {
+			return err
+		}
+		sealed := key.Seal(nil, []byte(number), aad("number", s.id, ""))
 		if err := m.cw.Set(subjectKey(s.p), s.id[:]); err != nil {
 			return err
 		}
