@@ -2,10 +2,12 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -326,5 +328,45 @@ func TestEraseCrash(t *testing.T) {
 		}
 		t.Logf("round %d: killed after %v, %d erased (%d said)", round, killAfter, erased, len(said))
 		s.Close()
+	}
+}
+
+// SubjectData says what the ledger, the records, the holds and the log
+// say of the number, opened, and nothing of another number.
+func TestSubjectDataMatchesTheStore(t *testing.T) {
+	c := newClock()
+	s := openT(t, Options{Dir: t.TempDir(), Clock: c.Now})
+	const a = "+15551230001"
+	stop := change(OrgScope("acme", a), EventOptedOut, c.Now())
+	stop.MO = &MO{Raw: []byte("STOP"), Text: "STOP"}
+	mustApply(t, s, stop)
+	mustApply(t, s, change(SenderScope("acme", "+15550000001", a), EventConsentRequested, c.Now()))
+	mustApply(t, s, change(OrgScope("acme", "+15551230002"), EventOptedIn, c.Now()))
+	if _, err := s.Hold(ctx, HeldMessage{ID: "og-1", Scope: SenderScope("acme", "+15550000001", a), SystemID: "esme", PDU: pdu(1)}); err != nil {
+		t.Fatal(err)
+	}
+	s.Log(Record{ID: "og-1", Org: "acme", Sender: "+15550000001", Number: a, At: c.Now(), Status: MsgHeld})
+	flushLog(t, s, 1)
+
+	d, err := s.SubjectData(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []Event
+	if err := s.Events(ctx, EventFilter{Number: a}, func(ev Event) error { events = append(events, ev); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(d.Events, events) || len(events) != 2 || d.Events[0].MO.Text != "STOP" {
+		t.Fatalf("events: export %+v, ledger %+v", d.Events, events)
+	}
+	for _, cs := range d.Consents {
+		want, err := s.Consent(ctx, cs.Scope)
+		if err != nil || !reflect.DeepEqual(want, cs) {
+			t.Fatalf("consent %+v; the store says %+v, %v", cs, want, err)
+		}
+	}
+	if len(d.Consents) != 2 || len(d.Held) != 1 || d.Held[0].ID != "og-1" || !bytes.Equal(d.Held[0].PDU, pdu(1)) ||
+		len(d.Messages) != 1 || d.Messages[0].Number != a || d.Subject != events[0].Subject {
+		t.Fatalf("subject data = %+v", d)
 	}
 }
