@@ -228,52 +228,94 @@ func (b *Badger) Restore(ctx context.Context, r io.Reader) error {
 			return err
 		}
 		br := bufio.NewReaderSize(r, chunkSize)
-		hdr := make([]byte, len(backupMagic)+4)
-		if _, err := io.ReadFull(br, hdr); err != nil || string(hdr[:len(backupMagic)]) != string(backupMagic) {
-			return ErrBackupFormat
+		v, err := readBackupHeader(br)
+		if err != nil {
+			return err
 		}
-		if v := binary.BigEndian.Uint32(hdr[len(backupMagic):]); v != formatVersion {
-			return fmt.Errorf("%w: backup has format version %d, this build understands %d", ErrFormat, v, formatVersion)
+		if v != formatVersion {
+			return fmt.Errorf("%w: backup has format version %d, this build understands %d (restore one of format %d with optguard store restore into an empty directory: it is migrated)", ErrFormat, v, formatVersion, formatVersion-1)
 		}
-		seen := map[byte]bool{}
-		for {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			tag, err := br.ReadByte()
-			if err != nil {
-				return b.undoRestore(fmt.Errorf("%w: missing end marker", ErrBackupFormat))
-			}
-			var db *badger.DB
-			switch tag {
-			case tagConsent:
-				db = b.cdb
-			case tagLog:
-				db = b.ldb
-			case tagEnd:
-				if !seen[tagConsent] {
-					return b.undoRestore(fmt.Errorf("%w: no consent section", ErrBackupFormat))
-				}
-				if err := b.reload(); err != nil {
-					return b.undoRestore(err)
-				}
-				return nil
-			default:
-				return b.undoRestore(fmt.Errorf("%w: unknown section %q", ErrBackupFormat, tag))
-			}
-			if seen[tag] {
-				return b.undoRestore(fmt.Errorf("%w: section %q twice", ErrBackupFormat, tag))
-			}
-			seen[tag] = true
-			if err := db.Load(&chunkReader{r: br}, 16); err != nil {
-				return b.undoRestore(fmt.Errorf("loading section %q: %w", tag, err))
-			}
+		if err := loadSections(ctx, br, b.cdb, b.ldb); err != nil {
+			return b.undoRestore(err)
 		}
+		if err := b.reload(); err != nil {
+			return b.undoRestore(err)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("restoring: %w", err)
 	}
 	return nil
+}
+
+// readBackupHeader reads a backup's magic and returns its format version.
+func readBackupHeader(br *bufio.Reader) (uint32, error) {
+	hdr := make([]byte, len(backupMagic)+4)
+	if _, err := io.ReadFull(br, hdr); err != nil || string(hdr[:len(backupMagic)]) != string(backupMagic) {
+		return 0, ErrBackupFormat
+	}
+	return binary.BigEndian.Uint32(hdr[len(backupMagic):]), nil
+}
+
+// loadSections loads a backup's sections, after its header, into the two
+// databases.
+func loadSections(ctx context.Context, br *bufio.Reader, cdb, ldb *badger.DB) error {
+	seen := map[byte]bool{}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		tag, err := br.ReadByte()
+		if err != nil {
+			return fmt.Errorf("%w: missing end marker", ErrBackupFormat)
+		}
+		var db *badger.DB
+		switch tag {
+		case tagConsent:
+			db = cdb
+		case tagLog:
+			db = ldb
+		case tagEnd:
+			if !seen[tagConsent] {
+				return fmt.Errorf("%w: no consent section", ErrBackupFormat)
+			}
+			return nil
+		default:
+			return fmt.Errorf("%w: unknown section %q", ErrBackupFormat, tag)
+		}
+		if seen[tag] {
+			return fmt.Errorf("%w: section %q twice", ErrBackupFormat, tag)
+		}
+		seen[tag] = true
+		if err := db.Load(&chunkReader{r: br}, 16); err != nil {
+			return fmt.Errorf("loading section %q: %w", tag, err)
+		}
+	}
+}
+
+// loadOlder loads a backup of the previous format (after its header) into
+// the empty directory of opts as it is, for OpenBadger to migrate.
+func loadOlder(ctx context.Context, br *bufio.Reader, opts Options) error {
+	opts = opts.withDefaults()
+	raw := &Badger{opts: opts, log: opts.Logger}
+	cdb, err := badger.Open(raw.badgerOptions(consentSubdir, true, opts.MemTableSize, opts.BlockCacheSize))
+	if err != nil {
+		return openError(consentSubdir, err)
+	}
+	ldb, err := badger.Open(raw.badgerOptions(logSubdir, false, opts.MemTableSize/2, opts.BlockCacheSize/2))
+	if err != nil {
+		cdb.Close()
+		return openError(logSubdir, err)
+	}
+	err = loadSections(ctx, br, cdb, ldb)
+	if lerr := ldb.Close(); err == nil {
+		err = lerr
+	}
+	if cerr := cdb.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // undoRestore empties the store again after a restore that failed part
@@ -411,12 +453,27 @@ func RestoreDir(ctx context.Context, dir string, r io.Reader, force bool, opts O
 		os.RemoveAll(tmp)
 		return res, fmt.Errorf("%w: %s does not exist; give the key file the backup was written with", ErrKey, opts.KeyFile)
 	}
+	br := bufio.NewReaderSize(r, chunkSize)
+	older := false
+	if hdr, err := br.Peek(len(backupMagic) + 4); err == nil && string(hdr[:len(backupMagic)]) == string(backupMagic) &&
+		binary.BigEndian.Uint32(hdr[len(backupMagic):]) == formatVersion-1 {
+		// A backup of the previous format: loaded as it is, then
+		// migrated by the open, as its data directory would have been.
+		older = true
+		br.Discard(len(hdr))
+		if err := loadOlder(ctx, br, opts); err != nil {
+			os.RemoveAll(tmp)
+			return res, fmt.Errorf("restoring: %w", err)
+		}
+	}
 	s, err := OpenBadger(opts)
 	if err != nil {
 		os.RemoveAll(tmp)
 		return res, err
 	}
-	err = s.Restore(ctx, r)
+	if !older {
+		err = s.Restore(ctx, br)
+	}
 	if err == nil {
 		res.Verify, err = s.Verify(ctx)
 	}

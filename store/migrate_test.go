@@ -418,3 +418,39 @@ func TestMigrationAllowed(t *testing.T) {
 		t.Fatalf("three formats behind with -migrate: %v", err)
 	}
 }
+
+// A backup of format 1 (testdata/format1.backup, made by the last build of
+// format 1 from the directory of format1.tar.gz) restores into an empty
+// directory and is migrated there: restore verifies the new chain, whose
+// link names the old head.
+func TestRestoreDirMigratesAFormat1Backup(t *testing.T) {
+	src, oldSeq, oldHash := extractFormat1(t)
+	f, err := os.Open("testdata/format1.backup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dir := filepath.Join(t.TempDir(), "data")
+	res, err := RestoreDir(ctx, dir, f, false, Options{KeyFile: filepath.Join(src, KeyFileName)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verify.Events != oldSeq+1 || res.Stats.FormatVersion != formatVersion {
+		t.Fatalf("restore = %+v", res)
+	}
+	s := openT(t, Options{Dir: dir, KeyFile: filepath.Join(src, KeyFileName)})
+	link, err := s.Event(ctx, oldSeq+1)
+	if err != nil || link.Type != EventChainLinked || !strings.Contains(link.Note, oldHash) {
+		t.Fatalf("link event = %+v, %v", link, err)
+	}
+	if st := s.State(OrgScope("acme", "+15559000000")); st != StateOptedOut {
+		t.Fatalf("the restored opt-out reads %v", st)
+	}
+	// A backup of the current format still refuses a format-1 one when
+	// restored into a running store.
+	f.Seek(0, io.SeekStart)
+	empty := openT(t, Options{Dir: t.TempDir(), KeyFile: filepath.Join(src, KeyFileName)})
+	if err := empty.Restore(ctx, f); !errors.Is(err, ErrFormat) {
+		t.Fatalf("Restore of a format-1 backup into a running store: %v", err)
+	}
+}
