@@ -97,9 +97,14 @@ func ValidateNumber(n string) error {
 	if !ok || n[0] != '+' || len(n) < 8 {
 		return fmt.Errorf("%w: %q", ErrInvalidNumber, n)
 	}
-	if validNumbers.has(key) {
+	if validNumbers.has(key) || nanpPossible(n) {
 		return nil
 	}
+	return validateParsed(n, key)
+}
+
+// validateParsed is ValidateNumber's check by the numbering plan's parser.
+func validateParsed(n string, key uint64) error {
 	pn, err := phonenumbers.Parse(n, "")
 	if err != nil || !phonenumbers.IsPossibleNumber(pn) ||
 		phonenumbers.Format(pn, phonenumbers.E164) != n {
@@ -107,6 +112,25 @@ func ValidateNumber(n string) error {
 	}
 	validNumbers.add(key)
 	return nil
+}
+
+// nanpPossible reports whether n is +1 and ten digits whose first is 2 to
+// 9: a possible number of the North American plan, which is how the
+// numbering plan's parser answers every such number (all NANP regions
+// have possible length 10, and none of their numbers loses a prefix in
+// parsing; TestNANPFastPathAgrees checks it against the parser). It spares
+// the parser's 17 µs for the numbers most STOP storms come from, each seen
+// for the first time.
+func nanpPossible(n string) bool {
+	if len(n) != 12 || n[1] != '1' || n[2] < '2' || n[2] > '9' {
+		return false
+	}
+	for i := 3; i < len(n); i++ {
+		if n[i] < '0' || n[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // validNumbers remembers numbers that passed ValidateNumber: the numbering

@@ -3,6 +3,8 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os/exec"
 	"strings"
 	"testing"
@@ -128,5 +130,31 @@ func TestValidateNumberRemembers(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { _ = ValidateNumber("+15551234567") }); n != 0 {
 		t.Fatalf("a remembered number allocates %v times", n)
+	}
+}
+
+// The NANP fast path of ValidateNumber answers as the numbering plan's
+// parser does: every +1 number with a first digit 2 to 9 and ten digits is
+// possible to both, over every area code and a spread of the rest.
+func TestNANPFastPathAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for area := 200; area <= 999; area++ {
+		for j := 0; j < 12; j++ {
+			n := fmt.Sprintf("+1%03d%07d", area, rng.IntN(10_000_000))
+			if j == 0 {
+				n = fmt.Sprintf("+1%03d0000000", area)
+			}
+			key, _ := numberKey(n)
+			fast := nanpPossible(n)
+			slow := validateParsed(n, key) == nil
+			if fast != slow {
+				t.Fatalf("%s: fast path %v, parser %v", n, fast, slow)
+			}
+		}
+	}
+	for _, n := range []string{"+11234567890", "+10234567890", "+1212555123", "+121255512345", "+442079460958", "+1212555123x"} {
+		if nanpPossible(n) {
+			t.Errorf("%s took the fast path", n)
+		}
 	}
 }
