@@ -12,13 +12,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/rs/zerolog"
+
+	"github.com/optguard/optguard/testenv"
 )
 
 // testdata/format1.tar.gz is a data directory written by the last build of
@@ -85,7 +86,7 @@ var format1Numbers = func() []string {
 
 func TestMigrateFormat1(t *testing.T) {
 	dir, oldSeq, oldHash := extractFormat1(t)
-	var logs lockedBuffer // badger logs from its own goroutines
+	var logs testenv.LogBuffer // badger logs from its own goroutines
 	s := openT(t, Options{Dir: dir, Logger: zerolog.New(&logs), uncompressed: true})
 
 	// Both chains: the new one verifies, and its last event links the old
@@ -185,24 +186,6 @@ func TestMigrateFormat1(t *testing.T) {
 	if f := scanDir(t, dir, "STOP please"); len(f) > 0 {
 		t.Errorf("an MO text is still in %v", f)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer for writers on several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // scanDir returns the files under dir whose bytes contain s.
