@@ -44,28 +44,14 @@ func (b *Badger) Handset(digits []byte) Handset {
 }
 
 // handsetOfNumber is Handset for a number written as E.164 with or without
-// its '+', under keys; ok is false when it is not one.
+// its '+', under keys; ok is false when it is not one (numberKey's check).
 func handsetOfNumber[T string | []byte](keys *seal.Keys, n T) (Handset, bool) {
-	if len(n) > 0 && n[0] == '+' {
-		n = n[1:]
-	}
-	if !canonicalDigits(n) {
+	if _, ok := numberKey(n); !ok {
 		return Handset{}, false
+	}
+	if n[0] == '+' {
+		n = n[1:]
 	}
 	var buf [15]byte
 	return handsetOf(keys.PseudonymWords(append(buf[:0], n...))), true
-}
-
-// canonicalDigits reports whether d is 1 to 15 ASCII digits, the first not
-// 0: E.164 without its '+'.
-func canonicalDigits[T string | []byte](d T) bool {
-	if len(d) == 0 || len(d) > 15 || d[0] == '0' {
-		return false
-	}
-	for i := 0; i < len(d); i++ {
-		if d[i] < '0' || d[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
