@@ -269,9 +269,15 @@ func sealEvent(key seal.SubjectKey, ev *Event) []byte {
 	}
 	e.str(ev.Note)
 	var ab [48]byte
-	out := key.Seal(sealBuf(ev), e.b, appendAAD(ab[:0], "event", ev.Subject, seqAAD(ev.Seq)))
+	out := key.Seal(sealBuf(ev), e.b, eventAAD(ab[:0], ev))
 	clear(e.b)
 	return out
+}
+
+// eventAAD appends what an event's sealed part is bound to: its subject
+// and its sequence number.
+func eventAAD(b []byte, ev *Event) []byte {
+	return binary.BigEndian.AppendUint64(appendAAD(b, "event", ev.Subject, ""), ev.Seq)
 }
 
 // sealBuf is a buffer for sealEvent's output of ev.
@@ -287,7 +293,7 @@ func sealBuf(ev *Event) []byte {
 // clears Erased.
 func openEvent(key seal.SubjectKey, ev *Event, sealed []byte) error {
 	var ab [48]byte
-	plain, err := key.Open(nil, sealed, appendAAD(ab[:0], "event", ev.Subject, seqAAD(ev.Seq)))
+	plain, err := key.Open(nil, sealed, eventAAD(ab[:0], ev))
 	if err != nil {
 		return fmt.Errorf("event %d: %w", ev.Seq, err)
 	}

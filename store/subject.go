@@ -76,12 +76,6 @@ func appendAAD(b []byte, kind string, id SubjectID, which string) []byte {
 	return append(b, which...)
 }
 
-func seqAAD(seq uint64) string {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], seq)
-	return string(b[:])
-}
-
 // pseudonym is the pseudonym of an E.164 number (checked by the caller).
 func (b *Badger) pseudonym(number string) seal.Pseudonym {
 	var buf [16]byte
