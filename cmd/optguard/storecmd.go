@@ -40,18 +40,10 @@ logs, which needs free space (16 MiB and what the logs hold) and says so.
 // runStore implements `optguard store …`; it returns the exit code: 0 ok,
 // 1 failure (a broken chain, a refused restore, an error), 2 usage.
 func runStore(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, storeUsage)
-		return 2
+	cmd, fs, args, code, done := subcommand("store", storeUsage, args, stdout, stderr)
+	if done {
+		return code
 	}
-	cmd, args := args[0], args[1:]
-	if cmd == "help" || cmd == "-h" || cmd == "-help" || cmd == "--help" {
-		fmt.Fprint(stdout, storeUsage)
-		return 0
-	}
-	fs := flag.NewFlagSet("optguard store "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, storeUsage) }
 	dir := fs.String("data", "./data", "data directory")
 	keyFile := fs.String("key", "", "installation key file (default: optguard.key in the data directory)")
 	force := fs.Bool("force", false, "restore: move existing data aside instead of refusing")
@@ -78,8 +70,7 @@ func runStore(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	logger := zerolog.New(zerolog.ConsoleWriter{Out: stderr, NoColor: true}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
-	opts := store.Options{Dir: *dir, KeyFile: *keyFile, Logger: logger, GCInterval: -1}
+	opts := cliOptions(*dir, *keyFile, stderr)
 
 	if cmd == "restore" {
 		// A restore writes a whole backup: the store's default reserve.
@@ -89,16 +80,10 @@ func runStore(args []string, stdout, stderr io.Writer) int {
 	// an unclean stop left) and, for rebuild, consent records: they need a
 	// small reserve, not the one of a proxy that keeps writing.
 	opts.MinFreeBytes = cliReserve
-	if _, err := os.Stat(filepath.Join(*dir, "consent")); err != nil {
-		fmt.Fprintf(stderr, "optguard store: %s is not a data directory: %v\n", *dir, err)
+	s, ok := openDataDir("store", opts, cmd == "verify" || cmd == "stats" || cmd == "backup", stderr)
+	if !ok {
 		return 1
 	}
-	s, err := openStore(opts, cmd == "verify" || cmd == "stats" || cmd == "backup", stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "optguard store: %v\n", err)
-		return 1
-	}
-	code := 0
 	switch cmd {
 	case "verify":
 		code = storeVerify(ctx, s, stdout, stderr)
@@ -126,6 +111,47 @@ func runStore(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return code
+}
+
+// subcommand splits `optguard NAME COMMAND [flags]` into its command and
+// a flag set that prints usage; done says the caller returns code at once
+// (no command: usage, 2; a request for help: usage on stdout, 0).
+func subcommand(name, usage string, args []string, stdout, stderr io.Writer) (cmd string, fs *flag.FlagSet, rest []string, code int, done bool) {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return "", nil, nil, 2, true
+	}
+	cmd, rest = args[0], args[1:]
+	if cmd == "help" || cmd == "-h" || cmd == "-help" || cmd == "--help" {
+		fmt.Fprint(stdout, usage)
+		return cmd, nil, nil, 0, true
+	}
+	fs = flag.NewFlagSet("optguard "+name+" "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	return cmd, fs, rest, 0, false
+}
+
+// cliOptions are the store options of the commands that work on a data
+// directory: warnings and errors logged to stderr, no value-log GC.
+func cliOptions(dir, keyFile string, stderr io.Writer) store.Options {
+	logger := zerolog.New(zerolog.ConsoleWriter{Out: stderr, NoColor: true}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
+	return store.Options{Dir: dir, KeyFile: keyFile, Logger: logger, GCInterval: -1}
+}
+
+// openDataDir opens the store of an existing data directory for `optguard
+// NAME`, saying on stderr why it cannot.
+func openDataDir(name string, opts store.Options, readOnly bool, stderr io.Writer) (*store.Badger, bool) {
+	if _, err := os.Stat(filepath.Join(opts.Dir, "consent")); err != nil {
+		fmt.Fprintf(stderr, "optguard %s: %s is not a data directory: %v\n", name, opts.Dir, err)
+		return nil, false
+	}
+	s, err := openStore(opts, readOnly, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "optguard %s: %v\n", name, err)
+		return nil, false
+	}
+	return s, true
 }
 
 // cliReserve is the free space verify, rebuild, stats and backup keep.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +16,14 @@ import (
 )
 
 func storeCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
+	return cliCmd(runStore, args...)
+}
+
+// cliCmd runs the command run implements with args, and returns its exit
+// code and output.
+func cliCmd(run func(args []string, stdout, stderr io.Writer) int, args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
-	code = runStore(args, &o, &e)
+	code = run(args, &o, &e)
 	return code, o.String(), e.String()
 }
 

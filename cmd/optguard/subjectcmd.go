@@ -9,9 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-
-	"github.com/rs/zerolog"
 
 	"github.com/optguard/optguard/store"
 )
@@ -36,18 +33,10 @@ both commands need it. The store must not be open by a running optguard serve.
 // runSubject implements `optguard subject …`; it returns the exit code:
 // 0 ok, 1 failure (nothing held, an error), 2 usage.
 func runSubject(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, subjectUsage)
-		return 2
+	cmd, fs, args, code, done := subcommand("subject", subjectUsage, args, stdout, stderr)
+	if done {
+		return code
 	}
-	cmd, args := args[0], args[1:]
-	if cmd == "help" || cmd == "-h" || cmd == "-help" || cmd == "--help" {
-		fmt.Fprint(stdout, subjectUsage)
-		return 0
-	}
-	fs := flag.NewFlagSet("optguard subject "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, subjectUsage) }
 	dir := fs.String("data", "./data", "data directory")
 	keyFile := fs.String("key", "", "installation key file (default: optguard.key in the data directory)")
 	region := fs.String("region", "", "country (ISO 3166, e.g. US) of a NUMBER written without its country code")
@@ -83,17 +72,12 @@ func runSubject(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	if _, err := os.Stat(filepath.Join(*dir, "consent")); err != nil {
-		fmt.Fprintf(stderr, "optguard subject: %s is not a data directory: %v\n", *dir, err)
-		return 1
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	logger := zerolog.New(zerolog.ConsoleWriter{Out: stderr, NoColor: true}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
-	opts := store.Options{Dir: *dir, KeyFile: *keyFile, Logger: logger, GCInterval: -1, MinFreeBytes: cliReserve}
-	s, err := openStore(opts, cmd == "export", stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "optguard subject: %v\n", err)
+	opts := cliOptions(*dir, *keyFile, stderr)
+	opts.MinFreeBytes = cliReserve
+	s, ok := openDataDir("subject", opts, cmd == "export", stderr)
+	if !ok {
 		return 1
 	}
 	defer s.Close()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"path/filepath"
@@ -13,10 +12,7 @@ import (
 )
 
 func subjectCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var o, e bytes.Buffer
-	code = runSubject(args, &o, &e)
-	return code, o.String(), e.String()
+	return cliCmd(runSubject, args...)
 }
 
 // TestSubjectCommands exports a number's data, erases it (refused without
