@@ -49,27 +49,28 @@ func (b *Badger) EraseNumber(ctx context.Context, number string, method Method, 
 		return ErasureReport{}, fmt.Errorf("erasing: %w", errNoKeys)
 	}
 	var rep ErasureReport
+	var erased []seal.Pseudonym
 	err := b.runExclusive(ctx, func() error {
 		var err error
-		rep, err = b.eraseSubjects([]seal.Pseudonym{b.pseudonym(number)}, method, actor, "", nil)
+		rep, erased, err = b.eraseSubjects([]seal.Pseudonym{b.pseudonym(number)}, method, actor, "", nil)
 		return err
 	})
 	if err != nil {
 		return rep, fmt.Errorf("erasing: %w", err)
 	}
-	b.afterErasure([]seal.Pseudonym{b.pseudonym(number)}, &rep)
+	b.afterErasure(erased, &rep)
 	return rep, nil
 }
 
 // eraseSubjects erases the subjects of pseudonyms ps in one transaction
 // (a retention sweep passes many, and due, which says again inside the
 // transaction whether each is still to go; note, if set, is one more event
-// of the store's own, in the same transaction). Runs on the committer
-// goroutine.
-func (b *Badger) eraseSubjects(ps []seal.Pseudonym, method Method, actor, note string, due func(txn *badger.Txn, s subject) (bool, error)) (ErasureReport, error) {
+// of the store's own, in the same transaction), and returns the
+// pseudonyms of those it erased. Runs on the committer goroutine.
+func (b *Badger) eraseSubjects(ps []seal.Pseudonym, method Method, actor, note string, due func(txn *badger.Txn, s subject) (bool, error)) (ErasureReport, []seal.Pseudonym, error) {
 	var rep ErasureReport
 	if err := b.writable(); err != nil {
-		return rep, err
+		return rep, nil, err
 	}
 	var updates []indexUpdate
 	var gone []subject
@@ -139,10 +140,12 @@ func (b *Badger) eraseSubjects(ps []seal.Pseudonym, method Method, actor, note s
 		return nil
 	})
 	if err != nil {
-		return rep, err
+		return rep, nil, err
 	}
-	for _, s := range gone {
+	erased := make([]seal.Pseudonym, len(gone))
+	for i, s := range gone {
 		b.subjects.remove(s)
+		erased[i] = s.p
 	}
 	ix := b.idx.Load()
 	for _, u := range updates {
@@ -155,7 +158,7 @@ func (b *Badger) eraseSubjects(ps []seal.Pseudonym, method Method, actor, note s
 	if len(gone) == 1 {
 		rep.Subject = gone[0].id
 	}
-	return rep, nil
+	return rep, erased, nil
 }
 
 // indexUpdate is what an erasure changes in the in-memory index once it
@@ -403,17 +406,19 @@ func (b *Badger) SweepRetention(ctx context.Context, now time.Time, retention fu
 		return rep, fmt.Errorf("sweeping retention: %w", err)
 	}
 	note := sweepNote(len(due), rep.ByOrg)
+	var erased []seal.Pseudonym
 	for start := 0; start < len(due); start += sweepBatch {
 		batch := due[start:min(start+sweepBatch, len(due))]
 		last := start+sweepBatch >= len(due)
 		var er ErasureReport
+		var gone []seal.Pseudonym
 		err := b.runExclusive(ctx, func() error {
 			n := ""
 			if last {
 				n = note // the count event ends the last batch's transaction
 			}
 			var err error
-			er, err = b.eraseSubjects(batch, MethodSystem, "retention", n, func(txn *badger.Txn, s subject) (bool, error) {
+			er, gone, err = b.eraseSubjects(batch, MethodSystem, "retention", n, func(txn *badger.Txn, s subject) (bool, error) {
 				return subjectPast(txn, s.p, s.id, now, retention, map[string]int{})
 			})
 			return err
@@ -421,14 +426,15 @@ func (b *Badger) SweepRetention(ctx context.Context, now time.Time, retention fu
 		if err != nil {
 			return rep, fmt.Errorf("sweeping retention (%d of %d subjects erased): %w", rep.Subjects, len(due), err)
 		}
-		rep.Subjects += len(batch)
+		rep.Subjects += len(gone)
+		erased = append(erased, gone...)
 		if last && len(er.Events) > 0 {
 			rep.Event = er.Events[len(er.Events)-1]
 		}
 	}
-	if len(due) > 0 {
+	if len(erased) > 0 {
 		var er ErasureReport
-		b.afterErasure(due, &er)
+		b.afterErasure(erased, &er)
 	}
 	rep.Took = time.Since(began)
 	return rep, nil
