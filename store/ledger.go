@@ -144,7 +144,7 @@ func (b *Badger) commitLoop() {
 			return
 		}
 		if first.task != nil {
-			first.res <- commitRes{err: first.task()}
+			first.res <- commitRes{err: b.runTask(first.task)}
 			continue
 		}
 		batch = append(batch[:0], first)
@@ -173,9 +173,17 @@ func (b *Badger) commitLoop() {
 			batch[i] = nil
 		}
 		if task != nil {
-			task.res <- commitRes{err: task.task()}
+			task.res <- commitRes{err: b.runTask(task.task)}
 		}
 	}
+}
+
+// runTask runs an exclusive task on the committer goroutine. A task may
+// rewrite any consent record, so the committer's cache of them starts
+// afresh after it.
+func (b *Badger) runTask(task func() error) error {
+	defer b.records.clear()
+	return task()
 }
 
 // commitChanges applies reqs in one transaction (splitting it if badger
@@ -240,7 +248,7 @@ func (b *Badger) applyBatch(reqs []*commitReq, res []commitRes) error {
 	defer txn.Discard()
 	head := b.head
 	now := normTime(b.clock())
-	bt := &batch{subjects: make(map[seal.Pseudonym]subject), scopes: make(map[string]struct{})}
+	bt := &batch{subjects: make(map[seal.Pseudonym]subject), records: make(map[string][]byte)}
 	for i, r := range reqs {
 		a, p, refused, err := b.applyInTxn(txn, &head, r.change, now, bt)
 		if err != nil {
@@ -261,6 +269,9 @@ func (b *Badger) applyBatch(reqs []*commitReq, res []commitRes) error {
 	for _, s := range bt.subjects {
 		b.subjects.add(s)
 	}
+	for sk, val := range bt.records {
+		b.records.add(sk, val)
+	}
 	ix := b.idx.Load()
 	for i := range res {
 		if res[i].err == nil {
@@ -273,10 +284,11 @@ func (b *Badger) applyBatch(reqs []*commitReq, res []commitRes) error {
 
 // batch is what one commit transaction has met so far, for the changes
 // after the first: the subjects it made or read (added to the cache once
-// it commits; see subjectFor) and the scopes whose records it wrote.
+// it commits; see subjectFor) and the consent records it wrote, encoded,
+// by scope key (for the committer's recordCache once it commits).
 type batch struct {
 	subjects map[seal.Pseudonym]subject
-	scopes   map[string]struct{}
+	records  map[string][]byte
 }
 
 // applyInTxn appends one change to txn, returning the handset's pseudonym
@@ -287,15 +299,21 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 	sk := scopeKey(ch.Scope.Org, p, ch.Scope.Sender)
 	ck := consentKey(sk)
 	cur, exists := Consent{Scope: ch.Scope}, false
-	_, inBatch := bt.scopes[string(sk)]
-	if _, recorded := b.idx.Load().getParts(scopeKeyParts{org: ch.Scope.Org, sender: ch.Scope.Sender, p: p}); recorded || inBatch {
-		// Only the committer writes consent records, and the index has
-		// every one it committed: a scope the index does not know, and
-		// this transaction did not write, has none on disk either (a
-		// first contact, most of a STOP storm), so its read is spared.
-		if cur, exists, err = getConsent(txn, ck, ch.Scope); err != nil {
-			return a, p, nil, err
-		}
+	// Only the committer writes consent records (outside exclusive tasks),
+	// so the record it wrote last, in this batch or one committed (while
+	// the cache keeps it), is the one on disk; and the index has every
+	// record it committed: a scope the index does not know, and this
+	// transaction did not write, has none on disk either (a first contact,
+	// most of a STOP storm). Badger is read only for the rest.
+	if v, ok := bt.records[string(sk)]; ok {
+		cur, exists, err = decodeConsentOf(ch.Scope, v)
+	} else if v, ok := b.records.get(sk); ok {
+		cur, exists, err = decodeConsentOf(ch.Scope, v)
+	} else if _, recorded := b.idx.Load().getParts(scopeKeyParts{org: ch.Scope.Org, sender: ch.Scope.Sender, p: p}); recorded {
+		cur, exists, err = getConsent(txn, ck, ch.Scope)
+	}
+	if err != nil {
+		return a, p, nil, err
 	}
 	if ch.Guard != nil {
 		if gerr := runGuard(ch.Guard, cur); gerr != nil {
@@ -359,10 +377,11 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 	next.LastSeq = ev.Seq
 	next.LastEvent = ev.Type
 	foldTransition(&next, &ev)
-	if err := txn.Set(ck, encodeConsent(&next)); err != nil {
+	rec := encodeConsent(&next)
+	if err := txn.Set(ck, rec); err != nil {
 		return a, p, nil, err
 	}
-	bt.scopes[string(sk)] = struct{}{}
+	bt.records[string(sk)] = rec
 	head.seq, head.hash = ev.Seq, ev.Hash
 
 	a.Event, a.Consent = ev, next
@@ -424,6 +443,12 @@ func getConsent(txn *badger.Txn, ck []byte, s Scope) (Consent, bool, error) {
 		c, err = decodeConsent(s, v)
 		return err
 	})
+	return c, err == nil, err
+}
+
+// decodeConsentOf is getConsent's answer for a record already in hand.
+func decodeConsentOf(s Scope, v []byte) (Consent, bool, error) {
+	c, err := decodeConsent(s, v)
 	return c, err == nil, err
 }
 

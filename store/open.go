@@ -44,6 +44,7 @@ type Badger struct {
 	ids atomic.Pointer[idMirror]
 
 	subjects *subjectCache    // opened subjects, for the committer (subject.go)
+	records  *recordCache     // consent records the committer wrote last (recordcache.go)
 	migrated *MigrationReport // set by migrate, for the switch that follows
 	purgeMu  sync.Mutex       // one purge at a time (erase.go)
 
@@ -93,6 +94,7 @@ func OpenBadger(opts Options) (*Badger, error) {
 		commitCh: make(chan *commitReq),
 		closing:  make(chan struct{}),
 		subjects: newSubjectCache(subjectCacheMax),
+		records:  newRecordCache(),
 	}
 	b.disk = newDiskGuard(opts, b.log)
 	if b.disk.on {
