@@ -242,6 +242,17 @@ func appendEvent(txn *badger.Txn, head *chainHead, ev *Event, sealed []byte) err
 	return nil
 }
 
+// appendSubjectEvent is appendEvent for an event of a live subject: its
+// number, MO and note sealed under the subject's key, and the event in the
+// subject's index.
+func appendSubjectEvent(txn *badger.Txn, head *chainHead, ev *Event, key seal.SubjectKey) error {
+	ev.Seq = head.seq + 1 // sealEvent binds the sealed part to it
+	if err := appendEvent(txn, head, ev, sealEvent(key, ev)); err != nil {
+		return err
+	}
+	return txn.Set(eventSubjectKey(ev.Subject, ev.Seq), nil)
+}
+
 // deleteHeldOf deletes every held message of the subjects gone, queued
 // or in the outbox, whatever its scope (a hold's scope may have no record):
 // their numbers and PDUs are sealed under keys that go. It reads the held

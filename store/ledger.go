@@ -324,8 +324,12 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 	if err != nil {
 		return a, p, nil, err
 	}
+	if cur.Erased {
+		if cur, err = keepOptOut(txn, head, cur, subj, ch, now); err != nil {
+			return a, p, nil, err
+		}
+	}
 	ev := Event{
-		Seq:             head.seq + 1,
 		Scope:           ch.Scope,
 		Subject:         subj.id,
 		Type:            ch.Type,
@@ -340,26 +344,19 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 		TemplateVersion: ch.TemplateVersion,
 		MessageID:       ch.MessageID,
 		Note:            ch.Note,
-		PrevHash:        head.hash,
 	}
 	if ch.MO != nil {
 		mo := *ch.MO
 		mo.Raw = append([]byte(nil), mo.Raw...)
 		ev.MO = &mo
 	}
-	val := encodeEvent(&ev, sealEvent(subj.key, &ev))
-	if err := setAll(txn,
-		eventKey(ev.Seq), val,
-		eventTimeKey(ev.OccurredAt, ev.Seq), nil,
-		eventSubjectKey(subj.id, ev.Seq), nil,
-	); err != nil {
+	if err := appendSubjectEvent(txn, head, &ev, subj.key); err != nil {
 		return a, p, nil, err
 	}
 
 	next := cur
 	next.Scope = ch.Scope
 	next.State = ev.NewState
-	next.Erased = false
 	if ch.Mode != ModeUnspecified {
 		next.Mode = ch.Mode
 	}
@@ -368,9 +365,7 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 			return a, p, nil, err
 		}
 	}
-	if !exists || cur.Erased {
-		// A first event, or the first of a new subject where an erased
-		// one's opt-out was kept (from which its state goes on).
+	if !exists {
 		next.CreatedAt = ev.OccurredAt
 	}
 	next.UpdatedAt = ev.OccurredAt
@@ -382,7 +377,6 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 		return a, p, nil, err
 	}
 	bt.records[string(sk)] = rec
-	head.seq, head.hash = ev.Seq, ev.Hash
 
 	a.Event, a.Consent = ev, next
 	switch ch.Holds {
@@ -392,6 +386,32 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 		a.Dropped, err = b.settleScope(txn, sk, DispositionDropped, now)
 	}
 	return a, p, nil, err
+}
+
+// keepOptOut appends, before ch, the opt_out_kept event that starts a new
+// subject's record on a scope whose erased subject had opted out (cur, the
+// suppression entry), and returns the record that event leads to, from
+// which ch goes on: opted out, with the suppression's mode and opt-out
+// method, so that overriding it is refused as before and the record
+// follows from the chain (the erased subject's events no longer say whose
+// scope they were).
+func keepOptOut(txn *badger.Txn, head *chainHead, cur Consent, subj subject, ch *Change, now time.Time) (Consent, error) {
+	ev := Event{
+		Scope: ch.Scope, Subject: subj.id, Type: EventOptOutKept,
+		PrevState: StateUnknown, NewState: StateOptedOut, Mode: cur.Mode,
+		OccurredAt: normTime(ch.OccurredAt), RecordedAt: now,
+		Method: cur.OptedOutMethod, Actor: "system",
+		Note: "opt-out kept from an erased subject",
+	}
+	if err := appendSubjectEvent(txn, head, &ev, subj.key); err != nil {
+		return cur, err
+	}
+	kept := Consent{
+		Scope: ch.Scope, State: StateOptedOut, Mode: cur.Mode,
+		CreatedAt: ev.OccurredAt, UpdatedAt: ev.OccurredAt, LastSeq: ev.Seq, LastEvent: ev.Type,
+	}
+	foldTransition(&kept, &ev)
+	return kept, nil
 }
 
 // runGuard calls a change's guard on the committer goroutine, turning a

@@ -125,8 +125,15 @@ const (
 	// organizations' retention; the note gives the counts, no numbers. No
 	// subject.
 	EventRetentionSwept EventType = 16
+	// EventOptOutKept: the first event of a new subject on a scope that an
+	// erased subject had opted out of: it restates the opt-out that the
+	// suppression entry kept (its mode and method; the time it happened
+	// went with the erased subject), so that the scope's record follows
+	// from the chain again. The store writes it before the change that
+	// met the suppression entry; it is no Change's type.
+	EventOptOutKept EventType = 17
 
-	numEventTypes  = 17
+	numEventTypes  = 18
 	numChangeTypes = 14 // the types a Change may have: below EventErased
 )
 
@@ -134,7 +141,7 @@ var eventTypeNames = [...]string{
 	"invalid", "consent_requested", "opted_in", "opted_out", "disclaimer_sent",
 	"confirmation_sent", "help_sent", "state_imported", "notice_sent", "pin_sent", "reset",
 	"possible_opt_out", "message_not_sent", "review_dismissed", "erased",
-	"chain_linked", "retention_swept",
+	"chain_linked", "retention_swept", "opt_out_kept",
 }
 
 func (t EventType) String() string { return enumName(eventTypeNames[:], t, "event") }
@@ -155,7 +162,7 @@ func (t EventType) target(prev, imported State) State {
 		return StatePending
 	case EventOptedIn:
 		return StateOptedIn
-	case EventOptedOut:
+	case EventOptedOut, EventOptOutKept:
 		return StateOptedOut
 	case EventStateImported:
 		return imported
