@@ -112,6 +112,22 @@ func TestEraseNumber(t *testing.T) {
 	}
 	mustAgree(t, s)
 
+	// Without a restart (nothing the committer keeps in memory may
+	// outlive the erasure): a change to the suppressed scope starts a new
+	// subject with an opt_out_kept event, so that the record (opted out by
+	// text, which an agent may not override) follows from the chain.
+	c.Advance(time.Minute)
+	help := mustApply(t, s, change(OrgScope("acme", a), EventHelpSent, c.Now()))
+	if help.Event.PrevState != StateOptedOut || help.Consent.State != StateOptedOut || help.Consent.OptedOutMethod != MethodSMSKeyword ||
+		help.Event.Subject == oldID || help.Consent.Erased || !help.Consent.CreatedAt.Equal(help.Event.OccurredAt) {
+		t.Fatalf("a change after the erasure: event %+v, record %+v", help.Event, help.Consent)
+	}
+	kept, err := s.Event(ctx, help.Event.Seq-1)
+	if err != nil || kept.Type != EventOptOutKept || kept.Subject != help.Event.Subject || kept.NewState != StateOptedOut ||
+		kept.Method != MethodSMSKeyword || kept.Scope.Number != a {
+		t.Fatalf("the event before it = %+v, %v", kept, err)
+	}
+
 	// After a restart the suppression still holds (the index loads it), and
 	// a new contact from the handset starts a new subject.
 	s.Close()
