@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"cmp"
-	"container/heap"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -39,6 +38,10 @@ type SMSCConfig struct {
 
 	// TLS, if not nil, makes the simulator accept TLS connections only.
 	TLS *tls.Config
+
+	// Load, if not nil, shapes the answers to message submissions for load
+	// tests: latency, refusals, unanswered requests, receipt states.
+	Load *LoadProfile
 
 	Logf func(format string, args ...any) // optional
 }
@@ -104,6 +107,11 @@ func StartSMSC(cfg SMSCConfig) (*SMSC, error) {
 	}
 	if cfg.SystemID == "" {
 		cfg.SystemID = "testsmsc"
+	}
+	if cfg.Load != nil {
+		if err := cfg.Load.validate(); err != nil {
+			return nil, fmt.Errorf("testenv: smsc load profile: %w", err)
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -360,29 +368,81 @@ type job struct {
 	due time.Time
 	n   uint64
 	raw []byte
+	buf *[]byte // raw's buffer, from respBufs, when it goes back there once sent
 	// A response goes to sess; a receipt to a receiving session of systemID
 	// chosen when it is due.
 	sess     *session
 	systemID string
 }
 
+// jobHeap is a binary min-heap by due time, then order of scheduling. It
+// is written out rather than container/heap's, whose interface would box
+// every job pushed: a delayed response per submission under a latency
+// profile must not allocate.
 type jobHeap []job
 
-func (h jobHeap) Len() int { return len(h) }
-func (h jobHeap) Less(i, j int) bool {
+func (h jobHeap) less(i, j int) bool {
 	if !h[i].due.Equal(h[j].due) {
 		return h[i].due.Before(h[j].due)
 	}
 	return h[i].n < h[j].n
 }
-func (h jobHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *jobHeap) Push(x any)   { *h = append(*h, x.(job)) }
-func (h *jobHeap) Pop() any {
-	old := *h
-	j := old[len(old)-1]
-	old[len(old)-1] = job{}
-	*h = old[:len(old)-1]
-	return j
+
+func (h *jobHeap) push(j job) {
+	*h = append(*h, j)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		up := (i - 1) / 2
+		if !q.less(i, up) {
+			break
+		}
+		q[i], q[up] = q[up], q[i]
+		i = up
+	}
+}
+
+func (h *jobHeap) pop() job {
+	q := *h
+	top := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q[last] = job{}
+	q = q[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(q) && q.less(l, m) {
+			m = l
+		}
+		if r < len(q) && q.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+	*h = q
+	return top
+}
+
+// respBufs keeps the buffers of delayed responses for reuse.
+var respBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64); return &b }}
+
+// delayedCopy copies p into a buffer from respBufs, for a job.
+func delayedCopy(p []byte) (raw []byte, buf *[]byte) {
+	buf = respBufs.Get().(*[]byte)
+	raw = append((*buf)[:0], p...)
+	return raw, buf
+}
+
+// sent returns a sent job's buffer to respBufs.
+func (j *job) sent() {
+	if j.buf != nil {
+		*j.buf = j.raw[:0]
+		respBufs.Put(j.buf)
+	}
+	*j = job{}
 }
 
 // schedule queues a job; it returns false when the queue is full.
@@ -395,7 +455,7 @@ func (s *SMSC) schedule(j job) bool {
 	}
 	j.n = s.jobN
 	s.jobN++
-	heap.Push(&s.jobs, j)
+	s.jobs.push(j)
 	first := s.jobs[0].n == j.n
 	s.schedMu.Unlock()
 	if first {
@@ -420,7 +480,7 @@ func (s *SMSC) scheduleLoop() {
 		next := time.Hour
 		s.schedMu.Lock()
 		for len(s.jobs) > 0 && !s.jobs[0].due.After(now) {
-			due = append(due, heap.Pop(&s.jobs).(job))
+			due = append(due, s.jobs.pop())
 		}
 		if len(s.jobs) > 0 {
 			next = s.jobs[0].due.Sub(now)
@@ -436,13 +496,14 @@ func (s *SMSC) scheduleLoop() {
 				s.mu.Unlock()
 				if ss == nil {
 					s.logf("testenv: smsc: no receiver session of %q for a receipt; dropped", j.systemID)
+					j.sent()
 					continue
 				}
 				pdu.SetSeq(j.raw, ss.nextSeq())
 			}
 			ss.sendNow(j.raw)
 			touched[ss] = struct{}{}
-			*j = job{}
+			j.sent()
 		}
 		due = due[:0]
 		for ss := range touched {

@@ -3,6 +3,7 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"runtime/debug"
 	"sync"
@@ -38,7 +39,8 @@ type session struct {
 	scratch   []byte
 	idb       [24]byte
 	msg       pdu.Message
-	closing   bool // after unbind
+	closing   bool       // after unbind
+	rng       *rand.Rand // draws the load profile's fates (SMSCConfig.Load)
 
 	mu      sync.Mutex
 	seq     uint32                 // guarded by mu: next sequence number the simulator originates
@@ -61,6 +63,13 @@ func newSession(s *SMSC, id uint64, conn net.Conn) *session {
 	}
 	if ss.seq == 0 || ss.seq > pdu.MaxSeq {
 		ss.seq = 1
+	}
+	if p := s.cfg.Load; p != nil {
+		seed := p.Seed
+		if seed == 0 {
+			seed = rand.Uint64()
+		}
+		ss.rng = rand.New(rand.NewPCG(seed, id))
 	}
 	ss.fr = newFrameReader(conn, s.maxLen, ss.drained)
 	return ss
@@ -149,18 +158,36 @@ const (
 
 // emit sends a response built in the reader's scratch buffer, now or later.
 // It returns false when the response is held.
-func (ss *session) emit(p []byte, kind respKind) bool {
+func (ss *session) emit(p []byte, kind respKind) bool { return ss.emitAfter(p, kind, 0) }
+
+// emitAfter is emit with a latency of the load profile's added to the
+// response delay.
+func (ss *session) emitAfter(p []byte, kind respKind, latency time.Duration) bool {
 	s := ss.s
 	if kind == msgResp && s.hold.Load() {
 		return false
 	}
 	if kind != nowResp {
-		if d := time.Duration(s.delay.Load()); d > 0 {
-			return s.schedule(job{due: time.Now().Add(d), raw: append([]byte(nil), p...), sess: ss})
+		if d := time.Duration(s.delay.Load()) + latency; d > 0 {
+			raw, buf := delayedCopy(p)
+			j := job{due: time.Now().Add(d), raw: raw, buf: buf, sess: ss}
+			if !s.schedule(j) {
+				j.sent()
+				return false
+			}
+			return true
 		}
 	}
 	ss.sendNow(p)
 	return true
+}
+
+// fate is what the load profile, if any, makes of the next submission.
+func (ss *session) fate() submitFate {
+	if p := ss.s.cfg.Load; p != nil {
+		return p.fate(ss.rng)
+	}
+	return submitFate{}
 }
 
 // sendNow records p and buffers it. The reader flushes on drain; other
@@ -213,12 +240,19 @@ func (ss *session) handle(p []byte) {
 	case pdu.SubmitSM, pdu.DataSM:
 		ss.handleSubmit(p, h)
 	case pdu.SubmitMulti:
+		f := ss.fate()
+		if f.drop {
+			return
+		}
 		st := ss.submitStatus()
+		if st == pdu.ESME_ROK && f.status != pdu.ESME_ROK {
+			st = f.status
+		}
 		w := pdu.Begin(b, pdu.SubmitMultiResp, st, h.Seq)
 		if st == pdu.ESME_ROK {
 			w.Octets(s.appendMessageID(ss.idBuf())).Byte(0).Byte(0) // message_id, no_unsuccess 0
 		}
-		ss.emit(w.End(), msgResp)
+		ss.emitAfter(w.End(), msgResp, f.delay)
 	case pdu.QuerySM:
 		id, _, ok := cstringAt(p, pdu.HeaderLen, 65)
 		if !ok {
@@ -282,7 +316,14 @@ func (ss *session) handleBind(p []byte, h pdu.Header) {
 // handleSubmit answers a submit_sm or data_sm and queues its receipt.
 func (ss *session) handleSubmit(p []byte, h pdu.Header) {
 	s := ss.s
+	f := ss.fate()
+	if f.drop {
+		return // an SMSC that lost the request: the ESME's window and timers must cope
+	}
 	st := ss.submitStatus()
+	if st == pdu.ESME_ROK && f.status != pdu.ESME_ROK {
+		st = f.status
+	}
 	if ss.rBindID == pdu.BindReceiver {
 		st = pdu.ESME_RINVBNDSTS
 	}
@@ -304,15 +345,15 @@ func (ss *session) handleSubmit(p []byte, h pdu.Header) {
 		id = s.appendMessageID(ss.idBuf())
 		w.Octets(id).Byte(0)
 	}
-	sent := ss.emit(w.End(), msgResp)
+	sent := ss.emitAfter(w.End(), msgResp, f.delay)
 	if sent && wantReceipt {
-		ss.queueReceipt(string(id))
+		ss.queueReceipt(string(id), f.delay)
 	}
 }
 
 // queueReceipt builds the receipt of the message just scanned into ss.msg and
-// schedules it.
-func (ss *session) queueReceipt(id string) {
+// schedules it ReceiptDelay after its response (sent after latency).
+func (ss *session) queueReceipt(id string, latency time.Duration) {
 	s := ss.s
 	m := &ss.msg
 	ud := m.UserData()
@@ -330,14 +371,22 @@ func (ss *session) queueReceipt(id string) {
 		MessageID: id,
 		From:      string(m.Dest.Addr),
 		To:        string(m.Source.Addr),
-		Stat:      "DELIVRD",
+		Stat:      ss.receiptStat(),
 	}, pdu.Addr{TON: m.Dest.TON, NPI: m.Dest.NPI}, pdu.Addr{TON: m.Source.TON, NPI: m.Source.NPI}, now, now, text)
 	if err != nil {
 		s.logf("testenv: smsc: building receipt for %s: %v", id, err)
 		return
 	}
-	delay := time.Duration(s.delay.Load()) + s.cfg.ReceiptDelay
+	delay := time.Duration(s.delay.Load()) + latency + s.cfg.ReceiptDelay
 	s.schedule(job{due: now.Add(delay), raw: raw, systemID: ss.rSystemID})
+}
+
+// receiptStat is the final state of the next receipt.
+func (ss *session) receiptStat() string {
+	if p := ss.s.cfg.Load; p != nil {
+		return p.receiptStat(ss.rng)
+	}
+	return "DELIVRD"
 }
 
 // resolve hands a response to the request of the simulator waiting for it.
