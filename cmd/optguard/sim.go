@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/testenv"
 )
 
@@ -38,11 +39,25 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	decimal := fs.Bool("decimal-ids", false, "message ids as decimal numbers instead of hex")
 	accounts := accountsFlag{}
 	fs.Var(accounts, "account", "accepted `SYSTEM_ID:PASSWORD` (repeatable; none = accept any credentials)")
+	latency := fs.String("latency", "", "response latency of message submissions, a `SPEC`: fixed:5ms, uniform:1ms-20ms or lognormal:MEDIAN,SIGMA[,CAP] (none: at once)")
+	errorShares := fs.String("errors", "", "refusals of message submissions by share, a `LIST` of STATUS=SHARE: e.g. ESME_RTHROTTLED=1%,ESME_RSUBMITFAIL=0.5%")
+	drop := fs.String("drop", "0", "`SHARE` of message submissions never answered, e.g. 0.1%")
+	receiptStates := fs.String("receipt-states", "", "receipts' final states by share, a `LIST` of STAT=SHARE adding up to 100%: e.g. DELIVRD=95%,UNDELIV=3%,EXPIRED=2% (none: all DELIVRD)")
+	seed := fs.Uint64("seed", 0, "seed of the shares' random draws, for a run that can be repeated (0: random)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: optguard sim [flags]\n\nAn SMSC simulator: it answers binds and submissions, sends receipts, and with\n-latency, -errors, -drop and -receipt-states answers like an SMSC under load.\n\nFlags:")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	load, err := simLoadProfile(*latency, *errorShares, *drop, *receiptStates, *seed)
+	if err != nil {
+		fmt.Fprintf(stderr, "sim: %v\n", err)
+		return 2
+	}
 	sim, err := testenv.StartSMSC(testenv.SMSCConfig{
-		Addr: *listen, AutoReceipts: *receipts, ReceiptDelay: *delay, DecimalIDs: *decimal, Accounts: accounts,
+		Addr: *listen, AutoReceipts: *receipts, ReceiptDelay: *delay, DecimalIDs: *decimal, Accounts: accounts, Load: load,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "sim: %v\n", err)
@@ -54,4 +69,40 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	<-ctx.Done()
 	sim.Close()
 	return 0
+}
+
+// simLoadProfile builds the simulator's load profile from sim's flags; nil
+// when they ask for none.
+func simLoadProfile(latency, errorShares, drop, receiptStates string, seed uint64) (*testenv.LoadProfile, error) {
+	var p testenv.LoadProfile
+	var err error
+	if p.Latency, err = testenv.ParseLatency(latency); err != nil {
+		return nil, fmt.Errorf("-latency: %w", err)
+	}
+	names, shares, err := testenv.ParseShares(errorShares)
+	if err != nil {
+		return nil, fmt.Errorf("-errors: %w", err)
+	}
+	for i, name := range names {
+		st, ok := pdu.ParseStatus(name)
+		if !ok {
+			return nil, fmt.Errorf("-errors: %q is not a command_status name (such as ESME_RTHROTTLED)", name)
+		}
+		p.Errors = append(p.Errors, testenv.StatusShare{Status: st, Share: shares[i]})
+	}
+	if p.Drop, err = testenv.ParseShare(drop); err != nil {
+		return nil, fmt.Errorf("-drop: %w", err)
+	}
+	names, shares, err = testenv.ParseShares(receiptStates)
+	if err != nil {
+		return nil, fmt.Errorf("-receipt-states: %w", err)
+	}
+	for i, name := range names {
+		p.Receipts = append(p.Receipts, testenv.ReceiptShare{Stat: strings.ToUpper(name), Share: shares[i]})
+	}
+	p.Seed = seed
+	if p.Latency == (testenv.Latency{}) && len(p.Errors) == 0 && p.Drop == 0 && len(p.Receipts) == 0 {
+		return nil, nil
+	}
+	return &p, nil
 }
