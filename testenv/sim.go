@@ -78,12 +78,15 @@ type SMSC struct {
 	concatRef    atomic.Uint32
 	sessionIDs   atomic.Uint64
 
-	mu       sync.Mutex
-	sessions map[uint64]*session           // guarded by mu
-	changed  chan struct{}                 // guarded by mu; closed when sessions change; nil when nobody waits
-	retired  [pdu.NumCommandIndexes]uint64 // guarded by mu: counts of closed sessions
-	unknown  map[pdu.CommandID]uint64      // guarded by mu: counts of command ids pdu does not know
-	closed   bool                          // guarded by mu
+	mu             sync.Mutex
+	sessions       map[uint64]*session           // guarded by mu
+	changed        chan struct{}                 // guarded by mu; closed when sessions change; nil when nobody waits
+	retired        [pdu.NumCommandIndexes]uint64 // guarded by mu: counts of closed sessions
+	retiredAnswers [pdu.NumStatusIndexes]uint64  // guarded by mu: answers of closed sessions
+	retiredDropped uint64                        // guarded by mu
+	receipts       map[string]uint64             // guarded by mu: receipts queued, by final state
+	unknown        map[pdu.CommandID]uint64      // guarded by mu: counts of command ids pdu does not know
+	closed         bool                          // guarded by mu
 
 	rec recorder
 
@@ -322,6 +325,50 @@ func (s *SMSC) WaitFor(ctx context.Context, match func(Record) bool) (Record, er
 		return Record{}, fmt.Errorf("testenv: WaitFor needs SMSCConfig.Record")
 	}
 	return s.rec.waitFor(ctx, s.done, match)
+}
+
+// SimStats are the simulator's counts since it started, over every session,
+// open or closed.
+type SimStats struct {
+	Received map[pdu.CommandID]uint64 // PDUs received, by command (known commands)
+	Answered map[pdu.Status]uint64    // answers to message submissions, by command_status
+	Dropped  uint64                   // message submissions the load profile left unanswered
+	Receipts map[string]uint64        // receipts queued, by final state
+}
+
+// Stats returns the simulator's counts so far.
+func (s *SMSC) Stats() SimStats {
+	st := SimStats{Received: map[pdu.CommandID]uint64{}, Answered: map[pdu.Status]uint64{}, Receipts: map[string]uint64{}}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recv := s.retired
+	answers := s.retiredAnswers
+	st.Dropped = s.retiredDropped
+	for _, ss := range s.sessions {
+		for i := range ss.counts {
+			recv[i] += ss.counts[i].Load()
+		}
+		for i := range ss.answers {
+			answers[i] += ss.answers[i].Load()
+		}
+		st.Dropped += ss.dropped.Load()
+	}
+	for i, id := range pdu.KnownCommands {
+		if n := recv[i]; n > 0 {
+			st.Received[id] = n
+		}
+	}
+	for i, n := range answers {
+		if n > 0 {
+			if code, ok := pdu.StatusAt(i); ok {
+				st.Answered[code] = n
+			}
+		}
+	}
+	for k, n := range s.receipts {
+		st.Receipts[k] = n
+	}
+	return st
 }
 
 // Count returns how many PDUs with command id id the simulator has received on

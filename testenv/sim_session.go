@@ -24,6 +24,10 @@ type session struct {
 	out    *outbuf
 	fr     *frameReader
 	counts [pdu.NumCommandIndexes]atomic.Uint64
+	// Answers to message submissions by status, and submissions the load
+	// profile left unanswered (SMSC.Stats).
+	answers [pdu.NumStatusIndexes]atomic.Uint64
+	dropped atomic.Uint64
 
 	// Bind state, guarded by s.mu (the SMSC's lock): read by Sessions and
 	// pickSession, written by the reader.
@@ -140,6 +144,10 @@ func (ss *session) shutdown(err error) {
 	for i := range ss.counts {
 		s.retired[i] += ss.counts[i].Load()
 	}
+	for i := range ss.answers {
+		s.retiredAnswers[i] += ss.answers[i].Load()
+	}
+	s.retiredDropped += ss.dropped.Load()
 	s.notifyLocked()
 	s.mu.Unlock()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
@@ -242,6 +250,7 @@ func (ss *session) handle(p []byte) {
 	case pdu.SubmitMulti:
 		f := ss.fate()
 		if f.drop {
+			ss.dropped.Add(1)
 			return
 		}
 		st := ss.submitStatus()
@@ -252,6 +261,7 @@ func (ss *session) handle(p []byte) {
 		if st == pdu.ESME_ROK {
 			w.Octets(s.appendMessageID(ss.idBuf())).Byte(0).Byte(0) // message_id, no_unsuccess 0
 		}
+		ss.answers[st.Index()].Add(1)
 		ss.emitAfter(w.End(), msgResp, f.delay)
 	case pdu.QuerySM:
 		id, _, ok := cstringAt(p, pdu.HeaderLen, 65)
@@ -318,6 +328,7 @@ func (ss *session) handleSubmit(p []byte, h pdu.Header) {
 	s := ss.s
 	f := ss.fate()
 	if f.drop {
+		ss.dropped.Add(1)
 		return // an SMSC that lost the request: the ESME's window and timers must cope
 	}
 	st := ss.submitStatus()
@@ -345,6 +356,7 @@ func (ss *session) handleSubmit(p []byte, h pdu.Header) {
 		id = s.appendMessageID(ss.idBuf())
 		w.Octets(id).Byte(0)
 	}
+	ss.answers[st.Index()].Add(1)
 	sent := ss.emitAfter(w.End(), msgResp, f.delay)
 	if sent && wantReceipt {
 		ss.queueReceipt(string(id), f.delay)
@@ -367,18 +379,26 @@ func (ss *session) queueReceipt(id string, latency time.Duration) {
 		text, _ = pdu.DecodeText(m.DataCoding, ud)
 	}
 	now := time.Now()
+	stat := ss.receiptStat()
 	raw, err := buildReceipt(0, ReceiptSpec{
 		MessageID: id,
 		From:      string(m.Dest.Addr),
 		To:        string(m.Source.Addr),
-		Stat:      ss.receiptStat(),
+		Stat:      stat,
 	}, pdu.Addr{TON: m.Dest.TON, NPI: m.Dest.NPI}, pdu.Addr{TON: m.Source.TON, NPI: m.Source.NPI}, now, now, text)
 	if err != nil {
 		s.logf("testenv: smsc: building receipt for %s: %v", id, err)
 		return
 	}
 	delay := time.Duration(s.delay.Load()) + latency + s.cfg.ReceiptDelay
-	s.schedule(job{due: now.Add(delay), raw: raw, systemID: ss.rSystemID})
+	if s.schedule(job{due: now.Add(delay), raw: raw, systemID: ss.rSystemID}) {
+		s.mu.Lock()
+		if s.receipts == nil {
+			s.receipts = make(map[string]uint64)
+		}
+		s.receipts[stat]++
+		s.mu.Unlock()
+	}
 }
 
 // receiptStat is the final state of the next receipt.

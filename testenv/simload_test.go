@@ -108,6 +108,22 @@ collect:
 	if extra, err := e.NextDeliver(Context(t, 200*time.Millisecond)); err == nil {
 		t.Errorf("a receipt beyond the %d accepted: % x", ok, extra)
 	}
+
+	// The simulator's own counts say the same.
+	st := s.Stats()
+	if st.Received[pdu.SubmitSM] != n || st.Dropped != uint64(n-answered) || len(st.Answered) != len(byStatus) {
+		t.Errorf("Stats %+v: %d submit_sm, %d unanswered, answers %v", st, n, n-answered, byStatus)
+	}
+	for code, c := range byStatus {
+		if st.Answered[code] != uint64(c) {
+			t.Errorf("Stats: %d answers %s, the client got %d", st.Answered[code], code, c)
+		}
+	}
+	for stat, c := range stats {
+		if st.Receipts[stat] != uint64(c) {
+			t.Errorf("Stats: %d receipts %s, the client got %d", st.Receipts[stat], stat, c)
+		}
+	}
 }
 
 // TestLoadLatencyOnTheWire: a fixed latency holds every answer back by it.
