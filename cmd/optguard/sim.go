@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/testenv"
 )
@@ -43,6 +46,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	errorShares := fs.String("errors", "", "refusals of message submissions by share, a `LIST` of STATUS=SHARE: e.g. ESME_RTHROTTLED=1%,ESME_RSUBMITFAIL=0.5%")
 	drop := fs.String("drop", "0", "`SHARE` of message submissions never answered, e.g. 0.1%")
 	receiptStates := fs.String("receipt-states", "", "receipts' final states by share, a `LIST` of STAT=SHARE adding up to 100%: e.g. DELIVRD=95%,UNDELIV=3%,EXPIRED=2% (none: all DELIVRD)")
+	adminAddr := fs.String("admin", "", "serve the simulator's counters on `HOST:PORT`/metrics (Prometheus; none: no listener)")
 	seed := fs.Uint64("seed", 0, "seed of the shares' random draws, for a run that can be repeated (0: random)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: optguard sim [flags]\n\nAn SMSC simulator: it answers binds and submissions, sends receipts, and with\n-latency, -errors, -drop and -receipt-states answers like an SMSC under load.\n\nFlags:")
@@ -64,6 +68,18 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "SMSC simulator listening on %s\n", sim.Addr())
+	if *adminAddr != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(simCollector{sim})
+		a, err := startAdmin(*adminAddr, reg, zerolog.Nop(), func() error { return nil })
+		if err != nil {
+			sim.Close()
+			fmt.Fprintf(stderr, "sim: -admin: %v\n", err)
+			return 1
+		}
+		defer a.shutdown(context.Background())
+		fmt.Fprintf(stdout, "counters on http://%s/metrics\n", a.ln.Addr())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()

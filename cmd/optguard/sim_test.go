@@ -2,9 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/testenv"
@@ -59,5 +64,25 @@ func TestSimLoadFlagsOnTheWire(t *testing.T) {
 	})
 	if err != nil || r.Header.Status != pdu.ESME_RTHROTTLED || time.Since(start) < 40*time.Millisecond {
 		t.Fatalf("submit: %s after %v, %v; want ESME_RTHROTTLED after 40ms", r.Header.Status, time.Since(start), err)
+	}
+
+	// sim -admin's /metrics counts it.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(simCollector{sim})
+	a, err := startAdmin("127.0.0.1:0", reg, zerolog.Nop(), func() error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.shutdown(context.Background())
+	body := get(t, "http://"+a.ln.Addr().String()+"/metrics", http.StatusOK)
+	for _, want := range []string{
+		`optguard_sim_pdus_received_total{command="submit_sm"} 1`,
+		`optguard_sim_pdus_received_total{command="bind_transmitter"} 1`,
+		`optguard_sim_submissions_answered_total{status="ESME_RTHROTTLED"} 1`,
+		`optguard_sim_submissions_dropped_total 0`,
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
