@@ -26,6 +26,9 @@ type SMSCConfig struct {
 	// the submit_sm_resp was sent.
 	AutoReceipts bool
 	ReceiptDelay time.Duration
+	// ReceiptBind picks the sessions receipts go to: BindReceiver for
+	// receivers only, BindTransceiver for transceivers only; 0, either.
+	ReceiptBind pdu.CommandID
 
 	DecimalIDs bool // message ids as decimal strings instead of hex
 
@@ -110,6 +113,11 @@ func StartSMSC(cfg SMSCConfig) (*SMSC, error) {
 	}
 	if cfg.SystemID == "" {
 		cfg.SystemID = "testsmsc"
+	}
+	switch cfg.ReceiptBind {
+	case 0, pdu.BindReceiver, pdu.BindTransceiver:
+	default:
+		return nil, fmt.Errorf("testenv: smsc: receipts go to receiver or transceiver binds, not %s", cfg.ReceiptBind)
 	}
 	if cfg.Load != nil {
 		if err := cfg.Load.validate(); err != nil {
@@ -300,12 +308,24 @@ func (s *SMSC) pickSession(ctx context.Context, systemID string, anyBind bool) (
 }
 
 func (s *SMSC) findLocked(systemID string, anyBind bool) *session {
+	if anyBind {
+		return s.findBoundLocked(systemID, func(pdu.CommandID) bool { return true })
+	}
+	return s.findReceiverLocked(systemID, 0)
+}
+
+// findReceiverLocked is the oldest session of systemID ("" = any) bound
+// as bind (0: a receiver or a transceiver).
+func (s *SMSC) findReceiverLocked(systemID string, bind pdu.CommandID) *session {
+	return s.findBoundLocked(systemID, func(b pdu.CommandID) bool {
+		return b == bind || bind == 0 && b != pdu.BindTransmitter
+	})
+}
+
+func (s *SMSC) findBoundLocked(systemID string, bindOK func(pdu.CommandID) bool) *session {
 	var best *session
 	for _, ss := range s.sessions {
-		if !ss.bound || (systemID != "" && ss.systemID != systemID) {
-			continue
-		}
-		if !anyBind && ss.bindID == pdu.BindTransmitter {
+		if !ss.bound || (systemID != "" && ss.systemID != systemID) || !bindOK(ss.bindID) {
 			continue
 		}
 		if best == nil || ss.id < best.id {
@@ -539,7 +559,7 @@ func (s *SMSC) scheduleLoop() {
 			ss := j.sess
 			if ss == nil {
 				s.mu.Lock()
-				ss = s.findLocked(j.systemID, false)
+				ss = s.findReceiverLocked(j.systemID, s.cfg.ReceiptBind)
 				s.mu.Unlock()
 				if ss == nil {
 					s.logf("testenv: smsc: no receiver session of %q for a receipt; dropped", j.systemID)

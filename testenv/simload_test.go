@@ -268,3 +268,32 @@ func TestJobHeapOrder(t *testing.T) {
 		t.Fatalf("%d jobs left", len(h))
 	}
 }
+
+// TestReceiptBind: receipts go to the bind type asked for, even when a
+// session of another type is older.
+func TestReceiptBind(t *testing.T) {
+	if _, err := StartSMSC(SMSCConfig{ReceiptBind: pdu.BindTransmitter}); err == nil {
+		t.Error("receipts to transmitters accepted")
+	}
+	for _, bind := range []pdu.CommandID{pdu.BindReceiver, pdu.BindTransceiver} {
+		s := startSMSC(t, SMSCConfig{AutoReceipts: true, ReceiptBind: bind})
+		other := pdu.BindTransceiver
+		if bind == pdu.BindTransceiver {
+			other = pdu.BindReceiver
+		}
+		older := bound(t, s, ESMEConfig{}, other, "acme", "x")
+		want := bound(t, s, ESMEConfig{}, bind, "acme", "x")
+		tx := bound(t, s, ESMEConfig{}, pdu.BindTransmitter, "acme", "x")
+		m := sm("receipt please")
+		m.RegisteredDelivery = 1
+		if r, err := tx.Submit(Context(t, 5*time.Second), m); err != nil || r.Header.Status != pdu.ESME_ROK {
+			t.Fatalf("submit: %+v %v", r, err)
+		}
+		if _, err := want.NextDeliver(Context(t, 5*time.Second)); err != nil {
+			t.Fatalf("%s: no receipt on the %s: %v", bind, bind, err)
+		}
+		if d, err := older.NextDeliver(Context(t, 200*time.Millisecond)); err == nil {
+			t.Errorf("%s: a receipt on the older %s: % x", bind, other, d)
+		}
+	}
+}

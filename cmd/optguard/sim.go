@@ -39,6 +39,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", "127.0.0.1:2776", "listen `address`")
 	receipts := fs.Bool("receipts", true, "send a delivery receipt for each submit_sm that asks for one")
 	delay := fs.Duration("receipt-delay", time.Second, "delay before a delivery receipt")
+	receiptBind := fs.String("receipt-bind", "any", "the binds receipts go to: `rx` (receivers), trx (transceivers) or any")
 	decimal := fs.Bool("decimal-ids", false, "message ids as decimal numbers instead of hex")
 	accounts := accountsFlag{}
 	fs.Var(accounts, "account", "accepted `SYSTEM_ID:PASSWORD` (repeatable; none = accept any credentials)")
@@ -60,8 +61,13 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sim: %v\n", err)
 		return 2
 	}
+	rb, ok := map[string]pdu.CommandID{"any": 0, "rx": pdu.BindReceiver, "trx": pdu.BindTransceiver}[*receiptBind]
+	if !ok {
+		fmt.Fprintf(stderr, "sim: -receipt-bind %q: want rx, trx or any\n", *receiptBind)
+		return 2
+	}
 	sim, err := testenv.StartSMSC(testenv.SMSCConfig{
-		Addr: *listen, AutoReceipts: *receipts, ReceiptDelay: *delay, DecimalIDs: *decimal, Accounts: accounts, Load: load,
+		Addr: *listen, AutoReceipts: *receipts, ReceiptDelay: *delay, DecimalIDs: *decimal, Accounts: accounts, Load: load, ReceiptBind: rb,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "sim: %v\n", err)

@@ -27,6 +27,7 @@ func TestSimRefusesBadLoadFlags(t *testing.T) {
 		{[]string{"-latency", "gamma:1ms"}, "-latency"},
 		{[]string{"-drop", "lots"}, "-drop"},
 		{[]string{"-receipt-states", "DELIVRD"}, "-receipt-states"},
+		{[]string{"-receipt-bind", "tx"}, "-receipt-bind"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := runSim(append([]string{"-listen", "127.0.0.1:0"}, tc.args...), &out, &errOut); code != 2 || !strings.Contains(errOut.String(), tc.want) {
