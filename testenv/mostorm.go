@@ -3,6 +3,8 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -34,6 +36,26 @@ type StormConfig struct {
 	Text string
 	// Drain is how long the storm waits for the last responses; default 10s.
 	Drain time.Duration
+
+	// Rate, when above 0, paces the MOs at that many per second (open
+	// loop, still within Window) instead of as fast as they are answered.
+	Rate float64
+	// Mix, when set, gives the texts of the MOs by share (adding up to 1;
+	// each text one SMS) instead of Text alone: replies as a population
+	// sends them, e.g. 5 % STOP, 2 % START, 1 % HELP, the rest ordinary.
+	Mix []TextShare
+	// Handsets, when above 0, is the population the MOs come from: MO i
+	// comes from the (i mod Handsets)-th handset, so that handsets write
+	// more than once. 0: Count distinct handsets.
+	Handsets int
+	// Seed seeds the draw of texts from Mix; 0: a fixed seed.
+	Seed uint64
+}
+
+// TextShare is a share of MOs with one text.
+type TextShare struct {
+	Text  string
+	Share float64
 }
 
 // StormResult holds a storm's figures.
@@ -48,6 +70,8 @@ type StormResult struct {
 	// Unmatched counts responses whose sequence number no outstanding
 	// deliver_sm had (a duplicate answer, or a number the peer changed).
 	Unmatched uint64
+	// ByText counts the MOs sent by text.
+	ByText map[string]uint64
 }
 
 // StormMO sends cfg.Count MO deliver_sm from distinct handsets on one bound
@@ -73,20 +97,52 @@ func (s *SMSC) StormMO(ctx context.Context, cfg StormConfig) (StormResult, error
 	if cfg.Drain <= 0 {
 		cfg.Drain = 10 * time.Second
 	}
+	population := cfg.Count
+	if cfg.Handsets > 0 {
+		population = cfg.Handsets
+	}
 	first := strconv.FormatUint(cfg.FirstHandset, 10)
-	last := strconv.FormatUint(cfg.FirstHandset+uint64(max(cfg.Count, 1)-1), 10)
+	last := strconv.FormatUint(cfg.FirstHandset+uint64(max(population, 1)-1), 10)
 	if len(last) != len(first) || len(first) > 15 {
 		return StormResult{}, fmt.Errorf("testenv: storm: handsets %s … %s do not keep one length of at most 15 digits", first, last)
 	}
-	pdus, err := s.buildMO(MO{From: "+" + first, To: cfg.To, Text: cfg.Text})
-	if err != nil {
-		return StormResult{}, err
+	mix := cfg.Mix
+	if len(mix) == 0 {
+		mix = []TextShare{{Text: cfg.Text, Share: 1}}
 	}
-	tmpl := pdus[0]
+	// One encoded deliver_sm per text; each MO patches the handset's
+	// digits and the sequence number of its text's.
 	// header, service_type (empty: its NUL), source TON/NPI, '+', digits.
 	off := pdu.HeaderLen + 1 + 2 + 1
-	if string(tmpl[off:off+len(first)]) != first {
-		return StormResult{}, fmt.Errorf("testenv: storm: handset not found in the deliver_sm")
+	tmpls := make([][]byte, len(mix))
+	total := 0.0
+	for i, m := range mix {
+		pdus, err := s.buildMO(MO{From: "+" + first, To: cfg.To, Text: m.Text})
+		if err != nil {
+			return StormResult{}, err
+		}
+		if len(pdus) != 1 || m.Share < 0 {
+			return StormResult{}, fmt.Errorf("testenv: storm: text %q with share %v: want a share ≥ 0 of a text of one SMS", m.Text, m.Share)
+		}
+		if string(pdus[0][off:off+len(first)]) != first {
+			return StormResult{}, fmt.Errorf("testenv: storm: handset not found in the deliver_sm")
+		}
+		tmpls[i] = pdus[0]
+		total += m.Share
+	}
+	if math.Abs(total-1) > 1e-9 {
+		return StormResult{}, fmt.Errorf("testenv: storm: the texts' shares add up to %v, want 1", total)
+	}
+	draw := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	pick := func() int {
+		x := draw.Float64()
+		for i, m := range mix {
+			if x < m.Share {
+				return i
+			}
+			x -= m.Share
+		}
+		return len(mix) - 1
 	}
 	ss, err := s.pickSession(ctx, cfg.SystemID, false)
 	if err != nil {
@@ -102,7 +158,7 @@ func (s *SMSC) StormMO(ctx context.Context, cfg StormConfig) (StormResult, error
 	for range cfg.Window {
 		st.tokens <- struct{}{}
 	}
-	res := StormResult{ByStatus: map[pdu.Status]uint64{}}
+	res := StormResult{ByStatus: map[pdu.Status]uint64{}, ByText: map[string]uint64{}}
 	collected, quit := make(chan struct{}), make(chan struct{})
 	var lastResp atomic.Int64
 	go func() {
@@ -132,8 +188,7 @@ func (s *SMSC) StormMO(ctx context.Context, cfg StormConfig) (StormResult, error
 		}
 	}()
 
-	p := append([]byte(nil), tmpl...)
-	digits := p[off : off+len(first)]
+	sentByText := make([]uint64, len(mix))
 	seqs := make([]uint32, 0, cfg.Window)
 	var runErr error
 	sent := 0
@@ -150,8 +205,25 @@ send:
 			break send
 		}
 		n := 1
+		if cfg.Rate > 0 {
+			// Wait for this MO's time; send the ones due by then together.
+			due := st.start.Add(time.Duration(float64(sent) / cfg.Rate * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+					st.tokens <- struct{}{}
+					runErr = ctx.Err()
+					break send
+				}
+			}
+		}
+		limit := cfg.Count - sent
+		if cfg.Rate > 0 {
+			limit = min(limit, int(time.Since(st.start).Seconds()*cfg.Rate)+1-sent)
+		}
 	more:
-		for n < cfg.Count-sent {
+		for n < limit {
 			select {
 			case <-st.tokens:
 				n++
@@ -181,8 +253,11 @@ send:
 		o := ss.out
 		o.mu.Lock()
 		for _, seq := range seqs {
-			setDecimal(digits, cfg.FirstHandset+handsetIndex(cfg, sent))
+			ti := pick()
+			p := tmpls[ti]
+			setDecimal(p[off:off+len(first)], cfg.FirstHandset+handsetIndex(cfg, sent)%uint64(population))
 			sent++
+			sentByText[ti]++
 			pdu.SetSeq(p, seq)
 			if err = o.writeLocked(p); err != nil {
 				break
@@ -198,6 +273,11 @@ send:
 		}
 	}
 	res.Sent = uint64(sent)
+	for i, n := range sentByText {
+		if n > 0 {
+			res.ByText[mix[i].Text] += n
+		}
+	}
 
 	// Wait for the outstanding responses.
 	drain := time.NewTimer(cfg.Drain)

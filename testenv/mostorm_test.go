@@ -77,3 +77,63 @@ func TestStormSpreadIsAPermutation(t *testing.T) {
 		}
 	}
 }
+
+// TestStormMixAtARate: MOs paced at a rate, from a population of handsets
+// that write more than once, with texts in their shares; what the ESME
+// received is what the storm says it sent.
+func TestStormMixAtARate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sim, err := StartSMSC(SMSCConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	e, err := DialESME(ctx, sim.Addr(), ESMEConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if st, err := e.Bind(ctx, pdu.BindReceiver, "mix", "pw"); err != nil || st != pdu.ESME_ROK {
+		t.Fatalf("bind: %s, %v", st, err)
+	}
+	const n, rate, population = 2000, 4000.0, 100
+	mix := []TextShare{{"STOP", 0.1}, {"START", 0.05}, {"HELP", 0.05}, {"ok thanks", 0.8}}
+	res, err := sim.StormMO(ctx, StormConfig{SystemID: "mix", Window: 64, Count: n, Rate: rate, Mix: mix, Handsets: population, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != n || res.Responses != n || res.ByStatus[pdu.ESME_ROK] != n {
+		t.Fatalf("sent %d, responses %d, ESME_ROK %d; want %d each", res.Sent, res.Responses, res.ByStatus[pdu.ESME_ROK], n)
+	}
+	if min := time.Duration(float64(n-1) / rate * float64(time.Second)); res.Elapsed < min {
+		t.Errorf("%d MOs at %v/s took %v, want at least %v", n, rate, res.Elapsed, min)
+	}
+	for _, m := range mix {
+		within(t, m.Text, int(res.ByText[m.Text]), n, m.Share)
+	}
+	texts, handsets := map[string]uint64{}, map[string]int{}
+	for _, r := range e.Received() {
+		if pdu.ID(r.Raw) != pdu.DeliverSM {
+			continue
+		}
+		var m pdu.Message
+		if err := pdu.Scan(r.Raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		texts[string(m.ShortMessage)]++
+		handsets[string(m.Source.Addr)]++
+	}
+	for _, m := range mix {
+		if texts[m.Text] != res.ByText[m.Text] {
+			t.Errorf("%q: the ESME got %d, the storm sent %d", m.Text, texts[m.Text], res.ByText[m.Text])
+		}
+	}
+	if len(handsets) != population || handsets["+15560000000"] != n/population || handsets["+15560000099"] != n/population {
+		t.Errorf("%d handsets (want %d), the first wrote %d times, the last %d (want %d)", len(handsets), population,
+			handsets["+15560000000"], handsets["+15560000099"], n/population)
+	}
+	if _, err := sim.StormMO(ctx, StormConfig{SystemID: "mix", Count: 1, Mix: []TextShare{{"STOP", 0.5}}}); err == nil {
+		t.Error("a mix of shares adding up to 0.5 was accepted")
+	}
+}
