@@ -20,7 +20,8 @@ type StormConfig struct {
 	SystemID string
 	// Window is how many deliver_sm may wait for their response; default 1000.
 	Window int
-	// Count is how many MOs are sent, each from a different handset.
+	// Count is how many MOs are sent, each from a different handset
+	// unless Handsets is set.
 	Count int
 	// FirstHandset is the first handset's E.164 digits; handset i is
 	// FirstHandset+i with the same number of digits. Default 15560000000.
@@ -74,11 +75,12 @@ type StormResult struct {
 	ByText map[string]uint64
 }
 
-// StormMO sends cfg.Count MO deliver_sm from distinct handsets on one bound
-// session as fast as the other side answers, keeping at most cfg.Window
-// outstanding (responses may come in any order), and measures every
-// response. The PDU is encoded once; each MO patches its sequence number and
-// the handset's digits. It returns when every MO was answered, the drain
+// StormMO sends cfg.Count MO deliver_sm from distinct handsets (or from a
+// population of cfg.Handsets) on one bound session as fast as the other
+// side answers (or at cfg.Rate), keeping at most cfg.Window outstanding
+// (responses may come in any order), and measures every response. Each
+// text's PDU is encoded once; each MO patches its sequence number and the
+// handset's digits. It returns when every MO was answered, the drain
 // time passed after the last one was sent, the session closed or ctx ended
 // (the figures so far are returned with the error).
 func (s *SMSC) StormMO(ctx context.Context, cfg StormConfig) (StormResult, error) {
