@@ -190,12 +190,23 @@ func (ss *session) emitAfter(p []byte, kind respKind, latency time.Duration) boo
 	return true
 }
 
-// fate is what the load profile, if any, makes of the next submission.
-func (ss *session) fate() submitFate {
+// outcome is the status and the latency of the answer to the next message
+// submission (SetSubmitStatus, then the load profile's draw), or drop when
+// the load profile leaves it unanswered (counted here).
+func (ss *session) outcome() (st pdu.Status, latency time.Duration, drop bool) {
+	var f submitFate
 	if p := ss.s.cfg.Load; p != nil {
-		return p.fate(ss.rng)
+		f = p.fate(ss.rng)
 	}
-	return submitFate{}
+	if f.drop {
+		ss.dropped.Add(1)
+		return 0, 0, true
+	}
+	st = ss.submitStatus()
+	if st == pdu.ESME_ROK {
+		st = f.status
+	}
+	return st, f.delay, false
 }
 
 // sendNow records p and buffers it. The reader flushes on drain; other
@@ -248,21 +259,16 @@ func (ss *session) handle(p []byte) {
 	case pdu.SubmitSM, pdu.DataSM:
 		ss.handleSubmit(p, h)
 	case pdu.SubmitMulti:
-		f := ss.fate()
-		if f.drop {
-			ss.dropped.Add(1)
+		st, latency, drop := ss.outcome()
+		if drop {
 			return
-		}
-		st := ss.submitStatus()
-		if st == pdu.ESME_ROK && f.status != pdu.ESME_ROK {
-			st = f.status
 		}
 		w := pdu.Begin(b, pdu.SubmitMultiResp, st, h.Seq)
 		if st == pdu.ESME_ROK {
 			w.Octets(s.appendMessageID(ss.idBuf())).Byte(0).Byte(0) // message_id, no_unsuccess 0
 		}
 		ss.answers[st.Index()].Add(1)
-		ss.emitAfter(w.End(), msgResp, f.delay)
+		ss.emitAfter(w.End(), msgResp, latency)
 	case pdu.QuerySM:
 		id, _, ok := cstringAt(p, pdu.HeaderLen, 65)
 		if !ok {
@@ -326,14 +332,9 @@ func (ss *session) handleBind(p []byte, h pdu.Header) {
 // handleSubmit answers a submit_sm or data_sm and queues its receipt.
 func (ss *session) handleSubmit(p []byte, h pdu.Header) {
 	s := ss.s
-	f := ss.fate()
-	if f.drop {
-		ss.dropped.Add(1)
+	st, latency, drop := ss.outcome()
+	if drop {
 		return // an SMSC that lost the request: the ESME's window and timers must cope
-	}
-	st := ss.submitStatus()
-	if st == pdu.ESME_ROK && f.status != pdu.ESME_ROK {
-		st = f.status
 	}
 	if ss.rBindID == pdu.BindReceiver {
 		st = pdu.ESME_RINVBNDSTS
@@ -357,9 +358,9 @@ func (ss *session) handleSubmit(p []byte, h pdu.Header) {
 		w.Octets(id).Byte(0)
 	}
 	ss.answers[st.Index()].Add(1)
-	sent := ss.emitAfter(w.End(), msgResp, f.delay)
+	sent := ss.emitAfter(w.End(), msgResp, latency)
 	if sent && wantReceipt {
-		ss.queueReceipt(string(id), f.delay)
+		ss.queueReceipt(string(id), latency)
 	}
 }
 
