@@ -25,6 +25,7 @@ type stormFlags struct {
 	window int
 	mode   string
 	spread bool
+	rate   float64
 }
 
 func (s *stormFlags) register(fs *flag.FlagSet) {
@@ -33,6 +34,7 @@ func (s *stormFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.window, "storm-window", 100, "with -storm: deliver_sm outstanding on the SMSC bind (an SMSC window; latency grows with it: about window ÷ throughput)")
 	fs.StringVar(&s.mode, "storm-mode", "off", "with -storm: the default organization's `mode` (off, disclaimer or consent; opt-outs count in every mode)")
 	fs.BoolVar(&s.spread, "storm-spread", false, "with -storm: send the handsets in a scattered order, as a real storm's arrive, instead of counting up")
+	fs.Float64Var(&s.rate, "storm-rate", 0, "with -storm: send the STOPs at this many `per second` (still within -storm-window) instead of as fast as they are answered, to read the latency at a given load")
 }
 
 // stormRun is one round of a storm.
@@ -55,8 +57,8 @@ func benchStorm(ctx context.Context, f benchFlags, w io.Writer) error {
 	if mode != config.ModeOff && mode != config.ModeDisclaimer && mode != config.ModeConsent {
 		return fmt.Errorf("-storm-mode %q: write off, disclaimer or consent", sf.mode)
 	}
-	if sf.count < 1 || sf.window < 1 {
-		return fmt.Errorf("-storm-count and -storm-window must be positive")
+	if sf.count < 1 || sf.window < 1 || sf.rate < 0 {
+		return fmt.Errorf("-storm-count and -storm-window must be positive, and -storm-rate not negative")
 	}
 	sim, err := testenv.StartSMSC(testenv.SMSCConfig{})
 	if err != nil {
@@ -95,8 +97,12 @@ func benchStorm(ctx context.Context, f benchFlags, w io.Writer) error {
 	if err := sim.WaitSessions(ctx, 1); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "optguard bench -storm: %d MO STOP per round from distinct handsets, window %d, on one SMSC bind; policy mode %s; store in %s (synced)\n",
-		sf.count, sf.window, mode, dir)
+	pace := "as fast as answered"
+	if sf.rate > 0 {
+		pace = fmt.Sprintf("at %g/s", sf.rate)
+	}
+	fmt.Fprintf(w, "optguard bench -storm: %d MO STOP per round from distinct handsets %s, window %d, on one SMSC bind; policy mode %s; store in %s (synced)\n",
+		sf.count, pace, sf.window, mode, dir)
 	fmt.Fprintf(w, "machine: %d CPUs, %s %s/%s\n\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 
 	var runs []stormRun
@@ -108,6 +114,7 @@ func benchStorm(ctx context.Context, f benchFlags, w io.Writer) error {
 			Count:        sf.count,
 			FirstHandset: 15560000000 + uint64(round-1)*uint64(sf.count),
 			Spread:       sf.spread,
+			Rate:         sf.rate,
 			Drain:        40 * time.Second,
 		})
 		runs = append(runs, stormRun{round: round, res: res, optedOut: p.store.Gauges().ByState[store.StateOptedOut] - before})
