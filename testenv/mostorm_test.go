@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -11,21 +10,9 @@ import (
 // TestStormMO sends a storm straight to a transceiver that answers every
 // deliver_sm and checks the figures and the handsets that crossed the wire.
 func TestStormMO(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	sim, err := StartSMSC(SMSCConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	e, err := DialESME(ctx, sim.Addr(), ESMEConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	if st, err := e.Bind(ctx, pdu.BindTransceiver, "storm", "pw"); err != nil || st != pdu.ESME_ROK {
-		t.Fatalf("bind: %s, %v", st, err)
-	}
+	ctx := Context(t, 30*time.Second)
+	sim := startSMSC(t, SMSCConfig{})
+	e := bound(t, sim, ESMEConfig{}, pdu.BindTransceiver, "storm", "pw")
 	res, err := sim.StormMO(ctx, StormConfig{SystemID: "storm", Window: 16, Count: 500, FirstHandset: 15560000990})
 	if err != nil {
 		t.Fatal(err)
@@ -37,14 +24,7 @@ func TestStormMO(t *testing.T) {
 		t.Fatalf("latency samples %d, rate %v", res.Latency.Count(), res.OKPerSecond)
 	}
 	seen := map[string]bool{}
-	for _, r := range e.Received() {
-		if pdu.ID(r.Raw) != pdu.DeliverSM {
-			continue
-		}
-		var m pdu.Message
-		if err := pdu.Scan(r.Raw, &m); err != nil {
-			t.Fatal(err)
-		}
+	for _, m := range deliversReceived(t, e) {
 		if string(m.ShortMessage) != "STOP" || string(m.Dest.Addr) != "+15550000001" {
 			t.Fatalf("deliver_sm text %q to %q", m.ShortMessage, m.Dest.Addr)
 		}
@@ -82,21 +62,9 @@ func TestStormSpreadIsAPermutation(t *testing.T) {
 // that write more than once, with texts in their shares; what the ESME
 // received is what the storm says it sent.
 func TestStormMixAtARate(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	sim, err := StartSMSC(SMSCConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	e, err := DialESME(ctx, sim.Addr(), ESMEConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	if st, err := e.Bind(ctx, pdu.BindReceiver, "mix", "pw"); err != nil || st != pdu.ESME_ROK {
-		t.Fatalf("bind: %s, %v", st, err)
-	}
+	ctx := Context(t, 30*time.Second)
+	sim := startSMSC(t, SMSCConfig{})
+	e := bound(t, sim, ESMEConfig{}, pdu.BindReceiver, "mix", "pw")
 	const n, rate, population = 2000, 4000.0, 100
 	mix := []TextShare{{"STOP", 0.1}, {"START", 0.05}, {"HELP", 0.05}, {"ok thanks", 0.8}}
 	res, err := sim.StormMO(ctx, StormConfig{SystemID: "mix", Window: 64, Count: n, Rate: rate, Mix: mix, Handsets: population, Seed: 9})
@@ -113,14 +81,7 @@ func TestStormMixAtARate(t *testing.T) {
 		within(t, m.Text, int(res.ByText[m.Text]), n, m.Share)
 	}
 	texts, handsets := map[string]uint64{}, map[string]int{}
-	for _, r := range e.Received() {
-		if pdu.ID(r.Raw) != pdu.DeliverSM {
-			continue
-		}
-		var m pdu.Message
-		if err := pdu.Scan(r.Raw, &m); err != nil {
-			t.Fatal(err)
-		}
+	for _, m := range deliversReceived(t, e) {
 		texts[string(m.ShortMessage)]++
 		handsets[string(m.Source.Addr)]++
 	}
@@ -136,4 +97,21 @@ func TestStormMixAtARate(t *testing.T) {
 	if _, err := sim.StormMO(ctx, StormConfig{SystemID: "mix", Count: 1, Mix: []TextShare{{"STOP", 0.5}}}); err == nil {
 		t.Error("a mix of shares adding up to 0.5 was accepted")
 	}
+}
+
+// deliversReceived scans every deliver_sm the client has received.
+func deliversReceived(t *testing.T, e *ESME) []pdu.Message {
+	t.Helper()
+	var out []pdu.Message
+	for _, r := range e.Received() {
+		if pdu.ID(r.Raw) != pdu.DeliverSM {
+			continue
+		}
+		var m pdu.Message
+		if err := pdu.Scan(r.Raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
 }

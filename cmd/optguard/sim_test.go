@@ -51,14 +51,7 @@ func TestSimLoadFlagsOnTheWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.Close()
-	e, err := testenv.DialESME(testenv.Context(t, 5*time.Second), sim.Addr(), testenv.ESMEConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	if st, err := e.Bind(testenv.Context(t, 5*time.Second), pdu.BindTransmitter, "acme", "x"); err != nil || st != pdu.ESME_ROK {
-		t.Fatalf("bind: %v %v", st, err)
-	}
+	e := bindESME(t, testenv.Context(t, 5*time.Second), sim, sim.Addr(), "acme", pdu.BindTransmitter)
 	start := time.Now()
 	r, err := e.Submit(testenv.Context(t, 5*time.Second), &pdu.SM{
 		Source: pdu.Addr{TON: 1, NPI: 1, Addr: "+15550001111"}, Dest: pdu.Addr{TON: 1, NPI: 1, Addr: "+15550002222"}, ShortMessage: []byte("hi"),
