@@ -238,11 +238,6 @@ const (
 	blockedWait     = 10 * time.Millisecond
 )
 
-type pendingIndex struct {
-	scope Scope
-	val   idxVal
-}
-
 func (b *Badger) applyBatch(reqs []*commitReq, res []commitRes) error {
 	txn := b.cdb.NewTransaction(true)
 	defer txn.Discard()
