@@ -459,9 +459,9 @@ func (e *Engine) release(h store.HeldMessage) {
 // afterRelease maps the SMSC's id of a released MT and acknowledges it; a
 // failed send leaves it in the outbox for the next try.
 func (e *Engine) afterRelease(h store.HeldMessage, resp []byte, err error) {
-	defer e.outbox.give(h.ID)
 	if err != nil {
 		e.log.Debug().Err(err).Str("message_id", h.ID).Msg("released message not sent; it stays in the outbox")
+		e.outbox.give(h.ID)
 		return
 	}
 	if !isHeldMOID(h.ID) {
@@ -477,9 +477,7 @@ func (e *Engine) afterRelease(h store.HeldMessage, resp []byte, err error) {
 		}
 	}
 	e.m.released.Add(1)
-	if _, aerr := e.st.Ack(context.Background(), h.ID); aerr != nil {
-		e.log.Warn().Err(aerr).Str("message_id", h.ID).Msg("acknowledging a released message; it may be sent again")
-	}
+	e.ack(h.ID) // through settle: a flush that read it before must not send it twice
 }
 
 // drop answers a held message that will never be sent: a REJECTD (dropped)
@@ -531,7 +529,7 @@ func (e *Engine) ackWhenAnswered(id string) func([]byte, error) {
 func (e *Engine) ack(id string) {
 	defer e.outbox.give(id)
 	if _, err := e.st.Ack(context.Background(), id); err != nil {
-		e.log.Warn().Err(err).Str("message_id", id).Msg("acknowledging a settled message")
+		e.log.Warn().Err(err).Str("message_id", id).Msg("acknowledging an outbox entry; it may be sent again")
 		return
 	}
 	e.outbox.settle(id) // before give: a flush that read it must not take it again

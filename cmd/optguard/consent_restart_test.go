@@ -808,3 +808,53 @@ func TestLearnedIDFormSurvivesRestart(t *testing.T) {
 		t.Fatal("three held ids of 16 digits: the hex form, not decimal")
 	}
 }
+
+// TestReleasedMTsSentOnceWhileBindsComeUp: MTs released while no
+// transmitter was bound leave the outbox when one binds; more binds coming
+// up at that moment start more flushes, and a flush that read the outbox
+// before an MT went must not send it again once it was acknowledged.
+func TestReleasedMTsSentOnceWhileBindsComeUp(t *testing.T) {
+	c := startConsent(t, consentOrg)
+	tx := bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindTransmitter)
+	// The receiver carries the YES.
+	bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindReceiver)
+	const n = 100 // as many as one scope may hold
+	for i := range n {
+		if r := submit(t, c.ctx, tx, fmt.Sprintf("waiting %d", i), 0); !isHeldID(r) {
+			t.Fatalf("MT %d answered %v %q; want held", i, r.Header.Status, r.MessageID)
+		}
+	}
+	c.waitSubmit("the consent request", textHas("is trying to reach you"))
+	if err := tx.Unbind(c.ctx); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 5*time.Second, func() bool { return len(c.p.srv.Binds()) == 1 }, "the transmitter is gone")
+	if st := c.mo("acme", "YES"); st != pdu.ESME_ROK {
+		t.Fatalf("YES answered %v", st)
+	}
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		out, err := c.p.store.Outbox(c.ctx, 2*n)
+		return err == nil && len(out) >= n
+	}, "the released MTs wait in the outbox")
+
+	// Each bind starts a flush, or asks the running one for another pass.
+	for range 8 {
+		bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindTransmitter)
+	}
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		out, err := c.p.store.Outbox(c.ctx, 2*n)
+		return err == nil && len(out) == 0
+	}, "the outbox is empty")
+	time.Sleep(100 * time.Millisecond) // a second copy would be on its way
+	seen := map[string]int{}
+	for _, r := range c.submits(textHas("waiting")) {
+		var m pdu.Message
+		pdu.Scan(r.Raw, &m)
+		seen[decode(&m)]++
+	}
+	for i := range n {
+		if k := seen[fmt.Sprintf("waiting %d", i)]; k != 1 {
+			t.Errorf("MT %d reached the SMSC %d times; want once", i, k)
+		}
+	}
+}
