@@ -48,6 +48,32 @@ type LoadConfig struct {
 	Warmup time.Duration
 
 	MaxPDU uint32 // largest response accepted; 0 = pdu.DefaultMaxLen
+
+	// Phases, when set, replace Duration and Rate: the measured period
+	// goes through them in order (the warmup runs at the first one's pace).
+	Phases []LoadPhase
+	// Mix, when set, replaces Message: each message is drawn from it by
+	// share.
+	Mix []LoadMessage
+	// Handsets, when set, is the population messages go to (it replaces
+	// Message's destination and VaryDest).
+	Handsets *LoadHandsets
+	// ReceiptShare is the share of messages sent with registered_delivery
+	// 1 (a receipt asked for); the rest have 0. Mix and Handsets only; a
+	// plain Message keeps its own registered_delivery.
+	ReceiptShare float64
+	// ReceiptWait is how long the run waits after the last response for
+	// the receipts still due; 0 = 5 s when receipts are asked for.
+	ReceiptWait time.Duration
+	// HeldPrefix marks the message ids of held messages (LoadGroupResult.Held).
+	HeldPrefix string
+	// Seed seeds the draws from Mix, ReceiptShare and a random population;
+	// 0 = a fixed seed, so that runs repeat.
+	Seed uint64
+	// OnSecond, when set, is called once a second of the run (warmup
+	// included), from a goroutine of its own, with that second's figures:
+	// for a live progress line. It must return quickly.
+	OnSecond func(LoadSecond)
 }
 
 // LoadResult holds the figures of the measured period: requests sent after the
@@ -61,6 +87,32 @@ type LoadResult struct {
 	Elapsed   time.Duration // the measured period as run
 	PerSecond float64       // Responses / Elapsed
 	Latency   Histogram     // submit_sm → response
+
+	// Intended is latency from the intended send time, over the open-loop
+	// phases (Rate above 0): corrected for coordinated omission.
+	Intended Histogram
+	Phases   []LoadPhaseResult // one per phase (one for a run without Phases)
+	Series   []LoadSecond      // every second of the run, warmup included
+
+	SentByCommand map[pdu.CommandID]uint64 // requests written in the measured period
+	ByMessage     map[string]uint64        // messages sent by mix entry name
+	ByGroup       map[string]*LoadGroupResult
+	Stalls        uint64 // times a writer found its window full
+	// Unanswered counts requests of the measured period that had no
+	// response when the run ended.
+	Unanswered uint64
+
+	// Receipts counts receipts matched to a request of the measured
+	// period (by message_id), with ReceiptLatency from the request;
+	// ReceiptStats counts them by the stat: of their text.
+	Receipts          uint64
+	ReceiptLatency    Histogram
+	ReceiptStats      map[string]uint64
+	ReceiptsUnmatched uint64 // receipts whose message_id no request had
+	// ReceiptsDue counts requests that asked for a receipt, were accepted
+	// and got none before the run ended.
+	ReceiptsDue uint64
+	MOs         uint64 // deliver_sm that were not receipts (MO messages)
 }
 
 const (
