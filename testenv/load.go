@@ -2,9 +2,11 @@ package testenv
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"runtime/debug"
 	"slices"
@@ -70,10 +72,26 @@ type LoadConfig struct {
 	// Seed seeds the draws from Mix, ReceiptShare and a random population;
 	// 0 = a fixed seed, so that runs repeat.
 	Seed uint64
+	// BindGroups, when set, replace Binds, Window, SystemID, Password and
+	// BindID: groups of binds of their own kind and account, sharing the
+	// run's pace (receiver groups only receive: receipts and MOs).
+	BindGroups []LoadBindGroup
+
 	// OnSecond, when set, is called once a second of the run (warmup
 	// included), from a goroutine of its own, with that second's figures:
 	// for a live progress line. It must return quickly.
 	OnSecond func(LoadSecond)
+}
+
+// LoadBindGroup is a group of binds of one kind and account.
+type LoadBindGroup struct {
+	Count int // > 0
+	// BindID is pdu.BindTransmitter (the default), pdu.BindTransceiver or
+	// pdu.BindReceiver.
+	BindID             pdu.CommandID
+	SystemID, Password string
+	Window             int         // outstanding requests per bind; 0 = 1
+	TLS                *tls.Config // connect with TLS when set
 }
 
 // LoadResult holds the figures of the measured period: requests sent after the
@@ -120,8 +138,7 @@ const (
 	loadBindTimeout = 10 * time.Second
 	loadDrain       = 2 * time.Second // waiting for outstanding responses at the end
 	loadUnbindWait  = time.Second
-	rateSlot        = time.Millisecond       // the rate limiter releases tokens in batches of at least this period
-	rateBurst       = 250 * time.Millisecond // … and keeps at most this much unused
+	rateSlot        = time.Millisecond // the rate limiter releases tokens in batches of at least this period
 )
 
 // defaultLoadText is 160 characters of GSM 03.38.
@@ -139,88 +156,107 @@ func defaultLoadMessage() *pdu.SM {
 	}
 }
 
-// RunLoad binds cfg.Binds connections to cfg.Addr, sends submit_sm on each with
-// at most cfg.Window outstanding (and at most cfg.Rate per second in total) for
-// cfg.Warmup + cfg.Duration, waits a little for the last responses, unbinds and
-// returns the figures. Per bind there is one writer goroutine, which writes
-// batches of pre-encoded submit_sm and flushes once per batch, and one reader
-// goroutine, which matches responses to send times through a ring indexed by
-// sequence number. The error is non-nil when no bind succeeded or ctx ended the
-// run early (the figures so far are returned with it).
+// RunLoad binds the run's connections to cfg.Addr and sends requests on
+// each with at most its window outstanding, at the pace of the plan's
+// phases (closed loop, or open loop at a rate or a ramp), for cfg.Warmup
+// and the phases (or Duration at Rate); then it waits a little for the
+// last responses and the receipts due, unbinds and returns the figures.
+// Per bind there is one writer goroutine, which writes batches of
+// pre-encoded requests and flushes once per batch, and one reader
+// goroutine, which matches responses to send times through a ring indexed
+// by sequence number. The error is non-nil when the plan is invalid, no
+// bind succeeded or ctx ended the run early (the figures so far are
+// returned with it).
 func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
-	if cfg.Binds <= 0 {
-		cfg.Binds = 1
-	}
 	if cfg.Window <= 0 {
 		cfg.Window = 1
 	}
-	if cfg.Duration <= 0 {
-		cfg.Duration = 10 * time.Second
-	}
-	if cfg.BindID == 0 {
-		cfg.BindID = pdu.BindTransmitter
-	}
-	if cfg.BindID != pdu.BindTransmitter && cfg.BindID != pdu.BindTransceiver {
-		return LoadResult{}, fmt.Errorf("testenv: load: %s cannot submit", cfg.BindID)
-	}
-	msg := cfg.Message
-	if msg == nil {
-		msg = defaultLoadMessage()
-	}
-	tmpl, err := pdu.AppendSubmitSM(nil, 0, msg)
-	if err != nil {
-		return LoadResult{}, fmt.Errorf("testenv: load message: %w", err)
-	}
-	destOff := -1
-	if cfg.VaryDest {
-		if len(msg.Dest.Addr) < 4 {
-			return LoadResult{}, fmt.Errorf("testenv: load: VaryDest needs a destination of at least 4 characters")
+	if len(cfg.Phases) == 0 {
+		if cfg.Duration <= 0 {
+			cfg.Duration = 10 * time.Second
 		}
-		// header, service_type, source TON/NPI/addr, dest TON/NPI, then dest.
-		destOff = pdu.HeaderLen + len(msg.ServiceType) + 1 + 2 + len(msg.Source.Addr) + 1 + 2 + len(msg.Dest.Addr) - 4
+		cfg.Phases = []LoadPhase{{Duration: cfg.Duration, Rate: float64(cfg.Rate)}}
+	}
+	for i, p := range cfg.Phases {
+		if err := p.validate(); err != nil {
+			return LoadResult{}, fmt.Errorf("testenv: load: %s: %w", phaseName(p, i), err)
+		}
+	}
+	groups, err := bindGroups(&cfg)
+	if err != nil {
+		return LoadResult{}, err
+	}
+	if cfg.Handsets != nil {
+		if err := cfg.Handsets.validate(); err != nil {
+			return LoadResult{}, fmt.Errorf("testenv: load: %w", err)
+		}
+	}
+	if cfg.ReceiptShare < 0 || cfg.ReceiptShare > 1 {
+		return LoadResult{}, fmt.Errorf("testenv: load: the receipt share must be within 0 … 1")
+	}
+	tmpls, cum, err := buildMix(&cfg)
+	if err != nil {
+		return LoadResult{}, fmt.Errorf("testenv: load: %w", err)
+	}
+	if cfg.ReceiptWait <= 0 {
+		cfg.ReceiptWait = 5 * time.Second
 	}
 
-	r := &loadRun{cfg: cfg, stop: make(chan struct{})}
-	if cfg.Rate > 0 {
-		r.limiter = newLimiter(cfg.Rate)
+	r := &loadRun{cfg: cfg, stop: make(chan struct{}), unbindNow: make(chan struct{}), tmpls: tmpls, cum: cum,
+		sched: newSchedule(cfg.Warmup, cfg.Phases), rcpt: newRcptTable()}
+	r.limiter = newLimiter(r.sched)
+	r.anyOpen = slices.ContainsFunc(r.sched.phases, func(p schedPhase) bool { return p.open() })
+	if cfg.Handsets != nil {
+		end := 0
+		for _, g := range cfg.Handsets.Groups {
+			end += g.Count
+			r.groupEnds = append(r.groupEnds, end)
+		}
 	}
 
 	// Bind every connection first; the clock starts when they are bound.
-	binds := make([]*loadBind, cfg.Binds)
+	var binds []*loadBind
+	for gi, g := range groups {
+		for range g.Count {
+			binds = append(binds, &loadBind{r: r, idx: len(binds), group: gi})
+		}
+	}
 	var bwg sync.WaitGroup
-	for i := range binds {
+	for _, b := range binds {
 		bwg.Add(1)
 		go func() {
 			defer bwg.Done()
-			b, err := r.dialBind(ctx, i, tmpl, destOff)
-			if err != nil {
-				r.errorf("bind %d: %v", i, err)
-				return
+			if err := b.dialBind(ctx, &groups[b.group], len(binds)); err != nil {
+				r.errorf("bind %d: %v", b.idx, err)
+				b.conn = nil
 			}
-			binds[i] = b
 		}()
 	}
 	bwg.Wait()
-	binds = slices.DeleteFunc(binds, func(b *loadBind) bool { return b == nil })
-	if len(binds) == 0 {
+	binds = slices.DeleteFunc(binds, func(b *loadBind) bool { return b.conn == nil })
+	if !slices.ContainsFunc(binds, func(b *loadBind) bool { return !b.rxOnly }) {
 		res := r.result(nil, 0)
-		return res, fmt.Errorf("testenv: load: no bind succeeded: %s", strings.Join(res.Errors, "; "))
+		return res, fmt.Errorf("testenv: load: no bind that can submit succeeded: %s", strings.Join(res.Errors, "; "))
 	}
+	r.binds = binds
 
 	r.start = time.Now()
 	r.t0 = r.start.Add(cfg.Warmup)
-	r.t1 = r.t0.Add(cfg.Duration)
+	r.t1 = r.start.Add(r.sched.end)
 	r.t0ns = int64(cfg.Warmup)
-	if r.limiter != nil {
-		r.limiter.start = r.start
-	}
-	var wg, writers sync.WaitGroup
+	r.limiter.start = r.start
+	var wg sync.WaitGroup
+	r.drained.Add(len(binds))
 	for _, b := range binds {
 		wg.Add(2)
-		writers.Add(1)
 		go b.readLoop(&wg)
-		go b.writeLoop(&wg, &writers)
+		go b.writeLoop(&wg)
 	}
+	tickDone, tickExit := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(tickExit)
+		r.tick(tickDone)
+	}()
 
 	var runErr error
 	timer := time.NewTimer(time.Until(r.t1))
@@ -234,26 +270,21 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	r.stopping.Store(true)
 	close(r.stop)
 
-	// Writers drain, unbind and close; past a hard limit the connections are
-	// closed under them.
-	wdone := make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		writers.Wait()
-		close(wdone)
-	}()
-	hard := time.NewTimer(loadDrain + loadUnbindWait + time.Second)
-	select {
-	case <-wdone:
-	case <-hard.C:
-		r.errorf("binds did not finish within %s of the end; closing", loadDrain+loadUnbindWait+time.Second)
-		for _, b := range binds {
-			b.conn.Close()
+	// Writers drain their windows; then the receipts still due have until
+	// ReceiptWait; then every bind unbinds. Past a hard limit the
+	// connections are closed under them.
+	limit := loadDrain + loadUnbindWait + time.Second
+	r.wait(&r.drained, loadDrain+time.Second, "binds did not drain their windows")
+	if runErr == nil {
+		deadline := time.Now().Add(cfg.ReceiptWait)
+		for r.rcpt.pending.Load() > 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond) // bounded by ReceiptWait
 		}
 	}
-	hard.Stop()
-	wg.Wait()
+	close(r.unbindNow)
+	close(tickDone)
+	<-tickExit
+	r.wait(&wg, limit, "binds did not finish")
 
 	end := r.t1
 	if stopAt.Before(end) {
@@ -263,15 +294,76 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	return r.result(binds, max(elapsed, 0)), runErr
 }
 
+// wait waits for wg, closing every connection after limit.
+func (r *loadRun) wait(wg *sync.WaitGroup, limit time.Duration, what string) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	hard := time.NewTimer(limit)
+	defer hard.Stop()
+	select {
+	case <-done:
+	case <-hard.C:
+		r.errorf("%s within %s of the end; closing", what, limit)
+		for _, b := range r.binds {
+			b.conn.Close()
+		}
+		<-done
+	}
+}
+
+// bindGroups returns cfg's bind groups (one made of Binds, BindID, … when
+// there are none), checked.
+func bindGroups(cfg *LoadConfig) ([]LoadBindGroup, error) {
+	groups := cfg.BindGroups
+	if len(groups) == 0 {
+		groups = []LoadBindGroup{{Count: max(cfg.Binds, 1), BindID: cfg.BindID, SystemID: cfg.SystemID, Password: cfg.Password, Window: cfg.Window}}
+	}
+	groups = slices.Clone(groups)
+	for i := range groups {
+		g := &groups[i]
+		if g.BindID == 0 {
+			g.BindID = pdu.BindTransmitter
+		}
+		switch g.BindID {
+		case pdu.BindTransmitter, pdu.BindTransceiver, pdu.BindReceiver:
+		default:
+			return nil, fmt.Errorf("testenv: load: bind group %d: %s is not a bind", i+1, g.BindID)
+		}
+		if g.Count <= 0 {
+			return nil, fmt.Errorf("testenv: load: bind group %d: count must be positive", i+1)
+		}
+		g.Window = max(g.Window, 1)
+	}
+	if !slices.ContainsFunc(groups, func(g LoadBindGroup) bool { return g.BindID != pdu.BindReceiver }) {
+		return nil, fmt.Errorf("testenv: load: no bind group can submit (all are receivers)")
+	}
+	return groups, nil
+}
+
 // loadRun is the state shared by the binds of one RunLoad.
 type loadRun struct {
-	cfg      LoadConfig
-	limiter  *limiter
-	stop     chan struct{}
-	stopping atomic.Bool
+	cfg       LoadConfig
+	sched     *schedule
+	limiter   *limiter
+	anyOpen   bool
+	tmpls     []loadTmpl
+	cum       []float64
+	groupEnds []int // end of each handset group in the population
+	rcpt      *rcptTable
+	binds     []*loadBind
+
+	stop      chan struct{}
+	stopping  atomic.Bool
+	drained   sync.WaitGroup // each bind's window is empty (or it gave up)
+	unbindNow chan struct{}
 
 	start, t0, t1 time.Time
 	t0ns          int64 // t0 - start
+
+	series []LoadSecond // written by tick until RunLoad closes tickDone
 
 	emu   sync.Mutex
 	errs  []string // guarded by emu
@@ -287,27 +379,149 @@ func (r *loadRun) errorf(format string, args ...any) {
 	}
 }
 
-func (r *loadRun) result(binds []*loadBind, elapsed time.Duration) LoadResult {
-	res := LoadResult{ByStatus: make(map[pdu.Status]uint64), Elapsed: elapsed}
-	for _, b := range binds {
-		res.Sent += b.sentMeasured
-		res.Responses += b.responses
-		for i, c := range b.byStatus {
-			if c == 0 {
-				continue
-			}
-			if st, ok := pdu.StatusAt(i); ok {
-				res.ByStatus[st] += c
-			}
-		}
-		for st, c := range b.otherStatus {
-			res.ByStatus[st] += c
-		}
-		res.Latency.Merge(&b.hist)
-		if b.unmatched > 0 {
-			r.errorf("bind %d: %d responses matched no outstanding submit_sm", b.idx, b.unmatched)
+// groupOf returns the handset group of population index i (-1: none).
+func (r *loadRun) groupOf(i int) int16 {
+	for g, end := range r.groupEnds {
+		if i < end {
+			return int16(g)
 		}
 	}
+	return -1
+}
+
+// tick records the run second by second until done is closed, then the
+// last, partial second.
+func (r *loadRun) tick(done <-chan struct{}) {
+	var prev, cur secondCounts
+	var h Histogram
+	next := r.start.Add(time.Second)
+	timer := time.NewTimer(time.Until(next))
+	defer timer.Stop()
+	for {
+		last := false
+		select {
+		case <-timer.C:
+		case <-done:
+			last = true
+		}
+		at := time.Since(r.start)
+		if !last {
+			at = next.Sub(r.start)
+		}
+		cur = secondCounts{}
+		h.Reset()
+		for _, b := range r.binds {
+			cur.add(b)
+			b.ivalMu.Lock()
+			h.Merge(&b.ival)
+			b.ival.Reset()
+			b.ivalMu.Unlock()
+		}
+		ph := &r.sched.phases[r.sched.at(max(at-time.Nanosecond, 0))]
+		sec := LoadSecond{At: at, Phase: ph.name,
+			Sent: cur.sent - prev.sent, Answered: cur.answered - prev.answered, NotOK: cur.notOK - prev.notOK,
+			Stalls: cur.stalls - prev.stalls, Receipts: cur.receipts - prev.receipts, MOs: cur.mos - prev.mos,
+			P50: h.Quantile(0.5), P99: h.Quantile(0.99), Max: h.Max()}
+		prev = cur
+		if !last || sec.Sent+sec.Answered+sec.Receipts+sec.MOs > 0 {
+			r.series = append(r.series, sec)
+			if r.cfg.OnSecond != nil {
+				r.cfg.OnSecond(sec)
+			}
+		}
+		if last {
+			return
+		}
+		next = next.Add(time.Second)
+		timer.Reset(time.Until(next))
+	}
+}
+
+// secondCounts sums the binds' running counters.
+type secondCounts struct{ sent, answered, notOK, stalls, receipts, mos uint64 }
+
+func (c *secondCounts) add(b *loadBind) {
+	c.sent += b.live.sent.Load()
+	c.answered += b.live.answered.Load()
+	c.notOK += b.live.notOK.Load()
+	c.stalls += b.live.stalls.Load()
+	c.receipts += b.live.receipts.Load()
+	c.mos += b.live.mos.Load()
+}
+
+func (r *loadRun) result(binds []*loadBind, elapsed time.Duration) LoadResult {
+	res := LoadResult{ByStatus: make(map[pdu.Status]uint64), Elapsed: elapsed,
+		SentByCommand: make(map[pdu.CommandID]uint64), ByMessage: make(map[string]uint64), ReceiptStats: make(map[string]uint64)}
+	for i, p := range r.cfg.Phases {
+		res.Phases = append(res.Phases, LoadPhaseResult{Name: phaseName(p, i), Rate: p.Rate, RateTo: p.RateTo, ByStatus: make(map[pdu.Status]uint64)})
+	}
+	if r.cfg.Handsets != nil && len(r.cfg.Handsets.Groups) > 0 {
+		res.ByGroup = make(map[string]*LoadGroupResult)
+		for _, g := range r.cfg.Handsets.Groups {
+			res.ByGroup[g.Name] = &LoadGroupResult{ByStatus: make(map[pdu.Status]uint64)}
+		}
+	}
+	for _, b := range binds {
+		for i := range b.ph {
+			bp, rp := &b.ph[i], &res.Phases[i]
+			rp.Sent += bp.sent
+			rp.Responses += bp.responses
+			rp.Stalls += bp.stalls
+			addStatuses(rp.ByStatus, &bp.byStatus, bp.otherStatus)
+			addStatuses(res.ByStatus, &bp.byStatus, bp.otherStatus)
+			rp.Latency.Merge(&bp.hist)
+			rp.Intended.Merge(&bp.intended)
+			res.Sent += bp.sent
+			res.Responses += bp.responses
+			res.Stalls += bp.stalls
+			res.Latency.Merge(&bp.hist)
+			res.Intended.Merge(&bp.intended)
+		}
+		for i, n := range b.byCmd {
+			if n > 0 {
+				res.SentByCommand[loadCommands[i]] += n
+			}
+		}
+		for i, n := range b.byTmpl {
+			if n > 0 {
+				res.ByMessage[r.tmpls[i].name] += n
+			}
+		}
+		for i := range b.gs {
+			g, rg := &b.gs[i], res.ByGroup[r.cfg.Handsets.Groups[i].Name]
+			rg.Sent += g.sent
+			rg.Responses += g.responses
+			rg.Held += g.held
+			rg.Receipts += g.receipts
+			addStatuses(rg.ByStatus, &g.byStatus, g.otherStatus)
+		}
+		res.Receipts += b.receipts
+		res.ReceiptsUnmatched += b.receiptsUnmatched
+		res.ReceiptLatency.Merge(&b.rhist)
+		for i, n := range b.rstats {
+			if n > 0 {
+				name := "other"
+				if i < len(receiptStats) {
+					name = receiptStats[i]
+				}
+				res.ReceiptStats[name] += n
+			}
+		}
+		res.MOs += b.mos
+		res.Unanswered += b.unanswered()
+		if b.unmatched > 0 {
+			r.errorf("bind %d: %d responses matched no outstanding request", b.idx, b.unmatched)
+		}
+	}
+	res.ReceiptsDue = r.rcpt.due()
+	for i := range res.Phases {
+		p := &res.Phases[i]
+		p.Elapsed = min(max(elapsed-r.sched.phases[r.phaseSched(i)].start+time.Duration(r.t0ns), 0), r.cfg.Phases[i].Duration)
+		if p.Elapsed > 0 {
+			p.PerSecond = float64(p.Responses) / p.Elapsed.Seconds()
+		}
+	}
+	res.Series = slices.Clone(r.series)
 	if elapsed > 0 {
 		res.PerSecond = float64(res.Responses) / elapsed.Seconds()
 	}
@@ -320,13 +534,51 @@ func (r *loadRun) result(binds []*loadBind, elapsed time.Duration) LoadResult {
 	return res
 }
 
+// phaseSched returns the schedule index of result phase i.
+func (r *loadRun) phaseSched(i int) int {
+	if r.cfg.Warmup > 0 {
+		return i + 1
+	}
+	return i
+}
+
+func addStatuses(dst map[pdu.Status]uint64, counts *[pdu.NumStatusIndexes]uint64, other map[pdu.Status]uint64) {
+	for i, c := range counts {
+		if c == 0 {
+			continue
+		}
+		if st, ok := pdu.StatusAt(i); ok {
+			dst[st] += c
+		}
+	}
+	for st, c := range other {
+		dst[st] += c
+	}
+}
+
 // Format writes the result in a few human-readable lines.
 func (res LoadResult) Format(w io.Writer) {
-	fmt.Fprintf(w, "sent %d submit_sm, %d responses in %s: %.0f submit_sm/s\n",
-		res.Sent, res.Responses, res.Elapsed.Round(time.Millisecond), res.PerSecond)
+	noun := "submit_sm"
+	if res.SentByCommand[pdu.DataSM]+res.SentByCommand[pdu.SubmitMulti] > 0 {
+		noun = "requests"
+	}
+	fmt.Fprintf(w, "sent %d %s, %d responses in %s: %.0f %s/s\n",
+		res.Sent, noun, res.Responses, res.Elapsed.Round(time.Millisecond), res.PerSecond, noun)
 	fmt.Fprintf(w, "latency p50 %s  p99 %s  p999 %s  max %s\n",
 		fmtDur(res.Latency.Quantile(0.5)), fmtDur(res.Latency.Quantile(0.99)),
 		fmtDur(res.Latency.Quantile(0.999)), fmtDur(res.Latency.Max()))
+	if res.Intended.Count() > 0 {
+		fmt.Fprintf(w, "from the intended send time p50 %s  p99 %s  p999 %s  max %s\n",
+			fmtDur(res.Intended.Quantile(0.5)), fmtDur(res.Intended.Quantile(0.99)),
+			fmtDur(res.Intended.Quantile(0.999)), fmtDur(res.Intended.Max()))
+	}
+	if res.Receipts > 0 || res.ReceiptsDue > 0 {
+		fmt.Fprintf(w, "receipts %d (p50 %s  p99 %s after the request), %d still due, %d unmatched\n",
+			res.Receipts, fmtDur(res.ReceiptLatency.Quantile(0.5)), fmtDur(res.ReceiptLatency.Quantile(0.99)), res.ReceiptsDue, res.ReceiptsUnmatched)
+	}
+	if res.Unanswered > 0 || res.Stalls > 0 {
+		fmt.Fprintf(w, "unanswered %d, window stalls %d\n", res.Unanswered, res.Stalls)
+	}
 	statuses := make([]pdu.Status, 0, len(res.ByStatus))
 	for st := range res.ByStatus {
 		statuses = append(statuses, st)
@@ -352,19 +604,106 @@ func packSlot(seq uint32, t int64) uint64 {
 	return uint64(seq&slotSeqMask)<<slotTimeBits | uint64(t)&slotTimeMask
 }
 
+// loadMeta is what the reader needs of a request besides its send time.
+// The writer fills it before it stores the request's slot, and the reader
+// reads it after it loaded the slot and before it frees it, so the slot's
+// atomic orders the two.
+type loadMeta struct {
+	intended int64 // ns since the start; -1: closed loop
+	phase    int16 // result phase; -1: the warmup
+	group    int16 // handset group; -1: none
+	receipt  bool  // a receipt was asked for
+}
+
+// loadCommands are the requests a run sends, in byCmd's order.
+var loadCommands = [...]pdu.CommandID{pdu.SubmitSM, pdu.DataSM, pdu.SubmitMulti}
+
+func cmdIndex(id pdu.CommandID) int {
+	switch id {
+	case pdu.DataSM:
+		return 1
+	case pdu.SubmitMulti:
+		return 2
+	}
+	return 0
+}
+
+// phaseStats are one bind's figures of one phase: sent and stalls are the
+// writer's, the rest the reader's.
+type phaseStats struct {
+	sent, stalls uint64
+	responses    uint64
+	byStatus     [pdu.NumStatusIndexes]uint64
+	otherStatus  map[pdu.Status]uint64
+	hist         Histogram
+	intended     Histogram
+}
+
+func (s *phaseStats) count(st pdu.Status) {
+	countStatus(&s.byStatus, &s.otherStatus, st)
+}
+
+func countStatus(counts *[pdu.NumStatusIndexes]uint64, other *map[pdu.Status]uint64, st pdu.Status) {
+	if i := st.Index(); i < len(counts)-1 {
+		counts[i]++
+		return
+	}
+	if *other == nil {
+		*other = make(map[pdu.Status]uint64)
+	}
+	(*other)[st]++
+}
+
+// groupStats are one bind's figures of one handset group (sent is the
+// writer's, the rest the reader's).
+type groupStats struct {
+	sent                      uint64
+	responses, held, receipts uint64
+	byStatus                  [pdu.NumStatusIndexes]uint64
+	otherStatus               map[pdu.Status]uint64
+}
+
+// liveCounts are a bind's running totals, read once a second by tick.
+type liveCounts struct {
+	sent, answered, notOK, stalls, receipts, mos atomic.Uint64
+}
+
+// batchCounts are what the reader counted in its current read batch, for
+// liveCounts: one atomic add per batch rather than per response.
+type batchCounts struct{ answered, notOK, receipts, mos uint64 }
+
+func (c *batchCounts) publish(l *liveCounts) {
+	if c.answered > 0 {
+		l.answered.Add(c.answered)
+	}
+	if c.notOK > 0 {
+		l.notOK.Add(c.notOK)
+	}
+	if c.receipts > 0 {
+		l.receipts.Add(c.receipts)
+	}
+	if c.mos > 0 {
+		l.mos.Add(c.mos)
+	}
+	*c = batchCounts{}
+}
+
 // loadBind is one connection of a load run.
 type loadBind struct {
-	r    *loadRun
-	idx  int
-	conn net.Conn
-	out  *outbuf
-	fr   *frameReader
+	r      *loadRun
+	idx    int
+	group  int // bind group
+	rxOnly bool
+	conn   net.Conn
+	out    *outbuf
+	fr     *frameReader
 
 	window  int64
 	avail   atomic.Int64 // window tokens free
 	waiting atomic.Bool  // the writer waits for tokens
 	wake    chan struct{}
 	ring    []atomic.Uint64 // send times by seq & mask; 0 = none
+	meta    []loadMeta      // by seq & mask, published by ring
 	mask    uint32
 
 	unbound    chan struct{} // closed when unbind_resp arrives
@@ -372,65 +711,107 @@ type loadBind struct {
 	finishing  atomic.Bool // the writer is draining and unbinding: connection errors are expected
 	lost       atomic.Bool // the reader reported the connection lost
 
+	live   liveCounts
+	ivalMu sync.Mutex
+	ival   Histogram // latency of the responses since tick last read it; guarded by ivalMu
+
 	// Writer-owned.
-	pdu          []byte
-	seq          uint32
-	destOff      int
-	destN        int
-	sentMeasured uint64
-	timer        *time.Timer
+	seq     uint32
+	timer   *time.Timer
+	rng     *rand.Rand
+	mixer   loadMixer
+	tmpl    *loadTmpl // the message being sent
+	part    int       // its next part
+	cur     loadMeta  // its meta (intended and phase set per request)
+	destN   int       // next handset, counting
+	ref     uint8     // concatenation reference
+	byCmd   [len(loadCommands)]uint64
+	byTmpl  []uint64
+	ph      []phaseStats // sent and stalls here; the rest by the reader
+	gs      []groupStats // sent here; the rest by the reader
+	scratch []byte
 
 	// Reader-owned (read by RunLoad after the reader ended).
-	scratch     []byte
-	release     int64
-	now         int64 // ns since start of the current read batch; -1 = not taken yet
-	responses   uint64
-	unmatched   uint64
-	byStatus    [pdu.NumStatusIndexes]uint64
-	otherStatus map[pdu.Status]uint64
-	hist        Histogram
+	rscratch          []byte
+	release           int64
+	now               int64 // ns since start of the current read batch; -1 = not taken yet
+	locked            bool  // the reader holds ivalMu for the current batch
+	batch             batchCounts
+	unmatched         uint64
+	msg               pdu.Message
+	receipts          uint64
+	receiptsUnmatched uint64
+	rstats            [len(receiptStats) + 1]uint64
+	rhist             Histogram
+	mos               uint64
 }
 
 // dialBind connects and binds synchronously.
-func (r *loadRun) dialBind(ctx context.Context, idx int, tmpl []byte, destOff int) (*loadBind, error) {
+func (b *loadBind) dialBind(ctx context.Context, g *LoadBindGroup, nbinds int) error {
+	r := b.r
 	ctx, cancel := context.WithTimeout(ctx, loadBindTimeout)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", r.cfg.Addr)
+	var conn net.Conn
+	var err error
+	if g.TLS != nil {
+		d := tls.Dialer{Config: g.TLS}
+		conn, err = d.DialContext(ctx, "tcp", r.cfg.Addr)
+	} else {
+		var d net.Dialer
+		conn, err = d.DialContext(ctx, "tcp", r.cfg.Addr)
+	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ringSize := 1
-	for ringSize < 2*r.cfg.Window {
+	for ringSize < 2*g.Window {
 		ringSize <<= 1
 	}
-	b := &loadBind{
-		r:          r,
-		idx:        idx,
-		conn:       conn,
-		out:        newOutbuf(conn),
-		window:     int64(r.cfg.Window),
-		wake:       make(chan struct{}, 1),
-		ring:       make([]atomic.Uint64, ringSize),
-		mask:       uint32(ringSize - 1),
-		unbound:    make(chan struct{}),
-		readerDone: make(chan struct{}),
-		pdu:        slices.Clone(tmpl),
-		seq:        1,
-		destOff:    destOff,
-		destN:      idx * 10000 / max(r.cfg.Binds, 1),
-		scratch:    make([]byte, 0, 64),
-		now:        -1,
-		timer:      time.NewTimer(time.Hour),
-	}
+	b.conn = conn
+	b.rxOnly = g.BindID == pdu.BindReceiver
+	b.out = newOutbuf(conn)
+	b.window = int64(g.Window)
+	b.wake = make(chan struct{}, 1)
+	b.unbound = make(chan struct{})
+	b.readerDone = make(chan struct{})
+	b.seq = 1
+	b.rscratch = make([]byte, 0, 64)
+	b.scratch = make([]byte, 0, pdu.HeaderLen)
+	b.now = -1
+	b.timer = time.NewTimer(time.Hour)
 	b.timer.Stop()
+	b.ph = make([]phaseStats, len(r.cfg.Phases))
+	b.gs = make([]groupStats, len(r.groupEnds))
+	if !b.rxOnly {
+		b.ring = make([]atomic.Uint64, ringSize)
+		b.meta = make([]loadMeta, ringSize)
+		b.mask = uint32(ringSize - 1)
+		b.rng = rand.New(rand.NewPCG(r.cfg.Seed, uint64(b.idx)+1))
+		// Each bind has its own copy of the templates: it patches them.
+		tmpls := make([]loadTmpl, len(r.tmpls))
+		for i, t := range r.tmpls {
+			tmpls[i] = t
+			tmpls[i].parts = make([]loadPart, len(t.parts))
+			for j, p := range t.parts {
+				tmpls[i].parts[j] = p
+				tmpls[i].parts[j].pdu = slices.Clone(p.pdu)
+			}
+		}
+		b.mixer = loadMixer{tmpls: tmpls, cum: r.cum, rng: b.rng}
+		b.byTmpl = make([]uint64, len(tmpls))
+		if h := r.cfg.Handsets; h != nil {
+			b.destN = b.idx * h.Count / max(nbinds, 1)
+		} else {
+			b.destN = b.idx * 10000 / max(nbinds, 1)
+		}
+	}
 	b.avail.Store(b.window)
 	b.fr = newFrameReader(conn, r.cfg.MaxPDU, b.drained)
 
 	stopWatch := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	defer stopWatch()
 	req, err := pdu.AppendBind(nil, b.nextSeq(), pdu.BindRequest{
-		ID: r.cfg.BindID, SystemID: r.cfg.SystemID, Password: r.cfg.Password, InterfaceVersion: 0x34,
+		ID: g.BindID, SystemID: g.SystemID, Password: g.Password, InterfaceVersion: 0x34,
 	})
 	if err == nil {
 		_, err = conn.Write(req)
@@ -446,7 +827,7 @@ func (r *loadRun) dialBind(ctx context.Context, idx int, tmpl []byte, destOff in
 		}
 		if h.Status != pdu.ESME_ROK {
 			err = &StatusError{Op: "bind", Status: h.Status}
-		} else if h.ID != r.cfg.BindID.Resp() {
+		} else if h.ID != g.BindID.Resp() {
 			err = fmt.Errorf("testenv: bind answered with %s", h.ID)
 		}
 		break
@@ -459,10 +840,10 @@ func (r *loadRun) dialBind(ctx context.Context, idx int, tmpl []byte, destOff in
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", err, ctx.Err())
 		}
-		return nil, err
+		return err
 	}
 	conn.SetDeadline(time.Time{})
-	return b, nil
+	return nil
 }
 
 func (b *loadBind) nextSeq() uint32 {
@@ -506,87 +887,177 @@ func (b *loadBind) give(n int64) {
 	}
 }
 
-func (b *loadBind) writeLoop(wg, writers *sync.WaitGroup) {
+func (b *loadBind) writeLoop(wg *sync.WaitGroup) {
+	drained := sync.OnceFunc(b.r.drained.Done)
 	defer wg.Done()
-	defer writers.Done()
+	defer drained()
 	defer func() {
 		if v := recover(); v != nil {
 			b.r.errorf("bind %d: writer panicked: %v\n%s", b.idx, v, debug.Stack())
 		}
 		b.conn.Close()
 	}()
+	if !b.rxOnly {
+		if err := b.send(); err != nil {
+			// The reader reports a lost connection; report a write error
+			// only when it did not.
+			b.conn.Close()
+			<-b.readerDone
+			if !b.lost.Load() && !b.r.stopping.Load() {
+				b.r.errorf("bind %d: %v", b.idx, err)
+			}
+			return
+		}
+		b.finishing.Store(true)
+		b.drainWindow()
+	}
+	b.finishing.Store(true)
+	drained()
+	select {
+	case <-b.r.unbindNow:
+	case <-b.readerDone:
+		return
+	}
+	b.unbind()
+}
+
+// send writes requests until the run ends.
+func (b *loadBind) send() error {
 	r := b.r
 	o := b.out
 	for {
 		select {
 		case <-r.stop:
-			b.finish()
-			return
+			return nil
 		default:
 		}
 		n, waited := b.take()
-		if n == 0 {
-			break
+		if waited {
+			b.live.stalls.Add(1)
+			if p := r.sched.phases[r.sched.at(time.Since(r.start))].result; p >= 0 {
+				b.ph[p].stalls++
+			}
 		}
-		if r.limiter != nil {
-			k := r.limiter.take(n, waited, r.stop, b.timer)
+		if n == 0 {
+			return nil
+		}
+		first := int64(-1)
+		if r.anyOpen {
+			var k int64
+			k, first = r.limiter.take(n, r.stop, b.timer)
 			if k < n {
 				b.give(n - k)
 			}
 			if n = k; n == 0 {
-				break
+				return nil
 			}
 		}
 		now := time.Now()
 		if !now.Before(r.t1) {
 			b.give(n)
-			break
+			return nil
 		}
 		t := int64(now.Sub(r.start))
+		phase := int16(r.sched.phases[r.sched.at(time.Duration(t))].result)
 		o.mu.Lock()
 		var err error
 		for i := int64(0); i < n && err == nil; i++ {
+			if b.tmpl == nil {
+				b.nextMessage(phase)
+			}
+			part := &b.tmpl.parts[b.part]
 			seq := b.nextSeq()
-			pdu.SetSeq(b.pdu, seq)
-			if b.destOff >= 0 {
-				d := b.destN
-				b.destN++
-				if b.destN == 10000 {
-					b.destN = 0
-				}
-				p := b.pdu[b.destOff : b.destOff+4]
-				p[3] = byte('0' + d%10)
-				p[2] = byte('0' + d/10%10)
-				p[1] = byte('0' + d/100%10)
-				p[0] = byte('0' + d/1000)
+			pdu.SetSeq(part.pdu, seq)
+			m := &b.meta[seq&b.mask]
+			*m = b.cur
+			m.phase = phase
+			m.intended = -1
+			if first >= 0 {
+				m.intended = int64(r.sched.timeOf(float64(first + i + 1)))
+			}
+			if phase >= 0 && m.group >= 0 {
+				b.gs[m.group].sent++
 			}
 			b.ring[seq&b.mask].Store(packSlot(seq, t))
-			err = o.writeLocked(b.pdu)
+			err = o.writeLocked(part.pdu)
+			if b.part++; b.part == len(b.tmpl.parts) {
+				b.tmpl, b.part = nil, 0
+			}
 		}
 		if err == nil {
 			err = o.flushLocked()
 		}
 		o.mu.Unlock()
-		if t >= r.t0ns {
-			b.sentMeasured += uint64(n)
+		b.live.sent.Add(uint64(n))
+		if phase >= 0 {
+			b.ph[phase].sent += uint64(n)
 		}
 		if err != nil {
-			// The reader reports a lost connection; report a write error only
-			// when it did not.
-			b.conn.Close()
-			<-b.readerDone
-			if !b.lost.Load() && !r.stopping.Load() {
-				r.errorf("bind %d: %v", b.idx, err)
-			}
-			return
+			return err
 		}
 	}
-	b.finish()
 }
 
-// finish waits (bounded) for the outstanding responses, then unbinds.
-func (b *loadBind) finish() {
-	b.finishing.Store(true)
+// nextMessage draws the next message from the mix and patches its parts:
+// destinations, registered_delivery, concatenation reference.
+func (b *loadBind) nextMessage(phase int16) {
+	r := b.r
+	ti := b.mixer.draw()
+	t := &b.mixer.tmpls[ti]
+	b.tmpl, b.part = t, 0
+	b.cur = loadMeta{group: -1}
+	handset := 0
+	if h := r.cfg.Handsets; h != nil {
+		if h.Random {
+			handset = b.rng.IntN(h.Count)
+		} else {
+			handset = b.destN
+			b.destN = (b.destN + t.ndests) % h.Count
+		}
+		b.cur.group = r.groupOf(handset)
+	} else if t.width > 0 {
+		handset = b.destN
+		if b.destN++; b.destN == 10000 {
+			b.destN = 0
+		}
+	}
+	if t.receipt {
+		b.cur.receipt = true // a plain Message's own registered_delivery
+	} else if r.cfg.Handsets != nil {
+		b.cur.receipt = r.cfg.ReceiptShare > 0 && b.rng.Float64() < r.cfg.ReceiptShare
+	}
+	b.ref++
+	for j := range t.parts {
+		p := &t.parts[j]
+		for k, off := range p.dests {
+			v := uint64(handset)
+			if h := r.cfg.Handsets; h != nil {
+				v = h.First + uint64((handset+k)%h.Count)
+			}
+			putDigits(p.pdu[off:off+t.width], v, t.width)
+		}
+		if p.regOff >= 0 {
+			p.pdu[p.regOff] = btoi(b.cur.receipt)
+		}
+		for _, off := range p.refOffs {
+			p.pdu[off] = b.ref
+		}
+	}
+	if phase >= 0 {
+		b.byCmd[cmdIndex(t.cmd)]++
+		b.byTmpl[ti]++
+	}
+}
+
+func btoi(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// drainWindow waits (bounded) for the outstanding responses.
+func (b *loadBind) drainWindow() {
 	deadline := time.Now().Add(loadDrain)
 	for b.avail.Load() < b.window {
 		b.waiting.Store(true)
@@ -600,14 +1071,18 @@ func (b *loadBind) finish() {
 			b.timer.Stop()
 			return
 		case <-b.timer.C:
-			b.r.errorf("bind %d: %d submit_sm unanswered %s after the end", b.idx, b.window-b.avail.Load(), loadDrain)
+			b.r.errorf("bind %d: %d requests unanswered %s after the end", b.idx, b.window-b.avail.Load(), loadDrain)
 			return
 		}
 		b.timer.Stop()
 	}
+}
+
+// unbind sends unbind and waits (bounded) for its response.
+func (b *loadBind) unbind() {
 	o := b.out
 	o.mu.Lock()
-	err := o.writeLocked(pdu.AppendUnbind(b.scratchW(), b.nextSeq()))
+	err := o.writeLocked(pdu.AppendUnbind(b.scratch[:0], b.nextSeq()))
 	if err == nil {
 		err = o.flushLocked()
 	}
@@ -625,15 +1100,31 @@ func (b *loadBind) finish() {
 	b.timer.Stop()
 }
 
-func (b *loadBind) scratchW() []byte { return make([]byte, 0, pdu.HeaderLen) }
+// unanswered counts the measured requests still in the ring (after the
+// reader ended).
+func (b *loadBind) unanswered() uint64 {
+	var n uint64
+	for i := range b.ring {
+		if b.ring[i].Load() != 0 && b.meta[i].phase >= 0 {
+			n++
+		}
+	}
+	return n
+}
 
 // drained runs when the reader has processed everything read so far: return
-// the window tokens of the responses read, flush what the reader wrote.
+// the window tokens of the responses read, hand the second's latency to
+// tick, flush what the reader wrote.
 func (b *loadBind) drained() {
 	if b.release > 0 {
 		b.give(b.release)
 		b.release = 0
 	}
+	if b.locked {
+		b.ivalMu.Unlock()
+		b.locked = false
+	}
+	b.batch.publish(&b.live)
 	b.now = -1
 	b.out.flush()
 }
@@ -645,6 +1136,11 @@ func (b *loadBind) readLoop(wg *sync.WaitGroup) {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("reader panicked: %v\n%s", v, debug.Stack())
 		}
+		if b.locked {
+			b.ivalMu.Unlock()
+			b.locked = false
+		}
+		b.batch.publish(&b.live)
 		if err != nil && !b.r.stopping.Load() && !b.finishing.Load() {
 			b.lost.Store(true)
 			b.r.errorf("bind %d: connection lost: %v", b.idx, err)
@@ -652,7 +1148,6 @@ func (b *loadBind) readLoop(wg *sync.WaitGroup) {
 		b.conn.Close()
 		close(b.readerDone)
 	}()
-	r := b.r
 	for {
 		var p []byte
 		if p, err = b.fr.next(); err != nil {
@@ -663,40 +1158,18 @@ func (b *loadBind) readLoop(wg *sync.WaitGroup) {
 		}
 		h, _ := pdu.ParseHeader(p)
 		switch h.ID {
-		case pdu.SubmitSMResp, pdu.GenericNack:
-			slot := &b.ring[h.Seq&b.mask]
-			v := slot.Load()
-			if v == 0 || uint32(v>>slotTimeBits) != h.Seq&slotSeqMask {
+		case pdu.SubmitSMResp, pdu.DataSMResp, pdu.SubmitMultiResp, pdu.GenericNack:
+			if b.ring == nil {
 				b.unmatched++
 				continue
 			}
-			slot.Store(0)
-			b.release++
-			sent := int64(v & slotTimeMask)
-			if sent < r.t0ns {
-				continue
-			}
-			if b.now < 0 {
-				b.now = int64(time.Since(r.start))
-			}
-			b.responses++
-			if i := h.Status.Index(); i < len(b.byStatus)-1 {
-				b.byStatus[i]++
-			} else {
-				if b.otherStatus == nil {
-					b.otherStatus = make(map[pdu.Status]uint64)
-				}
-				b.otherStatus[h.Status]++
-			}
-			b.hist.Record(time.Duration(b.now - sent))
-		case pdu.DeliverSM:
-			b.out.write(pdu.AppendDeliverSMResp(b.scratch[:0], pdu.ESME_ROK, h.Seq))
-		case pdu.DataSM:
-			b.out.write(pdu.AppendDataSMResp(b.scratch[:0], pdu.ESME_ROK, h.Seq, ""))
+			b.response(p, h)
+		case pdu.DeliverSM, pdu.DataSM:
+			b.deliver(p, h)
 		case pdu.EnquireLink:
-			b.out.write(pdu.AppendEnquireLinkResp(b.scratch[:0], h.Seq))
+			b.out.write(pdu.AppendEnquireLinkResp(b.rscratch[:0], h.Seq))
 		case pdu.Unbind:
-			b.out.writeFlush(pdu.AppendUnbindResp(b.scratch[:0], pdu.ESME_ROK, h.Seq))
+			b.out.writeFlush(pdu.AppendUnbindResp(b.rscratch[:0], pdu.ESME_ROK, h.Seq))
 			err = errors.New("unbound by the server")
 			return
 		case pdu.UnbindResp:
@@ -707,56 +1180,120 @@ func (b *loadBind) readLoop(wg *sync.WaitGroup) {
 			}
 		default:
 			if !h.ID.IsResponse() {
-				b.out.write(pdu.AppendGenericNack(b.scratch[:0], pdu.ESME_RINVCMDID, h.Seq))
+				b.out.write(pdu.AppendGenericNack(b.rscratch[:0], pdu.ESME_RINVCMDID, h.Seq))
 			}
 		}
 	}
 }
 
-// limiter is a token bucket shared by the binds of a run. Tokens accrue
-// continuously at the rate; a writer that finds none sleeps until the next one,
-// and at least rateSlot, so tokens go out in small, evenly spaced batches (not a
-// second's worth at the start of each second). Tokens that accrued while a
-// writer was merely late (a busy scheduler) are all granted, so the rate holds
-// on a loaded machine; but a writer coming back from a full window (the system
-// under test fell behind) finds at most rateBurst's worth, so that it does not
-// catch up in one burst.
-type limiter struct {
-	mu     sync.Mutex
-	rate   float64 // tokens per second
-	burst  int64
-	start  time.Time
-	issued int64 // guarded by mu
+// response matches a response to its request and counts it.
+func (b *loadBind) response(p []byte, h pdu.Header) {
+	r := b.r
+	slot := &b.ring[h.Seq&b.mask]
+	v := slot.Load()
+	if v == 0 || uint32(v>>slotTimeBits) != h.Seq&slotSeqMask {
+		b.unmatched++
+		return
+	}
+	meta := b.meta[h.Seq&b.mask]
+	slot.Store(0)
+	b.release++
+	sent := int64(v & slotTimeMask)
+	if b.now < 0 {
+		b.now = int64(time.Since(r.start))
+	}
+	lat := time.Duration(b.now - sent)
+	if !b.locked {
+		b.ivalMu.Lock()
+		b.locked = true
+	}
+	b.ival.Record(lat)
+	b.batch.answered++
+	if h.Status != pdu.ESME_ROK {
+		b.batch.notOK++
+	}
+	var id []byte
+	if h.Status == pdu.ESME_ROK && h.ID != pdu.GenericNack && (meta.receipt || meta.group >= 0) {
+		id = respMessageID(p)
+	}
+	if meta.receipt && len(id) > 0 {
+		r.rcpt.put(id, rcptEntry{sent: sent, group: meta.group, phase: meta.phase})
+	}
+	if meta.phase < 0 {
+		return // the warmup's
+	}
+	ps := &b.ph[meta.phase]
+	ps.responses++
+	ps.count(h.Status)
+	ps.hist.Record(lat)
+	if meta.intended >= 0 {
+		ps.intended.Record(time.Duration(b.now - meta.intended))
+	}
+	if meta.group >= 0 {
+		g := &b.gs[meta.group]
+		g.responses++
+		countStatus(&g.byStatus, &g.otherStatus, h.Status)
+		if len(id) > 0 && r.cfg.HeldPrefix != "" && len(id) >= len(r.cfg.HeldPrefix) && string(id[:len(r.cfg.HeldPrefix)]) == r.cfg.HeldPrefix {
+			g.held++
+		}
+	}
 }
 
-func newLimiter(rate int) *limiter {
-	burst := int64(float64(rate) * rateBurst.Seconds())
-	return &limiter{rate: float64(rate), burst: max(burst, 1)}
+// respMessageID returns the message_id of a submit_sm_resp, data_sm_resp
+// or submit_multi_resp (its first field), without copying.
+func respMessageID(p []byte) []byte {
+	if len(p) <= pdu.HeaderLen {
+		return nil
+	}
+	body := p[pdu.HeaderLen:]
+	for i, c := range body {
+		if c == 0 {
+			return body[:i]
+		}
+	}
+	return nil
 }
 
-// take waits until at least one token is due and takes up to n; 0 means stop.
-// afterStall applies the burst limit.
-func (l *limiter) take(n int64, afterStall bool, stop <-chan struct{}, timer *time.Timer) int64 {
-	for {
-		l.mu.Lock()
-		allowed := int64(time.Since(l.start).Seconds() * l.rate)
-		if afterStall && allowed-l.issued > l.burst {
-			l.issued = allowed - l.burst
-		}
-		afterStall = false
-		if k := min(n, allowed-l.issued); k > 0 {
-			l.issued += k
-			l.mu.Unlock()
-			return k
-		}
-		wait := time.Duration(float64(l.issued+1-allowed) / l.rate * float64(time.Second))
-		l.mu.Unlock()
-		timer.Reset(max(wait, rateSlot))
-		select {
-		case <-timer.C:
-		case <-stop:
-			timer.Stop()
-			return 0
-		}
+// deliver answers a deliver_sm or data_sm and counts it: a receipt is
+// matched to its request by message id; anything else is an MO.
+func (b *loadBind) deliver(p []byte, h pdu.Header) {
+	if h.ID == pdu.DeliverSM {
+		b.out.write(pdu.AppendDeliverSMResp(b.rscratch[:0], pdu.ESME_ROK, h.Seq))
+	} else {
+		b.out.write(pdu.AppendDataSMResp(b.rscratch[:0], pdu.ESME_ROK, h.Seq, ""))
+	}
+	m := &b.msg
+	if pdu.Scan(p, m) != nil || !m.IsReceipt() {
+		b.mos++
+		b.batch.mos++
+		return
+	}
+	b.batch.receipts++
+	id, ok := pdu.ReceiptID(m)
+	if !ok {
+		b.receiptsUnmatched++
+		return
+	}
+	e, ok := b.r.rcpt.take(id)
+	if !ok {
+		b.receiptsUnmatched++
+		return
+	}
+	if e.phase < 0 {
+		return // a receipt of the warmup
+	}
+	if b.now < 0 {
+		b.now = int64(time.Since(b.r.start))
+	}
+	b.receipts++
+	b.rhist.Record(time.Duration(b.now - e.sent))
+	text := m.ShortMessage
+	if len(text) == 0 {
+		text, _ = m.TLVs.Find(pdu.TagMessagePayload)
+	}
+	stat, _, _ := pdu.ReceiptField(text, "stat")
+	b.rstats[receiptStatIndex(stat)]++
+	if e.group >= 0 && int(e.group) < len(b.gs) {
+		b.gs[e.group].receipts++
 	}
 }

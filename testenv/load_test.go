@@ -161,15 +161,18 @@ func TestRunLoadRateIsSmooth(t *testing.T) {
 
 func TestLimiterSlots(t *testing.T) {
 	// Without a stall, one writer asking for everything gets small batches
-	// at about the rate.
+	// at about the rate, numbered in order.
 	timing(t, 3, func(a *attempt) {
-		l := newLimiter(5000)
+		l := newLimiter(newSchedule(0, []LoadPhase{{Duration: time.Minute, Rate: 5000}}))
 		l.start = time.Now()
 		timer := time.NewTimer(time.Hour)
 		timer.Stop()
 		var got, calls, biggest int64
 		for time.Since(l.start) < 200*time.Millisecond {
-			k := l.take(1000, false, nil, timer)
+			k, first := l.take(1000, nil, timer)
+			if first != got {
+				a.Errorf("batch starts at request %d, want %d", first, got)
+			}
 			got += k
 			calls++
 			biggest = max(biggest, k)
@@ -179,11 +182,51 @@ func TestLimiterSlots(t *testing.T) {
 			a.Errorf("%d tokens in 200 ms at 5000/s (biggest batch %d)", got, biggest)
 		}
 	})
-	// After a stall of the system under test, at most rateBurst's worth.
-	l := newLimiter(1000)
+	// After a stall, everything due is granted: the schedule does not bend
+	// to the system under test (the window bounds what goes out).
+	l := newLimiter(newSchedule(0, []LoadPhase{{Duration: time.Minute, Rate: 1000}}))
 	l.start = time.Now().Add(-10 * time.Second)
-	if k := l.take(1_000_000, true, nil, nil); k != 250 {
-		t.Errorf("after a stall: %d tokens, want 250", k)
+	if k, first := l.take(1_000_000, nil, nil); k < 10000 || k > 10100 || first != 0 {
+		t.Errorf("after a 10 s stall at 1000/s: %d requests from %d, want about 10,000 from 0", k, first)
+	}
+	// In a closed-loop phase the writer takes its whole window.
+	l = newLimiter(newSchedule(0, []LoadPhase{{Duration: time.Minute}}))
+	l.start = time.Now()
+	if k, first := l.take(64, nil, nil); k != 64 || first != -1 {
+		t.Errorf("closed loop: %d requests from %d, want 64 from -1", k, first)
+	}
+}
+
+// TestScheduleRamp: the requests due over a ramp are the rate's integral,
+// and timeOf inverts it.
+func TestScheduleRamp(t *testing.T) {
+	s := newSchedule(time.Second, []LoadPhase{
+		{Duration: 10 * time.Second, Rate: 100, RateTo: 300}, // 2000 requests
+		{Duration: 5 * time.Second},                          // closed loop: none due
+		{Duration: 2 * time.Second, Rate: 50},                // 100 more
+	})
+	// The warmup runs at the first phase's starting rate: 100 requests.
+	for _, c := range []struct {
+		at   time.Duration
+		want float64
+	}{
+		{0, 0}, {time.Second, 100}, {6 * time.Second, 100 + 5*100 + 100*5*5/10.0},
+		{11 * time.Second, 2100}, {14 * time.Second, 2100}, {17 * time.Second, 2150}, {time.Hour, 2200},
+	} {
+		if got := s.due(c.at); math.Abs(got-c.want) > 1e-6 {
+			t.Errorf("due(%s) = %g, want %g", c.at, got, c.want)
+		}
+		if c.at > 0 && c.at < 11*time.Second {
+			if back := s.timeOf(c.want); (back - c.at).Abs() > time.Microsecond {
+				t.Errorf("timeOf(%g) = %s, want %s", c.want, back, c.at)
+			}
+		}
+	}
+	if got := s.timeOf(2150); got != 17*time.Second {
+		t.Errorf("request 2150 is due at %s, want 17s (in the last phase, after the closed one)", got)
+	}
+	if got := s.phases[s.at(12*time.Second)]; got.result != 1 || got.open() {
+		t.Errorf("at 12 s: phase %+v, want the closed second phase", got)
 	}
 }
 
