@@ -92,6 +92,22 @@ func (h *Histogram) Merge(o *Histogram) {
 	h.sum += o.sum
 }
 
+// Buckets calls fn for each non-empty bucket in order, with the smallest and
+// largest duration the bucket holds and its count: what a report needs to
+// draw the distribution without reaching into the layout.
+func (h *Histogram) Buckets(fn func(lo, hi time.Duration, n uint64)) {
+	if h.n == 0 {
+		return
+	}
+	for i, c := range h.counts {
+		if c == 0 {
+			continue
+		}
+		lo, hi := histBounds(i)
+		fn(time.Duration(lo), time.Duration(hi), c)
+	}
+}
+
 // Reset empties the histogram.
 func (h *Histogram) Reset() { *h = Histogram{} }
 

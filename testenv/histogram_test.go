@@ -118,6 +118,61 @@ func TestHistogramQuantiles(t *testing.T) {
 	}
 }
 
+func TestHistogramBucketsVisit(t *testing.T) {
+	var empty Histogram
+	empty.Buckets(func(lo, hi time.Duration, n uint64) { t.Errorf("empty histogram visited [%s, %s] ×%d", lo, hi, n) })
+
+	// Exact values (below 128 ns), wide ones and a clamped one, some repeated.
+	vals := []time.Duration{0, 5, 5, 127, 128, 1000, 1001, 999 * time.Microsecond,
+		time.Millisecond, 3 * time.Second, 2 * time.Minute}
+	for i := range 1000 {
+		vals = append(vals, time.Duration(math.Exp(rand.Float64()*math.Log(float64(time.Second))))+time.Microsecond+time.Duration(i%3))
+	}
+	var h Histogram
+	for _, v := range vals {
+		h.Record(v)
+	}
+	type bucket struct {
+		lo, hi time.Duration
+		n      uint64
+	}
+	var got []bucket
+	h.Buckets(func(lo, hi time.Duration, n uint64) { got = append(got, bucket{lo, hi, n}) })
+	var sum uint64
+	for i, b := range got {
+		if b.lo > b.hi || b.n == 0 {
+			t.Fatalf("bucket %d: [%s, %s] ×%d", i, b.lo, b.hi, b.n)
+		}
+		if i > 0 && got[i-1].hi >= b.lo {
+			t.Fatalf("bucket %d [%s, %s] not after [%s, %s]", i, b.lo, b.hi, got[i-1].lo, got[i-1].hi)
+		}
+		sum += b.n
+	}
+	if sum != h.Count() || sum != uint64(len(vals)) {
+		t.Fatalf("buckets count %d, Count() %d, recorded %d", sum, h.Count(), len(vals))
+	}
+	// Each bucket's count is the number of recorded values (clamped as
+	// Record clamps them) that its bounds hold.
+	for _, b := range got {
+		var want uint64
+		for _, v := range vals {
+			v = min(v, histMaxVal)
+			if v >= b.lo && v <= b.hi {
+				want++
+			}
+		}
+		if want != b.n {
+			t.Errorf("bucket [%s, %s]: count %d, %d recorded values in it", b.lo, b.hi, b.n, want)
+		}
+	}
+	if got[0].lo != 0 || got[0].hi != 0 || got[0].n != 1 || got[1].lo != 5 || got[1].n != 2 {
+		t.Errorf("first buckets %v", got[:2])
+	}
+	if last := got[len(got)-1]; last.hi != histMaxVal {
+		t.Errorf("last bucket %v, want the clamped value's", last)
+	}
+}
+
 func TestHistogramRecordDoesNotAllocate(t *testing.T) {
 	h := new(Histogram)
 	d := time.Duration(1)
