@@ -11,11 +11,15 @@
 //   - SMSC (StartSMSC) listens on real TCP and answers binds (checking
 //     Accounts), submit_sm / data_sm / submit_multi with counter-based hex or
 //     decimal message ids, query_sm, cancel_sm, replace_sm, enquire_link and
-//     unbind; it sends receipts (automatic or SendReceipt), MO messages (SendMO:
-//     single, UDH-concatenated, SAR, message_payload) and arbitrary requests
-//     (SendPDU). For fault tests it can answer every submission with a chosen
-//     status, hold or delay responses, and drop every connection. It records
-//     what crossed the wire when Record is on, and always counts PDUs by command.
+//     unbind; it sends receipts (automatic, after a fixed delay or one drawn
+//     per receipt, or SendReceipt), MO messages (SendMO: single,
+//     UDH-concatenated, SAR, message_payload; StormMO: a count of them, or a
+//     stream at a rate until stopped, with texts by share and a share of
+//     two-part concatenated ones) and arbitrary requests (SendPDU). For fault
+//     and load tests it can answer every submission with a chosen status, hold
+//     or delay responses, answer under a LoadProfile, and drop every
+//     connection. It records what crossed the wire when Record is on, and
+//     always counts PDUs by command, answers, receipts and MOs (Stats).
 //   - ESME (DialESME) is a client for tests: synchronous requests matched by
 //     sequence number, windowed Send with a Responses channel, raw writes for bad
 //     input, and a queue of what the server sends (NextDeliver).
@@ -29,9 +33,10 @@
 // and frames PDUs in place with pdu.Frame, and a mutex-protected 64 KiB
 // bufio.Writer that the reader flushes when it has processed everything it read
 // (flush-on-drain) and that synchronous senders flush themselves. There is no
-// per-PDU goroutine, and the simulator's submit path and the load generator's
-// send and receive paths do not allocate (tests check both), so the tools do
-// not become the bottleneck of the proxy they measure.
+// per-PDU goroutine, and the simulator's submit path (its receipts included),
+// the MO storm's send path and the load generator's send and receive paths do
+// not allocate (tests check them), so the tools do not become the bottleneck
+// of the proxy they measure.
 //
 // # Lifetimes
 //

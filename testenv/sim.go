@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,6 +81,10 @@ type SMSC struct {
 	msgID        atomic.Uint64
 	concatRef    atomic.Uint32
 	sessionIDs   atomic.Uint64
+	// What storms sent: MOs, their deliver_sm, and the responses to
+	// those by status (Stats).
+	moSent, moParts atomic.Uint64
+	moAnswers       [pdu.NumStatusIndexes]atomic.Uint64
 
 	mu             sync.Mutex
 	sessions       map[uint64]*session           // guarded by mu
@@ -123,6 +128,14 @@ func StartSMSC(cfg SMSCConfig) (*SMSC, error) {
 		if err := cfg.Load.validate(); err != nil {
 			return nil, fmt.Errorf("testenv: smsc load profile: %w", err)
 		}
+		// A copy, with the receipt states upper case as receipts spell
+		// them, so that a receipt's text needs no conversion.
+		p := *cfg.Load
+		p.Receipts = slices.Clone(p.Receipts)
+		for i := range p.Receipts {
+			p.Receipts[i].Stat = strings.ToUpper(p.Receipts[i].Stat)
+		}
+		cfg.Load = &p
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -354,11 +367,24 @@ type SimStats struct {
 	Answered map[pdu.Status]uint64    // answers to message submissions, by command_status
 	Dropped  uint64                   // message submissions the load profile left unanswered
 	Receipts map[string]uint64        // receipts queued, by final state
+
+	// MOs sent by StormMO (a long MO once), their deliver_sm (two per long
+	// MO), and the responses to those deliver_sm by command_status.
+	MOSent, MOParts uint64
+	MOAnswered      map[pdu.Status]uint64
 }
 
 // Stats returns the simulator's counts so far.
 func (s *SMSC) Stats() SimStats {
-	st := SimStats{Received: map[pdu.CommandID]uint64{}, Answered: map[pdu.Status]uint64{}, Receipts: map[string]uint64{}}
+	st := SimStats{Received: map[pdu.CommandID]uint64{}, Answered: map[pdu.Status]uint64{}, Receipts: map[string]uint64{},
+		MOSent: s.moSent.Load(), MOParts: s.moParts.Load(), MOAnswered: map[pdu.Status]uint64{}}
+	for i := range s.moAnswers {
+		if n := s.moAnswers[i].Load(); n > 0 {
+			if code, ok := pdu.StatusAt(i); ok {
+				st.MOAnswered[code] = n
+			}
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	recv := s.retired

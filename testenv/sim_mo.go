@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/optguard/optguard/smpp/pdu"
 )
@@ -115,6 +116,55 @@ func buildReceipt(seq uint32, r ReceiptSpec, from, to pdu.Addr, submitted, done 
 		},
 	})
 }
+
+// appendAutoReceipt appends the automatic receipt (sequence number 0) of
+// message m, with id and text body: what buildReceipt builds, written field
+// by field from m's octets so that it allocates nothing.
+func appendAutoReceipt(dst []byte, m *pdu.Message, id []byte, stat string, body []byte) []byte {
+	var idz [len(session{}.idb) + 1]byte
+	state := [1]byte{messageState(stat)}
+	w := pdu.Begin(dst, pdu.DeliverSM, pdu.ESME_ROK, 0)
+	w.Byte(0) // service_type
+	w.Byte(m.Dest.TON).Byte(m.Dest.NPI).Octets(m.Dest.Addr).Byte(0)
+	w.Byte(m.Source.TON).Byte(m.Source.NPI).Octets(m.Source.Addr).Byte(0)
+	// esm_class, protocol_id, priority_flag, schedule_delivery_time,
+	// validity_period, registered_delivery, replace_if_present,
+	// data_coding, sm_default_msg_id.
+	w.Byte(pdu.EsmClassReceipt).Byte(0).Byte(0).Byte(0).Byte(0).Byte(0).Byte(0).Byte(pdu.CodingDefault).Byte(0)
+	w.Byte(byte(len(body))).Octets(body) // about 200 octets at most: the text is cut at 20 characters
+	w.TLV(pdu.TagReceiptedMessageID, append(append(idz[:0], id...), 0))
+	w.TLV(pdu.TagMessageState, state[:])
+	return w.End()
+}
+
+// appendReceiptText appends what pdu.AppendReceiptText writes for an
+// automatic receipt (sub 1, submitted and done at at, err 0, stat upper
+// case), from octets.
+func appendReceiptText(dst, id []byte, stat string, at time.Time, text []byte) []byte {
+	dlvrd := "000"
+	if stat == "DELIVRD" {
+		dlvrd = "001"
+	}
+	dst = append(append(dst, "id:"...), id...)
+	dst = append(append(dst, " sub:001 dlvrd:"...), dlvrd...)
+	dst = at.AppendFormat(append(dst, " submit date:"...), receiptDateLayout)
+	dst = at.AppendFormat(append(dst, " done date:"...), receiptDateLayout)
+	dst = append(append(dst, " stat:"...), stat...)
+	dst = append(dst, " err:000 text:"...)
+	// The first 20 characters, as pdu.AppendReceiptText cuts them.
+	for i, n := 0, 0; i < len(text); n++ {
+		if n == 20 {
+			text = text[:i]
+			break
+		}
+		_, size := utf8.DecodeRune(text[i:])
+		i += size
+	}
+	return append(dst, text...)
+}
+
+// receiptDateLayout is the layout of a receipt's submit date and done date.
+const receiptDateLayout = "0601021504"
 
 // SendMO delivers an MO message to a bound receiver or transceiver session of
 // systemID ("" = any), waiting for one to bind until ctx ends. Parts are sent
@@ -324,7 +374,7 @@ func (ss *session) request(ctx context.Context, raw []byte) ([]byte, error) {
 		return nil, ErrClosed
 	}
 	seq := ss.nextSeqLocked()
-	ss.pending[seq] = ch
+	ss.pending[seq] = waiter{ch: ch}
 	ss.mu.Unlock()
 
 	p := append([]byte(nil), raw...)

@@ -42,14 +42,16 @@ type session struct {
 	rSystemID string
 	scratch   []byte
 	idb       [24]byte
+	rtext     []byte // a receipt's original text, decoded
+	rbody     []byte // a receipt's text
 	msg       pdu.Message
 	closing   bool       // after unbind
 	rng       *rand.Rand // draws the load profile's fates (SMSCConfig.Load)
 
 	mu      sync.Mutex
-	seq     uint32                 // guarded by mu: next sequence number the simulator originates
-	pending map[uint32]chan []byte // guarded by mu: requests the simulator sent, by seq
-	closed  bool                   // guarded by mu
+	seq     uint32            // guarded by mu: next sequence number the simulator originates
+	pending map[uint32]waiter // guarded by mu: requests the simulator sent, by seq
+	closed  bool              // guarded by mu
 	done    chan struct{}
 }
 
@@ -62,7 +64,7 @@ func newSession(s *SMSC, id uint64, conn net.Conn) *session {
 		out:     newOutbuf(conn),
 		scratch: make([]byte, 0, 512),
 		seq:     s.startSeq.Load(),
-		pending: make(map[uint32]chan []byte),
+		pending: make(map[uint32]waiter),
 		done:    make(chan struct{}),
 	}
 	if ss.seq == 0 || ss.seq > pdu.MaxSeq {
@@ -132,12 +134,8 @@ func (ss *session) run() {
 // and removes the session from the simulator.
 func (ss *session) shutdown(err error) {
 	ss.conn.Close()
-	ss.mu.Lock()
-	ss.closed = true
-	ss.pending = nil
-	ss.mu.Unlock()
-	close(ss.done)
-
+	// Out of the simulator before done closes: whoever saw done and picks
+	// a session again (a resumed MO stream) must not get this one back.
 	s := ss.s
 	s.mu.Lock()
 	delete(s.sessions, ss.id)
@@ -150,6 +148,12 @@ func (ss *session) shutdown(err error) {
 	s.retiredDropped += ss.dropped.Load()
 	s.notifyLocked()
 	s.mu.Unlock()
+
+	ss.mu.Lock()
+	ss.closed = true
+	ss.pending = nil
+	ss.mu.Unlock()
+	close(ss.done)
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		s.logf("testenv: smsc session %d (%s) closed: %v", ss.id, ss.remote, err)
 	}
@@ -360,13 +364,16 @@ func (ss *session) handleSubmit(p []byte, h pdu.Header) {
 	ss.answers[st.Index()].Add(1)
 	sent := ss.emitAfter(w.End(), msgResp, latency)
 	if sent && wantReceipt {
-		ss.queueReceipt(string(id), latency)
+		ss.queueReceipt(id, latency)
 	}
 }
 
-// queueReceipt builds the receipt of the message just scanned into ss.msg and
-// schedules it ReceiptDelay after its response (sent after latency).
-func (ss *session) queueReceipt(id string, latency time.Duration) {
+// queueReceipt builds the receipt of the message just scanned into ss.msg,
+// whose id is in ss.idb, and schedules it after its response (sent after
+// latency) by SMSCConfig.ReceiptDelay or the load profile's draw. It builds
+// into a buffer of respBufs from octets, not strings: under load every
+// submission may ask for a receipt, so this allocates nothing once warm.
+func (ss *session) queueReceipt(id []byte, latency time.Duration) {
 	s := ss.s
 	m := &ss.msg
 	ud := m.UserData()
@@ -375,31 +382,34 @@ func (ss *session) queueReceipt(id string, latency time.Duration) {
 			ud = rest
 		}
 	}
-	text := ""
+	ss.rtext = ss.rtext[:0]
 	if pdu.IsText(m.DataCoding) {
-		text, _ = pdu.DecodeText(m.DataCoding, ud)
+		ss.rtext, _ = pdu.AppendText(ss.rtext, m.DataCoding, ud) // what decodes, as DecodeText
 	}
 	now := time.Now()
 	stat := ss.receiptStat()
-	raw, err := buildReceipt(0, ReceiptSpec{
-		MessageID: id,
-		From:      string(m.Dest.Addr),
-		To:        string(m.Source.Addr),
-		Stat:      stat,
-	}, pdu.Addr{TON: m.Dest.TON, NPI: m.Dest.NPI}, pdu.Addr{TON: m.Source.TON, NPI: m.Source.NPI}, now, now, text)
-	if err != nil {
-		s.logf("testenv: smsc: building receipt for %s: %v", id, err)
+	ss.rbody = appendReceiptText(ss.rbody[:0], id, stat, now, ss.rtext)
+	buf := respBufs.Get().(*[]byte)
+	raw := appendAutoReceipt((*buf)[:0], m, id, stat, ss.rbody)
+	j := job{due: now.Add(time.Duration(s.delay.Load()) + latency + ss.receiptDelay()), raw: raw, buf: buf, systemID: ss.rSystemID}
+	if !s.schedule(j) {
+		j.sent()
 		return
 	}
-	delay := time.Duration(s.delay.Load()) + latency + s.cfg.ReceiptDelay
-	if s.schedule(job{due: now.Add(delay), raw: raw, systemID: ss.rSystemID}) {
-		s.mu.Lock()
-		if s.receipts == nil {
-			s.receipts = make(map[string]uint64)
-		}
-		s.receipts[stat]++
-		s.mu.Unlock()
+	s.mu.Lock()
+	if s.receipts == nil {
+		s.receipts = make(map[string]uint64)
 	}
+	s.receipts[stat]++
+	s.mu.Unlock()
+}
+
+// receiptDelay is how long the next receipt waits after its response.
+func (ss *session) receiptDelay() time.Duration {
+	if p := ss.s.cfg.Load; p != nil && p.ReceiptDelay.Kind != LatencyNone {
+		return p.ReceiptDelay.draw(ss.rng)
+	}
+	return ss.s.cfg.ReceiptDelay
 }
 
 // receiptStat is the final state of the next receipt.
@@ -410,15 +420,28 @@ func (ss *session) receiptStat() string {
 	return "DELIVRD"
 }
 
+// waiter is who waits for the response to a request the simulator sent: a
+// synchronous request, which gets a copy of the response on ch, or a storm,
+// which gets its sequence number and status on storm, so that the reader
+// copies nothing.
+type waiter struct {
+	ch    chan []byte
+	storm chan stormResp
+}
+
 // resolve hands a response to the request of the simulator waiting for it.
 func (ss *session) resolve(seq uint32, p []byte) {
 	ss.mu.Lock()
-	ch, ok := ss.pending[seq]
+	w, ok := ss.pending[seq]
 	if ok {
 		delete(ss.pending, seq)
 	}
 	ss.mu.Unlock()
-	if ok {
-		ch <- append([]byte(nil), p...) // buffered, one response per request
+	switch {
+	case !ok:
+	case w.storm != nil:
+		w.storm <- stormResp{seq: seq, status: pdu.StatusOf(p)} // buffered: room for the storm's window
+	default:
+		w.ch <- append([]byte(nil), p...) // buffered, one response per request
 	}
 }

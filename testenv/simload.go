@@ -23,7 +23,11 @@ type LoadProfile struct {
 	Errors   []StatusShare  // refusals by share (0.01 is 1 %); the rest are ESME_ROK
 	Drop     float64        // share of submissions that get no answer at all
 	Receipts []ReceiptShare // final states of receipts by share; nil: all DELIVRD
-	Seed     uint64         // seeds the sessions' generators; 0: a random seed
+	// ReceiptDelay, when set, is how long after its submit_sm_resp each
+	// receipt goes out, drawn per receipt (handsets answer late, some much
+	// later); it replaces SMSCConfig.ReceiptDelay.
+	ReceiptDelay Latency
+	Seed         uint64 // seeds the sessions' generators; 0: a random seed
 }
 
 // StatusShare is a share of answers with one command_status.
@@ -103,14 +107,24 @@ func (p *LoadProfile) validate() error {
 	if len(p.Receipts) > 0 && math.Abs(rs-1) > 1e-9 {
 		return fmt.Errorf("receipt shares add up to %v: want 1", rs)
 	}
-	l := p.Latency
+	if err := p.Latency.validate(); err != nil {
+		return fmt.Errorf("latency: %w", err)
+	}
+	if err := p.ReceiptDelay.validate(); err != nil {
+		return fmt.Errorf("receipt delay: %w", err)
+	}
+	return nil
+}
+
+// validate checks l's kind and values.
+func (l Latency) validate() error {
 	switch {
 	case l.Kind > LatencyLogNormal:
-		return fmt.Errorf("unknown latency distribution %d", l.Kind)
+		return fmt.Errorf("unknown distribution %d", l.Kind)
 	case l.Base < 0 || l.Max < 0 || l.Sigma < 0:
-		return fmt.Errorf("latency %+v: want no negative values", l)
+		return fmt.Errorf("%+v: want no negative values", l)
 	case l.Kind == LatencyUniform && l.Max < l.Base:
-		return fmt.Errorf("uniform latency %v-%v: the most is below the least", l.Base, l.Max)
+		return fmt.Errorf("uniform %v-%v: the most is below the least", l.Base, l.Max)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -209,6 +210,8 @@ func TestParseLoadSpecs(t *testing.T) {
 		{Errors: []StatusShare{{pdu.ESME_RTHROTTLED, 0.6}}, Drop: 0.5},
 		{Receipts: []ReceiptShare{{"DELIVRD", 0.5}}},
 		{Latency: Latency{Kind: LatencyUniform, Base: 2 * time.Millisecond, Max: time.Millisecond}},
+		{ReceiptDelay: Latency{Kind: LatencyUniform, Base: 2 * time.Second, Max: time.Second}},
+		{ReceiptDelay: Latency{Kind: LatencyLogNormal, Base: time.Second, Sigma: -1}},
 	} {
 		if _, err := StartSMSC(SMSCConfig{Load: &p}); err == nil {
 			t.Errorf("StartSMSC accepted the load profile %+v", p)
@@ -217,33 +220,160 @@ func TestParseLoadSpecs(t *testing.T) {
 }
 
 // TestLoadPathDoesNotAllocate: under a load profile a submission's answer,
-// delayed through the scheduler's heap, allocates nothing once the
-// buffers are warm.
+// delayed through the scheduler's heap, and its receipt, after a drawn
+// delay, allocate nothing once the buffers are warm.
 func TestLoadPathDoesNotAllocate(t *testing.T) {
-	prof := &LoadProfile{
-		Latency: Latency{Kind: LatencyLogNormal, Base: time.Millisecond, Sigma: 0.5},
-		Errors:  []StatusShare{{pdu.ESME_RTHROTTLED, 0.1}},
-		// No drops: every run must schedule an answer, or an allocation
-		// in each one could hide under AllocsPerRun's rounding down.
-		Seed: 7,
+	if raceEnabled {
+		t.Skip("the buffers come from a sync.Pool, which drops some on purpose under -race")
 	}
-	s := &SMSC{cfg: SMSCConfig{Load: prof}, sessions: map[uint64]*session{}, unknown: map[pdu.CommandID]uint64{},
-		schedWake: make(chan struct{}, 1), done: make(chan struct{}), jobs: make(jobHeap, 0, 64)}
-	ss := newSession(s, 1, discardConn{})
-	ss.rBound, ss.rBindID, ss.rSystemID = true, pdu.BindTransmitter, "acme"
-	raw, _ := pdu.AppendSubmitSM(nil, 5, sm(strings.Repeat("x", 160)))
-	allocs := testing.AllocsPerRun(2000, func() {
-		ss.handle(raw)
-		// What the scheduler does once the answer is due.
-		for len(s.jobs) > 0 {
-			j := s.jobs.pop()
-			ss.sendNow(j.raw)
-			j.sent()
+	for _, tc := range []struct {
+		name    string
+		cfg     SMSCConfig
+		receipt byte
+	}{
+		{"answers", SMSCConfig{Load: &LoadProfile{
+			Latency: Latency{Kind: LatencyLogNormal, Base: time.Millisecond, Sigma: 0.5},
+			Errors:  []StatusShare{{pdu.ESME_RTHROTTLED, 0.1}},
+			// No drops: every run must schedule an answer, or an allocation
+			// in each one could hide under AllocsPerRun's rounding down.
+			Seed: 7,
+		}}, 0},
+		// No refusals, for the same reason: every run queues a receipt.
+		{"receipts", SMSCConfig{AutoReceipts: true, Load: &LoadProfile{
+			Latency:      Latency{Kind: LatencyFixed, Base: time.Millisecond},
+			Receipts:     []ReceiptShare{{"DELIVRD", 0.9}, {"UNDELIV", 0.1}},
+			ReceiptDelay: Latency{Kind: LatencyUniform, Base: time.Millisecond, Max: 50 * time.Millisecond},
+			Seed:         7,
+		}}, 1},
+	} {
+		s := &SMSC{cfg: tc.cfg, sessions: map[uint64]*session{}, unknown: map[pdu.CommandID]uint64{},
+			schedWake: make(chan struct{}, 1), done: make(chan struct{}), jobs: make(jobHeap, 0, 64)}
+		ss := newSession(s, 1, discardConn{})
+		ss.rBound, ss.rBindID, ss.rSystemID = true, pdu.BindTransceiver, "acme"
+		m := sm(strings.Repeat("x", 160))
+		m.RegisteredDelivery = tc.receipt
+		raw, _ := pdu.AppendSubmitSM(nil, 5, m)
+		receipts := 0
+		allocs := testing.AllocsPerRun(2000, func() {
+			ss.handle(raw)
+			// What the scheduler does once the answer and the receipt are due.
+			for len(s.jobs) > 0 {
+				j := s.jobs.pop()
+				if j.sess == nil {
+					pdu.SetSeq(j.raw, ss.nextSeq())
+					receipts++
+				}
+				ss.sendNow(j.raw)
+				j.sent()
+			}
+			ss.drained()
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %.1f allocations per submit_sm under a load profile", tc.name, allocs)
 		}
-		ss.drained()
-	})
-	if allocs != 0 {
-		t.Errorf("%.1f allocations per submit_sm under a load profile", allocs)
+		if tc.receipt != 0 && receipts != 2001 { // AllocsPerRun runs once more to warm up
+			t.Errorf("%s: %d receipts in 2001 runs", tc.name, receipts)
+		}
+	}
+}
+
+// TestAutoReceiptBytes: the automatic receipt, built from octets, is the
+// PDU buildReceipt builds from strings.
+func TestAutoReceiptBytes(t *testing.T) {
+	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	ucs2 := byte(pdu.CodingUCS2)
+	for _, tc := range []struct {
+		text string
+		dc   *byte
+		stat string
+	}{
+		{"hello", nil, "DELIVRD"},
+		{"", nil, "UNDELIV"},
+		{"a text of more than twenty characters", nil, "EXPIRED"},
+		{"€uro {braces} and more than twenty", nil, "DELIVRD"},
+		{"héllo wörld ünïcödé çharacters", &ucs2, "REJECTD"},
+		{"😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀", nil, "DELIVRD"},
+	} {
+		var dc byte
+		var ud []byte
+		if tc.dc == nil {
+			dc, ud = pdu.EncodeBest(tc.text)
+		} else {
+			dc = *tc.dc
+			ud, _ = pdu.EncodeText(dc, tc.text)
+		}
+		raw, err := pdu.AppendSubmitSM(nil, 1, &pdu.SM{
+			Source: pdu.Addr{TON: 5, NPI: 0, Addr: "ACME"}, Dest: pdu.Addr{TON: 1, NPI: 1, Addr: "+15550002222"},
+			DataCoding: dc, ShortMessage: ud, RegisteredDelivery: 1,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := mustScan(t, raw)
+		decoded, _ := pdu.AppendText(nil, m.DataCoding, m.UserData())
+		got := appendAutoReceipt(nil, m, []byte("a0001"), tc.stat, appendReceiptText(nil, []byte("a0001"), tc.stat, at, decoded))
+		want, err := buildReceipt(0, ReceiptSpec{MessageID: "a0001", From: "+15550002222", To: "ACME", Stat: tc.stat},
+			pdu.Addr{TON: 1, NPI: 1}, pdu.Addr{TON: 5, NPI: 0}, at, at, string(decoded))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%q: receipt\n% x\nwant\n% x", tc.text, got, want)
+		}
+	}
+}
+
+// TestReceiptDelayDrawn: with a uniform receipt delay, receipts arrive
+// spread over its range after their submit_sm_resp.
+func TestReceiptDelayDrawn(t *testing.T) {
+	const n, lo, hi = 200, 20 * time.Millisecond, 120 * time.Millisecond
+	s := startSMSC(t, SMSCConfig{AutoReceipts: true, ReceiptDelay: time.Hour, Load: &LoadProfile{
+		ReceiptDelay: Latency{Kind: LatencyUniform, Base: lo, Max: hi}, Seed: 3,
+	}})
+	e := bound(t, s, ESMEConfig{}, pdu.BindTransceiver, "acme", "x")
+	m := sm("receipt please")
+	m.RegisteredDelivery = 1
+	ctx := Context(t, 10*time.Second)
+	// One at a time, so that no response waits in a batch.
+	for range n {
+		if r, err := e.Submit(ctx, m); err != nil || r.Header.Status != pdu.ESME_ROK {
+			t.Fatalf("submit: %+v %v", r, err)
+		}
+	}
+	for i := range n {
+		if _, err := e.NextDeliver(ctx); err != nil {
+			t.Fatalf("receipt %d of %d: %v", i+1, n, err)
+		}
+	}
+	// When each response and each receipt arrived, matched by message id.
+	respAt, delays := map[string]time.Time{}, []time.Duration{}
+	for _, r := range e.Received() {
+		switch r.Header.ID {
+		case pdu.SubmitSMResp:
+			id, _, _ := cstringAt(r.Raw, pdu.HeaderLen, 65)
+			respAt[string(id)] = r.At
+		case pdu.DeliverSM:
+			id, ok := pdu.ReceiptID(mustScan(t, r.Raw))
+			at, sent := respAt[string(id)]
+			if !ok || !sent {
+				t.Fatalf("a receipt for %q, which no response named", id)
+			}
+			delays = append(delays, r.At.Sub(at))
+		}
+	}
+	if len(delays) != n {
+		t.Fatalf("%d receipts matched, want %d", len(delays), n)
+	}
+	slices.Sort(delays)
+	first, last := delays[0], delays[n-1]
+	// The scheduler may send a little late, never early; the client may
+	// read a response a little late. The draws of 200 cover most of the
+	// range.
+	if first < lo-5*time.Millisecond || last > hi+30*time.Millisecond {
+		t.Errorf("receipt delays %v … %v, want within %v … %v", first, last, lo, hi)
+	}
+	if last-first < (hi-lo)/2 {
+		t.Errorf("receipt delays %v … %v: not spread over %v … %v", first, last, lo, hi)
 	}
 }
 

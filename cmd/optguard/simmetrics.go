@@ -20,6 +20,12 @@ var (
 		"Message submissions the load profile left unanswered (-drop).", nil, nil)
 	descSimReceipts = prometheus.NewDesc("optguard_sim_receipts_total",
 		"Delivery receipts queued, by final state.", []string{"stat"}, nil)
+	descSimMOSent = prometheus.NewDesc("optguard_sim_mo_sent_total",
+		"MOs the simulator's stream sent (-mo-rate); a long MO counts once.", nil, nil)
+	descSimMOParts = prometheus.NewDesc("optguard_sim_mo_parts_sent_total",
+		"deliver_sm the simulator's MO stream sent: one per MO, two per long MO (-mo-long).", nil, nil)
+	descSimMOAnswered = prometheus.NewDesc("optguard_sim_mo_answered_total",
+		"Responses to the MO stream's deliver_sm, by command_status.", []string{"status"}, nil)
 )
 
 func (c simCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -27,6 +33,9 @@ func (c simCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descSimAnswered
 	ch <- descSimDropped
 	ch <- descSimReceipts
+	ch <- descSimMOSent
+	ch <- descSimMOParts
+	ch <- descSimMOAnswered
 }
 
 func (c simCollector) Collect(ch chan<- prometheus.Metric) {
@@ -40,5 +49,10 @@ func (c simCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descSimDropped, prometheus.CounterValue, float64(st.Dropped))
 	for stat, n := range st.Receipts {
 		ch <- prometheus.MustNewConstMetric(descSimReceipts, prometheus.CounterValue, float64(n), stat)
+	}
+	ch <- prometheus.MustNewConstMetric(descSimMOSent, prometheus.CounterValue, float64(st.MOSent))
+	ch <- prometheus.MustNewConstMetric(descSimMOParts, prometheus.CounterValue, float64(st.MOParts))
+	for code, n := range st.MOAnswered {
+		ch <- prometheus.MustNewConstMetric(descSimMOAnswered, prometheus.CounterValue, float64(n), code.String())
 	}
 }
