@@ -67,8 +67,10 @@ type LoadConfig struct {
 	// ReceiptWait is how long the run waits after the last response for
 	// the receipts still due; 0 = 5 s when receipts are asked for.
 	ReceiptWait time.Duration
-	// HeldPrefix marks the message ids of held messages (LoadGroupResult.Held).
-	HeldPrefix string
+	// Held, when set, says which message ids of ESME_ROK responses are a
+	// consent proxy's held messages rather than the SMSC's
+	// (LoadGroupResult.Held). It must not allocate.
+	Held func(id []byte) bool
 	// Seed seeds the draws from Mix, ReceiptShare and a random population;
 	// 0 = a fixed seed, so that runs repeat.
 	Seed uint64
@@ -76,6 +78,12 @@ type LoadConfig struct {
 	// BindID: groups of binds of their own kind and account, sharing the
 	// run's pace (receiver groups only receive: receipts and MOs).
 	BindGroups []LoadBindGroup
+
+	// AtEnd, when set, is called when the plan's time is up (or ctx ended
+	// the run), before the binds drain and unbind; the run waits for it.
+	// Traffic sent beside the load (an MO storm) stops there, while the
+	// binds that receive it are still up.
+	AtEnd func()
 
 	// OnSecond, when set, is called once a second of the run (warmup
 	// included), from a goroutine of its own, with that second's figures:
@@ -269,6 +277,9 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	stopAt := time.Now()
 	r.stopping.Store(true)
 	close(r.stop)
+	if cfg.AtEnd != nil {
+		cfg.AtEnd()
+	}
 
 	// Writers drain their windows; then the receipts still due have until
 	// ReceiptWait; then every bind unbinds. Past a hard limit the
@@ -417,17 +428,29 @@ func (r *loadRun) tick(done <-chan struct{}) {
 			b.ival.Reset()
 			b.ivalMu.Unlock()
 		}
-		ph := &r.sched.phases[r.sched.at(max(at-time.Nanosecond, 0))]
-		sec := LoadSecond{At: at, Phase: ph.name,
+		phase := "drain" // after the plan: the last responses and receipts
+		if at-time.Nanosecond < r.sched.end {
+			phase = r.sched.phases[r.sched.at(max(at-time.Nanosecond, 0))].name
+		}
+		sec := LoadSecond{At: at, Phase: phase,
 			Sent: cur.sent - prev.sent, Answered: cur.answered - prev.answered, NotOK: cur.notOK - prev.notOK,
 			Stalls: cur.stalls - prev.stalls, Receipts: cur.receipts - prev.receipts, MOs: cur.mos - prev.mos,
 			P50: h.Quantile(0.5), P99: h.Quantile(0.99), Max: h.Max()}
 		prev = cur
-		if !last || sec.Sent+sec.Answered+sec.Receipts+sec.MOs > 0 {
-			r.series = append(r.series, sec)
-			if r.cfg.OnSecond != nil {
-				r.cfg.OnSecond(sec)
+		if last {
+			// The run's last, partial second: a few milliseconds of drain
+			// fold into the second before, so that no two share a time.
+			if n := len(r.series); n > 0 && at-r.series[n-1].At < 100*time.Millisecond {
+				r.series[n-1].fold(sec)
+				return
 			}
+			if sec.Sent+sec.Answered+sec.Receipts+sec.MOs == 0 {
+				return
+			}
+		}
+		r.series = append(r.series, sec)
+		if r.cfg.OnSecond != nil {
+			r.cfg.OnSecond(sec)
 		}
 		if last {
 			return
@@ -435,6 +458,18 @@ func (r *loadRun) tick(done <-chan struct{}) {
 		next = next.Add(time.Second)
 		timer.Reset(time.Until(next))
 	}
+}
+
+// fold adds a short tail's counts to s (its latency figures stay s's, but
+// for a larger Max).
+func (s *LoadSecond) fold(t LoadSecond) {
+	s.Sent += t.Sent
+	s.Answered += t.Answered
+	s.NotOK += t.NotOK
+	s.Stalls += t.Stalls
+	s.Receipts += t.Receipts
+	s.MOs += t.MOs
+	s.Max = max(s.Max, t.Max)
 }
 
 // secondCounts sums the binds' running counters.
@@ -1233,7 +1268,7 @@ func (b *loadBind) response(p []byte, h pdu.Header) {
 		g := &b.gs[meta.group]
 		g.responses++
 		countStatus(&g.byStatus, &g.otherStatus, h.Status)
-		if len(id) > 0 && r.cfg.HeldPrefix != "" && len(id) >= len(r.cfg.HeldPrefix) && string(id[:len(r.cfg.HeldPrefix)]) == r.cfg.HeldPrefix {
+		if len(id) > 0 && r.cfg.Held != nil && r.cfg.Held(id) {
 			g.held++
 		}
 	}

@@ -155,7 +155,7 @@ func (h *LoadHandsets) validate() error {
 // in it, and the latency of the responses read in it.
 type LoadSecond struct {
 	At            time.Duration // since the run started (warmup included), at the end of the second
-	Phase         string        // the phase it ended in ("warmup" during the warmup)
+	Phase         string        // the phase it ended in ("warmup" during the warmup, "drain" after the plan)
 	Sent          uint64        // requests written
 	Answered      uint64        // responses read
 	NotOK         uint64        // responses with a status other than ESME_ROK (generic_nack included)
@@ -184,8 +184,8 @@ type LoadPhaseResult struct {
 type LoadGroupResult struct {
 	Sent, Responses uint64
 	ByStatus        map[pdu.Status]uint64
-	// Held counts ESME_ROK responses whose message_id starts with
-	// LoadConfig.HeldPrefix (the proxy held the message for consent).
+	// Held counts ESME_ROK responses whose message_id LoadConfig.Held
+	// says is a held message's (the proxy held it for consent).
 	Held     uint64
 	Receipts uint64 // receipts matched to a request to the group
 }

@@ -201,7 +201,7 @@ func TestLoadIntendedLatency(t *testing.T) {
 		t.Fatalf("seconds %+v", seconds)
 	}
 	var answered uint64
-	for _, sec := range seconds {
+	for _, sec := range res.Series {
 		answered += sec.Answered
 	}
 	if answered != res.Responses {

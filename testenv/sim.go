@@ -47,6 +47,13 @@ type SMSCConfig struct {
 	// tests: latency, refusals, unanswered requests, receipt states.
 	Load *LoadProfile
 
+	// Inspect, when set, is shown every message submission (submit_sm,
+	// data_sm, submit_multi) as it arrives, scanned: a load test's check of
+	// what reached the SMSC (e.g. that no opted-out handset did) without
+	// recording every PDU. It runs on the session's reader, must be quick
+	// and must not keep m, which is reused.
+	Inspect func(m *pdu.Message)
+
 	Logf func(format string, args ...any) // optional
 }
 

@@ -45,8 +45,9 @@ type session struct {
 	rtext     []byte // a receipt's original text, decoded
 	rbody     []byte // a receipt's text
 	msg       pdu.Message
-	closing   bool       // after unbind
-	rng       *rand.Rand // draws the load profile's fates (SMSCConfig.Load)
+	insp      pdu.Message // the submission Inspect is shown
+	closing   bool        // after unbind
+	rng       *rand.Rand  // draws the load profile's fates (SMSCConfig.Load)
 
 	mu      sync.Mutex
 	seq     uint32            // guarded by mu: next sequence number the simulator originates
@@ -256,6 +257,11 @@ func (ss *session) handle(p []byte) {
 	if !ss.rBound && !h.ID.IsBind() {
 		ss.emit(pdu.AppendGenericNack(b, pdu.ESME_RINVBNDSTS, h.Seq), ctlResp)
 		return
+	}
+	if s.cfg.Inspect != nil && (h.ID == pdu.SubmitSM || h.ID == pdu.DataSM || h.ID == pdu.SubmitMulti) {
+		if pdu.Scan(p, &ss.insp) == nil {
+			s.cfg.Inspect(&ss.insp)
+		}
 	}
 	switch h.ID {
 	case pdu.BindTransmitter, pdu.BindReceiver, pdu.BindTransceiver:

@@ -939,3 +939,28 @@ func TestCloseWithResponsesFull(t *testing.T) {
 		t.Errorf("%d responses kept, want 2", n)
 	}
 }
+
+// TestInspectSeesSubmissions: Inspect is shown every submission as it
+// arrives, scanned; nothing else (an enquire_link) reaches it.
+func TestInspectSeesSubmissions(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	s := startSMSC(t, SMSCConfig{Inspect: func(m *pdu.Message) {
+		mu.Lock()
+		seen = append(seen, m.ID.String()+" "+string(m.Dest.Addr))
+		mu.Unlock()
+	}})
+	e := bound(t, s, ESMEConfig{}, pdu.BindTransmitter, "acme", "x")
+	ctx := Context(t, 5*time.Second)
+	if r, err := e.Submit(ctx, sm("one")); err != nil || r.Header.Status != pdu.ESME_ROK {
+		t.Fatal(r.Header.Status, err)
+	}
+	if err := e.EnquireLink(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 1 || seen[0] != "submit_sm "+sm("one").Dest.Addr {
+		t.Fatalf("Inspect saw %q", seen)
+	}
+}
