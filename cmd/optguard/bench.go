@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -35,6 +36,22 @@ type benchFlags struct {
 	profDir  string // -cpuprofile-dir: a CPU profile per target and round
 	storm    stormFlags
 	idle     idleFlags
+	scenario string
+	reports  reportFlag
+	quiet    bool
+}
+
+// reportFlag collects repeated -report FILE flags.
+type reportFlag []string
+
+func (r *reportFlag) String() string { return strings.Join(*r, ",") }
+
+func (r *reportFlag) Set(v string) error {
+	if err := checkReportPath(v); err != nil {
+		return err
+	}
+	*r = append(*r, v)
+	return nil
 }
 
 // runBench is `optguard bench`: drive submit_sm through a target and report
@@ -66,17 +83,42 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.load.VaryDest, "vary-dest", true, "cycle the destination through 10,000 numbers")
 	fs.StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	fs.StringVar(&f.profDir, "cpuprofile-dir", "", "with -baseline: write a CPU profile of each target's run in each round to `dir`/TARGET-ROUND.prof (go tool pprof dir/policy-*.prof merges a target's rounds)")
+	fs.StringVar(&f.scenario, "scenario", "", "run a scenario: a built-in `NAME` (relay, consent-mix, stop-storm, long-messages) or a YAML file (docs/SCENARIOS.md); list shows the built-ins")
+	fs.Var(&f.reports, "report", "write a report to `FILE`: .json (figures), .csv (per-second series) or .html (self-contained, with charts); repeatable")
+	fs.BoolVar(&f.quiet, "quiet", false, "no live progress line")
 	f.storm.register(fs)
 	f.idle.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: optguard bench -target HOST:PORT | -baseline | -scenario NAME|FILE [-target HOST:PORT] | -storm | -idle-binds N [flags]
+
+Drives SMPP load and reports throughput and latency: against any SMPP server
+(-target), optguard against a plain relay and the simulator side by side
+(-baseline), a scenario file with phases, a message mix, handset groups and
+MO traffic (-scenario; against -target or in-process), a STOP storm through
+the policy (-storm), or thousands of idle binds beside the loaded ones
+(-idle-binds). A line a second shows the progress (-quiet: none); Ctrl-C ends
+the run early and still prints and writes what was measured.
+
+Flags:`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if f.scenario == "list" {
+		listScenarios(stdout)
+		return 0
 	}
 	if f.idle.binds < 0 {
 		fmt.Fprintln(stderr, "bench: -idle-binds must not be negative")
 		return 2
 	}
-	if n := btoi(f.baseline) + btoi(f.target != "") + btoi(f.storm.on) + btoi(f.idle.binds > 0); n != 1 {
-		fmt.Fprintln(stderr, "bench: give one of -target HOST:PORT, -baseline, -storm or -idle-binds N")
+	if n := btoi(f.baseline) + btoi(f.target != "" || f.scenario != "") + btoi(f.storm.on) + btoi(f.idle.binds > 0); n != 1 {
+		fmt.Fprintln(stderr, "bench: give one of -target HOST:PORT, -scenario NAME|FILE (with or without -target), -baseline, -storm or -idle-binds N")
+		return 2
+	}
+	if len(f.reports) > 0 && (f.storm.on || f.idle.binds > 0) {
+		fmt.Fprintln(stderr, "bench: -report goes with -target, -scenario or -baseline")
 		return 2
 	}
 	if f.load.Binds < 1 || f.load.Window < 1 || f.load.Duration <= 0 || f.rounds < 1 {
@@ -105,6 +147,13 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if f.scenario != "" {
+		if err := benchScenario(ctx, f, stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	if f.storm.on || f.idle.binds > 0 {
 		run := benchStorm
 		if f.idle.binds > 0 {
@@ -121,9 +170,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "machine: %d CPUs, %s %s/%s\n\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	var err error
 	if f.baseline {
-		err = benchBaseline(ctx, f, stdout)
+		err = benchBaseline(ctx, f, stdout, stderr)
 	} else {
-		err = benchTarget(ctx, f, stdout)
+		err = benchTarget(ctx, f, stdout, stderr)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
@@ -146,15 +195,46 @@ func rateString(r int) string {
 	return fmt.Sprintf("%d submit_sm/s", r)
 }
 
-// benchTarget loads one target and prints the result.
-func benchTarget(ctx context.Context, f benchFlags, w io.Writer) error {
+// benchTarget loads one target, prints the result and writes the reports;
+// an interrupted run still does both with what it measured.
+func benchTarget(ctx context.Context, f benchFlags, w, progressTo io.Writer) error {
+	started := time.Now()
 	cfg := f.load
 	cfg.Addr = f.target
+	prog := f.progress(progressTo, "", &cfg)
 	res, err := testenv.RunLoad(ctx, cfg)
-	if err != nil {
+	prog.done()
+	interrupted := ctx.Err() != nil
+	if err != nil && !interrupted {
 		return err
 	}
 	res.Format(w)
+	return f.writeReports(w, reportInput{Command: os.Args, Params: reportLoadParams(cfg), Started: started,
+		Runs: []reportRun{{Name: "target", Round: 1, Res: res}}, Interrupted: interrupted})
+}
+
+// progress starts the live progress line of one run of cfg (none with
+// -quiet), labelled.
+func (f *benchFlags) progress(w io.Writer, label string, cfg *testenv.LoadConfig) *progress {
+	p := newProgress(w, label, cfg.Warmup+cfg.Duration)
+	if !f.quiet {
+		cfg.OnSecond = p.second
+	}
+	return p
+}
+
+// writeReports writes the report to every -report file.
+func (f *benchFlags) writeReports(w io.Writer, in reportInput) error {
+	if len(f.reports) == 0 {
+		return nil
+	}
+	rep := buildReport(in, currentMachine())
+	for _, path := range f.reports {
+		if err := writeReportFile(path, &rep); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "report written to %s\n", path)
+	}
 	return nil
 }
 
@@ -169,7 +249,8 @@ type benchRun struct {
 // proxy with the consent policy in this process and loads each in turn for
 // f.rounds rounds, so that the four are compared on the same machine at the
 // same time.
-func benchBaseline(ctx context.Context, f benchFlags, w io.Writer) error {
+func benchBaseline(ctx context.Context, f benchFlags, w, progressTo io.Writer) error {
+	started := time.Now()
 	sim, err := testenv.StartSMSC(testenv.SMSCConfig{})
 	if err != nil {
 		return err
@@ -189,7 +270,7 @@ func benchBaseline(ctx context.Context, f benchFlags, w io.Writer) error {
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	pol, err := startPolicyProxy(sim.Addr())
+	pol, err := startPolicyProxy(sim.Addr(), config.ModeDisclaimer)
 	if err != nil {
 		return err
 	}
@@ -204,6 +285,16 @@ func benchBaseline(ctx context.Context, f benchFlags, w io.Writer) error {
 		{"policy", pol.p.addr()},
 	}
 	var runs []benchRun
+	report := func(interrupted bool) error {
+		in := reportInput{Command: os.Args, Params: reportLoadParams(f.load), Started: started, Interrupted: interrupted}
+		for _, r := range runs {
+			in.Runs = append(in.Runs, reportRun{Name: r.target, Round: r.round, Res: r.res})
+		}
+		if !interrupted {
+			in.Baseline = baselineRatios(runs, f.rounds)
+		}
+		return f.writeReports(w, in)
+	}
 	for round := 1; round <= f.rounds; round++ {
 		// Every other round runs the targets in reverse, so that none
 		// always runs right after the same one (whose load leaves the
@@ -219,20 +310,50 @@ func benchBaseline(ctx context.Context, f benchFlags, w io.Writer) error {
 			if err != nil {
 				return err
 			}
+			prog := f.progress(progressTo, fmt.Sprintf("round %d %s", round, t.name), &cfg)
 			res, err := testenv.RunLoad(ctx, cfg)
+			prog.done()
 			stopProfile()
+			if ctx.Err() != nil {
+				// Ctrl-C: what was measured is still printed and written.
+				runs = append(runs, benchRun{round, t.name, res})
+				printRuns(w, runs)
+				fmt.Fprintln(w, "\ninterrupted: no comparison")
+				return report(true)
+			}
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", round, t.name, err)
 			}
 			runs = append(runs, benchRun{round, t.name, res})
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
 		}
 	}
 	printRuns(w, runs)
 	printComparison(w, runs, f.rounds)
-	return nil
+	return report(false)
+}
+
+// baselineRatios are -baseline's per-round ratios, for the report.
+func baselineRatios(runs []benchRun, rounds int) *reportBaseline {
+	b := &reportBaseline{}
+	for round := 1; round <= rounds; round++ {
+		tput := map[string]float64{}
+		for _, r := range runs {
+			if r.round == round {
+				tput[r.target] = r.res.PerSecond
+			}
+		}
+		b.ProxyRelayRounds = append(b.ProxyRelayRounds, safeRatio(tput["proxy"], tput["relay"]))
+		b.PolicyProxyRounds = append(b.PolicyProxyRounds, safeRatio(tput["policy"], tput["proxy"]))
+	}
+	b.ProxyRelay, b.PolicyProxy = median(b.ProxyRelayRounds), median(b.PolicyProxyRounds)
+	return b
+}
+
+func safeRatio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
 }
 
 // startTargetProfile starts a CPU profile of one target's run in dir (none
@@ -292,8 +413,8 @@ type policyProxy struct {
 }
 
 // startPolicyProxy starts optguard with the policy on in front of the
-// simulator, with logging off.
-func startPolicyProxy(simAddr string) (*policyProxy, error) {
+// simulator, with logging off, the default organization in mode.
+func startPolicyProxy(simAddr string, mode config.Mode) (*policyProxy, error) {
 	dir, err := os.MkdirTemp("", "optguard-bench-")
 	if err != nil {
 		return nil, err
@@ -303,7 +424,7 @@ func startPolicyProxy(simAddr string) (*policyProxy, error) {
 	cfg.Admin.Address = ""
 	cfg.Upstream.Default.Address = simAddr
 	cfg.Data.Dir = dir
-	cfg.SetDefaultMode(config.ModeDisclaimer)
+	cfg.SetDefaultMode(mode)
 	if err := cfg.Validate(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -314,6 +435,17 @@ func startPolicyProxy(simAddr string) (*policyProxy, error) {
 		return nil, err
 	}
 	return &policyProxy{p: p, dir: dir}, nil
+}
+
+// refusedStatus is the command_status the default organization refuses
+// MTs with.
+func (pp *policyProxy) refusedStatus() pdu.Status {
+	for _, o := range pp.p.cfg.ResolvedOrganizations() {
+		if o.Name == config.DefaultOrganization {
+			return pdu.Status(o.RefusedStatus)
+		}
+	}
+	return pdu.ESME_RX_P_APPN
 }
 
 func (pp *policyProxy) close() {
@@ -406,16 +538,8 @@ func printComparison(w io.Writer, runs []benchRun, rounds int) {
 	}
 	tput := func(r benchRun) float64 { return r.res.PerSecond }
 	p99 := func(r benchRun) float64 { return float64(r.res.Latency.Quantile(0.99)) }
-	ratios := make([]float64, rounds)
-	polRatios := make([]float64, rounds)
-	for i := range ratios {
-		if relay[i].res.PerSecond > 0 {
-			ratios[i] = prox[i].res.PerSecond / relay[i].res.PerSecond
-		}
-		if prox[i].res.PerSecond > 0 {
-			polRatios[i] = pol[i].res.PerSecond / prox[i].res.PerSecond
-		}
-	}
+	b := baselineRatios(runs, rounds)
+	ratios, polRatios := b.ProxyRelayRounds, b.PolicyProxyRounds
 	fmt.Fprintf(w, "\nmedian submit_sm/s: direct %.0f, relay %.0f, proxy %.0f, policy %.0f\n", med(direct, tput), med(relay, tput), med(prox, tput), med(pol, tput))
 	fmt.Fprintf(w, "proxy/relay throughput: %.2f (median of per-round ratios %s)\n", median(ratios), fmtRatios(ratios))
 	fmt.Fprintf(w, "policy/proxy throughput: %.2f (median of per-round ratios %s)\n", median(polRatios), fmtRatios(polRatios))

@@ -1410,22 +1410,17 @@ func (s *scenario) smscConfig() (testenv.SMSCConfig, error) {
 	if err != nil {
 		return testenv.SMSCConfig{}, fmt.Errorf("scenario: sim.receipt_delay: %w", err)
 	}
+	if l.Kind != testenv.LatencyNone {
+		if p == nil {
+			p = &testenv.LoadProfile{Seed: s.Seed}
+		}
+		p.ReceiptDelay = l // drawn per receipt
+	}
 	return testenv.SMSCConfig{
 		AutoReceipts: s.Receipts > 0,
-		ReceiptDelay: receiptDelay(l),
 		DecimalIDs:   s.Sim.DecimalIDs,
 		Load:         p,
 	}, nil
-}
-
-// receiptDelay reduces a receipt delay distribution to the one duration
-// SMSCConfig takes: its median (uniform: the midpoint). SMSCConfig needs a
-// distribution field for the rest of the spec to count.
-func receiptDelay(l testenv.Latency) time.Duration {
-	if l.Kind == testenv.LatencyUniform {
-		return (l.Base + l.Max) / 2
-	}
-	return l.Base
 }
 
 // moStorm is the MO traffic the in-process simulator sends beside the load,

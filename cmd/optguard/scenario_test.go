@@ -208,7 +208,7 @@ func TestScenarioConsentMix(t *testing.T) {
 		t.Errorf("profile %+v, %v", p, err)
 	}
 	sc, _ := s.smscConfig()
-	if !sc.AutoReceipts || sc.ReceiptDelay != 800*time.Millisecond || sc.Load == nil {
+	if !sc.AutoReceipts || sc.Load == nil || sc.Load.ReceiptDelay != (testenv.Latency{Kind: testenv.LatencyLogNormal, Base: 800 * time.Millisecond, Sigma: 0.5, Max: 4 * time.Second}) {
 		t.Errorf("smsc %+v", sc)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -183,12 +184,30 @@ func TestCommands(t *testing.T) {
 }
 
 // TestBenchBaseline runs a short `optguard bench -baseline` and checks that it
-// measured all three targets and printed the comparison.
+// measured all four targets, printed the comparison and a progress line a
+// second, and wrote the report with the side-by-side ratios.
 func TestBenchBaseline(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := run([]string{"bench", "-baseline", "-duration", "300ms", "-warmup", "100ms", "-rounds", "1", "-binds", "2", "-window", "32"}, &out, &errOut)
+	report := filepath.Join(t.TempDir(), "baseline.json")
+	code := run([]string{"bench", "-baseline", "-duration", "1s", "-warmup", "100ms", "-rounds", "1", "-binds", "2", "-window", "32", "-report", report}, &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, target := range []string{"direct", "relay", "proxy", "policy"} {
+		if !strings.Contains(errOut.String(), "round 1 "+target+" ") {
+			t.Errorf("no progress line of %s:\n%s", target, errOut.String())
+		}
+	}
+	var rep struct {
+		Runs     []struct{ Name string } `json:"runs"`
+		Baseline *struct {
+			ProxyRelay       float64   `json:"proxy_relay"`
+			ProxyRelayRounds []float64 `json:"proxy_relay_rounds"`
+		} `json:"baseline"`
+	}
+	if data, err := os.ReadFile(report); err != nil || json.Unmarshal(data, &rep) != nil || len(rep.Runs) != 4 ||
+		rep.Baseline == nil || rep.Baseline.ProxyRelay <= 0 || len(rep.Baseline.ProxyRelayRounds) != 1 {
+		t.Fatalf("report %+v (%v)", rep, err)
 	}
 	for _, want := range []string{" direct ", " relay ", " proxy ", "proxy/relay throughput:", "added by the proxy"} {
 		if !strings.Contains(out.String(), want) {
