@@ -73,11 +73,24 @@ func (l Latency) draw(r *rand.Rand) time.Duration {
 		return l.Base + time.Duration(r.Int64N(int64(l.Max-l.Base)+1))
 	case LatencyLogNormal:
 		d := time.Duration(float64(l.Base) * math.Exp(l.Sigma*r.NormFloat64()))
-		limit := l.Max
-		if limit <= 0 {
-			limit = 100 * l.Base
+		return min(d, l.Cap())
+	}
+	return 0
+}
+
+// Cap returns the longest latency l draws: what a caller waits for every
+// answer to have come.
+func (l Latency) Cap() time.Duration {
+	switch l.Kind {
+	case LatencyFixed:
+		return l.Base
+	case LatencyUniform:
+		return max(l.Base, l.Max)
+	case LatencyLogNormal:
+		if l.Max <= 0 {
+			return 100 * l.Base
 		}
-		return min(d, limit)
+		return l.Max
 	}
 	return 0
 }

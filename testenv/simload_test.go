@@ -175,6 +175,21 @@ func TestLatencyDraws(t *testing.T) {
 	if l[len(l)-1] > 40*time.Millisecond {
 		t.Errorf("log-normal capped at 40ms: max %v", l[len(l)-1])
 	}
+	// Cap is the longest any draw can be.
+	for _, c := range []struct {
+		l    Latency
+		want time.Duration
+	}{
+		{Latency{}, 0},
+		{Latency{Kind: LatencyFixed, Base: 7 * time.Millisecond}, 7 * time.Millisecond},
+		{Latency{Kind: LatencyUniform, Base: time.Millisecond, Max: 9 * time.Millisecond}, 9 * time.Millisecond},
+		{Latency{Kind: LatencyLogNormal, Base: 5 * time.Millisecond, Max: 40 * time.Millisecond}, 40 * time.Millisecond},
+		{Latency{Kind: LatencyLogNormal, Base: 5 * time.Millisecond}, 500 * time.Millisecond},
+	} {
+		if got := c.l.Cap(); got != c.want {
+			t.Errorf("%+v: cap %s, want %s", c.l, got, c.want)
+		}
+	}
 }
 
 func TestParseLoadSpecs(t *testing.T) {
