@@ -200,7 +200,7 @@ func buildReport(in reportInput, m machineInfo) benchReport {
 		Tool:        "optguard bench",
 		Version:     versionString(),
 		Started:     in.Started.Format(time.RFC3339),
-		Command:     append([]string{}, in.Command...),
+		Command:     commandLine(in.Command),
 		Scenario:    in.Scenario,
 		Interrupted: in.Interrupted,
 		Machine:     m,
@@ -655,4 +655,15 @@ func reportPhases(phases []testenv.LoadPhase) string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// commandLine is a run's command as the report shows it: the program by
+// its name, not the path it ran from (go run builds it in a temporary
+// directory).
+func commandLine(args []string) []string {
+	out := append([]string{}, args...)
+	if len(out) > 0 {
+		out[0] = filepath.Base(out[0])
+	}
+	return out
 }
