@@ -716,3 +716,17 @@ func TestReportLoadParams(t *testing.T) {
 		t.Errorf("params %q", plain)
 	}
 }
+
+// TestExampleReportIsSelfContained: the example report in docs/, which the
+// README shows, is well-formed, loads nothing from outside and has its
+// three charts.
+func TestExampleReportIsSelfContained(t *testing.T) {
+	page, err := os.ReadFile("../../docs/bench-report-example.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	charts, text := parseReportHTML(t, page)
+	if len(charts) != 3 || !strings.Contains(text, "consent-mix") || !strings.Contains(text, "All 12 checks passed") {
+		t.Fatalf("%d charts; text %.300q", len(charts), text)
+	}
+}
