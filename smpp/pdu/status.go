@@ -120,6 +120,9 @@ const NumStatusIndexes = len(statusNames) + 1
 // Index returns the status's position among the statuses the specification
 // names, or NumStatusIndexes-1 for any other value. Counters use it.
 func (s Status) Index() int {
+	if s == ESME_ROK {
+		return 0 // by far the most asked for, and the first by value
+	}
 	// The named statuses are sorted by value: binary search.
 	lo, hi := 0, len(statusNames)
 	for lo < hi {
