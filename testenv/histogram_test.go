@@ -189,3 +189,34 @@ func BenchmarkHistogramRecord(b *testing.B) {
 		h.Record(d % (10 * time.Second))
 	}
 }
+
+// TestSecondHist: the one-second histogram's quantiles agree with the
+// full Histogram's within a bucket, and its max is exact.
+func TestSecondHist(t *testing.T) {
+	var s secondHist
+	var h Histogram
+	for i := 1; i <= 10000; i++ {
+		d := time.Duration(i) * time.Microsecond
+		s.record(d)
+		h.Record(d)
+	}
+	for _, q := range []float64{0.5, 0.9, 0.99} {
+		got, want := s.quantile(q), h.Quantile(q)
+		if d := got - want; d < -want/50 || d > want/50 {
+			t.Errorf("q%.2f: %s, the Histogram says %s", q, got, want)
+		}
+	}
+	if time.Duration(s.max) != 10*time.Millisecond || s.n != 10000 {
+		t.Errorf("max %s, n %d", time.Duration(s.max), s.n)
+	}
+	var sum secondHist
+	sum.add(&s)
+	sum.add(&s)
+	if sum.n != 20000 || sum.quantile(0.5) != s.quantile(0.5) {
+		t.Errorf("added twice: n %d, median %s", sum.n, sum.quantile(0.5))
+	}
+	s.reset()
+	if s.quantile(0.5) != 0 || s.n != 0 {
+		t.Error("reset kept counts")
+	}
+}

@@ -404,7 +404,7 @@ func (r *loadRun) groupOf(i int) int16 {
 // last, partial second.
 func (r *loadRun) tick(done <-chan struct{}) {
 	var prev, cur secondCounts
-	var h Histogram
+	var h secondHist
 	next := r.start.Add(time.Second)
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
@@ -420,12 +420,12 @@ func (r *loadRun) tick(done <-chan struct{}) {
 			at = next.Sub(r.start)
 		}
 		cur = secondCounts{}
-		h.Reset()
+		h.reset()
 		for _, b := range r.binds {
 			cur.add(b)
 			b.ivalMu.Lock()
-			h.Merge(&b.ival)
-			b.ival.Reset()
+			h.add(&b.ival)
+			b.ival.reset()
 			b.ivalMu.Unlock()
 		}
 		phase := "drain" // after the plan: the last responses and receipts
@@ -435,7 +435,7 @@ func (r *loadRun) tick(done <-chan struct{}) {
 		sec := LoadSecond{At: at, Phase: phase,
 			Sent: cur.sent - prev.sent, Answered: cur.answered - prev.answered, NotOK: cur.notOK - prev.notOK,
 			Stalls: cur.stalls - prev.stalls, Receipts: cur.receipts - prev.receipts, MOs: cur.mos - prev.mos,
-			P50: h.Quantile(0.5), P99: h.Quantile(0.99), Max: h.Max()}
+			P50: h.quantile(0.5), P99: h.quantile(0.99), Max: time.Duration(h.max)}
 		prev = cur
 		if last {
 			// The run's last, partial second: a few milliseconds of drain
@@ -639,10 +639,16 @@ func packSlot(seq uint32, t int64) uint64 {
 	return uint64(seq&slotSeqMask)<<slotTimeBits | uint64(t)&slotTimeMask
 }
 
+// loadSlot is one outstanding request: v packs its sequence number and
+// send time (0 = free), meta the rest. The writer fills meta before it
+// stores v, and the reader reads it after it loaded v and before it frees
+// the slot, so v's atomic orders the two; both share a cache line.
+type loadSlot struct {
+	v    atomic.Uint64
+	meta loadMeta
+}
+
 // loadMeta is what the reader needs of a request besides its send time.
-// The writer fills it before it stores the request's slot, and the reader
-// reads it after it loaded the slot and before it frees it, so the slot's
-// atomic orders the two.
 type loadMeta struct {
 	intended int64 // ns since the start; -1: closed loop
 	phase    int16 // result phase; -1: the warmup
@@ -737,8 +743,7 @@ type loadBind struct {
 	avail   atomic.Int64 // window tokens free
 	waiting atomic.Bool  // the writer waits for tokens
 	wake    chan struct{}
-	ring    []atomic.Uint64 // send times by seq & mask; 0 = none
-	meta    []loadMeta      // by seq & mask, published by ring
+	ring    []loadSlot // by seq & mask
 	mask    uint32
 
 	unbound    chan struct{} // closed when unbind_resp arrives
@@ -748,7 +753,7 @@ type loadBind struct {
 
 	live   liveCounts
 	ivalMu sync.Mutex
-	ival   Histogram // latency of the responses since tick last read it; guarded by ivalMu
+	ival   secondHist // latency of the responses since tick last read it; guarded by ivalMu
 
 	// Writer-owned.
 	seq     uint32
@@ -818,8 +823,7 @@ func (b *loadBind) dialBind(ctx context.Context, g *LoadBindGroup, nbinds int) e
 	b.ph = make([]phaseStats, len(r.cfg.Phases))
 	b.gs = make([]groupStats, len(r.groupEnds))
 	if !b.rxOnly {
-		b.ring = make([]atomic.Uint64, ringSize)
-		b.meta = make([]loadMeta, ringSize)
+		b.ring = make([]loadSlot, ringSize)
 		b.mask = uint32(ringSize - 1)
 		b.rng = rand.New(rand.NewPCG(r.cfg.Seed, uint64(b.idx)+1))
 		// Each bind has its own copy of the templates: it patches them.
@@ -1003,7 +1007,8 @@ func (b *loadBind) send() error {
 			part := &b.tmpl.parts[b.part]
 			seq := b.nextSeq()
 			pdu.SetSeq(part.pdu, seq)
-			m := &b.meta[seq&b.mask]
+			slot := &b.ring[seq&b.mask]
+			m := &slot.meta
 			*m = b.cur
 			m.phase = phase
 			m.intended = -1
@@ -1013,7 +1018,7 @@ func (b *loadBind) send() error {
 			if phase >= 0 && m.group >= 0 {
 				b.gs[m.group].sent++
 			}
-			b.ring[seq&b.mask].Store(packSlot(seq, t))
+			slot.v.Store(packSlot(seq, t))
 			err = o.writeLocked(part.pdu)
 			if b.part++; b.part == len(b.tmpl.parts) {
 				b.tmpl, b.part = nil, 0
@@ -1140,7 +1145,7 @@ func (b *loadBind) unbind() {
 func (b *loadBind) unanswered() uint64 {
 	var n uint64
 	for i := range b.ring {
-		if b.ring[i].Load() != 0 && b.meta[i].phase >= 0 {
+		if b.ring[i].v.Load() != 0 && b.ring[i].meta.phase >= 0 {
 			n++
 		}
 	}
@@ -1225,13 +1230,13 @@ func (b *loadBind) readLoop(wg *sync.WaitGroup) {
 func (b *loadBind) response(p []byte, h pdu.Header) {
 	r := b.r
 	slot := &b.ring[h.Seq&b.mask]
-	v := slot.Load()
+	v := slot.v.Load()
 	if v == 0 || uint32(v>>slotTimeBits) != h.Seq&slotSeqMask {
 		b.unmatched++
 		return
 	}
-	meta := b.meta[h.Seq&b.mask]
-	slot.Store(0)
+	meta := slot.meta
+	slot.v.Store(0)
 	b.release++
 	sent := int64(v & slotTimeMask)
 	if b.now < 0 {
@@ -1242,7 +1247,7 @@ func (b *loadBind) response(p []byte, h pdu.Header) {
 		b.ivalMu.Lock()
 		b.locked = true
 	}
-	b.ival.Record(lat)
+	b.ival.record(lat)
 	b.batch.answered++
 	if h.Status != pdu.ESME_ROK {
 		b.batch.notOK++
