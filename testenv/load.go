@@ -527,6 +527,7 @@ func (r *loadRun) result(binds []*loadBind, elapsed time.Duration) LoadResult {
 			rg.Sent += g.sent
 			rg.Responses += g.responses
 			rg.Held += g.held
+			rg.ReceiptsAsked += g.asked
 			rg.Receipts += g.receipts
 			addStatuses(rg.ByStatus, &g.byStatus, g.otherStatus)
 		}
@@ -698,10 +699,10 @@ func countStatus(counts *[pdu.NumStatusIndexes]uint64, other *map[pdu.Status]uin
 // groupStats are one bind's figures of one handset group (sent is the
 // writer's, the rest the reader's).
 type groupStats struct {
-	sent                      uint64
-	responses, held, receipts uint64
-	byStatus                  [pdu.NumStatusIndexes]uint64
-	otherStatus               map[pdu.Status]uint64
+	sent                             uint64
+	responses, held, asked, receipts uint64
+	byStatus                         [pdu.NumStatusIndexes]uint64
+	otherStatus                      map[pdu.Status]uint64
 }
 
 // liveCounts are a bind's running totals, read once a second by tick.
@@ -1275,6 +1276,9 @@ func (b *loadBind) response(p []byte, h pdu.Header) {
 		countStatus(&g.byStatus, &g.otherStatus, h.Status)
 		if len(id) > 0 && r.cfg.Held != nil && r.cfg.Held(id) {
 			g.held++
+		}
+		if meta.receipt && len(id) > 0 {
+			g.asked++
 		}
 	}
 }

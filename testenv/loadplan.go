@@ -186,6 +186,8 @@ type LoadGroupResult struct {
 	ByStatus        map[pdu.Status]uint64
 	// Held counts ESME_ROK responses whose message_id LoadConfig.Held
 	// says is a held message's (the proxy held it for consent).
-	Held     uint64
-	Receipts uint64 // receipts matched to a request to the group
+	Held uint64
+	// ReceiptsAsked counts ESME_ROK responses to requests that asked for a
+	// receipt; Receipts, the receipts matched to them.
+	ReceiptsAsked, Receipts uint64
 }

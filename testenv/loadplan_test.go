@@ -158,7 +158,8 @@ func TestLoadReceiptsMatched(t *testing.T) {
 		t.Errorf("receipt latency p50 %s; the SMSC waits 50 ms", p50)
 	}
 	first, second := res.ByGroup["first"], res.ByGroup["second"]
-	if first == nil || second == nil || first.Sent+second.Sent != res.Sent || first.Receipts+second.Receipts != res.Receipts {
+	if first == nil || second == nil || first.Sent+second.Sent != res.Sent || first.Receipts+second.Receipts != res.Receipts ||
+		first.ReceiptsAsked+second.ReceiptsAsked != res.Receipts {
 		t.Fatalf("groups %+v %+v; %d sent, %d receipts", first, second, res.Sent, res.Receipts)
 	}
 	if got := float64(first.Sent) / float64(res.Sent); !near(got, 0.25, 0.03) {

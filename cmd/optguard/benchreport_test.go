@@ -726,7 +726,7 @@ func TestExampleReportIsSelfContained(t *testing.T) {
 		t.Fatal(err)
 	}
 	charts, text := parseReportHTML(t, page)
-	if len(charts) != 3 || !strings.Contains(text, "consent-mix") || !strings.Contains(text, "All 12 checks passed") {
+	if len(charts) != 3 || !strings.Contains(text, "consent-mix") || !strings.Contains(text, "All 13 checks passed") {
 		t.Fatalf("%d charts; text %.300q", len(charts), text)
 	}
 }

@@ -125,7 +125,13 @@ func runScenario(ctx context.Context, s *scenario, target string, quiet bool, st
 	var mo moRun
 	if env != nil && s.MO != nil {
 		mo.start(ctx, env.sim, *s.moStorm())
-		cfg.AtEnd = mo.stop
+	}
+	var released []releaseRun
+	cfg.AtEnd = func() {
+		mo.stop() // while the binds that receive the MOs are up
+		if env != nil && env.pol != nil && ctx.Err() == nil {
+			released = env.release(ctx, s)
+		}
 	}
 	res, runErr := testenv.RunLoad(ctx, cfg)
 	prog.done()
@@ -147,6 +153,7 @@ func runScenario(ctx context.Context, s *scenario, target string, quiet bool, st
 		fmt.Fprintln(stdout, "\ninterrupted: the figures so far; no checks")
 	} else {
 		checks = s.checks(&res, env, &mo)
+		checks = append(checks, s.releaseChecks(&res, released)...)
 		if env != nil && env.pol != nil && mo.cfg.Rate > 0 {
 			checks = append(checks, optOutsStored(&mo, env.pol.p.store.Gauges().ByState[store.StateOptedOut]-optedOutBefore))
 		}
@@ -155,6 +162,72 @@ func runScenario(ctx context.Context, s *scenario, target string, quiet bool, st
 	params := append([][2]string{{"through", where}}, scenarioParams(s, cfg)...)
 	return scenarioOutcome{res: res, report: reportInput{Command: os.Args, Scenario: s.Name, Params: params, Started: started,
 		Runs: []reportRun{{Name: s.Name, Round: 1, Res: res}}, Checks: checks, Interrupted: interrupted}}, nil
+}
+
+// releaseRun is the YES a held group's handsets sent at the end of a run.
+type releaseRun struct {
+	group string
+	res   testenv.StormResult
+	err   error
+}
+
+// release has every handset of the groups whose messages were held answer
+// YES at the end of the run, while its binds are still up: the policy opts
+// them in and sends their held MTs on, and the receipts of those come back
+// with the ids the ESME was given (the run waits for them).
+func (e *scenarioEnv) release(ctx context.Context, s *scenario) []releaseRun {
+	var out []releaseRun
+	systemID := ""
+	for _, g := range s.Binds {
+		if g.receives() {
+			systemID = g.SystemID
+			break
+		}
+	}
+	h := s.loadHandsets()
+	off := 0
+	for _, g := range s.Handsets.Groups {
+		first := h.First + uint64(off)
+		off += g.Count
+		if g.Expect != "held" {
+			continue
+		}
+		res, err := e.sim.StormMO(ctx, testenv.StormConfig{SystemID: systemID, Count: g.Count, FirstHandset: first,
+			Text: "YES", Window: 100, Drain: 10 * time.Second})
+		out = append(out, releaseRun{group: g.Name, res: res, err: err})
+	}
+	return out
+}
+
+// releaseChecks: after the YES, each held MT that asked for a receipt got
+// one, matched by the held id, but for the share the simulator refuses or
+// drops.
+func (s *scenario) releaseChecks(res *testenv.LoadResult, released []releaseRun) []reportCheck {
+	var out []reportCheck
+	loss := float64(s.Sim.Drop)
+	if p, err := s.simProfile(); err == nil && p != nil {
+		for _, e := range p.Errors {
+			loss += e.Share
+		}
+	}
+	for _, rel := range released {
+		c := reportCheck{Name: "group " + rel.group + " released"}
+		g := res.ByGroup[rel.group]
+		switch {
+		case rel.err != nil:
+			c.Detail = fmt.Sprintf("the handsets' YES: %v", rel.err)
+		case g == nil || g.ReceiptsAsked == 0:
+			c.Detail = "no held message asked for a receipt"
+		default:
+			want := float64(g.ReceiptsAsked) * (1 - loss)
+			tol := 4*math.Sqrt(float64(g.ReceiptsAsked)*loss*(1-loss)) + 1
+			c.OK = rel.res.ByStatus[pdu.ESME_ROK] == uint64(rel.res.Sent) && float64(g.Receipts) >= want-tol && g.Receipts <= g.ReceiptsAsked
+			c.Detail = fmt.Sprintf("after YES from %d handsets, %d of %d held messages that asked for a receipt got one with their held id (want ≥ %.0f)",
+				rel.res.Sent, g.Receipts, g.ReceiptsAsked, want-tol)
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // optOutsStored checks the STOPs the simulator sent against the opt-outs

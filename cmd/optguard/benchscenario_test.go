@@ -59,7 +59,8 @@ func TestBuiltinScenariosPassTheirChecks(t *testing.T) {
 		{"long-messages", "direct", []string{"share of submit_multi-3", "share of ucs2-sar-2"}},
 		{"long-messages", "proxy", []string{"share of data_sm-payload"}},
 		{"consent-mix", "", []string{"group opted_in delivered", "group opted_out refused", "group unknown held",
-			"no opted-out handset reached the SMSC", "share asking for a receipt", "MOs answered", "durable opt-outs"}},
+			"no opted-out handset reached the SMSC", "share asking for a receipt", "MOs answered", "durable opt-outs",
+			"group unknown released"}},
 		{"stop-storm", "", []string{"MOs answered", "durable opt-outs"}},
 	} {
 		t.Run(c.name+"/"+c.through, func(t *testing.T) {
