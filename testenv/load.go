@@ -10,6 +10,7 @@ import (
 	"net"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -230,12 +231,14 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 		}
 	}
 	var bwg sync.WaitGroup
-	for _, b := range binds {
+	bindErrs := make([]error, len(binds))
+	for i, b := range binds {
 		bwg.Add(1)
 		go func() {
 			defer bwg.Done()
 			if err := b.dialBind(ctx, &groups[b.group], len(binds)); err != nil {
 				r.errorf("bind %d: %v", b.idx, err)
+				bindErrs[i] = err
 				b.conn = nil
 			}
 		}()
@@ -243,8 +246,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	bwg.Wait()
 	binds = slices.DeleteFunc(binds, func(b *loadBind) bool { return b.conn == nil })
 	if !slices.ContainsFunc(binds, func(b *loadBind) bool { return !b.rxOnly }) {
-		res := r.result(nil, 0)
-		return res, fmt.Errorf("testenv: load: no bind that can submit succeeded: %s", strings.Join(res.Errors, "; "))
+		return r.result(nil, 0), fmt.Errorf("testenv: load: no bind to %s that can submit succeeded: %s", cfg.Addr, bindFailures(bindErrs))
 	}
 	r.binds = binds
 
@@ -303,6 +305,34 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	}
 	elapsed := end.Sub(r.t0)
 	return r.result(binds, max(elapsed, 0)), runErr
+}
+
+// bindFailures says why binds failed, each distinct reason once with the
+// binds it stopped: the same refusal on 64 binds is one line.
+func bindFailures(errs []error) string {
+	var reasons []string
+	binds := map[string][]string{}
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		msg := err.Error()
+		if _, seen := binds[msg]; !seen {
+			reasons = append(reasons, msg)
+		}
+		binds[msg] = append(binds[msg], strconv.Itoa(i))
+	}
+	out := make([]string, len(reasons))
+	for i, msg := range reasons {
+		which := "bind " + binds[msg][0]
+		if n := len(binds[msg]); n == len(errs) && n > 1 {
+			which = fmt.Sprintf("all %d binds", n)
+		} else if n > 1 {
+			which = "binds " + strings.Join(binds[msg], ", ")
+		}
+		out[i] = msg + " (" + which + ")"
+	}
+	return strings.Join(out, "; ")
 }
 
 // wait waits for wg, closing every connection after limit.

@@ -235,7 +235,8 @@ func TestRunLoadBindFailure(t *testing.T) {
 	res, err := RunLoad(Context(t, 30*time.Second), LoadConfig{
 		Addr: s.Addr(), Binds: 2, Window: 4, Duration: 100 * time.Millisecond, SystemID: "load", Password: "bad",
 	})
-	if err == nil || !strings.Contains(err.Error(), "bind refused: ESME_RINVPASWD") {
+	// One reason, once, with the binds it stopped.
+	if err == nil || !strings.Contains(err.Error(), "bind refused: ESME_RINVPASWD (all 2 binds)") || strings.Count(err.Error(), "ESME_RINVPASWD") != 1 {
 		t.Fatalf("error %v", err)
 	}
 	if len(res.Errors) != 2 || res.Sent != 0 {
@@ -243,6 +244,25 @@ func TestRunLoadBindFailure(t *testing.T) {
 	}
 	if _, err := RunLoad(Context(t, 5*time.Second), LoadConfig{Addr: s.Addr(), BindID: pdu.BindReceiver}); err == nil {
 		t.Error("load on a receiver bind accepted")
+	}
+}
+
+// TestRunLoadOverTLS: a bind group with TLS loads a simulator that accepts
+// TLS only.
+func TestRunLoadOverTLS(t *testing.T) {
+	server, client := SelfSignedTLS(t)
+	s := startSMSC(t, SMSCConfig{TLS: server})
+	res, err := RunLoad(Context(t, 30*time.Second), LoadConfig{
+		Addr: s.Addr(), Duration: 300 * time.Millisecond,
+		BindGroups: []LoadBindGroup{{Count: 2, BindID: pdu.BindTransceiver, SystemID: "tls", Window: 16, TLS: client}},
+	})
+	if err != nil || len(res.Errors) > 0 || res.Responses == 0 || res.ByStatus[pdu.ESME_ROK] != res.Responses {
+		t.Fatalf("over TLS: %v %v, %d responses %v", err, res.Errors, res.Responses, res.ByStatus)
+	}
+	// Without TLS the handshake-only listener gives the bind nothing.
+	_, err = RunLoad(Context(t, 30*time.Second), LoadConfig{Addr: s.Addr(), Binds: 1, Duration: 100 * time.Millisecond})
+	if err == nil {
+		t.Error("a plain bind to a TLS-only simulator succeeded")
 	}
 }
 
