@@ -580,6 +580,7 @@ func (r *loadRun) result(binds []*loadBind, elapsed time.Duration) LoadResult {
 		}
 	}
 	res.ReceiptsDue = r.rcpt.due()
+	res.ReceiptsUnmatched += uint64(r.rcpt.early.Load()) // receipts no request's response ever claimed
 	for i := range res.Phases {
 		p := &res.Phases[i]
 		p.Elapsed = min(max(elapsed-r.sched.phases[r.phaseSched(i)].start+time.Duration(r.t0ns), 0), r.cfg.Phases[i].Duration)
@@ -1288,7 +1289,10 @@ func (b *loadBind) response(p []byte, h pdu.Header) {
 		id = respMessageID(p)
 	}
 	if meta.receipt && len(id) > 0 {
-		r.rcpt.put(id, rcptEntry{sent: sent, group: meta.group, phase: meta.phase})
+		if early, ok := r.rcpt.put(id, rcptEntry{sent: sent, group: meta.group, phase: meta.phase}); ok && meta.phase >= 0 {
+			// Its receipt was read first (on another bind): count it here.
+			b.countReceipt(time.Duration(early.at-sent), int(early.stat), meta.group)
+		}
 	}
 	if meta.phase < 0 {
 		return // the warmup's
@@ -1348,26 +1352,32 @@ func (b *loadBind) deliver(p []byte, h pdu.Header) {
 		b.receiptsUnmatched++
 		return
 	}
-	e, ok := b.r.rcpt.take(id)
-	if !ok {
-		b.receiptsUnmatched++
-		return
-	}
-	if e.phase < 0 {
-		return // a receipt of the warmup
-	}
 	if b.now < 0 {
 		b.now = int64(time.Since(b.r.start))
 	}
-	b.receipts++
-	b.rhist.Record(time.Duration(b.now - e.sent))
 	text := m.ShortMessage
 	if len(text) == 0 {
 		text, _ = m.TLVs.Find(pdu.TagMessagePayload)
 	}
 	stat, _, _ := pdu.ReceiptField(text, "stat")
-	b.rstats[receiptStatIndex(stat)]++
-	if e.group >= 0 && int(e.group) < len(b.gs) {
-		b.gs[e.group].receipts++
+	si := receiptStatIndex(stat)
+	e, ok, early := b.r.rcpt.take(id, b.now, uint8(si))
+	switch {
+	case early:
+		return // counted when its request's response is read
+	case !ok:
+		b.receiptsUnmatched++ // a second receipt for one message
+	case e.phase >= 0: // (not a receipt of the warmup)
+		b.countReceipt(time.Duration(b.now-e.sent), si, e.group)
+	}
+}
+
+// countReceipt counts a receipt matched to a measured request.
+func (b *loadBind) countReceipt(latency time.Duration, stat int, group int16) {
+	b.receipts++
+	b.rhist.Record(latency)
+	b.rstats[stat]++
+	if group >= 0 && int(group) < len(b.gs) {
+		b.gs[group].receipts++
 	}
 }

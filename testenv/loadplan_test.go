@@ -231,3 +231,36 @@ func TestLoadMixDoesNotAllocate(t *testing.T) {
 		t.Errorf("%.3f allocations per request", perMsg)
 	}
 }
+
+// TestLoadReceiptsDoNotAllocate: matching receipts to their requests (the
+// receipt table, the receipt's scan) allocates nothing per message once
+// the table has grown. The simulator sends each receipt at once, on the
+// oldest transceiver, so many are read before their request's response
+// (read by the other bind): they are matched all the same.
+func TestLoadReceiptsDoNotAllocate(t *testing.T) {
+	s := startSMSC(t, SMSCConfig{AutoReceipts: true})
+	h := testPopulation
+	// At a rate the simulator's receipts keep up with: a backlog of
+	// receipts would only measure the buffers it holds.
+	cfg := LoadConfig{Addr: s.Addr(), Warmup: 300 * time.Millisecond, Handsets: &h, ReceiptShare: 1,
+		Phases:     []LoadPhase{{Duration: 2 * time.Second, Rate: 50000}},
+		BindGroups: []LoadBindGroup{{Count: 2, BindID: pdu.BindTransceiver, Window: 128}}}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res, err := RunLoad(Context(t, 30*time.Second), cfg)
+	runtime.ReadMemStats(&after)
+	if err != nil || res.Receipts < 50000 {
+		t.Skipf("too little traffic to judge (%d receipts, %d due, %d unmatched, sim %+v, %v)", res.Receipts, res.ReceiptsDue, res.ReceiptsUnmatched, s.Stats().Receipts, err)
+	}
+	if res.Receipts != res.Responses || res.ReceiptsUnmatched != 0 || res.ReceiptsDue != 0 {
+		t.Errorf("%d receipts for %d requests, %d unmatched, %d due", res.Receipts, res.Responses, res.ReceiptsUnmatched, res.ReceiptsDue)
+	}
+	perMsg := float64(after.Mallocs-before.Mallocs) / float64(res.Responses)
+	t.Logf("%d allocations for %d requests and %d receipts: %.4f per request", after.Mallocs-before.Mallocs, res.Responses, res.Receipts, perMsg)
+	if raceEnabled {
+		return // the race detector makes sync.Pool drop buffers on purpose
+	}
+	if perMsg > 0.05 {
+		t.Errorf("%.3f allocations per request with a receipt", perMsg)
+	}
+}

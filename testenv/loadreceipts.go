@@ -7,13 +7,17 @@ import (
 
 // rcptTable maps the message ids of accepted requests that asked for a
 // receipt to their send time, so that a receipt arriving on any bind of the
-// run (a receiver, or another transceiver) finds its request. Keys are a
-// 64-bit hash of the id, so that the hot path converts no id to a string;
-// two ids of one run sharing a hash is vanishingly rare and costs one
-// receipt matched to the wrong request's send time.
+// run (a receiver, or another transceiver) finds its request. A receipt
+// may be read before its request's response is (on another bind, from an
+// SMSC that sends it at once): it then waits in the table as an early
+// entry until the response comes. Keys are a 64-bit hash of the id, so
+// that the hot path converts no id to a string; two ids of one run sharing
+// a hash is vanishingly rare and costs one receipt matched to the wrong
+// request's send time.
 type rcptTable struct {
 	shards  [rcptShards]rcptShard
-	pending atomic.Int64 // entries in the table
+	pending atomic.Int64 // requests waiting for their receipt
+	early   atomic.Int64 // receipts waiting for their request's response
 }
 
 const rcptShards = 16
@@ -27,6 +31,11 @@ type rcptEntry struct {
 	sent  int64 // ns since the run's start
 	group int16 // handset group; -1: none
 	phase int16 // result phase; -1: the warmup (not counted)
+	// An early entry is a receipt, not a request: at is when it was read,
+	// stat its final state's index.
+	early bool
+	stat  uint8
+	at    int64
 }
 
 func newRcptTable() *rcptTable {
@@ -46,29 +55,47 @@ func hashID(id []byte) uint64 {
 	return h
 }
 
-func (t *rcptTable) put(id []byte, e rcptEntry) {
+// put records a request waiting for its receipt; when the receipt came
+// first, it returns that early entry instead (and forgets both).
+func (t *rcptTable) put(id []byte, e rcptEntry) (early rcptEntry, ok bool) {
 	k := hashID(id)
 	s := &t.shards[k%rcptShards]
 	s.mu.Lock()
-	if _, dup := s.m[k]; !dup {
+	defer s.mu.Unlock()
+	old, found := s.m[k]
+	switch {
+	case found && old.early:
+		delete(s.m, k)
+		t.early.Add(-1)
+		return old, true
+	case !found:
 		t.pending.Add(1)
 	}
 	s.m[k] = e
-	s.mu.Unlock()
+	return rcptEntry{}, false
 }
 
-// take removes and returns id's entry.
-func (t *rcptTable) take(id []byte) (rcptEntry, bool) {
+// take returns and forgets the request of a receipt read at at. When the
+// request's response has not been read yet, the receipt waits for it as
+// an early entry (ok false, early true); a second receipt for an id is
+// neither (ok and early false).
+func (t *rcptTable) take(id []byte, at int64, stat uint8) (e rcptEntry, ok, early bool) {
 	k := hashID(id)
 	s := &t.shards[k%rcptShards]
 	s.mu.Lock()
-	e, ok := s.m[k]
-	if ok {
+	defer s.mu.Unlock()
+	e, found := s.m[k]
+	switch {
+	case found && !e.early:
 		delete(s.m, k)
 		t.pending.Add(-1)
+		return e, true, false
+	case !found:
+		s.m[k] = rcptEntry{early: true, at: at, stat: stat}
+		t.early.Add(1)
+		return rcptEntry{}, false, true
 	}
-	s.mu.Unlock()
-	return e, ok
+	return rcptEntry{}, false, false
 }
 
 // due counts the entries of measured requests still waiting for a receipt.
@@ -78,7 +105,7 @@ func (t *rcptTable) due() uint64 {
 		s := &t.shards[i]
 		s.mu.Lock()
 		for _, e := range s.m {
-			if e.phase >= 0 {
+			if !e.early && e.phase >= 0 {
 				n++
 			}
 		}

@@ -526,8 +526,9 @@ func (h *jobHeap) pop() job {
 	return top
 }
 
-// respBufs keeps the buffers of delayed responses for reuse.
-var respBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64); return &b }}
+// respBufs keeps the buffers of delayed responses and receipts for reuse;
+// each is large enough for a receipt, which would otherwise grow it twice.
+var respBufs = sync.Pool{New: func() any { b := make([]byte, 0, 320); return &b }}
 
 // delayedCopy copies p into a buffer from respBufs, for a job.
 func delayedCopy(p []byte) (raw []byte, buf *[]byte) {
