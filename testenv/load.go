@@ -1003,11 +1003,26 @@ func (b *loadBind) send() error {
 		default:
 		}
 		n, waited := b.take()
-		if waited {
-			b.live.stalls.Add(1)
-			if p := r.sched.phases[r.sched.at(time.Since(r.start))].result; p >= 0 {
-				b.ph[p].stalls++
+		sp := &r.sched.phases[r.sched.at(time.Since(r.start))]
+		if n > 0 && sp.window > 0 && sp.window < b.window {
+			// The phase's window: of the tokens in hand, only what keeps
+			// at most sp.window outstanding.
+			outstanding := b.window - n - b.avail.Load()
+			if k := sp.window - outstanding; k < n {
+				if k <= 0 {
+					b.give(n)
+					b.countStall(sp)
+					if !b.awaitResponse() {
+						return nil
+					}
+					continue
+				}
+				b.give(n - k)
+				n = k
 			}
+		}
+		if waited {
+			b.countStall(sp)
 		}
 		if n == 0 {
 			return nil
@@ -1067,6 +1082,30 @@ func (b *loadBind) send() error {
 		if err != nil {
 			return err
 		}
+	}
+}
+
+// countStall counts a writer finding its window full.
+func (b *loadBind) countStall(sp *schedPhase) {
+	b.live.stalls.Add(1)
+	if sp.result >= 0 {
+		b.ph[sp.result].stalls++
+	}
+}
+
+// awaitResponse waits until a response frees a window token; false means
+// stop. The caller holds none and some request is outstanding, so a
+// response is sure to come (or the run to end).
+func (b *loadBind) awaitResponse() bool {
+	b.waiting.Store(true)
+	select {
+	case <-b.wake:
+		return true
+	case <-b.r.stop:
+		b.waiting.Store(false)
+		return false
+	case <-b.readerDone:
+		return false
 	}
 }
 

@@ -24,6 +24,10 @@ type LoadPhase struct {
 	// RateTo, when above 0, ramps the rate linearly from Rate to RateTo
 	// over the phase (Rate must then be above 0 too).
 	RateTo float64
+	// Window, when above 0, is how many requests each bind keeps
+	// outstanding in the phase, if fewer than its own window: a closed
+	// loop of a chosen concurrency, or an open loop with a tighter bound.
+	Window int
 }
 
 // rateAt returns the phase's rate at d into it.
@@ -43,6 +47,8 @@ func (p LoadPhase) validate() error {
 		return fmt.Errorf("rates must not be negative")
 	case p.RateTo > 0 && p.Rate == 0:
 		return fmt.Errorf("a ramp (rate_to) needs a starting rate above 0")
+	case p.Window < 0:
+		return fmt.Errorf("window must not be negative")
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ type schedPhase struct {
 	name       string
 	start, dur time.Duration // since the run's start
 	r0, r1     float64       // rate at the start and at the end; 0: closed loop
+	window     int64         // outstanding requests per bind; 0: the bind's window
 	due0       float64       // requests due at the start (over the open phases before)
 	result     int           // index in LoadResult.Phases; -1: the warmup
 }
@@ -41,20 +42,20 @@ func newSchedule(warmup time.Duration, phases []LoadPhase) *schedule {
 	s := &schedule{}
 	var at time.Duration
 	due := 0.0
-	add := func(name string, d time.Duration, r0, r1 float64, result int) {
+	add := func(name string, d time.Duration, r0, r1 float64, window, result int) {
 		if r1 <= 0 {
 			r1 = r0
 		}
-		p := schedPhase{name: name, start: at, dur: d, r0: r0, r1: r1, due0: due, result: result}
+		p := schedPhase{name: name, start: at, dur: d, r0: r0, r1: r1, window: int64(window), due0: due, result: result}
 		due += p.dueIn(d)
 		at += d
 		s.phases = append(s.phases, p)
 	}
 	if warmup > 0 {
-		add("warmup", warmup, phases[0].Rate, phases[0].Rate, -1)
+		add("warmup", warmup, phases[0].Rate, phases[0].Rate, phases[0].Window, -1)
 	}
 	for i, p := range phases {
-		add(phaseName(p, i), p.Duration, p.Rate, p.RateTo, i)
+		add(phaseName(p, i), p.Duration, p.Rate, p.RateTo, p.Window, i)
 	}
 	s.end = at
 	return s

@@ -80,6 +80,7 @@ type phaseSpec struct {
 	Duration config.Duration `yaml:"duration"`
 	Rate     float64         `yaml:"rate"`
 	RateTo   float64         `yaml:"rate_to"`
+	Window   int             `yaml:"window"`
 	Steps    *stepSpec       `yaml:"steps"`
 }
 
@@ -811,7 +812,7 @@ func (s *scenario) validatePhases() {
 	for i := range s.Phases {
 		p, k := &s.Phases[i], fmt.Sprintf("phases[%d]", i)
 		if p.Steps != nil {
-			for _, other := range []string{"name", "duration", "rate", "rate_to"} {
+			for _, other := range []string{"name", "duration", "rate", "rate_to", "window"} {
 				if s.has(k + "." + other) {
 					s.fail(k+"."+other, "does not go with steps (each step is a phase of its own: steps.each is its duration)")
 				}
@@ -831,7 +832,10 @@ func (s *scenario) validatePhases() {
 		case p.RateTo > 0 && p.Rate <= 0:
 			s.fail(k+".rate_to", "a ramp needs a starting rate above 0: set rate")
 		}
-		s.plan = append(s.plan, testenv.LoadPhase{Name: p.Name, Duration: time.Duration(p.Duration), Rate: p.Rate, RateTo: p.RateTo})
+		if p.Window < 0 || p.Window > 65536 {
+			s.fail(k+".window", "%d: want 1 … 65536 outstanding requests per bind (or none: the binds' own window)", p.Window)
+		}
+		s.plan = append(s.plan, testenv.LoadPhase{Name: p.Name, Duration: time.Duration(p.Duration), Rate: p.Rate, RateTo: p.RateTo, Window: p.Window})
 	}
 }
 

@@ -326,13 +326,13 @@ func TestScenarioSteps(t *testing.T) {
 	s := mustParseScenario(t, `name: steps
 binds: [{}]
 phases:
-  - {name: first, duration: 1s}
+  - {name: first, duration: 1s, window: 8}
   - steps: {from: 1000, to: 5000, step: 1000, each: 5s}
   - steps: {from: 300, to: 100, step: 100, each: 2s}
   - {duration: 3s, rate: 10, rate_to: 20}
 `)
 	want := []testenv.LoadPhase{
-		{Name: "first", Duration: time.Second},
+		{Name: "first", Duration: time.Second, Window: 8},
 		{Name: "step 1000/s", Duration: 5 * time.Second, Rate: 1000},
 		{Name: "step 2000/s", Duration: 5 * time.Second, Rate: 2000},
 		{Name: "step 3000/s", Duration: 5 * time.Second, Rate: 3000},
@@ -428,6 +428,7 @@ func TestScenarioErrors(t *testing.T) {
 		{"group overflow", "handsets:\n  count: 100\n  groups:\n    - {name: a, count: 60}\n    - {name: b, count: 41} # <-", true, "handsets.groups[1].count", "reach 101 handsets"},
 		{"ramp without rate", "name: t\nbinds: [{}]\nphases:\n  - duration: 1s\n    rate_to: 500 # <-", false, "phases[0].rate_to", "needs a starting rate"},
 		{"phase without duration", "name: t\nbinds: [{}]\nphases:\n  - rate: 5 # <-", false, "phases[0].duration", "is required"},
+		{"negative phase window", "name: t\nbinds: [{}]\nphases:\n  - duration: 1s\n    window: -1 # <-", false, "phases[0].window", "want 1 … 65536"},
 		{"duration without unit", "name: t\nbinds: [{}]\nphases:\n  - duration: 10 # <-", false, "phases[0].duration", "with a unit"},
 		{"no phases", "name: t\nbinds: [{}]\nphases: [] # <-", false, "phases", "at least one phase"},
 		{"steps that do not divide", "name: t\nbinds: [{}]\nphases:\n  - steps:\n      from: 1000\n      to: 5000\n      step: 1500 # <-\n      each: 5s", false, "phases[0].steps.step", "does not divide"},
