@@ -17,9 +17,10 @@ import (
 type LoadPhase struct {
 	Name     string        // in the figures; "" = "phase N"
 	Duration time.Duration // > 0
-	// Rate is messages per second across binds at the start of the phase
-	// (open loop: each message has an intended send time, and latency is
-	// also measured from it); 0 = closed loop, as fast as the windows allow.
+	// Rate is requests per second across binds at the start of the phase,
+	// each part of a long message one, as an SMSC counts them (open loop:
+	// each request has an intended send time, and latency is also measured
+	// from it); 0 = closed loop, as fast as the windows allow.
 	Rate float64
 	// RateTo, when above 0, ramps the rate linearly from Rate to RateTo
 	// over the phase (Rate must then be above 0 too).
