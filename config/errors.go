@@ -56,12 +56,7 @@ func (s *source) locate(key string) (string, int) {
 	if s == nil {
 		return "", 0
 	}
-	for k := key; k != ""; k = parentKey(k) {
-		if line, ok := s.lines[k]; ok {
-			return s.name, line
-		}
-	}
-	return s.name, 0
+	return s.name, Locate(s.lines, key)
 }
 
 // parentKey strips the last component of a dotted key path:

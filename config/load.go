@@ -40,51 +40,81 @@ func Parse(data []byte, name string) (*Config, error) {
 	return c, nil
 }
 
-// decode does Parse's work except validation.
-//
-// It reads the document twice. The first pass walks the yaml.Node tree
-// against the Config type: it reports unknown and duplicate keys and values
-// of the wrong type with their dotted key path and line (yaml.v3's own
-// messages name neither), and records the line of every key for Validate.
-// The second pass, once the first found nothing wrong, is yaml.v3's strict
-// decoding (KnownFields) on top of Default().
+// decode does Parse's work except validation: DecodeStrict over Default().
 func decode(data []byte, name string) (*Config, error) {
 	c := Default()
-	c.src = &source{name: name, lines: map[string]int{}}
+	lines, err := DecodeStrict(data, name, "a config file", c)
+	if err != nil {
+		return nil, err
+	}
+	c.src = &source{name: name, lines: lines}
+	return c, nil
+}
 
+// DecodeStrict decodes one YAML document into v, a pointer to a struct
+// that already holds its defaults, the way a config file is decoded; other
+// strict YAML files of optguard's (bench scenarios) use it too. kind names
+// the file in the message about a second document ("a config file").
+//
+// It reads the document twice. The first pass walks the yaml.Node tree
+// against v's type: it reports unknown and duplicate keys and values of
+// the wrong type with their dotted key path and line (yaml.v3's own
+// messages name neither), and records the line of every key. The second
+// pass, once the first found nothing wrong, is yaml.v3's strict decoding
+// (KnownFields) on top of the defaults. It returns the line of each dotted
+// key path it read, for errors about the values later (Locate); an empty
+// document leaves v as it was.
+func DecodeStrict(data []byte, name, kind string, v any) (lines map[string]int, err error) {
+	lines = map[string]int{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return c, nil // no document at all: the defaults
+			return lines, nil // no document at all: the defaults
 		}
 		return nil, yamlError(name, err)
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case err == nil:
-		return nil, &Error{File: name, Line: extra.Line, Msg: "a second YAML document starts here: a config file holds exactly one"}
+		return nil, &Error{File: name, Line: extra.Line, Msg: "a second YAML document starts here: " + kind + " holds exactly one"}
 	case !errors.Is(err, io.EOF):
 		return nil, yamlError(name, err)
 	}
 
-	w := walker{file: name, lines: c.src.lines, merged: map[mergedAt]bool{}}
+	w := walker{file: name, lines: lines, merged: map[mergedAt]bool{}}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
 		root = root.Content[0]
 	}
-	w.walk(root, reflect.TypeFor[Config](), "")
+	w.walk(root, reflect.TypeOf(v).Elem(), "")
 	if len(w.errs) > 0 {
 		return nil, errors.Join(w.errs...)
 	}
 
 	strict := yaml.NewDecoder(bytes.NewReader(data))
 	strict.KnownFields(true)
-	if err := strict.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+	if err := strict.Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		return nil, yamlError(name, err)
 	}
-	return c, nil
+	return lines, nil
 }
+
+// Locate returns the line of key in lines (as DecodeStrict returns them),
+// or when the file does not set it, of the closest enclosing key it does
+// set; 0 when none.
+func Locate(lines map[string]int, key string) int {
+	for k := key; k != ""; k = parentKey(k) {
+		if line, ok := lines[k]; ok {
+			return line
+		}
+	}
+	return 0
+}
+
+// DescribeNode names a node's value for messages: "abc" quoted, or "a
+// mapping"; for the UnmarshalYAML of types decoded by DecodeStrict.
+func DescribeNode(n *yaml.Node) string { return describe(n) }
 
 // walker checks a yaml.Node tree against a Go type; see decode.
 type walker struct {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/tls"
 	"embed"
 	"encoding/hex"
@@ -12,7 +11,6 @@ import (
 	"maps"
 	"math"
 	"os"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -157,7 +155,7 @@ type share float64
 
 func (v *share) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("cannot use %s as a share (write it like 70%% or 0.7)", describeNode(n))
+		return fmt.Errorf("cannot use %s as a share (write it like 70%% or 0.7)", config.DescribeNode(n))
 	}
 	f, err := parseShare(n.Value)
 	if err != nil {
@@ -199,7 +197,7 @@ type tlvTag uint16
 func (t *tlvTag) UnmarshalYAML(n *yaml.Node) error {
 	v, err := strconv.ParseUint(n.Value, 0, 16)
 	if n.Kind != yaml.ScalarNode || err != nil || v == 0 {
-		return fmt.Errorf("cannot use %s as a TLV tag (write a number from 0x0001 to 0xFFFF, like 0x1403)", describeNode(n))
+		return fmt.Errorf("cannot use %s as a TLV tag (write a number from 0x0001 to 0xFFFF, like 0x1403)", config.DescribeNode(n))
 	}
 	*t = tlvTag(v)
 	return nil
@@ -215,7 +213,7 @@ func (m *msisdn) UnmarshalYAML(n *yaml.Node) error {
 		if strings.HasPrefix(s, "+") {
 			hint = " without the +"
 		}
-		return fmt.Errorf("cannot use %s as a number: write its 1 to 15 digits%s, like 15550000000", describeNode(n), hint)
+		return fmt.Errorf("cannot use %s as a number: write its 1 to 15 digits%s, like 15550000000", config.DescribeNode(n), hint)
 	}
 	v, _ := strconv.ParseUint(s, 10, 64)
 	*m = msisdn(v)
@@ -301,262 +299,17 @@ func parseScenario(data []byte, name string) (*scenario, error) {
 	return s, nil
 }
 
-// decode reads data into s in two passes, as config.Parse does: a walk of
-// the node tree against the scenario type, which reports unknown and
-// duplicate keys and ill-typed values with their dotted key and line
-// (yaml.v3's own errors name no key) and records every key's line; then,
-// when that found nothing, yaml.v3's strict decoding over the defaults.
+// decode reads data into s strictly, as the config file is read
+// (config.DecodeStrict): unknown and duplicate keys and ill-typed values are
+// errors with their file, line and dotted key, and every key's line is kept
+// for the errors validation finds.
 func (s *scenario) decode(data []byte) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil // an empty file: validation says what is missing
-		}
-		return s.yamlError(err)
+	lines, err := config.DecodeStrict(data, s.file, "a scenario file", s)
+	if err != nil {
+		return err
 	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
-		return &config.Error{File: s.file, Line: extra.Line, Msg: "a second YAML document starts here: a scenario file holds exactly one"}
-	case !errors.Is(err, io.EOF):
-		return s.yamlError(err)
-	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		root = root.Content[0]
-	}
-	w := nodeWalker{file: s.file, lines: s.lines}
-	w.walk(root, reflect.TypeFor[scenario](), "")
-	if len(w.errs) > 0 {
-		return errors.Join(w.errs...)
-	}
-	strict := yaml.NewDecoder(bytes.NewReader(data))
-	strict.KnownFields(true)
-	if err := strict.Decode(s); err != nil && !errors.Is(err, io.EOF) {
-		return s.yamlError(err)
-	}
+	s.lines = lines
 	return nil
-}
-
-var yamlLinePrefix = regexp.MustCompile(`^line (\d+): (.*)$`)
-
-// yamlError turns yaml.v3's "yaml: line 3: …" into "file:3: …".
-func (s *scenario) yamlError(err error) error {
-	msgs := []string{err.Error()}
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	}
-	var errs []error
-	for _, m := range msgs {
-		e := &config.Error{File: s.file, Msg: strings.TrimPrefix(m, "yaml: ")}
-		if sub := yamlLinePrefix.FindStringSubmatch(e.Msg); sub != nil {
-			e.Line, _ = strconv.Atoi(sub[1])
-			e.Msg = sub[2]
-		}
-		errs = append(errs, e)
-	}
-	return errors.Join(errs...)
-}
-
-// nodeWalker checks a yaml.Node tree against a Go type (see decode).
-type nodeWalker struct {
-	file  string
-	lines map[string]int
-	errs  []error
-}
-
-func (w *nodeWalker) fail(line int, key, format string, args ...any) {
-	w.errs = append(w.errs, &config.Error{File: w.file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
-}
-
-var yamlUnmarshaler = reflect.TypeFor[yaml.Unmarshaler]()
-
-func (w *nodeWalker) walk(n *yaml.Node, t reflect.Type, path string) {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	null := n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
-	switch k := t.Kind(); {
-	case reflect.PointerTo(t).Implements(yamlUnmarshaler) || k == reflect.String || k == reflect.Bool ||
-		k >= reflect.Int && k <= reflect.Uint64 || k == reflect.Float64:
-		w.leaf(n, t, path, null)
-	case null:
-		// A key with nothing under it keeps its defaults.
-	case k == reflect.Pointer:
-		w.walk(n, t.Elem(), path)
-	case k == reflect.Struct || k == reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			w.fail(n.Line, path, "must be a mapping of keys, got %s", describeNode(n))
-			return
-		}
-		w.mapping(n, t, path)
-	case k == reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			w.fail(n.Line, path, "must be a list, got %s", describeNode(n))
-			return
-		}
-		for i, e := range n.Content {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			w.lines[p] = e.Line
-			w.walk(e, t.Elem(), p)
-		}
-	default:
-		panic("scenario: no YAML form for field type " + t.String())
-	}
-}
-
-// mapping checks n's keys against struct type t's fields, or its values
-// against map type t's element type.
-func (w *nodeWalker) mapping(n *yaml.Node, t reflect.Type, path string) {
-	fields := map[string]reflect.Type{}
-	if t.Kind() == reflect.Struct {
-		for f := range t.Fields() {
-			if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); f.IsExported() && name != "" && name != "-" {
-				fields[name] = f.Type
-			}
-		}
-	}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			w.fail(k.Line, path, "keys must be plain words, got %s", describeNode(k))
-			continue
-		}
-		p := joinScenarioKey(path, k.Value)
-		if k.Value == "<<" {
-			w.fail(k.Line, p, "merge keys are not supported in scenario files")
-			continue
-		}
-		if first, dup := seen[k.Value]; dup {
-			w.fail(k.Line, p, "duplicate key (first set at line %d)", first)
-			continue
-		}
-		seen[k.Value] = k.Line
-		ft, ok := fields[k.Value]
-		if t.Kind() == reflect.Map {
-			ft, ok = t.Elem(), true
-		}
-		if !ok {
-			msg := "unknown key"
-			if best := suggestKey(k.Value, slices.Collect(maps.Keys(fields))); best != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", best)
-			}
-			w.fail(k.Line, p, "%s", msg)
-			continue
-		}
-		w.lines[p] = k.Line
-		w.walk(v, ft, p)
-	}
-}
-
-func (w *nodeWalker) leaf(n *yaml.Node, t reflect.Type, path string, null bool) {
-	if null {
-		w.fail(n.Line, path, "has no value (remove the key to keep its default)")
-		return
-	}
-	custom := reflect.PointerTo(t).Implements(yamlUnmarshaler)
-	err := n.Decode(reflect.New(t).Interface())
-	switch {
-	case err != nil && custom:
-		w.fail(n.Line, path, "%s", err) // our types explain themselves
-	case err != nil || !custom && !scalarFits(n, t):
-		w.fail(n.Line, path, "cannot use %s as %s", describeNode(n), typeName(t))
-	}
-}
-
-// scalarFits rejects what yaml.v3 would quietly convert: 1.5 into an
-// integer, a list or a number into text.
-func scalarFits(n *yaml.Node, t reflect.Type) bool {
-	if n.Kind != yaml.ScalarNode {
-		return false
-	}
-	switch tag := n.ShortTag(); t.Kind() {
-	case reflect.Float64:
-		return tag == "!!int" || tag == "!!float"
-	case reflect.String:
-		return true
-	case reflect.Bool:
-		return tag == "!!bool"
-	default:
-		return tag == "!!int"
-	}
-}
-
-func typeName(t reflect.Type) string {
-	switch k := t.Kind(); {
-	case k == reflect.Float64:
-		return "a number"
-	case k == reflect.Bool:
-		return "a boolean (true or false)"
-	case k == reflect.String:
-		return "text"
-	case k >= reflect.Uint && k <= reflect.Uint64:
-		return "a non-negative integer"
-	default:
-		return "an integer"
-	}
-}
-
-func describeNode(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	}
-	return strconv.Quote(n.Value)
-}
-
-func joinScenarioKey(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-func parentScenarioKey(k string) string {
-	if strings.HasSuffix(k, "]") {
-		if i := strings.LastIndexByte(k, '['); i >= 0 {
-			return k[:i]
-		}
-	}
-	if i := strings.LastIndexByte(k, '.'); i >= 0 {
-		return k[:i]
-	}
-	return ""
-}
-
-// suggestKey returns the known key s is likely a typo of, or "".
-func suggestKey(s string, known []string) string {
-	best, bestDist := "", 3
-	for _, k := range known {
-		if d := levenshtein(s, k); d < bestDist || d == bestDist && k < best {
-			best, bestDist = k, d
-		}
-	}
-	return best
-}
-
-func levenshtein(a, b string) int {
-	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // has reports whether the file sets key.
@@ -568,14 +321,7 @@ func (s *scenario) has(key string) bool {
 // fail records a problem with key, at the key's line or, when the file
 // does not set it, the line of the closest enclosing key it does set.
 func (s *scenario) fail(key, format string, args ...any) {
-	line := 0
-	for k := key; k != ""; k = parentScenarioKey(k) {
-		if l, ok := s.lines[k]; ok {
-			line = l
-			break
-		}
-	}
-	s.errs = append(s.errs, &config.Error{File: s.file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
+	s.errs = append(s.errs, &config.Error{File: s.file, Line: config.Locate(s.lines, key), Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
 // defaults fills in what list elements and optional sections leave out

@@ -419,7 +419,7 @@ func TestScenarioErrors(t *testing.T) {
 		key, msg  string
 	}{
 		{"unknown top-level key", "bogus: 1 # <-", true, "bogus", "unknown key"},
-		{"unknown nested key", "name: t\nphases: [{duration: 1s}]\nbinds:\n  - count: 2\n    bnd: tx # <-", false, "binds[0].bnd", `did you mean "bind"`},
+		{"unknown nested key", "name: t\nphases: [{duration: 1s}]\nbinds:\n  - count: 2\n    bnd: tx # <-", false, "binds[0].bnd", `did you mean "binds[0].bind"`},
 		{"share without %", "messages:\n  - share: 70 # <-", true, "messages[0].share", "write 70% for a percentage"},
 		{"share not a number", "receipts: lots # <-", true, "receipts", `cannot use "lots" as a share`},
 		{"share above 100%", "receipts: 120% # <-", true, "receipts", "above 100%"},
@@ -497,6 +497,9 @@ func TestScenarioErrors(t *testing.T) {
 			prefix := "bad.yaml:" + strconv.Itoa(line) + ": " + tc.key + ": "
 			if line == 0 {
 				prefix = "bad.yaml: " + tc.key + ": " // a key the file does not have
+			}
+			if strings.HasPrefix(e.Msg, "unknown key ") {
+				prefix = "bad.yaml:" + strconv.Itoa(line) + ": unknown key " + strconv.Quote(tc.key) // the key is in the message
 			}
 			if !strings.HasPrefix(e.Error(), prefix) {
 				t.Errorf("%q does not start with %q", e.Error(), prefix)
