@@ -23,9 +23,14 @@
 //   - ESME (DialESME) is a client for tests: synchronous requests matched by
 //     sequence number, windowed Send with a Responses channel, raw writes for bad
 //     input, and a queue of what the server sends (NextDeliver).
-//   - RunLoad binds N connections and keeps W submit_sm outstanding on each
-//     (optionally at a total rate), measuring throughput and request→response
-//     latency in a Histogram.
+//   - RunLoad binds groups of connections (transmitters, transceivers,
+//     receivers; TLS) and follows a plan (loadplan.go): phases closed loop
+//     with a window or open loop at a rate or a ramp (loadsched.go), a mix
+//     of messages encoded once and patched per message (loadmix.go), a
+//     handset population with named groups. It measures request→response
+//     latency, latency from the intended send time in open loop, receipts
+//     matched to their requests by id (loadreceipts.go), MOs, stalls, and
+//     figures per phase, per group and per second (OnSecond).
 //
 // # I/O shape
 //
