@@ -117,6 +117,19 @@ Flags:`)
 		fmt.Fprintln(stderr, "bench: give one of -target HOST:PORT, -scenario NAME|FILE (with or without -target), -baseline, -storm or -idle-binds N")
 		return 2
 	}
+	if f.scenario != "" {
+		var inFile []string
+		fs.Visit(func(fl *flag.Flag) {
+			switch fl.Name {
+			case "binds", "window", "duration", "warmup", "rate", "system-id", "password", "vary-dest", "rounds":
+				inFile = append(inFile, "-"+fl.Name)
+			}
+		})
+		if len(inFile) > 0 {
+			fmt.Fprintf(stderr, "bench: %s: with -scenario the binds, phases and handsets come from the scenario file (docs/SCENARIOS.md)\n", strings.Join(inFile, ", "))
+			return 2
+		}
+	}
 	if len(f.reports) > 0 && (f.storm.on || f.idle.binds > 0) {
 		fmt.Fprintln(stderr, "bench: -report goes with -target, -scenario or -baseline")
 		return 2

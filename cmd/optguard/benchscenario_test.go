@@ -210,6 +210,10 @@ func TestBenchScenarioFlags(t *testing.T) {
 		t.Errorf("-report out.txt: exit %d: %s", code, stderr.String())
 	}
 	stderr.Reset()
+	if code := runBench([]string{"-scenario", "relay", "-binds", "8", "-rate", "100"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "-binds, -rate: with -scenario") {
+		t.Errorf("-scenario with -binds: exit %d: %s", code, stderr.String())
+	}
+	stderr.Reset()
 	if code := runBench([]string{"-scenario", "no-such-scenario"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "no-such-scenario") {
 		t.Errorf("unknown scenario: exit %d: %s", code, stderr.String())
 	}
