@@ -618,36 +618,10 @@ func TestReleasedMTsWaitAcrossRestart(t *testing.T) {
 	tx := bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindTransmitter)
 	rx := bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindReceiver)
 	const n = 5 // ids are random: 5 held MTs come out in id order 1 time in 120
-	var ids []string
-	for i := range n {
-		r := submit(t, c.ctx, tx, fmt.Sprintf("waiting %d", i), 1)
-		if !isHeldID(r) {
-			t.Fatalf("MT %d answered %v %q; want held", i, r.Header.Status, r.MessageID)
-		}
-		ids = append(ids, r.MessageID)
-	}
-	c.waitSubmit("the consent request", textHas("is trying to reach you"))
+	ids := releaseIntoOutbox(t, c, tx, n, 1)
 	if _, m := nextDeliver(t, c.ctx, rx); noticeOf(m) != "requested" {
 		t.Fatalf("want the requested notice on the receiver, got %q", decode(m))
 	}
-	if err := tx.Unbind(c.ctx); err != nil {
-		t.Fatal(err)
-	}
-	testenv.Eventually(t, 5*time.Second, func() bool { return len(c.p.srv.Binds()) == 1 }, "the transmitter is gone")
-
-	if st := c.mo("acme", "YES"); st != pdu.ESME_ROK {
-		t.Fatalf("YES answered %v", st)
-	}
-	testenv.Eventually(t, 5*time.Second, func() bool {
-		out, err := c.p.store.Outbox(c.ctx, 100)
-		released := 0
-		for _, h := range out {
-			if h.Disposition == store.DispositionReleased {
-				released++
-			}
-		}
-		return err == nil && released == n
-	}, "the released MTs wait in the outbox")
 	if k := len(c.submits(textHas("waiting"))); k != 0 {
 		t.Fatal("a released MT reached the SMSC with no transmitter bound")
 	}
@@ -819,23 +793,7 @@ func TestReleasedMTsSentOnceWhileBindsComeUp(t *testing.T) {
 	// The receiver carries the YES.
 	bindESME(t, c.ctx, c.sim, c.p.addr(), "acme", pdu.BindReceiver)
 	const n = 100 // as many as one scope may hold
-	for i := range n {
-		if r := submit(t, c.ctx, tx, fmt.Sprintf("waiting %d", i), 0); !isHeldID(r) {
-			t.Fatalf("MT %d answered %v %q; want held", i, r.Header.Status, r.MessageID)
-		}
-	}
-	c.waitSubmit("the consent request", textHas("is trying to reach you"))
-	if err := tx.Unbind(c.ctx); err != nil {
-		t.Fatal(err)
-	}
-	testenv.Eventually(t, 5*time.Second, func() bool { return len(c.p.srv.Binds()) == 1 }, "the transmitter is gone")
-	if st := c.mo("acme", "YES"); st != pdu.ESME_ROK {
-		t.Fatalf("YES answered %v", st)
-	}
-	testenv.Eventually(t, 5*time.Second, func() bool {
-		out, err := c.p.store.Outbox(c.ctx, 2*n)
-		return err == nil && len(out) >= n
-	}, "the released MTs wait in the outbox")
+	releaseIntoOutbox(t, c, tx, n, 0)
 
 	// Each bind starts a flush, or asks the running one for another pass.
 	for range 8 {
@@ -857,4 +815,40 @@ func TestReleasedMTsSentOnceWhileBindsComeUp(t *testing.T) {
 			t.Errorf("MT %d reached the SMSC %d times; want once", i, k)
 		}
 	}
+}
+
+// releaseIntoOutbox has tx (acme's only transmitter; a receiver stays
+// bound to carry the reply) send n MTs "waiting 0" … that are held for
+// consent, unbinds tx once the consent request went, has the handset
+// answer YES and waits until the n released MTs wait in the outbox, no
+// transmitter being bound to take them. It returns the held ids.
+func releaseIntoOutbox(t *testing.T, c *consentEnv, tx *testenv.ESME, n int, registeredDelivery byte) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		r := submit(t, c.ctx, tx, fmt.Sprintf("waiting %d", i), registeredDelivery)
+		if !isHeldID(r) {
+			t.Fatalf("MT %d answered %v %q; want held", i, r.Header.Status, r.MessageID)
+		}
+		ids = append(ids, r.MessageID)
+	}
+	c.waitSubmit("the consent request", textHas("is trying to reach you"))
+	if err := tx.Unbind(c.ctx); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 5*time.Second, func() bool { return len(c.p.srv.Binds()) == 1 }, "the transmitter is gone")
+	if st := c.mo("acme", "YES"); st != pdu.ESME_ROK {
+		t.Fatalf("YES answered %v", st)
+	}
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		out, err := c.p.store.Outbox(c.ctx, 2*n+10)
+		released := 0
+		for _, h := range out {
+			if h.Disposition == store.DispositionReleased {
+				released++
+			}
+		}
+		return err == nil && released == n
+	}, "the released MTs wait in the outbox")
+	return ids
 }
