@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"math"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -218,15 +217,10 @@ func TestLoadMixDoesNotAllocate(t *testing.T) {
 	h.Groups = []HandsetGroup{{Name: "all", Count: 1000}}
 	cfg := LoadConfig{Addr: s.Addr(), Binds: 2, Window: 128, Duration: 500 * time.Millisecond, Handsets: &h,
 		Mix: []LoadMessage{{Share: 0.9}, {Share: 0.1, Text: strings.Repeat("long ", 50)}}}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	res, err := RunLoad(Context(t, 30*time.Second), cfg)
-	runtime.ReadMemStats(&after)
+	res, perMsg, err := allocsPerResponse(t, cfg)
 	if err != nil || res.Responses < 10000 {
 		t.Skipf("too little traffic to judge (%d responses, %v)", res.Responses, err)
 	}
-	perMsg := float64(after.Mallocs-before.Mallocs) / float64(res.Responses)
-	t.Logf("%d allocations for %d requests: %.4f per request", after.Mallocs-before.Mallocs, res.Responses, perMsg)
 	if perMsg > 0.05 {
 		t.Errorf("%.3f allocations per request", perMsg)
 	}
@@ -245,18 +239,13 @@ func TestLoadReceiptsDoNotAllocate(t *testing.T) {
 	cfg := LoadConfig{Addr: s.Addr(), Warmup: 300 * time.Millisecond, Handsets: &h, ReceiptShare: 1,
 		Phases:     []LoadPhase{{Duration: 2 * time.Second, Rate: 50000}},
 		BindGroups: []LoadBindGroup{{Count: 2, BindID: pdu.BindTransceiver, Window: 128}}}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	res, err := RunLoad(Context(t, 30*time.Second), cfg)
-	runtime.ReadMemStats(&after)
+	res, perMsg, err := allocsPerResponse(t, cfg)
 	if err != nil || res.Receipts < 50000 {
 		t.Skipf("too little traffic to judge (%d receipts, %d due, %d unmatched, sim %+v, %v)", res.Receipts, res.ReceiptsDue, res.ReceiptsUnmatched, s.Stats().Receipts, err)
 	}
 	if res.Receipts != res.Responses || res.ReceiptsUnmatched != 0 || res.ReceiptsDue != 0 {
 		t.Errorf("%d receipts for %d requests, %d unmatched, %d due", res.Receipts, res.Responses, res.ReceiptsUnmatched, res.ReceiptsDue)
 	}
-	perMsg := float64(after.Mallocs-before.Mallocs) / float64(res.Responses)
-	t.Logf("%d allocations for %d requests and %d receipts: %.4f per request", after.Mallocs-before.Mallocs, res.Responses, res.Receipts, perMsg)
 	if raceEnabled {
 		return // the race detector makes sync.Pool drop buffers on purpose
 	}
