@@ -49,11 +49,12 @@ type reportBaseline struct {
 	ProxyRelayRounds, PolicyProxyRounds []float64
 }
 
-// reportCheck is one consent or count check a scenario ran.
+// reportCheck is one consent or count check a scenario ran, as the
+// report's JSON has it too.
 type reportCheck struct {
-	Name   string
-	OK     bool
-	Detail string
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
 }
 
 // benchReport is the whole report as the JSON has it; the CSV and the HTML
@@ -70,7 +71,7 @@ type benchReport struct {
 	Params      []reportParam   `json:"params"`
 	Runs        []runReport     `json:"runs"`
 	Baseline    *baselineReport `json:"baseline"`
-	Checks      []checkReport   `json:"checks"`
+	Checks      []reportCheck   `json:"checks"`
 
 	started time.Time // for the HTML, which formats it for people
 }
@@ -186,12 +187,6 @@ type baselineReport struct {
 	PolicyProxyRounds []float64 `json:"policy_proxy_rounds"`
 }
 
-type checkReport struct {
-	Name   string `json:"name"`
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail"`
-}
-
 // buildReport turns the runs into the report. Every slice and map is
 // non-nil, so that the JSON has [] and {} rather than null where a run had
 // nothing: readers then need no special case.
@@ -206,7 +201,7 @@ func buildReport(in reportInput, m machineInfo) benchReport {
 		Machine:     m,
 		Params:      make([]reportParam, 0, len(in.Params)),
 		Runs:        make([]runReport, 0, len(in.Runs)),
-		Checks:      make([]checkReport, 0, len(in.Checks)),
+		Checks:      append(make([]reportCheck, 0, len(in.Checks)), in.Checks...),
 		started:     in.Started,
 	}
 	for _, p := range in.Params {
@@ -222,9 +217,6 @@ func buildReport(in reportInput, m machineInfo) benchReport {
 			ProxyRelayRounds:  roundAll(b.ProxyRelayRounds, 1000),
 			PolicyProxyRounds: roundAll(b.PolicyProxyRounds, 1000),
 		}
-	}
-	for _, c := range in.Checks {
-		r.Checks = append(r.Checks, checkReport(c))
 	}
 	return r
 }
