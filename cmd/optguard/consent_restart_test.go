@@ -174,6 +174,17 @@ func recordingSMSC(t *testing.T) *testenv.SMSC {
 func bindESME(t *testing.T, ctx context.Context, sim *testenv.SMSC, addr, systemID string, bind pdu.CommandID) *testenv.ESME {
 	t.Helper()
 	before := len(sim.Sessions())
+	e := dialBound(t, ctx, addr, systemID, bind)
+	if err := sim.WaitSessions(ctx, before+1); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// dialBound dials addr and binds systemID (password "pw"); the ESME closes
+// when the test ends.
+func dialBound(t *testing.T, ctx context.Context, addr, systemID string, bind pdu.CommandID) *testenv.ESME {
+	t.Helper()
 	e, err := testenv.DialESME(ctx, addr, testenv.ESMEConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -181,9 +192,6 @@ func bindESME(t *testing.T, ctx context.Context, sim *testenv.SMSC, addr, system
 	t.Cleanup(func() { e.Close() })
 	if st, err := e.Bind(ctx, bind, systemID, "pw"); err != nil || st != pdu.ESME_ROK {
 		t.Fatalf("bind %s: %v %v", systemID, st, err)
-	}
-	if err := sim.WaitSessions(ctx, before+1); err != nil {
-		t.Fatal(err)
 	}
 	return e
 }

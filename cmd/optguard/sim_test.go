@@ -144,16 +144,7 @@ func startSim(t *testing.T, args ...string) simRun {
 // dialSim binds to an in-process sim.
 func dialSim(t *testing.T, addr string, bind pdu.CommandID, systemID string) *testenv.ESME {
 	t.Helper()
-	ctx := testenv.Context(t, 5*time.Second)
-	e, err := testenv.DialESME(ctx, addr, testenv.ESMEConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	if st, err := e.Bind(ctx, bind, systemID, "pw"); err != nil || st != pdu.ESME_ROK {
-		t.Fatalf("bind %s: %v %v", systemID, st, err)
-	}
-	return e
+	return dialBound(t, testenv.Context(t, 5*time.Second), addr, systemID, bind)
 }
 
 // simMetric reads one sample's value from a /metrics body; -1 when absent.
