@@ -11,7 +11,7 @@ type Config struct {
 	Listen   Listen    `yaml:"listen"`   // where ESMEs connect
 	Session  Session   `yaml:"session"`  // per-bind SMPP session behaviour
 	Upstream Upstreams `yaml:"upstream"` // the SMSC(s) optguard binds to
-	Admin    Admin     `yaml:"admin"`    // the admin HTTP listener
+	Admin    Admin     `yaml:"admin"`    // the admin HTTP listener and its operator API
 	Data     Data      `yaml:"data"`     // where optguard keeps its files
 	Store    Store     `yaml:"store"`    // the durable store
 	Log      Log       `yaml:"log"`      // process logging
@@ -95,11 +95,6 @@ type Route struct {
 	Address        string       `yaml:"address"`         // SMSC host:port, required
 	ConnectTimeout Duration     `yaml:"connect_timeout"` // 0 = inherit upstream.default.connect_timeout
 	TLS            *UpstreamTLS `yaml:"tls"`             // nil = inherit upstream.default.tls; when set, replaces it whole
-}
-
-// Admin is the HTTP listener for /metrics and /healthz.
-type Admin struct {
-	Address string `yaml:"address"` // host:port; empty = no admin listener
 }
 
 // Data says where optguard keeps its files.
@@ -198,8 +193,12 @@ func Default() *Config {
 		Upstream: Upstreams{
 			Default: Upstream{ConnectTimeout: Duration(5 * time.Second)},
 		},
-		Admin: Admin{Address: "127.0.0.1:9775"},
-		Data:  Data{Dir: "./data"},
+		Admin: Admin{
+			Address:        "127.0.0.1:9775",
+			MaxBodyBytes:   1 << 20,
+			MaxUploadBytes: 256 << 20,
+		},
+		Data: Data{Dir: "./data"},
 		Store: Store{
 			HoldMaxPerScope: 100,
 			IDMapTTL:        Duration(72 * time.Hour),

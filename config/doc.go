@@ -51,6 +51,15 @@
 // entry in two of opt_out, opt_in and help. Policy's own compilation finds
 // the rest and reports it with Config.KeyError, in the same form.
 //
+// # Operator API tokens
+//
+// admin.tokens lists who may call the operator API on the admin listener.
+// Each entry has a name (the actor the ledger records for the token's
+// writes), a Role (auditor < agent < admin; see Role.Allows), optionally
+// the organizations it may see, and the token's SHA-256 (TokenHash): the
+// token itself is never in the file. ParseRole and CheckTokenName are the
+// rules `optguard token create` checks too.
+//
 // Durations are written with a unit (30s, 500ms, 72h; see Duration), sizes
 // as bytes or with a unit (256MiB, 10GB; see ByteSize) and SMPP
 // command_status values as a number or an ESME_* name (see Status). File

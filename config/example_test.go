@@ -37,15 +37,15 @@ func TestExampleIsDefault(t *testing.T) {
 
 // TestExampleHasEveryKey checks that every key of Config appears in the
 // example file, so the example cannot go stale. Keys of list elements
-// (upstream.routes, organizations) may appear in the commented-out examples
+// (upstream.routes, organizations, admin.tokens) may appear in the commented-out examples
 // instead, and keys of mappings (keywords.languages) under any of their keys.
 func TestExampleHasEveryKey(t *testing.T) {
 	data, err := os.ReadFile(examplePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := make([]*yaml.Node, 3)
-	for i, text := range []string{string(data), exampleRoute(t, string(data)), exampleOrganizations(t, string(data))} {
+	docs := make([]*yaml.Node, 4)
+	for i, text := range []string{string(data), exampleRoute(t, string(data)), exampleOrganizations(t, string(data)), exampleTokens(t, string(data))} {
 		docs[i] = new(yaml.Node)
 		if err := yaml.Unmarshal([]byte(text), docs[i]); err != nil {
 			t.Fatal(err)
@@ -64,13 +64,13 @@ func TestExampleHasEveryKey(t *testing.T) {
 
 // TestExampleKeysAreExplained checks that a comment line comes right
 // before every key in the example file and in its commented-out
-// organizations.
+// organizations and tokens.
 func TestExampleKeysAreExplained(t *testing.T) {
 	data, err := os.ReadFile(examplePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, text := range []string{string(data), exampleOrganizations(t, string(data))} {
+	for _, text := range []string{string(data), exampleOrganizations(t, string(data)), exampleTokens(t, string(data))} {
 		lines := strings.Split(text, "\n")
 		var doc yaml.Node
 		if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
@@ -121,6 +121,23 @@ func TestExampleRouteIsValid(t *testing.T) {
 	}
 }
 
+// TestExampleTokensAreValid checks that the commented-out example tokens
+// validate with the example organizations they name.
+func TestExampleTokensAreValid(t *testing.T) {
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse([]byte(exampleTokens(t, string(data))+exampleOrganizations(t, string(data))), "example tokens")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := c.Admin.Tokens
+	if len(tok) != 2 || tok[0].Role != RoleAdmin || len(tok[0].Organizations) != 0 || tok[1].Role != RoleAgent || !slices.Equal(tok[1].Organizations, []string{"acme"}) {
+		t.Fatalf("example tokens decoded as %+v", tok)
+	}
+}
+
 // exampleRoute returns the commented-out example under "# routes:" in the
 // example file, uncommented, as a config document.
 func exampleRoute(t *testing.T, example string) string {
@@ -133,6 +150,13 @@ func exampleRoute(t *testing.T, example string) string {
 func exampleOrganizations(t *testing.T, example string) string {
 	t.Helper()
 	return exampleBlock(t, example, "organizations", "# The example organizations.\norganizations:\n", "")
+}
+
+// exampleTokens returns the commented-out example under "# tokens:" in the
+// example file, uncommented, as a config document.
+func exampleTokens(t *testing.T, example string) string {
+	t.Helper()
+	return exampleBlock(t, example, "tokens", "# The example tokens.\nadmin:\n  # The operator API tokens.\n  tokens:\n", "  ")
 }
 
 // exampleBlock returns the commented-out block that starts with the line

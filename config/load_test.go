@@ -28,6 +28,12 @@ func sameConfig(a, b *Config) bool {
 	if len(x.Organizations) == 0 {
 		x.Organizations = nil
 	}
+	if len(x.Admin.Tokens) == 0 {
+		x.Admin.Tokens = nil
+	}
+	if len(y.Admin.Tokens) == 0 {
+		y.Admin.Tokens = nil
+	}
 	if len(y.Organizations) == 0 {
 		y.Organizations = nil
 	}

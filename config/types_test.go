@@ -180,12 +180,14 @@ func TestMarshalRoundTrip(t *testing.T) {
 	c.Upstream.Default.Address = "smsc:2775"
 	c.Upstream.Routes = []Route{{Name: "a", SystemIDs: []string{"acme"}, Address: "a:1", ConnectTimeout: Duration(1500 * time.Millisecond), TLS: &UpstreamTLS{Enabled: true}}}
 	c.Store.HoldMaxPerScope = 50
+	c.Admin.Tokens = []APIToken{{Name: "desk", Role: RoleAgent, Organizations: []string{"acme"}, SHA256: TokenHash("og_x")}}
+	c.Admin.MaxUploadBytes = 1e9
 	c.Organizations = mustParse(t, fullFile).Organizations // sub-organizations too: unset keys stay unset
 	out, err := yaml.Marshal(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"response_timeout: 30s", "id_map_ttl: 72h", "timeout_status: \"0x0000000A\"", "connect_timeout: 1.5s", "refused_status: ESME_RX_R_APPN", "relay_keyword_mo: false"} {
+	for _, want := range []string{"response_timeout: 30s", "id_map_ttl: 72h", "timeout_status: \"0x0000000A\"", "connect_timeout: 1.5s", "refused_status: ESME_RX_R_APPN", "relay_keyword_mo: false", "max_upload_bytes: \"1000000000\"", "role: agent"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("marshalled config lacks %q:\n%s", want, out)
 		}

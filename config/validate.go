@@ -21,7 +21,7 @@ func (c *Config) Validate() error {
 	v.listen(&c.Listen)
 	v.session(&c.Session)
 	v.upstream(&c.Upstream)
-	v.addressOrEmpty("admin.address", c.Admin.Address, 0)
+	v.admin(c)
 	if c.Data.Dir == "" {
 		v.fail("data.dir", "is required")
 	}

@@ -61,6 +61,10 @@ func TestValidateEachRule(t *testing.T) {
 		{"upstream.default.connect_timeout", "61s", "must be more than 0s and at most 1m, got 1m1s"},
 		{"admin.address", "localhost", `must be host:port, got "localhost"`},
 		{"admin.address", "':2775'", `":2775" uses the same port as listen.address`},
+		{"admin.max_body_bytes", "1023", "must be between 1KiB and 64MiB, got 1023"},
+		{"admin.max_body_bytes", "65MiB", "must be between 1KiB and 64MiB, got 65MiB"},
+		{"admin.max_upload_bytes", "0", "must be between 1KiB and 4GiB, got 0"},
+		{"admin.max_upload_bytes", "5GiB", "must be between 1KiB and 4GiB, got 5GiB"},
 		{"data.dir", `""`, "is required"},
 		{"store.hold_max_per_scope", "0", "must be between 1 and 100000, got 0"},
 		{"store.hold_max_per_scope", "100001", "must be between 1 and 100000, got 100001"},
@@ -111,6 +115,9 @@ func TestValidateAcceptsEdges(t *testing.T) {
 		nested("upstream.default.address", "'smsc.example.net:2775'"),
 		nested("admin.address", `""`),
 		nested("admin.address", "'127.0.0.1:2775'") + nested("listen.address", "'127.0.0.2:2775'"),
+		nested("admin.max_body_bytes", "1KiB"),
+		nested("admin.max_body_bytes", "64MiB"),
+		nested("admin.max_upload_bytes", "4GiB"),
 		nested("store.id_map_ttl", "1h"),
 		nested("store.message_log.mode", "off"),
 		nested("log.format", "json"),
@@ -314,5 +321,114 @@ func TestDurationValidationUsesDurationForm(t *testing.T) {
 	c.Store.IDMapTTL = Duration(30 * time.Minute)
 	if err := c.Validate(); err == nil || err.Error() != "store.id_map_ttl: must be at least 1h, got 30m" {
 		t.Errorf("Validate() = %v", err)
+	}
+}
+
+func TestValidateAdmin(t *testing.T) {
+	dir := t.TempDir()
+	cert := filepath.Join(dir, "cert.pem")
+	if err := os.WriteFile(cert, []byte("pem"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.pem")
+	hashA, hashB := TokenHash("og_a"), TokenHash("og_b")
+	// token writes one admin.tokens entry; its keys are on the lines after
+	// the "- name" line, in the order given.
+	token := func(name, role, hash string, more ...string) string {
+		return "    - name: " + name + "\n      role: " + role + "\n      sha256: " + hash + "\n" + strings.Join(more, "")
+	}
+	tokens := func(entries ...string) string { return "admin:\n  tokens:\n" + strings.Join(entries, "") }
+	const acme = "organizations:\n  - name: acme\n    system_ids: [acme]\n"
+	tests := []struct {
+		name, in, want string // want "" = valid
+	}{
+		{"tokens", acme + tokens(
+			token("ops@example.com", "admin", hashA),
+			token("desk-1", "agent", hashB, "      organizations:\n        - acme\n        - default\n")), ""},
+		{"auditor without organizations", tokens(token("audit.2025_q1", "auditor", hashA, "      organizations: []\n")), ""},
+		{"bad role", tokens(token("ops", "root", hashA)),
+			`optguard.yaml:4: admin.tokens[0].role: must be one of auditor, agent, admin, got "root"`},
+		{"role in capitals", tokens(token("ops", "Admin", hashA)),
+			`optguard.yaml:4: admin.tokens[0].role: must be one of auditor, agent, admin, got "Admin"`},
+		{"bad name", tokens(token("ops desk", "agent", hashA)),
+			`optguard.yaml:3: admin.tokens[0].name: must be 1 to 64 letters, digits, '.', '_', '@' or '-', got "ops desk"`},
+		{"name too long", tokens(token(strings.Repeat("a", 65), "agent", hashA)),
+			`optguard.yaml:3: admin.tokens[0].name: must be 1 to 64 letters, digits, '.', '_', '@' or '-', got "` + strings.Repeat("a", 65) + `"`},
+		{"nothing but organizations", tokens("    - organizations: []\n"),
+			"optguard.yaml:3: admin.tokens[0].name: must be 1 to 64 letters, digits, '.', '_', '@' or '-', got \"\"\n" +
+				"optguard.yaml:3: admin.tokens[0].role: must be one of auditor, agent, admin, got \"\"\n" +
+				"optguard.yaml:3: admin.tokens[0].sha256: must be the 64 hex digits of the token's SHA-256 (optguard token create prints it), got 0 characters"},
+		{"token pasted as hash", tokens(token("ops", "admin", "og_c2VjcmV0")),
+			"optguard.yaml:5: admin.tokens[0].sha256: must be the 64 hex digits of the token's SHA-256 (optguard token create prints it), got 11 characters"},
+		{"hash too long", tokens(token("ops", "admin", hashA+"0")),
+			"optguard.yaml:5: admin.tokens[0].sha256: must be the 64 hex digits of the token's SHA-256 (optguard token create prints it), got 65 characters"},
+		{"hash not hex", tokens(token("ops", "admin", hashA[:63]+"g")),
+			"optguard.yaml:5: admin.tokens[0].sha256: must be lower-case hex digits (0-9, a-f), got 'g' at position 64"},
+		{"hash in capitals", tokens(token("ops", "admin", strings.ToUpper(hashA))),
+			fmt.Sprintf("optguard.yaml:5: admin.tokens[0].sha256: must be lower-case hex digits (0-9, a-f), got %q at position %d",
+				strings.ToUpper(hashA)[strings.IndexAny(hashA, "abcdef")], strings.IndexAny(hashA, "abcdef")+1)},
+		{"duplicate names", tokens(token("ops", "admin", hashA), token("ops", "auditor", hashB)),
+			`optguard.yaml:6: admin.tokens[1].name: "ops" is already the name of admin.tokens[0]`},
+		{"duplicate hashes", tokens(token("ops", "admin", hashA), token("desk", "agent", hashA)),
+			"optguard.yaml:8: admin.tokens[1].sha256: is the same as admin.tokens[0].sha256: each token needs its own (make one with optguard token create)"},
+		{"unknown organization", acme + tokens(token("desk", "agent", hashA, "      organizations:\n        - acme\n        - globex\n")),
+			`optguard.yaml:11: admin.tokens[0].organizations[1]: "globex" is not an organization of this file (list it under organizations, or write "default")`},
+		{"tls", "admin:\n  tls:\n    cert_file: " + cert + "\n    key_file: " + cert + "\n", ""},
+		{"tls cert without key", "admin:\n  tls:\n    cert_file: " + cert + "\n",
+			"optguard.yaml:2: admin.tls.key_file: is required when admin.tls.cert_file is set"},
+		{"tls key without cert", "admin:\n  tls:\n    key_file: " + cert + "\n",
+			"optguard.yaml:2: admin.tls.cert_file: is required when admin.tls.key_file is set"},
+		{"tls cert missing", "admin:\n  tls:\n    cert_file: " + missing + "\n    key_file: " + cert + "\n",
+			fmt.Sprintf("optguard.yaml:3: admin.tls.cert_file: cannot read %q: no such file or directory", missing)},
+		{"tls key is a directory", "admin:\n  tls:\n    cert_file: " + cert + "\n    key_file: " + dir + "\n",
+			fmt.Sprintf("optguard.yaml:4: admin.tls.key_file: %q is a directory, not a file", dir)},
+		{"tls without address", "admin:\n  address: \"\"\n  tls:\n    cert_file: " + cert + "\n    key_file: " + cert + "\n",
+			`optguard.yaml:2: admin.address: is required when admin.tls is set ("" turns the admin listener off)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.want == "" {
+				mustParse(t, tt.in)
+				return
+			}
+			if got := parseErr(t, tt.in); got != tt.want {
+				t.Errorf("error:\n got: %s\nwant: %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRoleAllows(t *testing.T) {
+	roles := []Role{RoleAuditor, RoleAgent, RoleAdmin}
+	for i, r := range roles {
+		for j, need := range roles {
+			if got := r.Allows(need); got != (i >= j) {
+				t.Errorf("%s.Allows(%s) = %v", r, need, got)
+			}
+		}
+		if r.Allows("root") || Role("root").Allows(r) || Role("").Allows(r) {
+			t.Errorf("a string that is not a role allows or is allowed with %s", r)
+		}
+	}
+}
+
+func TestParseRoleAndTokenName(t *testing.T) {
+	for _, s := range []string{"auditor", "agent", "admin"} {
+		if r, err := ParseRole(s); err != nil || string(r) != s {
+			t.Errorf("ParseRole(%q) = %q, %v", s, r, err)
+		}
+	}
+	if _, err := ParseRole("ADMIN"); err == nil || err.Error() != `must be one of auditor, agent, admin, got "ADMIN"` {
+		t.Errorf("ParseRole(ADMIN) error = %v", err)
+	}
+	for name, ok := range map[string]bool{"a": true, "ops@example.com": true, "A.b_c-9": true, strings.Repeat("x", 64): true,
+		"": false, strings.Repeat("x", 65): false, "ops desk": false, "ops:1": false, "é": false} {
+		if err := CheckTokenName(name); (err == nil) != ok {
+			t.Errorf("CheckTokenName(%q) = %v, want ok %v", name, err, ok)
+		}
+	}
+	// The SHA-256 of "abc" (FIPS 180-2, appendix B.1).
+	if got := TokenHash("abc"); got != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
+		t.Errorf("TokenHash(abc) = %s", got)
 	}
 }
