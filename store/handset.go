@@ -1,6 +1,9 @@
 package store
 
 import (
+	"encoding/binary"
+	"encoding/hex"
+
 	"github.com/optguard/optguard/store/seal"
 )
 
@@ -54,4 +57,13 @@ func handsetOfNumber[T string | []byte](keys *seal.Keys, n T) (Handset, bool) {
 	}
 	var buf [15]byte
 	return handsetOf(keys.PseudonymWords(append(buf[:0], n...))), true
+}
+
+// Key is the pseudonym as 32 hex digits: a name for the handset in keys
+// that must not carry the number (policy's double opt-in PIN records).
+func (h Handset) Key() string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], h.hi)
+	binary.BigEndian.PutUint64(b[8:], h.lo)
+	return hex.EncodeToString(b[:])
 }

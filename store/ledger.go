@@ -541,7 +541,7 @@ func validateChange(ch *Change) error {
 	if err := ch.Scope.Validate(); err != nil {
 		return err
 	}
-	if !ch.Type.Valid() || ch.Type >= numChangeTypes {
+	if !ch.Type.IsChange() {
 		return invalidf("event type %s cannot be appended as a change", ch.Type)
 	}
 	if ch.Type == EventStateImported {

@@ -132,16 +132,25 @@ const (
 	// from the chain again. The store writes it before the change that
 	// met the suppression entry; it is no Change's type.
 	EventOptOutKept EventType = 17
+	// EventPINRejected: an agent entered a wrong consent PIN for the
+	// scope (double opt-in); the note says how many attempts are left;
+	// state kept.
+	EventPINRejected EventType = 18
 
-	numEventTypes  = 18
-	numChangeTypes = 14 // the types a Change may have: below EventErased
+	numEventTypes = 19
 )
+
+// IsChange reports whether t is a type a Change may have: every type but
+// those only the store writes (erasure, chain links, sweeps, kept opt-outs).
+func (t EventType) IsChange() bool {
+	return t.Valid() && (t < EventErased || t == EventPINRejected)
+}
 
 var eventTypeNames = [...]string{
 	"invalid", "consent_requested", "opted_in", "opted_out", "disclaimer_sent",
 	"confirmation_sent", "help_sent", "state_imported", "notice_sent", "pin_sent", "reset",
 	"possible_opt_out", "message_not_sent", "review_dismissed", "erased",
-	"chain_linked", "retention_swept", "opt_out_kept",
+	"chain_linked", "retention_swept", "opt_out_kept", "pin_rejected",
 }
 
 func (t EventType) String() string { return enumName(eventTypeNames[:], t, "event") }
