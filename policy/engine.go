@@ -379,6 +379,8 @@ func (e *Engine) work(t *task, p *proofs) {
 		e.review(t)
 	case taskRecoverRequest:
 		e.recoverRequest(t)
+	case taskOperator:
+		t.op(t)
 	}
 }
 

@@ -287,10 +287,20 @@ func (e *Engine) optOut(t *task) {
 // optIn records an opt-in, releases what the scope held, confirms and
 // tells the sender.
 func (e *Engine) optIn(t *task) {
+	if e.pinOnYes(t) {
+		return // a double opt-in: the YES gets a PIN, the agent enters it
+	}
 	applied, ok := e.keywordChange(t, store.EventOptedIn, store.ReleaseHeld)
 	if !ok {
 		return
 	}
+	e.confirmOptIn(t, applied)
+}
+
+// confirmOptIn sends what follows an opt-in: the scope's held messages on,
+// then, unless it was in already, the confirmation of its flow to the
+// handset and the "accepted" notice to the sender.
+func (e *Engine) confirmOptIn(t *task, applied store.Applied) {
 	flow := e.settle(t, applied.Released, true)
 	if applied.Event.PrevState == store.StateOptedIn {
 		return // already in: nothing to confirm

@@ -80,12 +80,35 @@ func (e *Engine) compose(t *task, name string, vars Vars) (*message, error) {
 // event type ev, and counts it. deadline, when not zero, is when the
 // message is no longer worth sending (the opt-out confirmation).
 func (e *Engine) send(t *task, name string, ev store.EventType, deadline time.Time, note string) {
-	vars := t.org.vars(t.sender.Addr, t.class.Lang)
+	msg, note, ok := e.transmit(t, name, t.org.vars(t.sender.Addr, t.class.Lang), deadline, note)
+	if !ok {
+		return
+	}
+	ch := store.Change{Type: ev, Template: name, TemplateVersion: msg.tpl.Version, MessageID: msg.id, Note: note, OccurredAt: e.now()}
+	if ev == store.EventConsentRequested {
+		// It moves the scope to pending, which the lane's next task of
+		// the scope must see.
+		e.record(t, ch)
+	} else {
+		// Proof of a text sent changes no state: it is written after the
+		// task, in order, off the lane (see work), so that the lane need
+		// not wait for its fsync before the handset's next reply and a STOP
+		// storm is not held to two synced writes per STOP.
+		t.proof = append(t.proof, ch)
+	}
+}
+
+// transmit composes template name with vars and sends it on a bind of the
+// account (or queues it in the outbox when none can carry it now), counts
+// it and logs it in the message log; recording it in the ledger is the
+// caller's. ok is false when it could not be sent or queued; note is the
+// event's note, with the queuing said.
+func (e *Engine) transmit(t *task, name string, vars Vars, deadline time.Time, note string) (msg *message, _ string, ok bool) {
 	msg, err := e.compose(t, name, vars)
 	if err != nil {
 		e.m.auto(name, autoFailed)
 		e.log.Error().Err(err).Str("template", name).Msg("composing an auto-message")
-		return
+		return nil, note, false
 	}
 	systemIDs := t.org.acct.systemIDs
 	if t.bind.SystemID != "" {
@@ -119,21 +142,10 @@ func (e *Engine) send(t *task, name string, ev store.EventType, deadline time.Ti
 	}
 	e.m.auto(name, outcome)
 	if outcome == autoFailed {
-		return
-	}
-	ch := store.Change{Type: ev, Template: name, TemplateVersion: msg.tpl.Version, MessageID: msg.id, Note: note, OccurredAt: e.now()}
-	if ev == store.EventConsentRequested {
-		// It moves the scope to pending, which the lane's next task of
-		// the scope must see.
-		e.record(t, ch)
-	} else {
-		// Proof of a text sent changes no state: it is written after the
-		// task, in order, off the lane (see work), so that the lane need
-		// not wait for its fsync before the handset's next reply and a STOP
-		// storm is not held to two synced writes per STOP.
-		t.proof = append(t.proof, ch)
+		return nil, note, false
 	}
 	e.st.Log(store.Record{ID: msg.id, Org: t.scope.Org, Sender: t.sender.Addr, Number: t.scope.Number, At: e.now(), Status: store.MsgSent})
+	return msg, note, true
 }
 
 // partID names part i of an auto-message in the outbox.

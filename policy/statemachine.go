@@ -33,6 +33,7 @@ var (
 	ErrHandsetOptedOut = errors.New("policy: the handset opted out by text; only the handset can opt back in (by replying with an opt-in keyword such as START)")
 	ErrPortalOptedOut  = errors.New("policy: the customer opted out through the portal; only the portal or the handset can opt back in")
 	ErrImportLifts     = errors.New("policy: an import cannot lift an opt-out")
+	ErrRequestOptedOut = errors.New("policy: the number is opted out, and a consent request may not be texted to it; record consent with proof instead, or the handset texts an opt-in keyword")
 )
 
 // CheckChange says whether ch may be appended to a scope whose current
@@ -65,6 +66,11 @@ func CheckChange(cur store.Consent, ch *store.Change) error {
 		if ch.Method != store.MethodPortal {
 			return fmt.Errorf("%w (%s by %s refused)", ErrPortalOptedOut, ch.Type, ch.Method)
 		}
+	}
+	if ch.Type == store.EventConsentRequested {
+		// Only the one confirmation may follow an opt-out: a request is an
+		// answer to the handset's own message or nothing.
+		return fmt.Errorf("%w (opted out by %s)", ErrRequestOptedOut, cur.OptedOutMethod)
 	}
 	return nil
 }

@@ -33,6 +33,8 @@ func TestCheckChange(t *testing.T) {
 		{"portal opt-out → portal opt-in", optedOutBy(store.MethodPortal), store.Change{Type: store.EventOptedIn, Method: store.MethodPortal}, nil},
 		{"portal opt-out → handset START", optedOutBy(store.MethodPortal), store.Change{Type: store.EventOptedIn, Method: store.MethodSMSKeyword}, nil},
 		{"portal opt-out → agent opt-in", optedOutBy(store.MethodPortal), store.Change{Type: store.EventOptedIn, Method: store.MethodAgent}, ErrPortalOptedOut},
+		{"agent opt-out → agent request", optedOutBy(store.MethodAgent), store.Change{Type: store.EventConsentRequested, Method: store.MethodAgent}, ErrRequestOptedOut},
+		{"API opt-out → portal request", optedOutBy(store.MethodAPI), store.Change{Type: store.EventConsentRequested, Method: store.MethodPortal}, ErrRequestOptedOut},
 		{"agent opt-out → agent opt-in with proof", optedOutBy(store.MethodAgent), store.Change{Type: store.EventOptedIn, Method: store.MethodAgent}, nil},
 		{"API opt-out → handset START", optedOutBy(store.MethodAPI), store.Change{Type: store.EventOptedIn, Method: store.MethodSMSKeyword}, nil},
 		{"import restates an opt-out", optedOutBy(store.MethodSMSKeyword), store.Change{Type: store.EventStateImported, State: store.StateOptedOut, Method: store.MethodImport}, nil},

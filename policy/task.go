@@ -22,9 +22,10 @@ const (
 	taskHelp                           // a help keyword
 	taskReview                         // a possible opt-out: record it for a person
 	taskRecoverRequest                 // a held message whose consent request a crash interrupted (no PDU to answer)
+	taskOperator                       // an operator's action (agent.go): no PDU, a caller waiting
 )
 
-var taskNames = [...]string{"hold_mt", "disclaimer", "hold_mo", "opt_out", "opt_in", "help", "review", "recover_request"}
+var taskNames = [...]string{"hold_mt", "disclaimer", "hold_mo", "opt_out", "opt_in", "help", "review", "recover_request", "operator"}
 
 func (k taskKind) String() string { return taskNames[k] }
 
@@ -56,6 +57,13 @@ type task struct {
 	// incomplete is set on a part of a concatenated MO whose other parts
 	// have not all come: it carries no decision of its own.
 	incomplete bool
+
+	// actor and method are who acted and how, for an operator's task;
+	// the events it records say so (zero: optguard itself).
+	actor  string
+	method store.Method
+	// op is an operator task's work, run in the scope's lane.
+	op func(t *task)
 
 	resp     Responder
 	finished bool

@@ -132,6 +132,9 @@ type Settings struct {
 	ReassemblyMax        int           // partial MOs kept at most
 	ExpiryScanInterval   time.Duration
 	ConfirmationDeadline time.Duration // the opt-out confirmation leaves within this or never
+	PINDigits            int           // double opt-in: digits of the PIN texted after the YES (4..10, default 6)
+	PINExpiry            time.Duration // double opt-in: the PIN is good for this long (default 10m)
+	PINAttempts          int           // double opt-in: wrong PINs an agent may enter before it is void (default 5)
 }
 
 func (s Settings) withDefaults() Settings {
@@ -149,6 +152,15 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.ConfirmationDeadline <= 0 || s.ConfirmationDeadline > 5*time.Minute {
 		s.ConfirmationDeadline = 5 * time.Minute
+	}
+	if s.PINDigits < 4 || s.PINDigits > 10 {
+		s.PINDigits = 6
+	}
+	if s.PINExpiry <= 0 {
+		s.PINExpiry = 10 * time.Minute
+	}
+	if s.PINAttempts <= 0 || s.PINAttempts > 100 {
+		s.PINAttempts = 5
 	}
 	return s
 }
