@@ -272,13 +272,10 @@ func (e *Engine) RecordConsent(ctx context.Context, r AgentRequest) (Outcome, er
 
 // OptOut opts the handset out on an agent's word (seed 001: the consumer
 // receives a final text confirming it): the scope's held messages are
-// dropped with REJECTD receipts, and the agent opt-out template is texted
-// from Sender (required) within the confirmation deadline. An opt-out is
-// always accepted; a second one sends no second text.
+// dropped with REJECTD receipts, and, when a Sender is given, the agent
+// opt-out template is texted from it within the confirmation deadline. An
+// opt-out is always accepted; a second one sends no second text.
 func (e *Engine) OptOut(ctx context.Context, r AgentRequest) (Outcome, error) {
-	if strings.TrimSpace(r.Sender) == "" {
-		return Outcome{}, &FieldError{"sender", "is required: the final confirmation is texted from it"}
-	}
 	return e.operate(ctx, &r, func(t *task) (Outcome, error) {
 		a := t.org.acct
 		ch := e.operatorChange(t, store.EventOptedOut, r.Note)
@@ -297,14 +294,42 @@ func (e *Engine) OptOut(ctx context.Context, r AgentRequest) (Outcome, error) {
 		e.rev.remove(scopeKey(t.scope))
 		e.settle(t, applied.Dropped, false)
 		out := Outcome{Scope: t.scope, State: applied.Consent.State, Event: applied.Event, Detail: "opted out"}
-		if applied.Event.PrevState == store.StateOptedOut {
+		switch {
+		case applied.Event.PrevState == store.StateOptedOut:
 			out.Detail = "already opted out: no second confirmation texted"
-			return out, nil
-		}
-		if e.sendNow(t, TplAgentOptOut, store.EventConfirmationSent, t.at.Add(e.tab.Load().settings.ConfirmationDeadline)) {
+		case t.sender.Addr == "":
+			out.Detail += "; no sender given, so no confirmation was texted"
+		case e.sendNow(t, TplAgentOptOut, store.EventConfirmationSent, t.at.Add(e.tab.Load().settings.ConfirmationDeadline)):
 			out.Sent = []string{TplAgentOptOut}
 		}
 		return out, nil
+	})
+}
+
+// ErrNotOptedOut: RemoveOptOut was asked about a number that is not on the
+// do-not-contact list.
+var ErrNotOptedOut = errors.New("policy: the number is not opted out, so it is not on the do-not-contact list")
+
+// RemoveOptOut takes a number off the do-not-contact list (seed 004:
+// "visible and changeable"): its opt-out is reset to unknown, so that it
+// needs consent again, where the override rules allow it (CheckChange: a
+// handset's own STOP is lifted only by the handset). No text is sent.
+func (e *Engine) RemoveOptOut(ctx context.Context, r AgentRequest) (Outcome, error) {
+	return e.operate(ctx, &r, func(t *task) (Outcome, error) {
+		cur, err := e.consentOf(t.scope)
+		if err != nil {
+			return Outcome{Scope: t.scope}, err
+		}
+		if cur.State != store.StateOptedOut {
+			return Outcome{Scope: t.scope, State: cur.State}, fmt.Errorf("%w (it is %s)", ErrNotOptedOut, cur.State)
+		}
+		ch := e.operatorChange(t, store.EventReset, joinNote("removed from the do-not-contact list", r.Note))
+		ch.Guard = Guard(&ch)
+		applied, err := e.st.Apply(ctx, ch)
+		if err != nil {
+			return Outcome{Scope: t.scope, State: cur.State}, err
+		}
+		return Outcome{Scope: t.scope, State: applied.Consent.State, Event: applied.Event, Detail: "removed from the do-not-contact list: the number needs consent again"}, nil
 	})
 }
 

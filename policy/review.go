@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"time"
 
 	"github.com/optguard/optguard/store"
 )
@@ -90,4 +92,48 @@ func (e *Engine) loadReviews(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ReviewItem is one possible opt-out waiting for a person.
+type ReviewItem struct {
+	// Event is the possible_opt_out: its MO is the reply, its OccurredAt
+	// when it came.
+	Event store.Event
+	// Holding is true when the scope's later MTs are held until a
+	// decision (possible_opt_out: hold).
+	Holding bool
+}
+
+// ReviewItems lists the possible opt-outs of account org ("" for every
+// account) recorded since since that no decision, opt-in or opt-out has
+// followed, oldest first. It reads the ledger's time index from since on.
+func (e *Engine) ReviewItems(ctx context.Context, org string, since time.Time) ([]ReviewItem, error) {
+	open := map[store.Scope]store.Event{}
+	var order []store.Scope
+	err := e.st.Events(ctx, store.EventFilter{From: since, Org: org, Types: reviewEvents}, func(ev store.Event) error {
+		if ev.Erased {
+			return nil // nobody to decide about any more
+		}
+		if ev.Type == store.EventPossibleOptOut {
+			if _, ok := open[ev.Scope]; !ok {
+				order = append(order, ev.Scope)
+			}
+			open[ev.Scope] = ev
+			return nil
+		}
+		delete(open, ev.Scope)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("policy: listing review items: %w", err)
+	}
+	var out []ReviewItem
+	for _, s := range order {
+		if ev, ok := open[s]; ok {
+			out = append(out, ReviewItem{Event: ev, Holding: e.accountOf(s.Org).main.spec.HoldOnPossibleOpt})
+			delete(open, s)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Event.OccurredAt.Before(out[j].Event.OccurredAt) })
+	return out, nil
 }

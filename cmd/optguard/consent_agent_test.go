@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/optguard/optguard/policy"
 	"github.com/optguard/optguard/smpp/pdu"
@@ -241,5 +242,56 @@ func TestAgentRequestsAreChecked(t *testing.T) {
 	}
 	if n := len(c.submits(func(*pdu.Message) bool { return true })); n != 0 {
 		t.Fatalf("refused requests sent %d texts", n)
+	}
+}
+
+func TestDoNotContactRemoveFollowsTheOverrideRules(t *testing.T) {
+	c := startConsent(t, consentOrg)
+	c.esme("acme", pdu.BindTransceiver)
+	noSender := func(r *policy.AgentRequest) { r.Sender, r.Method = "", store.MethodAPI }
+	if _, err := c.p.pol.RemoveOptOut(c.ctx, agent(noSender)); !errors.Is(err, policy.ErrNotOptedOut) {
+		t.Fatalf("removing a number never opted out: %v; want ErrNotOptedOut", err)
+	}
+	out, err := c.p.pol.OptOut(c.ctx, agent(noSender))
+	if err != nil || out.State != store.StateOptedOut || len(out.Sent) != 0 || !strings.Contains(out.Detail, "no sender") {
+		t.Fatalf("DNC add: %+v %v; want opted out with no text", out, err)
+	}
+	out, err = c.p.pol.RemoveOptOut(c.ctx, agent(noSender))
+	if err != nil || out.State != store.StateUnknown || out.Event.Type != store.EventReset || out.Event.Actor != "agent.alice" {
+		t.Fatalf("DNC remove of an API opt-out: %+v %v", out, err)
+	}
+	c.mo("acme", "STOP")
+	c.waitSubmit("the opt-out confirmation", textHas("you are opted out"))
+	if _, err := c.p.pol.RemoveOptOut(c.ctx, agent(noSender)); !errors.Is(err, policy.ErrHandsetOptedOut) {
+		t.Fatalf("DNC remove of a handset STOP: %v; want ErrHandsetOptedOut", err)
+	}
+	if n := len(c.submits(func(*pdu.Message) bool { return true })); n != 1 {
+		t.Fatalf("the SMSC got %d texts; want only the STOP's confirmation", n)
+	}
+	c.checkLedger(store.OrgScope("acme", "+"+guest), store.EventOptedOut, store.EventReset, store.EventOptedOut, store.EventConfirmationSent, store.EventNoticeSent)
+}
+
+func TestReviewItemsAreTheOpenPossibleOptOuts(t *testing.T) {
+	c := startConsent(t, reviewOrg)
+	e := c.esme("bank", pdu.BindTransceiver)
+	c.mo("bank", "can you stop the autopay")
+	nextDeliver(t, c.ctx, e)
+	scope := store.OrgScope("bank", "+"+guest)
+	c.checkLedger(scope, store.EventPossibleOptOut)
+	items, err := c.p.pol.ReviewItems(c.ctx, "", time.Time{})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("review items: %+v %v; want one", items, err)
+	}
+	if it := items[0]; it.Event.Scope != scope || it.Event.MO == nil || it.Event.MO.Text != "can you stop the autopay" || !it.Holding {
+		t.Fatalf("review item %+v; want the reply, its number, and holding", it)
+	}
+	if items, _ := c.p.pol.ReviewItems(c.ctx, "acme", time.Time{}); len(items) != 0 {
+		t.Fatalf("another account's review items: %+v", items)
+	}
+	if _, err := c.p.pol.DecideReview(c.ctx, scope, false, "officer", ""); err != nil {
+		t.Fatal(err)
+	}
+	if items, _ := c.p.pol.ReviewItems(c.ctx, "", time.Time{}); len(items) != 0 {
+		t.Fatalf("review items after the decision: %+v", items)
 	}
 }
