@@ -128,44 +128,6 @@ func (b *Badger) subjectHolds(ctx context.Context, number string) (SubjectID, ti
 // WriteJSON writes d as one JSON document with stable field names (the
 // README's "Subject access" lists them); binary values are hex.
 func (d SubjectData) WriteJSON(w io.Writer) error {
-	type mo struct {
-		Text       string `json:"text"`
-		DataCoding uint8  `json:"data_coding"`
-		RawHex     string `json:"raw_hex"`
-	}
-	type event struct {
-		Seq             uint64    `json:"seq"`
-		Type            string    `json:"type"`
-		Organization    string    `json:"organization"`
-		Sender          string    `json:"sender,omitempty"`
-		PrevState       string    `json:"prev_state"`
-		NewState        string    `json:"new_state"`
-		Mode            string    `json:"mode"`
-		Method          string    `json:"method"`
-		Actor           string    `json:"actor"`
-		OccurredAt      time.Time `json:"occurred_at"`
-		RecordedAt      time.Time `json:"recorded_at"`
-		MO              *mo       `json:"mo,omitempty"`
-		Template        string    `json:"template,omitempty"`
-		TemplateVersion uint32    `json:"template_version,omitempty"`
-		MessageID       string    `json:"message_id,omitempty"`
-		Note            string    `json:"note,omitempty"`
-		Hash            string    `json:"hash"`
-	}
-	type consent struct {
-		Organization   string     `json:"organization"`
-		Sender         string     `json:"sender,omitempty"`
-		State          string     `json:"state"`
-		Mode           string     `json:"mode"`
-		Erased         bool       `json:"erased"`
-		CreatedAt      *time.Time `json:"created_at,omitempty"`
-		UpdatedAt      *time.Time `json:"updated_at,omitempty"`
-		LastEvent      string     `json:"last_event,omitempty"`
-		OptedInAt      *time.Time `json:"opted_in_at,omitempty"`
-		OptedInMethod  string     `json:"opted_in_method,omitempty"`
-		OptedOutAt     *time.Time `json:"opted_out_at,omitempty"`
-		OptedOutMethod string     `json:"opted_out_method,omitempty"`
-	}
 	type held struct {
 		ID               string    `json:"id"`
 		Organization     string    `json:"organization"`
@@ -177,58 +139,23 @@ func (d SubjectData) WriteJSON(w io.Writer) error {
 		ReceiptRequested bool      `json:"receipt_requested"`
 		PDUHex           string    `json:"pdu_hex"`
 	}
-	type status struct {
-		Status string    `json:"status"`
-		At     time.Time `json:"at"`
-	}
-	type message struct {
-		ID           string    `json:"id"`
-		Organization string    `json:"organization"`
-		Sender       string    `json:"sender,omitempty"`
-		At           time.Time `json:"at"`
-		History      []status  `json:"history"`
-	}
-	opt := func(t time.Time) *time.Time {
-		if t.IsZero() {
-			return nil
-		}
-		return &t
-	}
 	out := struct {
-		Number         string     `json:"number"`
-		Subject        string     `json:"subject,omitempty"`
-		SubjectCreated *time.Time `json:"subject_created,omitempty"`
-		Consents       []consent  `json:"consents"`
-		Events         []event    `json:"events"`
-		Held           []held     `json:"held_messages"`
-		Messages       []message  `json:"messages"`
-	}{Number: d.Number, SubjectCreated: opt(d.Created), Consents: []consent{}, Events: []event{}, Held: []held{}, Messages: []message{}}
+		Number         string        `json:"number"`
+		Subject        string        `json:"subject,omitempty"`
+		SubjectCreated *time.Time    `json:"subject_created,omitempty"`
+		Consents       []ConsentView `json:"consents"`
+		Events         []EventView   `json:"events"`
+		Held           []held        `json:"held_messages"`
+		Messages       []MessageView `json:"messages"`
+	}{Number: d.Number, SubjectCreated: optTime(d.Created), Consents: []ConsentView{}, Events: []EventView{}, Held: []held{}, Messages: []MessageView{}}
 	if !d.Subject.IsZero() {
 		out.Subject = d.Subject.String()
 	}
 	for _, c := range d.Consents {
-		cc := consent{Organization: c.Scope.Org, Sender: c.Scope.Sender, State: c.State.String(), Mode: c.Mode.String(), Erased: c.Erased,
-			CreatedAt: opt(c.CreatedAt), UpdatedAt: opt(c.UpdatedAt), OptedInAt: opt(c.OptedInAt), OptedOutAt: opt(c.OptedOutAt)}
-		if !c.Erased {
-			cc.LastEvent = c.LastEvent.String()
-		}
-		if !c.OptedInAt.IsZero() {
-			cc.OptedInMethod = c.OptedInMethod.String()
-		}
-		if !c.OptedOutAt.IsZero() {
-			cc.OptedOutMethod = c.OptedOutMethod.String()
-		}
-		out.Consents = append(out.Consents, cc)
+		out.Consents = append(out.Consents, ViewConsent(c))
 	}
 	for _, ev := range d.Events {
-		e := event{Seq: ev.Seq, Type: ev.Type.String(), Organization: ev.Scope.Org, Sender: ev.Scope.Sender,
-			PrevState: ev.PrevState.String(), NewState: ev.NewState.String(), Mode: ev.Mode.String(), Method: ev.Method.String(),
-			Actor: ev.Actor, OccurredAt: ev.OccurredAt, RecordedAt: ev.RecordedAt, Template: ev.Template,
-			TemplateVersion: ev.TemplateVersion, MessageID: ev.MessageID, Note: ev.Note, Hash: hex.EncodeToString(ev.Hash[:])}
-		if ev.MO != nil {
-			e.MO = &mo{Text: ev.MO.Text, DataCoding: ev.MO.DataCoding, RawHex: hex.EncodeToString(ev.MO.Raw)}
-		}
-		out.Events = append(out.Events, e)
+		out.Events = append(out.Events, ViewEvent(ev))
 	}
 	for _, m := range d.Held {
 		out.Held = append(out.Held, held{ID: m.ID, Organization: m.Scope.Org, Sender: m.Scope.Sender, SystemID: m.SystemID,
@@ -236,11 +163,7 @@ func (d SubjectData) WriteJSON(w io.Writer) error {
 			PDUHex: hex.EncodeToString(m.PDU)})
 	}
 	for _, m := range d.Messages {
-		mm := message{ID: m.ID, Organization: m.Org, Sender: m.Sender, At: m.At, History: []status{}}
-		for _, h := range m.History {
-			mm.History = append(mm.History, status{Status: h.Status.String(), At: h.At})
-		}
-		out.Messages = append(out.Messages, mm)
+		out.Messages = append(out.Messages, ViewMessage(m))
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
