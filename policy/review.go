@@ -26,6 +26,9 @@ var ErrNotUnderReview = errors.New("policy: the scope has no possible opt-out wa
 // drops what was held for the review with REJECTD receipts; otherwise the
 // item is dismissed and the held MTs go to the SMSC in order.
 func (e *Engine) DecideReview(ctx context.Context, s store.Scope, optOut bool, who, note string) (store.Applied, error) {
+	if err := checkText("note", note); err != nil {
+		return store.Applied{}, err
+	}
 	k := scopeKey(s)
 	if !e.rev.has(k) && !e.reviewOpen(ctx, s) {
 		return store.Applied{}, ErrNotUnderReview

@@ -1,0 +1,310 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/optguard/optguard/store"
+)
+
+// organizationView is an organization as the running configuration has it.
+type organizationView struct {
+	Name             string            `json:"name"`
+	Main             string            `json:"main"`
+	DisplayName      string            `json:"display_name,omitempty"`
+	Mode             string            `json:"mode"`
+	Scope            string            `json:"scope"`
+	RevokeAll        bool              `json:"revoke_all"`
+	AllowedCountries []string          `json:"allowed_countries"`
+	DefaultCountry   string            `json:"default_country,omitempty"`
+	DefaultSender    string            `json:"default_sender_name,omitempty"`
+	SenderNames      map[string]string `json:"sender_names"`
+}
+
+func (a *API) listOrganizations(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	items := []organizationView{}
+	for _, o := range a.pol.Organizations() {
+		if !c.sees(o.Name) {
+			continue
+		}
+		items = append(items, organizationView{Name: o.Name, Main: o.Main, DisplayName: o.DisplayName, Mode: o.Mode.String(),
+			Scope: o.Scope.String(), RevokeAll: o.RevokeAll, AllowedCountries: nonNil(o.AllowedCountries),
+			DefaultCountry: o.DefaultCountry, DefaultSender: o.DefaultSenderName, SenderNames: o.SenderNames})
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Items []organizationView `json:"items"`
+	}{items})
+}
+
+// scopeView is one scope's consent with the event that last changed it.
+type scopeView struct {
+	store.ConsentView
+	LatestEvent *store.EventView `json:"latest_event,omitempty"`
+}
+
+func (a *API) getNumber(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	q := query{r: r}
+	number, acct, err := c.lookupNumber(r, q.str("organization"))
+	if err == nil {
+		err = q.err
+	}
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	scopes, err := a.scopesOf(r, c, number, acct)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	if len(scopes) == 0 {
+		writeError(w, r, a.log, noRecord(number))
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Number string      `json:"number"`
+		Scopes []scopeView `json:"scopes"`
+	}{number, scopes})
+}
+
+// scopesOf reads every consent record of number the caller sees (within
+// account acct, unless ""), each with its latest event.
+func (a *API) scopesOf(r *http.Request, c *caller, number, acct string) ([]scopeView, error) {
+	out := []scopeView{}
+	for f := (store.ConsentFilter{Org: acct, NumberPrefix: number, Limit: 1000}); ; {
+		page, err := a.st.ListConsents(r.Context(), f)
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range page.Items {
+			if !c.visible(rec.Scope.Org, acct) {
+				continue
+			}
+			v := scopeView{ConsentView: store.ViewConsent(rec)}
+			v.Number = rec.Scope.Number
+			if rec.LastSeq != 0 && !rec.Erased {
+				ev, err := a.st.Event(r.Context(), rec.LastSeq)
+				if err != nil {
+					return nil, err
+				}
+				ev2 := store.ViewEvent(ev)
+				v.LatestEvent = &ev2
+			}
+			out = append(out, v)
+		}
+		if f.Cursor = page.NextCursor; f.Cursor == "" {
+			return out, nil
+		}
+	}
+}
+
+func (a *API) listConsents(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	q := query{r: r}
+	f := store.ConsentFilter{Sender: q.str("sender"), NumberPrefix: q.str("number_prefix"),
+		UpdatedFrom: q.time("updated_from"), UpdatedTo: q.time("updated_to"), Cursor: q.str("cursor"), Limit: q.limit()}
+	acct, err := c.listAccount(q.str("organization"))
+	f.Org = acct
+	if err == nil {
+		f.States, err = parseList(q.str("state"), "state", store.ParseState)
+	}
+	if err == nil {
+		f.Modes, err = parseList(q.str("mode"), "mode", store.ParseMode)
+	}
+	if err == nil && f.NumberPrefix != "" && strings.Trim(f.NumberPrefix, "+0123456789") != "" {
+		err = badRequest("number_prefix", "must be digits, optionally after a '+', got "+f.NumberPrefix)
+	}
+	if err == nil {
+		err = q.err
+	}
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	page, err := a.st.ListConsents(r.Context(), f)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	items := []store.ConsentView{}
+	for _, rec := range page.Items {
+		if c.visible(rec.Scope.Org, acct) {
+			v := store.ViewConsent(rec)
+			v.Number = rec.Scope.Number
+			items = append(items, v)
+		}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Items      []store.ConsentView `json:"items"`
+		NextCursor string              `json:"next_cursor,omitempty"`
+	}{items, page.NextCursor})
+}
+
+// listAccount is the account a list is limited to: the named
+// organization's, or none ("") for a caller that sees every one. A token
+// of several organizations must name one.
+func (c *caller) listAccount(name string) (string, error) {
+	if name != "" {
+		o, err := c.org(name)
+		return o.Main, err
+	}
+	if len(c.Organizations) == 0 {
+		return "", nil
+	}
+	var accts []string
+	for _, org := range c.Organizations {
+		if o, err := c.api.pol.Organization(org); err == nil && !slices.Contains(accts, o.Main) {
+			accts = append(accts, o.Main)
+		}
+	}
+	if len(accts) == 1 {
+		return accts[0], nil
+	}
+	return "", badRequest("organization", "is required for a token of several organizations ("+strings.Join(c.Organizations, ", ")+")")
+}
+
+// parseList reads a comma-separated list of enum names.
+func parseList[T any](s, field string, parse func(string) (T, error)) ([]T, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []T
+	for _, name := range strings.Split(s, ",") {
+		v, err := parse(strings.TrimSpace(name))
+		if err != nil {
+			return nil, badRequest(field, words(err))
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (a *API) getMessages(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	q := query{r: r}
+	number, acct, err := c.lookupNumber(r, q.str("organization"))
+	f := store.MessageFilter{Number: number, From: q.time("from"), To: q.time("to"), Cursor: q.str("cursor"), Limit: q.limit()}
+	if err == nil {
+		err = q.err
+	}
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	page, err := a.st.Messages(r.Context(), f)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	items := []store.MessageView{}
+	for _, m := range page.Items {
+		if c.visible(m.Org, acct) {
+			items = append(items, store.ViewMessage(m))
+		}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Number     string              `json:"number"`
+		Items      []store.MessageView `json:"items"`
+		NextCursor string              `json:"next_cursor,omitempty"`
+	}{number, items, page.NextCursor})
+}
+
+// auditRow is one ledger event as seed 002's audit table shows it: the
+// field that changed, from what to what, by whom, when and through which
+// channel, with the handset's own words and the text optguard sent.
+type auditRow struct {
+	Seq             uint64    `json:"seq"`
+	When            time.Time `json:"when"`
+	Organization    string    `json:"organization"`
+	Sender          string    `json:"sender,omitempty"`
+	Event           string    `json:"event"`
+	Field           string    `json:"field"`
+	OldValue        string    `json:"old_value"`
+	NewValue        string    `json:"new_value"`
+	ChangedBy       string    `json:"changed_by"`
+	Channel         string    `json:"channel"`
+	MOText          string    `json:"mo_text,omitempty"`
+	Template        string    `json:"template,omitempty"`
+	TemplateVersion uint32    `json:"template_version,omitempty"`
+	MessageID       string    `json:"message_id,omitempty"`
+	Note            string    `json:"note,omitempty"`
+	Erased          bool      `json:"erased,omitempty"`
+}
+
+var auditColumns = []string{"seq", "when", "organization", "sender", "event", "field", "old_value", "new_value",
+	"changed_by", "channel", "mo_text", "template", "template_version", "message_id", "note"}
+
+func newAuditRow(ev store.Event) auditRow {
+	row := auditRow{Seq: ev.Seq, When: ev.OccurredAt, Organization: ev.Scope.Org, Sender: ev.Scope.Sender, Event: ev.Type.String(),
+		Field: "consent_state", OldValue: ev.PrevState.String(), NewValue: ev.NewState.String(), ChangedBy: ev.Actor,
+		Channel: ev.Method.String(), Template: ev.Template, TemplateVersion: ev.TemplateVersion, MessageID: ev.MessageID,
+		Note: ev.Note, Erased: ev.Erased}
+	if ev.MO != nil {
+		row.MOText = ev.MO.Text
+	}
+	return row
+}
+
+func (r auditRow) csv() []string {
+	version := ""
+	if r.TemplateVersion != 0 {
+		version = uintText(uint64(r.TemplateVersion))
+	}
+	return []string{uintText(r.Seq), r.When.UTC().Format(time.RFC3339Nano), r.Organization, r.Sender, r.Event, r.Field,
+		r.OldValue, r.NewValue, r.ChangedBy, r.Channel, r.MOText, r.Template, version, r.MessageID, r.Note}
+}
+
+func (a *API) getAudit(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	q := query{r: r}
+	number, acct, err := c.lookupNumber(r, q.str("organization"))
+	asCSV, ferr := q.format()
+	if err == nil {
+		err = ferr
+	}
+	if err == nil {
+		err = q.err
+	}
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	var rows []auditRow
+	err = a.st.Events(r.Context(), store.EventFilter{Number: number}, func(ev store.Event) error {
+		if c.visible(ev.Scope.Org, acct) {
+			rows = append(rows, newAuditRow(ev))
+		}
+		return nil
+	})
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	if len(rows) == 0 {
+		writeError(w, r, a.log, noRecord(number))
+		return
+	}
+	if asCSV {
+		cw := startCSV(w, "audit-"+strings.TrimPrefix(number, "+")+".csv", auditColumns)
+		for _, row := range rows {
+			cw.row(row.csv())
+		}
+		cw.end()
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Number string     `json:"number"`
+		Items  []auditRow `json:"items"`
+	}{number, rows})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
