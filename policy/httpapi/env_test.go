@@ -35,10 +35,12 @@ var testTokens = []struct {
 }
 
 // handsetOut records what the policy texted to handsets: the Transport is
-// where the SMPP layer would take over, and the tests read the PDUs it got.
+// where the SMPP layer would take over, and the tests read the PDUs it got,
+// joining the parts of a long text.
 type handsetOut struct {
-	mu    sync.Mutex
-	texts []sentText
+	mu      sync.Mutex
+	texts   []sentText
+	partial map[uint16][]string // concatenation ref → parts so far
 }
 
 type sentText struct {
@@ -50,21 +52,42 @@ func (h *handsetOut) Send(o policy.Outgoing) error {
 	if err := pdu.Scan(o.PDU, &m); err != nil {
 		return err
 	}
-	text, err := pdu.DecodeText(m.DataCoding, m.ShortMessage)
+	ud := m.ShortMessage
+	var c pdu.Concat
+	if m.EsmClass&pdu.EsmClassUDHI != 0 {
+		udh, rest, err := pdu.SplitUDH(ud)
+		if err != nil {
+			return err
+		}
+		c, _ = pdu.ParseConcat(udh)
+		ud = rest
+	}
+	text, err := pdu.DecodeText(m.DataCoding, ud)
 	if err != nil {
 		return err
 	}
 	h.mu.Lock()
-	h.texts = append(h.texts, sentText{To: string(m.Dest.Addr), From: string(m.Source.Addr), Text: text})
+	if c.Total > 1 {
+		if h.partial == nil {
+			h.partial = map[uint16][]string{}
+		}
+		parts := append(h.partial[c.Ref], text)
+		h.partial[c.Ref] = parts
+		if len(parts) == int(c.Total) {
+			delete(h.partial, c.Ref)
+			h.texts = append(h.texts, sentText{To: string(m.Dest.Addr), From: string(m.Source.Addr), Text: strings.Join(parts, "")})
+		}
+	} else {
+		h.texts = append(h.texts, sentText{To: string(m.Dest.Addr), From: string(m.Source.Addr), Text: text})
+	}
 	h.mu.Unlock()
 	if o.OnResponse != nil {
-		resp := pdu.AppendSubmitSMResp(nil, pdu.ESME_ROK, m.Seq, "smsc-1")
-		o.OnResponse(resp, nil)
+		o.OnResponse(pdu.AppendSubmitSMResp(nil, pdu.ESME_ROK, m.Seq, "smsc-1"), nil)
 	}
 	return nil
 }
 
-// to returns the texts sent to number (E.164 digits without '+').
+// to returns the texts sent to number.
 func (h *handsetOut) to(number string) []sentText {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -77,14 +100,32 @@ func (h *handsetOut) to(number string) []sentText {
 	return out
 }
 
+// clock is the time of a test: it moves only when the test says.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
 type env struct {
 	t    *testing.T
+	clk  *clock
 	st   *store.Badger
 	eng  *policy.Engine
 	api  *httpapi.API
 	srv  *httptest.Server
 	out  *handsetOut
-	at   time.Time
 	opts httpapi.Options
 }
 
@@ -108,14 +149,14 @@ func newEnv(t *testing.T, tweak ...func(*httpapi.Options)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{t: t, st: st, out: &handsetOut{}, at: time.Now().UTC().Truncate(time.Second)}
-	e.eng, err = policy.New(policy.Options{Store: st, Transport: e.out, Logger: zerolog.Nop(), Organizations: testOrgs()})
+	e := &env{t: t, st: st, out: &handsetOut{}, clk: &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}}
+	e.eng, err = policy.New(policy.Options{Store: st, Transport: e.out, Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Organizations: testOrgs(), Clock: e.clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.eng.Start()
 	t.Cleanup(func() { e.eng.Close(t.Context()) })
-	e.opts = httpapi.Options{Store: st, Policy: e.eng, Logger: zerolog.Nop()}
+	e.opts = httpapi.Options{Store: st, Policy: e.eng, Logger: zerolog.New(zerolog.NewTestWriter(t)), Clock: e.clk.now}
 	for _, tk := range testTokens {
 		e.opts.Tokens = append(e.opts.Tokens, httpapi.Token{Name: tk.name, Role: tk.role, Organizations: tk.orgs, SHA256: sha256.Sum256([]byte(tk.name))})
 	}
@@ -217,8 +258,8 @@ func (e *env) ok(token, method, path string, body any) reply {
 // own STOP, a possible opt-out, an opt-in by keyword.
 func (e *env) apply(s store.Scope, typ store.EventType, method store.Method, moText string) store.Applied {
 	e.t.Helper()
-	e.at = e.at.Add(time.Second)
-	ch := store.Change{Scope: s, Type: typ, Mode: store.ModeConsent, OccurredAt: e.at, Method: method, Actor: "handset"}
+	e.clk.add(time.Second)
+	ch := store.Change{Scope: s, Type: typ, Mode: store.ModeConsent, OccurredAt: e.clk.now(), Method: method, Actor: "handset"}
 	if method != store.MethodSMSKeyword {
 		ch.Actor = "system"
 	}
@@ -230,4 +271,34 @@ func (e *env) apply(s store.Scope, typ store.EventType, method store.Method, moT
 		e.t.Fatal(err)
 	}
 	return a
+}
+
+// head is the ledger's latest sequence number: a refused call leaves it.
+func (e *env) head() uint64 {
+	e.t.Helper()
+	seq, _, err := e.st.Head(e.t.Context())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return seq
+}
+
+func mustJSON(v any) string {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
+
+// waitFor polls cond for up to 5 s: the message log is written off the
+// request's path.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
