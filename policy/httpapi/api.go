@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"sync/atomic"
@@ -39,6 +40,10 @@ type API struct {
 	max    struct{ body, upload int64 }
 
 	verifying atomic.Bool // one ledger verification at a time
+
+	jobs   jobs               // consent imports
+	ctx    context.Context    // ends at Close: what the jobs run under
+	cancel context.CancelFunc //
 }
 
 // New makes the API.
@@ -47,6 +52,7 @@ func New(o Options) (*API, error) {
 		return nil, errors.New("httpapi: Options.Store and Options.Policy are required")
 	}
 	a := &API{st: o.Store, pol: o.Policy, log: o.Logger, now: o.Clock}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
 	if a.now == nil {
 		a.now = time.Now
 	}

@@ -46,6 +46,9 @@ func (a *API) routes() []route {
 		{"DELETE", "/api/v1/dnc/{number}", RoleAdmin, []string{"organization", "sender", "note"}, a.removeDNC},
 		{"GET", "/api/v1/review", RoleAuditor, []string{"organization", "since"}, a.listReview},
 		{"POST", "/api/v1/review/decisions", RoleAdmin, nil, a.decideReview},
+		{"POST", "/api/v1/imports", RoleAdmin, []string{"cutoff", "dry_run", "organization", "wait"}, a.startImport},
+		{"GET", "/api/v1/imports", RoleAdmin, nil, a.listImports},
+		{"GET", "/api/v1/imports/{id}", RoleAdmin, nil, a.getImport},
 		{"GET", "/api/v1/ledger/head", RoleAuditor, nil, a.ledgerHead},
 		{"POST", "/api/v1/ledger/verify", RoleAuditor, nil, a.verifyLedger},
 	}

@@ -1,0 +1,277 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/optguard/optguard/store"
+)
+
+// An import loads an existing consent list (seed 003): each number on it
+// is opted in as of the list's cutoff date, unless the handset opted out,
+// which no import lifts (CheckChange, checked again inside the store's
+// transaction). A row that changes nothing (the number already has the
+// state) is left alone, so that running the same file again changes
+// nothing. A dry run decides every row the same way and writes nothing.
+
+// ImportRow is one row of a consent list, as written in the file.
+type ImportRow struct {
+	Line        int    // its line in the file, for the report
+	Org         string // organization (main or sub)
+	Sender      string // for accounts that keep consent per sender number
+	Number      string // any common form
+	State       string // opted_in (the default) or opted_out
+	ConsentType string // optional: one of ConsentTypes
+	Date        string // optional: when consent was given, YYYY-MM-DD or RFC 3339; not after the cutoff
+	// Problem, when set, is why the row could not be read from the file
+	// (a CSV error): the row is reported bad with it.
+	Problem string
+}
+
+// ImportOptions say how to import.
+type ImportOptions struct {
+	// Cutoff is the date the list is true as of: the imported events
+	// occur then. Required, and not in the future.
+	Cutoff time.Time
+	DryRun bool
+	Actor  string // who imports: the API token's name
+	// Sees says whether the importer may write organization org's
+	// consent; nil allows every organization.
+	Sees func(org string) bool
+	// Progress, if set, is called after each batch with the rows done.
+	Progress func(done int)
+	// MaxLines bounds ImportReport.Lines (default 10000); the counts are
+	// always complete.
+	MaxLines int
+}
+
+// ImportOutcome is what an import did (or would do) with a row.
+type ImportOutcome string
+
+// The ImportOutcome values.
+const (
+	ImportChanged   ImportOutcome = "changed"   // the state was (would be) set
+	ImportUnchanged ImportOutcome = "unchanged" // the number already has that state
+	ImportKept      ImportOutcome = "kept"      // an opt-out stands: no import lifts it
+	ImportBad       ImportOutcome = "bad"       // the row is wrong; Reason says how
+)
+
+// ImportLine is one row's outcome.
+type ImportLine struct {
+	Line    int           `json:"line"`
+	Number  string        `json:"number,omitempty"`
+	Org     string        `json:"organization,omitempty"`
+	Outcome ImportOutcome `json:"outcome"`
+	From    string        `json:"from,omitempty"`
+	To      string        `json:"to,omitempty"`
+	Reason  string        `json:"reason,omitempty"`
+}
+
+// ImportReport is what an import did.
+type ImportReport struct {
+	DryRun    bool `json:"dry_run"`
+	Rows      int  `json:"rows"`
+	Changed   int  `json:"changed"`
+	Unchanged int  `json:"unchanged"`
+	Kept      int  `json:"kept"`
+	Bad       int  `json:"bad"`
+	// Lines lists every row that was (or would be) changed, kept or bad,
+	// in file order, up to MaxLines; Truncated says some were left out.
+	Lines     []ImportLine `json:"lines"`
+	Truncated bool         `json:"truncated,omitempty"`
+	FirstSeq  uint64       `json:"first_seq,omitempty"`
+	LastSeq   uint64       `json:"last_seq,omitempty"`
+}
+
+// importBatch is how many rows are decided and written together: the store
+// commits them in its own durable transactions of 1000.
+const importBatch = 10000
+
+// ErrImportCutoff: the cutoff is missing or in the future.
+var ErrImportCutoff = errors.New("policy: the cutoff date is required and may not be in the future")
+
+// Import reads rows from next (io.EOF ends them) and imports them. Rows
+// are decided and written in batches, so the import's memory stays small
+// whatever the file's length, but for one entry per number already seen
+// (a number twice in the file is a bad row). An error other than a bad row
+// (the store failing, ctx ending) stops the import; what was written until
+// then stays, and running the file again completes it.
+func (e *Engine) Import(ctx context.Context, next func() (ImportRow, error), o ImportOptions) (ImportReport, error) {
+	rep := ImportReport{DryRun: o.DryRun, Lines: []ImportLine{}}
+	if o.Cutoff.IsZero() || o.Cutoff.After(e.now()) {
+		return rep, ErrImportCutoff
+	}
+	if err := checkText("actor", o.Actor); err != nil || o.Actor == "" {
+		return rep, &FieldError{"actor", "is required"}
+	}
+	if o.MaxLines <= 0 {
+		o.MaxLines = 10000
+	}
+	seen := map[store.Scope]int{} // scope → first line
+	var changes []store.Change
+	note := func(l ImportLine) {
+		switch l.Outcome {
+		case ImportChanged:
+			rep.Changed++
+		case ImportUnchanged:
+			rep.Unchanged++
+			return
+		case ImportKept:
+			rep.Kept++
+		case ImportBad:
+			rep.Bad++
+		}
+		if len(rep.Lines) < o.MaxLines {
+			rep.Lines = append(rep.Lines, l)
+		} else {
+			rep.Truncated = true
+		}
+	}
+	flush := func() error {
+		if !o.DryRun && len(changes) > 0 {
+			r, err := e.st.Import(ctx, changes)
+			if r.FirstSeq != 0 && rep.FirstSeq == 0 {
+				rep.FirstSeq = r.FirstSeq
+			}
+			if r.LastSeq != 0 {
+				rep.LastSeq = r.LastSeq
+			}
+			// A handset that opted out between the decision and the
+			// write keeps its opt-out (the Guard): counted as kept.
+			rep.Changed -= r.Refused
+			rep.Kept += r.Refused
+			if err != nil {
+				return fmt.Errorf("policy: importing: %w", err)
+			}
+		}
+		changes = changes[:0]
+		if o.Progress != nil {
+			o.Progress(rep.Rows)
+		}
+		return nil
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		row, err := next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return rep, err
+		}
+		rep.Rows++
+		l, ch := e.importRow(row, o, seen)
+		if ch != nil {
+			changes = append(changes, *ch)
+		}
+		note(l)
+		if len(changes) >= importBatch || rep.Rows%importBatch == 0 {
+			if err := flush(); err != nil {
+				return rep, err
+			}
+		}
+	}
+	return rep, flush()
+}
+
+// importRow decides one row: its line for the report, and the change to
+// write when it changes something.
+func (e *Engine) importRow(row ImportRow, o ImportOptions, seen map[store.Scope]int) (ImportLine, *store.Change) {
+	l := ImportLine{Line: row.Line, Org: row.Org, Number: row.Number}
+	bad := func(format string, args ...any) (ImportLine, *store.Change) {
+		l.Outcome, l.Reason = ImportBad, fmt.Sprintf(format, args...)
+		return l, nil
+	}
+	if row.Problem != "" {
+		return bad("%s", row.Problem)
+	}
+	if row.Org == "" {
+		return bad("organization is empty")
+	}
+	if o.Sees != nil && !o.Sees(row.Org) {
+		return bad("organization %q is not one this token may change", row.Org)
+	}
+	s, err := e.Scope(row.Org, row.Sender, row.Number)
+	if err != nil {
+		return bad("%s", strings.TrimPrefix(err.Error(), "policy: "))
+	}
+	l.Number = s.Number
+	state := store.StateOptedIn
+	switch row.State {
+	case "", "opted_in":
+	case "opted_out":
+		state = store.StateOptedOut
+	default:
+		return bad("state must be opted_in or opted_out (empty: opted_in), not %q", row.State)
+	}
+	if row.ConsentType != "" && !oneOf(ConsentType(row.ConsentType), ConsentTypes) {
+		return bad("consent_type %q is not one of %s", row.ConsentType, listOf(ConsentTypes))
+	}
+	if row.Date != "" {
+		d, err := parseImportDate(row.Date)
+		if err != nil {
+			return bad("date %q is not YYYY-MM-DD or an RFC 3339 time", row.Date)
+		}
+		if d.After(o.Cutoff) {
+			return bad("date %s is after the cutoff %s: the list cannot say what happened after it is true", row.Date, o.Cutoff.Format(time.DateOnly))
+		}
+	}
+	if first, dup := seen[s]; dup {
+		return bad("the number is already on line %d", first)
+	}
+	seen[s] = row.Line
+
+	cur, _ := e.st.Lookup(s)
+	l.From, l.To = cur.State.String(), state.String()
+	if cur.State == state {
+		l.Outcome = ImportUnchanged
+		return l, nil
+	}
+	a := e.accountOf(s.Org)
+	ch := &store.Change{Scope: s, Type: store.EventStateImported, State: state, Mode: a.storeMode(), OccurredAt: o.Cutoff,
+		Method: store.MethodImport, Actor: o.Actor, Note: importNote(row), Holds: store.KeepHeld}
+	if cur.State == store.StateOptedOut {
+		rec, err := e.st.Consent(context.Background(), s)
+		if err == nil {
+			err = CheckChange(rec, ch)
+		}
+		if err != nil {
+			l.Outcome, l.Reason = ImportKept, strings.TrimPrefix(err.Error(), "policy: ")
+			if !rec.OptedOutAt.IsZero() {
+				l.Reason += "; opted out " + rec.OptedOutAt.UTC().Format(time.RFC3339)
+				if rec.OptedOutAt.Before(o.Cutoff) {
+					l.Reason += ", before the cutoff"
+				}
+			}
+			return l, nil
+		}
+	}
+	ch.Guard = Guard(ch)
+	l.Outcome = ImportChanged
+	return l, ch
+}
+
+func importNote(row ImportRow) string {
+	var parts []string
+	if row.ConsentType != "" {
+		parts = append(parts, "consent type: "+row.ConsentType)
+	}
+	if row.Date != "" {
+		parts = append(parts, "consent date: "+row.Date)
+	}
+	parts = append(parts, fmt.Sprintf("import line %d", row.Line))
+	return strings.Join(parts, "; ")
+}
+
+func parseImportDate(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
