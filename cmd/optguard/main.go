@@ -2,7 +2,7 @@
 // between ESMEs and an SMSC; `sim` runs the SMSC simulator alone; `bench`
 // measures PDU throughput and latency; `store` checks and maintains the data
 // directory; `subject` exports or erases what it holds about one number;
-// `version` prints the build.
+// `token` makes operator API tokens; `version` prints the build.
 //
 // This package wires the other packages together and holds no logic of its own.
 package main
@@ -21,6 +21,7 @@ Usage:
   optguard bench   [-target HOST:PORT | -baseline | -storm | -idle-binds N] [-binds N] [-window W] [-duration D] [-rate R] ...
   optguard store   verify|rebuild|backup FILE|restore FILE|stats [-data DIR]
   optguard subject export|erase NUMBER [-data DIR]
+  optguard token   create -name NAME -role auditor|agent|admin [-org ORG ...] [-json]
   optguard version
 
 Run "optguard COMMAND -h" for the flags of a command.
@@ -47,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runStore(args[1:], stdout, stderr)
 	case "subject":
 		return runSubject(args[1:], stdout, stderr)
+	case "token":
+		return runToken(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
