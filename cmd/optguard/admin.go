@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -14,28 +17,50 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+
+	"github.com/optguard/optguard/config"
 )
 
 // admin is the operator's HTTP listener: /metrics for Prometheus, /healthz for
-// load balancers and orchestrators, and /debug/pprof for profiles.
+// load balancers and orchestrators, and /debug/pprof for profiles; over
+// HTTPS when admin.tls is set. Other handlers (the operator API) are
+// mounted on it with Handle.
 type admin struct {
 	srv   *http.Server
 	ln    net.Listener
+	mux   *http.ServeMux
 	ready atomic.Bool // false until serving, and again once draining
 }
 
-// startAdmin listens on addr and serves the registry's metrics, with the Go
-// runtime and process collectors (resident memory among them) added.
-// degraded says why optguard relays but takes no durable work (nil when it
-// does).
-func startAdmin(addr string, reg *prometheus.Registry, log zerolog.Logger, degraded func() error) (*admin, error) {
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
+// startAdmin listens on c.Address and serves the registry's metrics, with the
+// Go runtime and process collectors (resident memory among them) added;
+// HTTPS (TLS 1.2 or later) with c.TLS's certificate when c.TLS is enabled,
+// plain HTTP otherwise. degraded says why optguard relays but takes no
+// durable work (nil when it does). Errors name the configuration key at
+// fault.
+func startAdmin(c config.Admin, reg *prometheus.Registry, log zerolog.Logger, degraded func() error) (*admin, error) {
+	var tcfg *tls.Config
+	if c.TLS.Enabled() {
+		// serverTLS is the ESME listener's: the same certificate loading and
+		// minimum version, and no client certificates without a client CA.
+		var err error
+		tcfg, err = serverTLS(config.ListenTLS{CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile})
+		if err != nil {
+			// Its error names listen.tls; the one cause it can have here is
+			// the key pair.
+			if cause := errors.Unwrap(err); cause != nil {
+				err = cause
+			}
+			return nil, fmt.Errorf("admin.tls.cert_file %s and admin.tls.key_file %s: %w", c.TLS.CertFile, c.TLS.KeyFile, err)
+		}
 	}
-	a := &admin{ln: ln}
-	mux := http.NewServeMux()
+	ln, err := net.Listen("tcp", c.Address)
+	if err != nil {
+		return nil, fmt.Errorf("admin.address %s: %w", c.Address, err)
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &admin{ln: ln, mux: http.NewServeMux()}
+	mux := a.mux
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: promLogger{log}}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -59,21 +84,59 @@ func startAdmin(addr string, reg *prometheus.Registry, log zerolog.Logger, degra
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	a.srv = &http.Server{
+		Handler: mux, ReadHeaderTimeout: 5 * time.Second, TLSConfig: tcfg,
+		ErrorLog: stdlog.New(httpErrorLog{log}, "", 0),
+	}
 	a.ready.Store(true)
 	go func() {
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if tcfg != nil {
+			// The certificate is in TLSConfig; ServeTLS adds HTTP/2.
+			err = a.srv.ServeTLS(ln, "", "")
+		} else {
+			err = a.srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error().Err(err).Msg("admin listener failed")
 		}
 	}()
-	log.Info().Str("address", ln.Addr().String()).Msg("admin HTTP listening (/metrics, /healthz)")
+	scheme := "HTTP"
+	if tcfg != nil {
+		scheme = "HTTPS"
+	}
+	log.Info().Str("address", ln.Addr().String()).Msg("admin " + scheme + " listening (/metrics, /healthz)")
 	return a, nil
 }
+
+// Handle mounts h on the admin listener for pattern (http.ServeMux syntax,
+// e.g. "/api/" or "GET /openapi.json"), as the operator API is mounted.
+// Call it right after startAdmin, before optguard takes binds and
+// announces itself ready: the listener already serves, and a request that
+// arrives for pattern before Handle gets 404. Like ServeMux.Handle, it
+// panics when pattern conflicts with one already mounted (/metrics,
+// /healthz, /debug/pprof/ and earlier Handle calls).
+func (a *admin) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
 
 // draining makes /healthz answer 503 so that load balancers stop sending binds.
 func (a *admin) draining() { a.ready.Store(false) }
 
 func (a *admin) shutdown(ctx context.Context) error { return a.srv.Shutdown(ctx) }
+
+// httpErrorLog sends the admin http.Server's errors to zerolog: failed TLS
+// handshakes (scanners, clients speaking plain HTTP or not trusting the
+// certificate) at debug, the rest (a handler's panic among them) as errors.
+type httpErrorLog struct{ log zerolog.Logger }
+
+func (l httpErrorLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSuffix(string(p), "\n")
+	ev := l.log.Error()
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		ev = l.log.Debug()
+	}
+	ev.Msg("admin listener: " + msg)
+	return len(p), nil
+}
 
 // promLogger sends promhttp's errors to zerolog.
 type promLogger struct{ log zerolog.Logger }

@@ -242,8 +242,8 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(p.srv.Collector(), storeCollector{p.store}, p.pol.Collector())
 	if cfg.Admin.Address != "" {
-		if p.admin, err = startAdmin(cfg.Admin.Address, reg, log, p.store.Accepting); err != nil {
-			return p, fmt.Errorf("admin.address %s: %w", cfg.Admin.Address, err)
+		if p.admin, err = startAdmin(cfg.Admin, reg, log, p.store.Accepting); err != nil {
+			return p, err
 		}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen.Address)

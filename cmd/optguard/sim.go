@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/optguard/optguard/config"
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/testenv"
 )
@@ -110,7 +111,7 @@ func simMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *adminAddr != "" {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(simCollector{sim})
-		a, err := startAdmin(*adminAddr, reg, zerolog.Nop(), func() error { return nil })
+		a, err := startAdmin(config.Admin{Address: *adminAddr}, reg, zerolog.Nop(), func() error { return nil })
 		if err != nil {
 			sim.Close()
 			fmt.Fprintf(stderr, "sim: -admin: %v\n", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/optguard/optguard/config"
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/testenv"
 )
@@ -76,7 +77,7 @@ func TestSimLoadFlagsOnTheWire(t *testing.T) {
 	// sim -admin's /metrics counts it.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(simCollector{sim})
-	a, err := startAdmin("127.0.0.1:0", reg, zerolog.Nop(), func() error { return nil })
+	a, err := startAdmin(config.Admin{Address: "127.0.0.1:0"}, reg, zerolog.Nop(), func() error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
