@@ -24,12 +24,14 @@ import (
 // stopped reading while its SMSC floods deliver_sm, and an SMSC that
 // answers nothing while its ESME floods submit_sm. Each time optguard's
 // CPU stays under a quarter of a core, a canary bind's p99 round trip stays
-// within 1.5× of its baseline plus 2 ms, and the silent peer's bind is
-// dropped after session.write_timeout. The 2 ms are scheduling noise: the
+// within 1.5× of its baseline plus 10 ms, and the silent peer's bind is
+// dropped after session.write_timeout. The 10 ms are scheduling noise: the
 // flood's generator runs in this process on the same (shared, two-core)
-// machine, and a canary p99 of 1.45 ms against a 0.2 ms baseline has been
-// seen with nothing stalled; a bind stalled behind the silent peer waits
-// for its writes to time out, hundreds of milliseconds at least.
+// machine, under -race at many times its normal cost, and a canary p99 of
+// 2.8 ms against a 0.15 ms baseline has been seen in CI with nothing
+// stalled; a bind stalled behind the silent peer waits for its writes to
+// time out, hundreds of milliseconds at least, so the margin still tells
+// the two apart.
 func TestFloodingPeersCostLittle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and floods it")
@@ -104,8 +106,8 @@ upstream:
 		if share > 0.25 {
 			t.Errorf("%s: optguard used %.0f %% of a core, want under 25 %%", name, 100*share)
 		}
-		if limit := baseline*3/2 + 2*time.Millisecond; p99 > limit {
-			t.Errorf("%s: canary p99 %s, want within 1.5× of %s (+2 ms)", name, p99, baseline)
+		if limit := baseline*3/2 + 10*time.Millisecond; p99 > limit {
+			t.Errorf("%s: canary p99 %s, want within 1.5× of %s (+10 ms)", name, p99, baseline)
 		}
 	}
 
