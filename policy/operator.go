@@ -135,7 +135,8 @@ func (e *Engine) NormalizeNumber(org, number string) (string, error) {
 func (a *account) number(raw string) (string, error) {
 	e164, err := store.NormalizeNumber(raw, a.main.spec.DefaultCountry)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrInvalidNumber, err)
+		// The store's sentinel says the same as ours: keep only its detail.
+		return "", fmt.Errorf("%w: %s", ErrInvalidNumber, strings.TrimPrefix(err.Error(), store.ErrInvalidNumber.Error()+": "))
 	}
 	if !a.allows([]byte(e164[1:])) {
 		return "", &CountryError{Org: a.name, Number: e164, Region: a.regions.of([]byte(e164[1:])), Allowed: slices.Clone(a.main.spec.AllowedCountries)}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -71,14 +73,37 @@ func New(o Options) (*API, error) {
 		return nil, err
 	}
 	a.mux = http.NewServeMux()
+	allowed := map[string][]string{} // path → its methods, in table order
+	var paths []string
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.authorize(rt))
+		if allowed[rt.Path] == nil {
+			paths = append(paths, rt.Path)
+		}
+		allowed[rt.Path] = append(allowed[rt.Path], rt.Method)
+	}
+	// A known path with another method is a JSON 405 naming the methods
+	// it takes; the method patterns above are more specific, so they win.
+	for _, p := range paths {
+		a.mux.HandleFunc(p, methodNotAllowed(a.log, allowed[p]))
 	}
 	// Anything else under /api/ is a JSON 404 (or 405), not the mux's text.
 	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path + " (see /openapi.json)"})
 	})
 	return a, nil
+}
+
+func methodNotAllowed(log zerolog.Logger, methods []string) http.HandlerFunc {
+	if slices.Contains(methods, http.MethodGet) {
+		methods = append(methods, http.MethodHead)
+	}
+	allow := strings.Join(methods, ", ")
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, r, log, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+			Message: r.Method + " " + r.URL.Path + " is not served; use " + allow + " (see /openapi.json)"})
+	}
 }
 
 // ServeHTTP serves /api/v1/… and /openapi.json: mount it on both.

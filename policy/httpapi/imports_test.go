@@ -93,6 +93,9 @@ func TestImportWithCutoff(t *testing.T) {
 			t.Errorf("line %d: %q, want %q…", line, reasons[line], want)
 		}
 	}
+	if strings.Contains(reasons[7], "store:") || strings.Count(reasons[7], "E.164") > 1 {
+		t.Errorf("line 7's reason repeats itself: %q", reasons[7])
+	}
 	if !strings.Contains(reasons[6], "countries.allowed") || !strings.Contains(reasons[3], "before the cutoff") {
 		t.Errorf("reasons: %v", reasons)
 	}

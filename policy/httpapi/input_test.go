@@ -94,3 +94,23 @@ func TestFreeTextIsShownSafely(t *testing.T) {
 		t.Fatalf("CSV cells not defused:\n%s", r.Body)
 	}
 }
+
+// A known endpoint with another method is a JSON 405 that names the
+// methods it takes; an unknown path is a JSON 404.
+func TestWrongMethodsAndPaths(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct{ method, path, allow string }{
+		{"PUT", "/api/v1/dnc", "GET, POST, HEAD"},
+		{"GET", "/api/v1/dnc/+15551230050", "DELETE"},
+		{"DELETE", "/api/v1/numbers/+15551230050", "GET, HEAD"},
+		{"POST", "/openapi.json", "GET, HEAD"},
+	} {
+		r := e.call("admin", c.method, c.path, nil)
+		r.wantError(t, http.StatusMethodNotAllowed, "method_not_allowed", "")
+		if got := r.Header.Get("Allow"); got != c.allow {
+			t.Errorf("%s %s: Allow %q, want %q", c.method, c.path, got, c.allow)
+		}
+	}
+	e.call("admin", "GET", "/api/v1/nothing-here", nil).wantError(t, http.StatusNotFound, "not_found", "")
+	e.call("admin", "GET", "/api/v2/consents", nil).wantError(t, http.StatusNotFound, "not_found", "")
+}
