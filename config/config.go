@@ -219,6 +219,7 @@ func Default() *Config {
 			ReassemblyMaxMessages: 10000,
 			ExpiryScanInterval:    Duration(10 * time.Second),
 			ConfirmationDeadline:  Duration(5 * time.Minute),
+			PIN:                   PIN{Digits: 6, Expiry: Duration(10 * time.Minute), Attempts: 5},
 		},
 	}
 }

@@ -16,6 +16,15 @@ type Policy struct {
 	ReassemblyMaxMessages int      `yaml:"reassembly_max_messages"` // partial MOs kept at most (1..10000000); the oldest is given up beyond
 	ExpiryScanInterval    Duration `yaml:"expiry_scan_interval"`    // how often held messages are checked for expiry, 1s..10m
 	ConfirmationDeadline  Duration `yaml:"confirmation_deadline"`   // the opt-out confirmation is sent only if it can leave within this, 1s..5m (FCC: 5 minutes)
+	PIN                   PIN      `yaml:"pin"`                     // the double opt-in's PIN, which an agent enters through the operator API
+}
+
+// PIN sets the double opt-in's PIN: texted to the handset after its YES,
+// read out by the customer, entered by the agent.
+type PIN struct {
+	Digits   int      `yaml:"digits"`   // digits of the PIN, 4..10
+	Expiry   Duration `yaml:"expiry"`   // the PIN is good for this long after it is sent, 1m..24h
+	Attempts int      `yaml:"attempts"` // wrong PINs an agent may enter before the PIN is void, 1..100
 }
 
 // Mode is an organization's consent mode.

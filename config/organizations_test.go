@@ -320,11 +320,18 @@ organizations:
   reassembly_max_messages: 0
   expiry_scan_interval: 11m
   confirmation_deadline: 6m
+  pin:
+    digits: 3
+    expiry: 30s
+    attempts: 101
 `, "optguard.yaml:2: policy.notice_tlv_tag: must be a vendor-specific tag between 0x1400 and 0x3FFF, got 0x0210\n" +
 			"optguard.yaml:3: policy.reassembly_timeout: must be between 1s and 10m, got 0s\n" +
 			"optguard.yaml:4: policy.reassembly_max_messages: must be between 1 and 10000000, got 0\n" +
 			"optguard.yaml:5: policy.expiry_scan_interval: must be between 1s and 10m, got 11m\n" +
-			"optguard.yaml:6: policy.confirmation_deadline: must be between 1s and 5m, got 6m"},
+			"optguard.yaml:6: policy.confirmation_deadline: must be between 1s and 5m, got 6m\n" +
+			"optguard.yaml:8: policy.pin.digits: must be between 4 and 10, got 3\n" +
+			"optguard.yaml:9: policy.pin.expiry: must be between 1m and 24h, got 30s\n" +
+			"optguard.yaml:10: policy.pin.attempts: must be between 1 and 100, got 101"},
 		{"tlv tag above the vendor range", "policy:\n  notice_tlv_tag: 16384\n",
 			`optguard.yaml:2: policy.notice_tlv_tag: must be a vendor-specific tag between 0x1400 and 0x3FFF, got 0x4000`},
 	}

@@ -59,6 +59,9 @@ func (v *validator) policy(p *Policy) {
 	v.intIn("policy.reassembly_max_messages", p.ReassemblyMaxMessages, 1, 10_000_000)
 	v.durationBetween("policy.expiry_scan_interval", p.ExpiryScanInterval, time.Second, 10*time.Minute)
 	v.durationBetween("policy.confirmation_deadline", p.ConfirmationDeadline, time.Second, 5*time.Minute)
+	v.intIn("policy.pin.digits", p.PIN.Digits, 4, 10)
+	v.durationBetween("policy.pin.expiry", p.PIN.Expiry, time.Minute, 24*time.Hour)
+	v.intIn("policy.pin.attempts", p.PIN.Attempts, 1, 100)
 }
 
 func (v *validator) durationBetween(key string, d Duration, lo, hi time.Duration) {

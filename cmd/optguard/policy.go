@@ -170,6 +170,9 @@ func policySettings(cfg *config.Config) policy.Settings {
 		ReassemblyMax:        p.ReassemblyMaxMessages,
 		ExpiryScanInterval:   time.Duration(p.ExpiryScanInterval),
 		ConfirmationDeadline: time.Duration(p.ConfirmationDeadline),
+		PINDigits:            p.PIN.Digits,
+		PINExpiry:            time.Duration(p.PIN.Expiry),
+		PINAttempts:          p.PIN.Attempts,
 	}
 }
 

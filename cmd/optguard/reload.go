@@ -11,11 +11,12 @@ import (
 
 	"github.com/optguard/optguard/config"
 	"github.com/optguard/optguard/policy"
+	"github.com/optguard/optguard/policy/httpapi"
 )
 
-// reloadOnSIGHUP reloads the organizations, keywords and templates from
-// path on each SIGHUP until ctx ends, without dropping a bind. A file that
-// does not load or compile is refused with its file, line and key, and the
+// reloadOnSIGHUP reloads the organizations, keywords, templates and
+// operator API tokens from path on each SIGHUP until ctx ends, without
+// dropping a bind. A file that does not load or compile is refused with its file, line and key, and the
 // running policy stays. Other sections (listeners, upstreams, store) need a
 // restart: a change to them is named in a warning and otherwise ignored.
 // last is the file as it was read at start.
@@ -49,6 +50,10 @@ func (p *proxy) reload(path, mode string) *config.Config {
 		cfg.SetDefaultMode(config.Mode(mode))
 		err = cfg.Validate()
 	}
+	var tokens []httpapi.Token
+	if err == nil {
+		tokens, err = apiTokens(cfg.Admin.Tokens)
+	}
 	if err == nil {
 		if err = p.pol.Reload(policyOrganizations(cfg), policySettings(cfg)); err != nil {
 			err = policyError(cfg, err)
@@ -60,7 +65,17 @@ func (p *proxy) reload(path, mode string) *config.Config {
 	}
 	p.srv.SetServiceBinds(serviceBinds(cfg))
 	p.ret.t.Store(retentionOf(cfg))
-	p.log.Info().Str("config", path).Msg("SIGHUP: organizations, keywords and templates reloaded")
+	msg := "SIGHUP: organizations, keywords and templates reloaded"
+	if p.api != nil {
+		// Validated by the configuration, so this does not fail: a
+		// revoked token stops working now, not at the next restart.
+		if err := p.api.SetTokens(tokens); err != nil {
+			p.log.Error().Err(err).Str("config", path).Msg("SIGHUP: admin.tokens refused; the running tokens stay")
+		} else {
+			msg = "SIGHUP: organizations, keywords, templates and admin.tokens reloaded"
+		}
+	}
+	p.log.Info().Str("config", path).Msg(msg)
 	logModes(p.log, p.pol)
 	return cfg
 }
@@ -74,7 +89,7 @@ func restartSections(a, b *config.Config) []string {
 		x, y any
 	}{
 		{"listen", a.Listen, b.Listen}, {"session", a.Session, b.Session}, {"upstream", a.Upstream, b.Upstream},
-		{"admin", a.Admin, b.Admin}, {"data", a.Data, b.Data}, {"store", a.Store, b.Store},
+		{"admin", withoutTokens(a.Admin), withoutTokens(b.Admin)}, {"data", a.Data, b.Data}, {"store", a.Store, b.Store},
 		{"log", a.Log, b.Log}, {"shutdown", a.Shutdown, b.Shutdown},
 	} {
 		if !reflect.DeepEqual(s.x, s.y) {
@@ -82,6 +97,12 @@ func restartSections(a, b *config.Config) []string {
 		}
 	}
 	return out
+}
+
+// withoutTokens is c without admin.tokens, which a reload applies.
+func withoutTokens(c config.Admin) config.Admin {
+	c.Tokens = nil
+	return c
 }
 
 // logModes says at start (and after a reload) which mode each organization

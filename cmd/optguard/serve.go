@@ -17,6 +17,7 @@ import (
 
 	"github.com/optguard/optguard/config"
 	"github.com/optguard/optguard/policy"
+	"github.com/optguard/optguard/policy/httpapi"
 	"github.com/optguard/optguard/smpp"
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
@@ -112,7 +113,8 @@ type proxy struct {
 	srv   *smpp.Server
 	lns   []net.Listener
 	admin *admin
-	errc  chan error // Serve errors
+	api   *httpapi.API // the operator API, on the admin listener
+	errc  chan error   // Serve errors
 
 	ret        retention          // organizations' retention, replaced by a reload
 	stopSweep  context.CancelFunc // ends the retention sweep
@@ -245,6 +247,9 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 		if p.admin, err = startAdmin(cfg.Admin, reg, log, p.store.Accepting); err != nil {
 			return p, err
 		}
+		if err := p.mountAPI(); err != nil {
+			return p, err
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen.Address)
 	if err != nil {
@@ -286,6 +291,9 @@ func (p *proxy) stop() error {
 	defer cancel()
 	if p.admin != nil {
 		p.admin.draining()
+	}
+	if p.api != nil {
+		p.api.Close() // running imports stop between batches
 	}
 	if p.pol != nil {
 		// Answer what the policy's lanes hold while the binds are still up.

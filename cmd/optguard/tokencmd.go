@@ -104,7 +104,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "The token is shown only now (optguard keeps its SHA-256 only); store it safely:\n%s\n\n", t.Token)
-	fmt.Fprintln(stdout, "Paste under admin.tokens: in the config file, then restart optguard serve:")
+	fmt.Fprintln(stdout, "Paste under admin.tokens: in the config file, then reload optguard serve (SIGHUP):")
 	// Indented to sit under "  tokens:" in "admin:", as in optguard.example.yaml.
 	for line := range strings.Lines(string(entry)) {
 		fmt.Fprint(stdout, "    "+line)
