@@ -480,44 +480,14 @@ func checkReportPath(path string) error {
 // writes a temporary file in the same directory and renames it over path,
 // so that a reader (or a browser reloading the page) never sees half a
 // report, and an interrupted write leaves the previous report in place.
-func writeReportFile(path string, r *benchReport) (err error) {
+func writeReportFile(path string, r *benchReport) error {
 	if err := checkReportPath(path); err != nil {
 		return err
 	}
 	write := reportFormats[strings.ToLower(filepath.Ext(path))]
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriter(f)
-	if err := write(r, bw); err != nil {
+	// A report is meant to be shared: readable by all.
+	if err := writeFileAtomic(path, 0o644, func(w io.Writer) error { return write(r, w) }); err != nil {
 		return fmt.Errorf("report %s: %w", path, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("report %s: %w", path, err)
-	}
-	// CreateTemp makes the file private; a report is meant to be shared.
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("report %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("report %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("report %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("report: %w", err)
 	}
 	return nil
 }

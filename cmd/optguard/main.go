@@ -2,7 +2,8 @@
 // between ESMEs and an SMSC; `sim` runs the SMSC simulator alone; `bench`
 // measures PDU throughput and latency; `store` checks and maintains the data
 // directory; `subject` exports or erases what it holds about one number;
-// `token` makes operator API tokens; `version` prints the build.
+// `token` makes operator API tokens; `consent` and `dnc` call
+// the operator API of a running optguard; `version` prints the build.
 //
 // This package wires the other packages together and holds no logic of its own.
 package main
@@ -22,6 +23,8 @@ Usage:
   optguard store   verify|rebuild|backup FILE|restore FILE|stats [-data DIR]
   optguard subject export|erase NUMBER [-data DIR]
   optguard token   create -name NAME -role auditor|agent|admin [-org ORG ...] [-json]
+  optguard consent get|list|optin|optout|request|verify-pin|import|export ...   (operator API; token in OPTGUARD_TOKEN)
+  optguard dnc     list|add|remove ...
   optguard version
 
 Run "optguard COMMAND -h" for the flags of a command.
@@ -50,6 +53,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runSubject(args[1:], stdout, stderr)
 	case "token":
 		return runToken(args[1:], stdout, stderr)
+	case "consent":
+		return runConsent(args[1:], stdout, stderr)
+	case "dnc":
+		return runDNC(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/optguard/optguard/smpp/pdu"
+	"github.com/optguard/optguard/store"
+)
+
+// cli runs `optguard args…` against a's admin listener with token, and
+// returns its exit status, stdout and stderr.
+func (a *apiEnv) cli(token string, args ...string) (int, string, string) {
+	a.t.Helper()
+	a.t.Setenv("OPTGUARD_TOKEN", token)
+	var out, errb bytes.Buffer
+	code := run(append(args, "-server", a.base), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// The consent commands drive the seed flows from a script: request a
+// double opt-in, read the PIN at the SMSC, verify it, and read the state
+// back as a table and as JSON.
+func TestCLIConsentCommands(t *testing.T) {
+	a := startAPI(t)
+	a.esme("acme", pdu.BindTransceiver)
+	code, out, errs := a.cli("agent.alice", "consent", "request", "(555) 123-0001", "-sender", employee, "-double", "-reason", "supervisor")
+	if code != 0 || !strings.Contains(out, "pending") || !strings.Contains(out, "consent_requested") {
+		t.Fatalf("request: %d\n%s%s", code, out, errs)
+	}
+	a.mo("acme", "YES")
+	pin := a.pinOf()
+	if code, out, errs = a.cli("agent.alice", "consent", "verify-pin", "+"+guest, "-sender", employee, "-pin", "999999x"); code != 1 || !strings.Contains(errs, "pin") {
+		t.Fatalf("a malformed PIN: %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs = a.cli("agent.alice", "consent", "verify-pin", "+"+guest, "-sender", employee, "-pin", pin); code != 0 || !strings.Contains(out, "opted_in") {
+		t.Fatalf("verify-pin: %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = a.cli("agent.alice", "consent", "get", guest, "-json")
+	var got struct{ Scopes []struct{ State string } }
+	if code != 0 || json.Unmarshal([]byte(out), &got) != nil || len(got.Scopes) != 1 || got.Scopes[0].State != "opted_in" {
+		t.Fatalf("get -json: %d\n%s%s", code, out, errs)
+	}
+	code, out, _ = a.cli("compliance", "consent", "list", "-org", "acme", "-state", "opted_in")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[1], "+"+guest) {
+		t.Fatalf("list: %d\n%s", code, out)
+	}
+
+	// Refusals come back in the API's words, with exit status 1.
+	a.mo("acme", "STOP")
+	a.waitSubmit("the opt-out confirmation", textHas("you are opted out"))
+	code, _, errs = a.cli("agent.alice", "consent", "optin", "+"+guest, "-sender", employee, "-type", "phone", "-proof", "call 4711")
+	if code != 1 || !strings.Contains(errs, "409 override_refused") || !strings.Contains(errs, "only the handset can opt back in") {
+		t.Fatalf("optin after STOP: %d %s", code, errs)
+	}
+	if code, _, errs = a.cli("globex.auditor", "consent", "get", guest, "-org", "acme"); code != 1 || !strings.Contains(errs, "404") {
+		t.Fatalf("another organization's number: %d %s", code, errs)
+	}
+	if code, _, errs = a.cli("", "consent", "get", guest); code != 1 || !strings.Contains(errs, "OPTGUARD_TOKEN") {
+		t.Fatalf("no token: %d %s", code, errs)
+	}
+	if code, _, errs = a.cli("agent.alice", "consent", "optin", guest); code != 2 || !strings.Contains(errs, "-type is required") && !strings.Contains(errs, "-proof is required") {
+		t.Fatalf("missing flags: %d %s", code, errs)
+	}
+}
+
+// The do-not-contact commands: add shows in the list (table and CSV),
+// remove follows the override rules.
+func TestCLIDoNotContact(t *testing.T) {
+	a := startAPI(t)
+	if code, out, errs := a.cli("compliance", "dnc", "add", "+1 555 123 0007", "-org", "acme", "-note", "letter of 2 Dec"); code != 0 || !strings.Contains(out, "opted_out") {
+		t.Fatalf("dnc add: %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := a.cli("not-a-token", "dnc", "list", "-org", "acme"); code != 1 || !strings.Contains(errs, "401 unauthorized") {
+		t.Fatalf("a wrong token: %d %s", code, errs)
+	}
+	code, out, errs := a.cli("compliance", "dnc", "list", "-org", "acme")
+	if code != 0 || !strings.Contains(out, "+15551230007") || !strings.Contains(out, "compliance") {
+		t.Fatalf("dnc list: %d\n%s%s", code, out, errs)
+	}
+	file := filepath.Join(t.TempDir(), "dnc.csv")
+	if code, _, errs = a.cli("compliance", "dnc", "list", "-org", "acme", "-csv", "-o", file); code != 0 {
+		t.Fatalf("dnc list -csv: %d %s", code, errs)
+	}
+	csv, err := os.ReadFile(file)
+	if err != nil || !strings.HasPrefix(string(csv), "number,") || !strings.Contains(string(csv), "+15551230007,acme,") {
+		t.Fatalf("the CSV file: %v\n%s", err, csv)
+	}
+	if code, out, errs = a.cli("compliance", "dnc", "remove", "+15551230007", "-org", "acme"); code != 0 || !strings.Contains(out, "unknown") {
+		t.Fatalf("dnc remove: %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs = a.cli("compliance", "dnc", "remove", "+15551230007", "-org", "acme"); code != 1 || !strings.Contains(errs, "409") {
+		t.Fatalf("removing it twice: %d %s", code, errs)
+	}
+}
+
+// consent import uploads a file, follows the job and prints the report:
+// the dry run changes nothing, the real run does.
+func TestCLIImport(t *testing.T) {
+	a := startAPI(t)
+	file := filepath.Join(t.TempDir(), "list.csv")
+	if err := os.WriteFile(file, []byte("number,organization\n+15551230011,acme\n+15551230012,acme\nnot-a-number,acme\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := a.cli("compliance", "consent", "import", file, "-cutoff", "2026-01-31", "-dry-run")
+	if code != 0 || !strings.Contains(out, "dry run (nothing was changed)") || !strings.Contains(out, "2 changed") || !strings.Contains(out, "not a phone number") {
+		t.Fatalf("dry run: %d\n%s%s", code, out, errs)
+	}
+	if st := a.p.store.State(store.OrgScope("acme", "+15551230011")); st != store.StateUnknown {
+		t.Fatalf("the dry run changed the state to %s", st)
+	}
+	code, out, errs = a.cli("compliance", "consent", "import", file, "-cutoff", "2026-01-31", "-json")
+	var job struct {
+		Status string
+		Report struct{ Changed, Bad int }
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &job) != nil || job.Status != "done" || job.Report.Changed != 2 || job.Report.Bad != 1 {
+		t.Fatalf("import: %d\n%s%s", code, out, errs)
+	}
+	if st := a.p.store.State(store.OrgScope("acme", "+15551230012")); st != store.StateOptedIn {
+		t.Fatalf("after the import the state is %s", st)
+	}
+	if code, _, errs = a.cli("agent.alice", "consent", "import", file, "-cutoff", "2026-01-31"); code != 1 || !strings.Contains(errs, "403") {
+		t.Fatalf("an agent's import: %d %s", code, errs)
+	}
+}
+
+// Every API command has -h text that names its flags.
+func TestCLIHelp(t *testing.T) {
+	for _, args := range [][]string{{"consent", "-h"}, {"dnc", "help"}} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 0 || !strings.Contains(out.String(), "OPTGUARD_TOKEN") && !strings.Contains(out.String(), "$OPTGUARD_TOKEN") {
+			t.Errorf("%v: %d\n%s%s", args, code, out.String(), errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"consent", "optin", "-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "The flags of optguard consent optin") ||
+		!strings.Contains(errb.String(), "-proof") || !strings.Contains(errb.String(), "-server") {
+		t.Errorf("consent optin -h: %d\n%s", code, errb.String())
+	}
+}
