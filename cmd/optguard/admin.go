@@ -22,9 +22,9 @@ import (
 )
 
 // admin is the operator's HTTP listener: /metrics for Prometheus, /healthz for
-// load balancers and orchestrators, and /debug/pprof for profiles; over
-// HTTPS when admin.tls is set. Other handlers (the operator API) are
-// mounted on it with Handle.
+// load balancers and orchestrators, and /debug/pprof for profiles (see
+// profiles); over HTTPS when admin.tls is set. Other handlers (the
+// operator API) are mounted on it with Handle.
 type admin struct {
 	srv   *http.Server
 	ln    net.Listener
@@ -78,12 +78,6 @@ func startAdmin(c config.Admin, reg *prometheus.Registry, log zerolog.Logger, de
 		}
 		w.Write([]byte("ok\n"))
 	})
-	// Profiles for the operator chasing a slow or busy proxy; the admin
-	// listener is loopback by default.
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	a.srv = &http.Server{
 		Handler: mux, ReadHeaderTimeout: 5 * time.Second, TLSConfig: tcfg,
 		ErrorLog: stdlog.New(httpErrorLog{log}, "", 0),
@@ -117,6 +111,20 @@ func startAdmin(c config.Admin, reg *prometheus.Registry, log zerolog.Logger, de
 // panics when pattern conflicts with one already mounted (/metrics,
 // /healthz, /debug/pprof/ and earlier Handle calls).
 func (a *admin) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
+
+// profiles serves /debug/pprof, for the operator chasing a slow or busy
+// proxy, through guard: serve lets only admin tokens read them (goroutine
+// dumps and heaps show the proxy's insides), the simulator lets anyone.
+func (a *admin) profiles(guard func(http.Handler) http.Handler) {
+	for pattern, h := range map[string]http.HandlerFunc{
+		"GET /debug/pprof/":        pprof.Index,
+		"GET /debug/pprof/profile": pprof.Profile,
+		"GET /debug/pprof/trace":   pprof.Trace,
+		"GET /debug/pprof/symbol":  pprof.Symbol,
+	} {
+		a.mux.Handle(pattern, guard(h))
+	}
+}
 
 // draining makes /healthz answer 503 so that load balancers stop sending binds.
 func (a *admin) draining() { a.ready.Store(false) }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/hex"
 	"fmt"
+	"net/http"
 
 	"github.com/optguard/optguard/config"
 	"github.com/optguard/optguard/policy/httpapi"
@@ -28,6 +29,7 @@ func (p *proxy) mountAPI() error {
 	}
 	p.admin.Handle("/api/", p.api)
 	p.admin.Handle("/openapi.json", p.api)
+	p.admin.profiles(func(h http.Handler) http.Handler { return p.api.Require(httpapi.RoleAdmin, h) })
 	if len(tokens) == 0 {
 		p.log.Warn().Msg("the operator API (/api/v1) has no tokens, so it answers every request 401; optguard token create makes one for admin.tokens")
 	} else {

@@ -345,3 +345,26 @@ func TestAPIReloadRevokesTokens(t *testing.T) {
 		t.Error("the reload's log line does not say the tokens were reloaded")
 	}
 }
+
+// The profiler shows the proxy's insides: serve lets only admin tokens
+// read it, with the API's 401 and 403 for the rest.
+func TestAPIProfilesNeedAnAdminToken(t *testing.T) {
+	a := startAPI(t)
+	get := func(token string) int {
+		req, _ := http.NewRequestWithContext(a.ctx, "GET", a.base+"/debug/pprof/goroutine?debug=1", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for token, want := range map[string]int{"": 401, "agent.alice": 403, "compliance": 200} {
+		if got := get(token); got != want {
+			t.Errorf("/debug/pprof with token %q: %d, want %d", token, got, want)
+		}
+	}
+}

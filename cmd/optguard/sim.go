@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os/signal"
 	"strings"
 	"sync"
@@ -117,6 +118,7 @@ func simMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "sim: -admin: %v\n", err)
 			return 1
 		}
+		a.profiles(func(h http.Handler) http.Handler { return h })
 		defer a.shutdown(context.Background())
 		fmt.Fprintf(stdout, "counters on http://%s/metrics\n", a.ln.Addr())
 	}
