@@ -252,7 +252,7 @@ func (e *Engine) RecordConsent(ctx context.Context, r AgentRequest) (Outcome, er
 		return Outcome{}, err
 	}
 	return e.operate(ctx, &r, func(t *task) (Outcome, error) {
-		note := "consent type: " + string(r.ConsentType) + "; proof: " + r.Proof
+		note := consentTypeNote + string(r.ConsentType) + "; proof: " + r.Proof
 		ch := e.operatorChange(t, store.EventOptedIn, joinNote(note, r.Note))
 		ch.Holds = store.ReleaseHeld
 		ch.Guard = Guard(&ch)

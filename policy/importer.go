@@ -260,7 +260,7 @@ func (e *Engine) importRow(row ImportRow, o ImportOptions, seen map[store.Scope]
 func importNote(row ImportRow) string {
 	var parts []string
 	if row.ConsentType != "" {
-		parts = append(parts, "consent type: "+row.ConsentType)
+		parts = append(parts, consentTypeNote+row.ConsentType)
 	}
 	if row.Date != "" {
 		parts = append(parts, "consent date: "+row.Date)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/optguard/optguard/policy"
 	"github.com/optguard/optguard/store"
@@ -264,4 +265,52 @@ func TestMessageLogOfANumber(t *testing.T) {
 	if len(m.Items) != 0 {
 		t.Fatalf("globex sees acme's messages: %s", mustJSON(m))
 	}
+}
+
+// The consent list filters by how the opt-in was given (seed 002's
+// Consent Type): a person's proof, the handset's own reply, an import.
+func TestListByConsentType(t *testing.T) {
+	e := newEnv(t)
+	for n, typ := range map[string]string{"+15551230021": "phone", "+15551230022": "paper"} {
+		e.ok("agent", "POST", "/api/v1/numbers/"+n+"/consents", map[string]any{"organization": "acme", "consent_type": typ, "proof": "ref " + n})
+	}
+	e.apply(store.OrgScope("acme", "+15551230023"), store.EventOptedIn, store.MethodSMSKeyword, "YES")
+	e.clk.add(time.Hour)
+	e.upload("admin", "cutoff=2026-12-01", "number,organization,consent_type\n+15551230024,acme,web\n+15551230025,acme,\n")
+	// A phone consent later lifted by the handset's STOP has no type.
+	e.ok("agent", "POST", "/api/v1/numbers/+15551230026/consents", map[string]any{"organization": "acme", "consent_type": "phone", "proof": "call 9"})
+	e.apply(store.OrgScope("acme", "+15551230026"), store.EventOptedOut, store.MethodSMSKeyword, "STOP")
+
+	types := func(q string) map[string]string {
+		var list struct {
+			Items []struct {
+				Number      string
+				State       string
+				ConsentType string `json:"consent_type"`
+			}
+		}
+		e.ok("auditor", "GET", "/api/v1/consents?organization=acme"+q, nil).json(t, &list)
+		got := map[string]string{}
+		for _, it := range list.Items {
+			got[it.Number] = it.State + ":" + it.ConsentType
+		}
+		return got
+	}
+	all := types("")
+	for n, want := range map[string]string{"+15551230021": "opted_in:phone", "+15551230022": "opted_in:paper", "+15551230023": "opted_in:sms_response",
+		"+15551230024": "opted_in:web", "+15551230025": "opted_in:", "+15551230026": "opted_out:"} {
+		if all[n] != want {
+			t.Errorf("%s: %q, want %q", n, all[n], want)
+		}
+	}
+	if got := types("&consent_type=phone"); len(got) != 1 || got["+15551230021"] == "" {
+		t.Errorf("consent_type=phone: %v", got)
+	}
+	if got := types("&consent_type=sms_response"); len(got) != 1 || got["+15551230023"] == "" {
+		t.Errorf("consent_type=sms_response: %v", got)
+	}
+	if got := types("&consent_type=phone&state=opted_out"); len(got) != 0 {
+		t.Errorf("consent_type with state opted_out: %v", got)
+	}
+	e.call("auditor", "GET", "/api/v1/consents?consent_type=fax", nil).wantError(t, http.StatusBadRequest, "invalid_field", "consent_type")
 }

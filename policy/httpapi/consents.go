@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/optguard/optguard/policy"
 	"github.com/optguard/optguard/store"
 )
 
@@ -107,10 +108,19 @@ func (a *API) listConsents(w http.ResponseWriter, r *http.Request) {
 	q := query{r: r}
 	f := store.ConsentFilter{Sender: q.str("sender"), NumberPrefix: q.str("number_prefix"),
 		UpdatedFrom: q.time("updated_from"), UpdatedTo: q.time("updated_to"), Cursor: q.str("cursor"), Limit: q.limit()}
+	ctype := policy.ConsentType(q.str("consent_type"))
 	acct, err := c.listAccount(q.str("organization"))
 	f.Org = acct
 	if err == nil {
 		f.States, err = parseList(q.str("state"), "state", store.ParseState)
+	}
+	if err == nil && ctype != "" {
+		// A consent type is that of an opt-in: only opted-in records have one.
+		if !slices.Contains(policy.ConsentTypes, ctype) {
+			err = badRequest("consent_type", "must be one of email, phone, paper, web, sms_response, got "+string(ctype))
+		} else if len(f.States) == 0 {
+			f.States = []store.State{store.StateOptedIn}
+		}
 	}
 	if err == nil {
 		f.Modes, err = parseList(q.str("mode"), "mode", store.ParseMode)
@@ -130,18 +140,39 @@ func (a *API) listConsents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	items := []store.ConsentView{}
+	items := []consentItem{}
 	for _, rec := range page.Items {
-		if c.visible(rec.Scope.Org, acct) {
-			v := store.ViewConsent(rec)
-			v.Number = rec.Scope.Number
-			items = append(items, v)
+		if !c.visible(rec.Scope.Org, acct) {
+			continue
 		}
+		v := consentItem{ConsentView: store.ViewConsent(rec)}
+		v.Number = rec.Scope.Number
+		if rec.State == store.StateOptedIn && !rec.Erased {
+			t, err := a.pol.ConsentTypeOf(r.Context(), rec.Scope)
+			if err != nil {
+				writeError(w, r, a.log, err)
+				return
+			}
+			v.ConsentType = string(t)
+		}
+		// The filter applies after the page is read, so a page may hold
+		// fewer than limit items and still have a next one.
+		if ctype != "" && v.ConsentType != string(ctype) {
+			continue
+		}
+		items = append(items, v)
 	}
 	writeJSON(w, http.StatusOK, struct {
-		Items      []store.ConsentView `json:"items"`
-		NextCursor string              `json:"next_cursor,omitempty"`
+		Items      []consentItem `json:"items"`
+		NextCursor string        `json:"next_cursor,omitempty"`
 	}{items, page.NextCursor})
+}
+
+// consentItem is a consent record in a list, with how its opt-in was
+// given (seed 002's Consent Type) when it is opted in.
+type consentItem struct {
+	store.ConsentView
+	ConsentType string `json:"consent_type,omitempty"`
 }
 
 // listAccount is the account a list is limited to: the named

@@ -36,7 +36,7 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/numbers/{number}", RoleAuditor, number, a.getNumber},
 		{"GET", "/api/v1/numbers/{number}/audit", RoleAuditor, []string{"organization", "format"}, a.getAudit},
 		{"GET", "/api/v1/numbers/{number}/messages", RoleAuditor, []string{"organization", "from", "to", "cursor", "limit"}, a.getMessages},
-		{"GET", "/api/v1/consents", RoleAuditor, []string{"organization", "sender", "state", "mode", "number_prefix", "updated_from", "updated_to", "cursor", "limit"}, a.listConsents},
+		{"GET", "/api/v1/consents", RoleAuditor, []string{"organization", "sender", "state", "mode", "consent_type", "number_prefix", "updated_from", "updated_to", "cursor", "limit"}, a.listConsents},
 		{"POST", "/api/v1/numbers/{number}/opt-in-requests", RoleAgent, nil, a.requestOptIn},
 		{"POST", "/api/v1/numbers/{number}/pin", RoleAgent, nil, a.verifyPIN},
 		{"POST", "/api/v1/numbers/{number}/consents", RoleAgent, nil, a.recordConsent},
