@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -313,4 +314,23 @@ func TestListByConsentType(t *testing.T) {
 		t.Errorf("consent_type with state opted_out: %v", got)
 	}
 	e.call("auditor", "GET", "/api/v1/consents?consent_type=fax", nil).wantError(t, http.StatusBadRequest, "invalid_field", "consent_type")
+}
+
+// The audit trail's CSV, golden: seed 002's field, old and new value,
+// changed by, when and channel, with the handset's own words (kept as
+// written, a formula defused) and the template and version texted.
+func TestAuditTrailCSV(t *testing.T) {
+	e := newEnv(t)
+	const n = "+15551230031"
+	e.ok("agent", "POST", "/api/v1/numbers/"+n+"/opt-in-requests", map[string]any{"organization": "acme", "sender": "15550001000", "reason": "quick"})
+	e.clk.add(time.Minute)
+	e.apply(store.OrgScope("acme", n), store.EventOptedIn, store.MethodSMSKeyword, `Yes, "please"`)
+	e.clk.add(time.Minute)
+	e.apply(store.OrgScope("acme", n), store.EventOptedOut, store.MethodSMSKeyword, "=STOP()")
+	r := e.ok("auditor", "GET", "/api/v1/numbers/"+n+"/audit?organization=acme&format=csv", nil)
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	// The message id of an auto-message is made fresh each run.
+	golden(t, "audit.csv", regexp.MustCompile(`og-auto-[0-9a-z]+`).ReplaceAll(r.Body, []byte("og-auto-ID")))
 }
