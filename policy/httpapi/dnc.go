@@ -38,13 +38,10 @@ func (a *API) dncEntryOf(ctx context.Context, rec store.Consent) (dncEntry, erro
 		e.By = "erased"
 		return e, nil
 	}
-	err := a.st.Events(ctx, store.EventFilter{Number: rec.Scope.Number, Types: []store.EventType{store.EventOptedOut, store.EventStateImported}},
-		func(ev store.Event) error {
-			if ev.Scope == rec.Scope && ev.NewState == store.StateOptedOut {
-				e.By = ev.Actor
-			}
-			return nil
-		})
+	ev, ok, err := a.stateEvent(ctx, rec)
+	if ok {
+		e.By = ev.Actor
+	}
 	return e, err
 }
 
