@@ -158,3 +158,63 @@ func (a *account) sender(raw string) (string, error) {
 	}
 	return raw, nil
 }
+
+// Sender is the ESME side of an account's conversation as its templates
+// named it: the organization the sender number belongs to, that
+// organization's {organization}, and the {sender_name} it gives the number.
+type Sender struct {
+	Org         string
+	DisplayName string
+	Name        string // "" when the sender is not known
+}
+
+// SenderOf is the Sender of sender (as a scope records it: E.164 digits
+// without '+', or an alphanumeric address; "" for an organization scope,
+// which keeps none) in account acct, for reports of the ledger. The
+// organization is the one an MT from that sender on the account's binds
+// goes to (the longest sender prefix it starts with, else the bind's own
+// organization, else the main one), so the name is the one the handset
+// was sent. ok is false for an account the configuration no longer has.
+func (e *Engine) SenderOf(acct, sender string) (s Sender, ok bool) {
+	return e.tab.Load().senderOf(acct, sender)
+}
+
+func (t *table) senderOf(acct, sender string) (Sender, bool) {
+	main := t.orgs[acct]
+	if main == nil || main.acct.main != main {
+		return Sender{}, false
+	}
+	o := main
+	if sender != "" {
+		o = t.senderOrg(main.acct, []byte(strings.TrimPrefix(sender, "+")))
+	}
+	s := Sender{Org: o.spec.Name, DisplayName: o.spec.DisplayName}
+	if sender != "" {
+		s.Name = o.senderName(sender)
+	}
+	return s, true
+}
+
+// senderOrg is the organization of account a that MTs from sender go to:
+// the one whose sender prefix it starts with on any of the account's
+// binds, else the first bind's fallback, else the main organization.
+func (t *table) senderOrg(a *account, sender []byte) *org {
+	var first *org
+	for _, id := range a.systemIDs {
+		c := t.bySystemID[id]
+		if c == nil || c.acct != a {
+			continue
+		}
+		o := c.orgFor(sender)
+		if o != c.fallback {
+			return o
+		}
+		if first == nil {
+			first = o
+		}
+	}
+	if first == nil {
+		return a.main
+	}
+	return first
+}

@@ -162,3 +162,14 @@ func checkQuery(r *http.Request, allowed []string) error {
 	}
 	return nil
 }
+
+// firstErr is the first of errs that is not nil: the fault of a request
+// read in several steps is the first one found.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

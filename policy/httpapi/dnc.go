@@ -38,13 +38,10 @@ func (a *API) dncEntryOf(ctx context.Context, rec store.Consent) (dncEntry, erro
 		e.By = "erased"
 		return e, nil
 	}
-	err := a.st.Events(ctx, store.EventFilter{Number: rec.Scope.Number, Types: []store.EventType{store.EventOptedOut, store.EventStateImported}},
-		func(ev store.Event) error {
-			if ev.Scope == rec.Scope && ev.NewState == store.StateOptedOut {
-				e.By = ev.Actor
-			}
-			return nil
-		})
+	ev, ok, err := a.stateEvent(ctx, rec)
+	if ok {
+		e.By = ev.Actor
+	}
 	return e, err
 }
 
@@ -64,64 +61,10 @@ func (a *API) listDNC(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	if asCSV {
-		a.dncCSV(w, r, c, f)
-		return
-	}
-	page, err := a.st.ListConsents(r.Context(), f)
-	items := []dncEntry{}
-	for _, rec := range page.Items {
-		if err != nil || !c.visible(rec.Scope.Org, acct) {
-			continue
-		}
-		var e dncEntry
-		if e, err = a.dncEntryOf(r.Context(), rec); err == nil {
-			items = append(items, e)
-		}
-	}
-	if err != nil {
-		writeError(w, r, a.log, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Items      []dncEntry `json:"items"`
-		NextCursor string     `json:"next_cursor,omitempty"`
-	}{items, page.NextCursor})
+	dncList.serve(a, w, r, c, acct, f, asCSV)
 }
 
-// dncCSV streams the whole list (from f's cursor on), page by page. An
-// error after the first row can only end the download early: the client
-// sees a file without its last line's newline, or a cut connection.
-func (a *API) dncCSV(w http.ResponseWriter, r *http.Request, c *caller, f store.ConsentFilter) {
-	f.Limit = 1000
-	page, err := a.st.ListConsents(r.Context(), f)
-	if err != nil {
-		writeError(w, r, a.log, err)
-		return
-	}
-	cw := startCSV(w, "do-not-contact.csv", dncColumns)
-	defer cw.end()
-	for {
-		for _, rec := range page.Items {
-			if !c.visible(rec.Scope.Org, f.Org) {
-				continue
-			}
-			e, err := a.dncEntryOf(r.Context(), rec)
-			if err != nil {
-				a.log.Error().Err(err).Msg("do-not-contact CSV cut short")
-				return
-			}
-			cw.row(e.csv())
-		}
-		if f.Cursor = page.NextCursor; f.Cursor == "" {
-			return
-		}
-		if page, err = a.st.ListConsents(r.Context(), f); err != nil {
-			a.log.Error().Err(err).Msg("do-not-contact CSV cut short")
-			return
-		}
-	}
-}
+var dncList = recordList[dncEntry]{"do-not-contact.csv", dncColumns, (*API).dncEntryOf}
 
 type dncAddBody struct {
 	Organization string `json:"organization"`

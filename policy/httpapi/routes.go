@@ -37,6 +37,8 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/numbers/{number}/audit", RoleAuditor, []string{"organization", "format"}, a.getAudit},
 		{"GET", "/api/v1/numbers/{number}/messages", RoleAuditor, []string{"organization", "from", "to", "cursor", "limit"}, a.getMessages},
 		{"GET", "/api/v1/consents", RoleAuditor, []string{"organization", "sender", "state", "mode", "consent_type", "number_prefix", "updated_from", "updated_to", "cursor", "limit"}, a.listConsents},
+		{"GET", "/api/v1/reports/opt-in", RoleAuditor, []string{"tab", "keyword", "number", "from", "to", "organization", "format", "cursor", "limit"}, a.optInReport},
+		{"GET", "/api/v1/reports/consent-status", RoleAuditor, []string{"state", "number", "organization", "format", "cursor", "limit"}, a.consentStatusReport},
 		{"POST", "/api/v1/numbers/{number}/opt-in-requests", RoleAgent, nil, a.requestOptIn},
 		{"POST", "/api/v1/numbers/{number}/pin", RoleAgent, nil, a.verifyPIN},
 		{"POST", "/api/v1/numbers/{number}/consents", RoleAgent, nil, a.recordConsent},
