@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,5 +143,54 @@ func TestCLIHelp(t *testing.T) {
 	if code := run([]string{"consent", "optin", "-h"}, &out, &errb); code != 0 || !strings.Contains(errb.String(), "The flags of optguard consent optin") ||
 		!strings.Contains(errb.String(), "-proof") || !strings.Contains(errb.String(), "-server") {
 		t.Errorf("consent optin -h: %d\n%s", code, errb.String())
+	}
+}
+
+// The report commands: seed 000's two tabs and seed 003's status report,
+// as tables and as the API's own CSV.
+func TestCLIReports(t *testing.T) {
+	a := startAPI(t)
+	e := a.esme("acme", pdu.BindTransceiver)
+	submit(t, a.ctx, e, "Your statement", 0)
+	a.waitSubmit("the consent request", textHas("is trying to reach you"))
+	a.mo("acme", "YES")
+	a.waitSubmit("the released MT", textHas("Your statement"))
+	g := a.esme("globex", pdu.BindTransmitter)
+	submit(t, a.ctx, g, "Globex news", 0)
+	a.waitSubmit("the disclaimer's MT", textHas("Globex news"))
+
+	code, out, errs := a.cli("compliance", "report", "consent", "-org", "acme")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 2 || !strings.Contains(lines[1], "+"+guest) || !strings.Contains(lines[1], "sms_keyword") {
+		t.Fatalf("report consent: %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = a.cli("compliance", "report", "disclaimer", "-org", "globex", "-number", guest)
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 2 || !strings.Contains(lines[1], "+"+guest) {
+		t.Fatalf("report disclaimer: %d\n%s%s", code, out, errs)
+	}
+	if code, out, _ = a.cli("compliance", "report", "disclaimer", "-org", "acme"); code != 0 || strings.Count(out, "\n") != 1 {
+		t.Fatalf("acme's disclaimer tab is not empty: %d\n%s", code, out)
+	}
+	code, out, errs = a.cli("compliance", "report", "status", "-state", "opted_in")
+	if code != 0 || !strings.Contains(out, "+"+guest) || !strings.Contains(out, "yes") {
+		t.Fatalf("report status: %d\n%s%s", code, out, errs)
+	}
+	// -csv is the API's CSV, byte for byte.
+	code, viaCLI, errs := a.cli("compliance", "report", "consent", "-csv")
+	if code != 0 {
+		t.Fatalf("report consent -csv: %d %s", code, errs)
+	}
+	req, _ := http.NewRequestWithContext(a.ctx, "GET", a.base+"/api/v1/reports/opt-in?tab=consent&format=csv", nil)
+	req.Header.Set("Authorization", "Bearer compliance")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if viaCLI != string(direct) || !strings.Contains(viaCLI, "+"+guest) {
+		t.Fatalf("the CLI's CSV differs from the API's:\n%s\n---\n%s", viaCLI, direct)
+	}
+	if code, _, errs = a.cli("globex.auditor", "report", "consent", "-org", "acme"); code != 1 || !strings.Contains(errs, "404") {
+		t.Fatalf("another organization's report: %d %s", code, errs)
 	}
 }

@@ -2,7 +2,7 @@
 // between ESMEs and an SMSC; `sim` runs the SMSC simulator alone; `bench`
 // measures PDU throughput and latency; `store` checks and maintains the data
 // directory; `subject` exports or erases what it holds about one number;
-// `token` makes operator API tokens; `consent` and `dnc` call
+// `token` makes operator API tokens; `consent`, `dnc` and `report` call
 // the operator API of a running optguard; `version` prints the build.
 //
 // This package wires the other packages together and holds no logic of its own.
@@ -25,6 +25,7 @@ Usage:
   optguard token   create -name NAME -role auditor|agent|admin [-org ORG ...] [-json]
   optguard consent get|list|optin|optout|request|verify-pin|import|export ...   (operator API; token in OPTGUARD_TOKEN)
   optguard dnc     list|add|remove ...
+  optguard report  consent|disclaimer|status ...
   optguard version
 
 Run "optguard COMMAND -h" for the flags of a command.
@@ -57,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runConsent(args[1:], stdout, stderr)
 	case "dnc":
 		return runDNC(args[1:], stdout, stderr)
+	case "report":
+		return runReports(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
