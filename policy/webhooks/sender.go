@@ -58,6 +58,7 @@ type batch struct {
 
 func (s *sender) run() {
 	defer s.d.wg.Done()
+	defer s.saveSkipped(true) // so that the next start does not read them again
 	for !s.d.stopping() {
 		b, more, err := s.next()
 		switch {
@@ -75,7 +76,7 @@ func (s *sender) run() {
 		default:
 			s.pos = b.through
 			s.m.cursor.Store(s.pos)
-			s.saveSkipped()
+			s.saveSkipped(false)
 			if !more && !s.d.sleep(s.d.o.Poll) {
 				return
 			}
@@ -128,9 +129,9 @@ func (s *sender) match(ev *store.Event) bool {
 }
 
 // saveSkipped writes the cursor past events that were not for the
-// endpoint, now and then.
-func (s *sender) saveSkipped() {
-	if s.pos <= s.saved || s.pos-s.saved < saveAfter && s.d.o.Clock().Sub(s.savedAt) < saveEvery {
+// endpoint, now and then, or now when asked.
+func (s *sender) saveSkipped(now bool) {
+	if s.pos <= s.saved || !now && s.pos-s.saved < saveAfter && s.d.o.Clock().Sub(s.savedAt) < saveEvery {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeWrite)
