@@ -195,14 +195,7 @@ func TestWebhooksSurviveKill9(t *testing.T) {
 	if err := p.signal(syscall.SIGKILL, true); err == nil {
 		t.Fatal("optguard serve exited 0 after SIGKILL")
 	}
-	testenv.Eventually(t, 10*time.Second, func() bool {
-		for _, s := range sim.Sessions() {
-			if s.Bound {
-				return false
-			}
-		}
-		return true
-	}, "the SMSC still has binds of the killed optguard")
+	waitUnbound(t, sim)
 
 	p = startServeProc(t, bin, "-config", cfgPath)
 	bindESME(t, ctx, sim, p.addr, "acme", pdu.BindTransceiver)
