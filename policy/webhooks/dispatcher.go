@@ -78,6 +78,9 @@ const (
 	DefaultKeep      = 1000
 	DefaultPoll      = 250 * time.Millisecond
 	DefaultTimeout   = 10 * time.Second
+	// MaxBatchSize is the most events a request carries whatever
+	// Options.BatchSize says: the delivery log records each one's id.
+	MaxBatchSize = 1000
 )
 
 // ErrUnknownEndpoint: no endpoint of that name is configured.
@@ -108,6 +111,7 @@ func New(ctx context.Context, o Options) (*Dispatcher, error) {
 		return nil, errors.New("webhooks: Options.Store is required")
 	}
 	setDefault(&o.BatchSize, DefaultBatchSize)
+	o.BatchSize = min(o.BatchSize, MaxBatchSize)
 	setDefault(&o.MaxBody, DefaultMaxBody)
 	setDefault(&o.RetryMin, DefaultRetryMin)
 	setDefault(&o.RetryMax, DefaultRetryMax)
@@ -194,6 +198,9 @@ func (d *Dispatcher) Start() {
 	d.startOnce.Do(func() {
 		for _, s := range d.senders {
 			s.log.Info().Str("url", redact(s.ep.URL)).Strs("events", s.ep.Events.Names()).Uint64("cursor", s.pos).Msg("webhook endpoint started")
+			if u, _ := url.Parse(s.ep.URL); u.Scheme == "http" && !isLoopback(u.Hostname()) {
+				s.log.Warn().Str("url", redact(s.ep.URL)).Msg("the webhook endpoint is plain http://: the numbers and texts it is sent cross the network unencrypted (the signature only proves where they came from); use https://")
+			}
 			d.wg.Add(1)
 			go s.run()
 		}
@@ -318,6 +325,11 @@ func (d *Dispatcher) Endpoint(name string) (Info, error) {
 		return Info{}, fmt.Errorf("%w: %q", ErrUnknownEndpoint, name)
 	}
 	return s.info(), nil
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 // redact is raw with any password in its user info hidden.

@@ -601,6 +601,11 @@ func TestConfigurationRefused(t *testing.T) {
 	} else if ee := (*EventsError)(nil); !errors.As(err, &ee) || ee.Index != 1 {
 		t.Errorf("the error does not say which entry: %v", err)
 	}
+	for host, want := range map[string]bool{"127.0.0.1": true, "::1": true, "localhost": true, "10.0.0.1": false, "crm.example": false} {
+		if isLoopback(host) != want {
+			t.Errorf("isLoopback(%s) = %v", host, !want)
+		}
+	}
 	if got := redact("https://user:pw@crm.example/hook?x=1"); got != "https://user:xxxxx@crm.example/hook?x=1" {
 		t.Errorf("redact = %q", got)
 	}
