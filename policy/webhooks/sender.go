@@ -32,6 +32,7 @@ type sender struct {
 	// in the store, written at savedAt.
 	pos, saved uint64
 	savedAt    time.Time
+	readErrAt  time.Time // when a failed read of the ledger was last logged
 
 	mu    sync.Mutex
 	retry time.Time // guarded by mu: when the next try is due while failing
@@ -63,8 +64,11 @@ func (s *sender) run() {
 		b, more, err := s.next()
 		switch {
 		case err != nil:
-			if !errors.Is(err, context.Canceled) {
-				s.log.Error().Err(err).Msg("reading the ledger for the webhook")
+			// Once a minute at most: a read that keeps failing retries
+			// every Poll.
+			if now := time.Now(); !errors.Is(err, context.Canceled) && now.Sub(s.readErrAt) >= time.Minute {
+				s.readErrAt = now
+				s.log.Error().Err(err).Msg("reading the ledger for the webhook; retrying")
 			}
 			if !s.d.sleep(s.d.o.Poll) {
 				return
