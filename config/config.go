@@ -16,6 +16,7 @@ type Config struct {
 	Store    Store     `yaml:"store"`    // the durable store
 	Log      Log       `yaml:"log"`      // process logging
 	Shutdown Shutdown  `yaml:"shutdown"` // graceful shutdown
+	Webhooks Webhooks  `yaml:"webhooks"` // consent changes posted to other systems
 
 	Policy        Policy         `yaml:"policy"`        // process-wide consent policy settings
 	Organizations []Organization `yaml:"organizations"` // tenants, in file order; see ResolvedOrganizations
@@ -213,6 +214,13 @@ func Default() *Config {
 		},
 		Log:      Log{Level: LogLevelInfo, Format: LogFormatAuto, WarnInterval: Duration(10 * time.Second), WarnBurst: 5},
 		Shutdown: Shutdown{DrainTimeout: Duration(10 * time.Second)},
+		Webhooks: Webhooks{
+			Timeout:     Duration(10 * time.Second),
+			RetryMin:    Duration(time.Second),
+			RetryMax:    Duration(5 * time.Minute),
+			BatchSize:   100,
+			DeliveryLog: 1000,
+		},
 		Policy: Policy{
 			NoticeTLVTag:          0x1F01,
 			ReassemblyTimeout:     Duration(60 * time.Second),

@@ -44,8 +44,8 @@ func TestExampleHasEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := make([]*yaml.Node, 4)
-	for i, text := range []string{string(data), exampleRoute(t, string(data)), exampleOrganizations(t, string(data)), exampleTokens(t, string(data))} {
+	docs := make([]*yaml.Node, 5)
+	for i, text := range []string{string(data), exampleRoute(t, string(data)), exampleOrganizations(t, string(data)), exampleTokens(t, string(data)), exampleWebhooks(t, string(data))} {
 		docs[i] = new(yaml.Node)
 		if err := yaml.Unmarshal([]byte(text), docs[i]); err != nil {
 			t.Fatal(err)
@@ -70,7 +70,7 @@ func TestExampleKeysAreExplained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, text := range []string{string(data), exampleOrganizations(t, string(data)), exampleTokens(t, string(data))} {
+	for _, text := range []string{string(data), exampleOrganizations(t, string(data)), exampleTokens(t, string(data)), exampleWebhooks(t, string(data))} {
 		lines := strings.Split(text, "\n")
 		var doc yaml.Node
 		if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
@@ -138,6 +138,31 @@ func TestExampleTokensAreValid(t *testing.T) {
 	}
 }
 
+// TestExampleWebhooksAreValid checks that the commented-out example
+// endpoint validates once its secret file exists.
+func TestExampleWebhooksAreValid(t *testing.T) {
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := decode([]byte(exampleWebhooks(t, string(data))), "example webhooks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := c.Webhooks.Endpoints
+	if len(eps) != 1 || eps[0].Name != "crm" || !slices.Equal(eps[0].Events, []string{"consent_changes", "review"}) {
+		t.Fatalf("example endpoints decoded as %+v", eps)
+	}
+	secret := filepath.Join(t.TempDir(), "crm.secret")
+	if err := os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eps[0].SecretFile = secret
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
 // exampleRoute returns the commented-out example under "# routes:" in the
 // example file, uncommented, as a config document.
 func exampleRoute(t *testing.T, example string) string {
@@ -157,6 +182,13 @@ func exampleOrganizations(t *testing.T, example string) string {
 func exampleTokens(t *testing.T, example string) string {
 	t.Helper()
 	return exampleBlock(t, example, "tokens", "# The example tokens.\nadmin:\n  # The operator API tokens.\n  tokens:\n", "  ")
+}
+
+// exampleWebhooks returns the commented-out example under "# endpoints:"
+// in the example file, uncommented, as a config document.
+func exampleWebhooks(t *testing.T, example string) string {
+	t.Helper()
+	return exampleBlock(t, example, "endpoints", "# The example webhooks.\nwebhooks:\n  # The receivers.\n  endpoints:\n", "  ")
 }
 
 // exampleBlock returns the commented-out block that starts with the line

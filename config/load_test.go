@@ -37,6 +37,12 @@ func sameConfig(a, b *Config) bool {
 	if len(y.Organizations) == 0 {
 		y.Organizations = nil
 	}
+	if len(x.Webhooks.Endpoints) == 0 {
+		x.Webhooks.Endpoints = nil
+	}
+	if len(y.Webhooks.Endpoints) == 0 {
+		y.Webhooks.Endpoints = nil
+	}
 	return reflect.DeepEqual(x, y)
 }
 

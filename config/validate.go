@@ -33,6 +33,7 @@ func (c *Config) Validate() error {
 	v.durationIn("shutdown.drain_timeout", c.Shutdown.DrainTimeout, 10*time.Minute)
 	v.policy(&c.Policy)
 	v.organizations(c)
+	v.webhooks(c)
 	v.distinctListeners(
 		[2]string{"listen.address", c.Listen.Address},
 		[2]string{"listen.tls.address", c.Listen.TLS.Address},

@@ -68,6 +68,10 @@
 //	hx/ expires id               "" — expiry index
 //	hc/ scopekey                 count(4) last holdseq(8) — the bound
 //	ho/ id                       disposition(1) settled(8) — the outbox
+//	ws/ name                     webhook state (encodeWebhookState): the
+//	                             endpoint's cursor into the ledger (webhooks.go)
+//	wa/ lp(name) n               webhook attempt (encodeWebhookAttempt), the
+//	                             latest few per endpoint
 //
 // log/ (every entry has a badger TTL):
 //

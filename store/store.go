@@ -17,6 +17,7 @@ type Store interface {
 	MessageLog
 	Maintenance
 	Learning
+	Webhooks
 	// Accepting says whether the store takes new durable work (consent
 	// changes, holds) now: nil, or an error wrapping ErrDiskFull while its
 	// disk is below the reserve, so that callers answer with a temporary

@@ -19,6 +19,7 @@ func (p *proxy) mountAPI() error {
 	p.api, err = httpapi.New(httpapi.Options{
 		Store:     p.store,
 		Policy:    p.pol,
+		Webhooks:  p.hooks,
 		Tokens:    tokens,
 		Logger:    p.log.With().Str("component", "api").Logger(),
 		MaxBody:   int64(p.cfg.Admin.MaxBodyBytes),

@@ -314,14 +314,7 @@ func TestKill9KeepsHeldMessages(t *testing.T) {
 			t.Fatalf("%q reached the SMSC before consent", part)
 		}
 	}
-	testenv.Eventually(t, 10*time.Second, func() bool {
-		for _, s := range sim.Sessions() {
-			if s.Bound {
-				return false
-			}
-		}
-		return true
-	}, "the SMSC still has binds of the killed optguard")
+	waitUnbound(t, sim)
 
 	p = startServeProc(t, bin, "-config", cfgPath)
 	e = bindESME(t, ctx, sim, p.addr, "acme", pdu.BindTransceiver)
@@ -398,6 +391,19 @@ func TestKill9KeepsHeldMessages(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "ledger ok") {
 		t.Fatalf("optguard store verify: %v\n%s", err, out)
 	}
+}
+
+// waitUnbound waits until the SMSC has no bind of a killed optguard left.
+func waitUnbound(t *testing.T, sim *testenv.SMSC) {
+	t.Helper()
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		for _, s := range sim.Sessions() {
+			if s.Bound {
+				return false
+			}
+		}
+		return true
+	}, "the SMSC still has binds of the killed optguard")
 }
 
 // procSetup is what the process tests share: the optguard binary, a

@@ -18,6 +18,7 @@ import (
 	"github.com/optguard/optguard/config"
 	"github.com/optguard/optguard/policy"
 	"github.com/optguard/optguard/policy/httpapi"
+	"github.com/optguard/optguard/policy/webhooks"
 	"github.com/optguard/optguard/smpp"
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
@@ -89,6 +90,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "serve: %v\n", policyError(cfg, err))
 		return 2
 	}
+	if _, err := webhookEndpoints(cfg); err != nil {
+		fmt.Fprintf(stderr, "serve: %v\n", err)
+		return 2
+	}
 	log := newLogger(stdout, cfg.Log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -113,8 +118,9 @@ type proxy struct {
 	srv   *smpp.Server
 	lns   []net.Listener
 	admin *admin
-	api   *httpapi.API // the operator API, on the admin listener
-	errc  chan error   // Serve errors
+	api   *httpapi.API         // the operator API, on the admin listener
+	hooks *webhooks.Dispatcher // posts consent changes to webhooks.endpoints
+	errc  chan error           // Serve errors
 
 	ret        retention          // organizations' retention, replaced by a reload
 	stopSweep  context.CancelFunc // ends the retention sweep
@@ -196,6 +202,9 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 	if clock == nil {
 		clock = time.Now
 	}
+	if err := p.startWebhooks(); err != nil {
+		return p, err
+	}
 	var sweepCtx context.Context
 	sweepCtx, p.stopSweep = context.WithCancel(context.Background())
 	p.sweepEnded = make(chan struct{})
@@ -242,7 +251,7 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 	p.pol.Start()
 	p.srv.SetServiceBinds(serviceBinds(cfg))
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(p.srv.Collector(), storeCollector{p.store}, p.pol.Collector())
+	reg.MustRegister(p.srv.Collector(), storeCollector{p.store}, p.pol.Collector(), p.hooks.Collector())
 	if cfg.Admin.Address != "" {
 		if p.admin, err = startAdmin(cfg.Admin, reg, log, p.store.Accepting); err != nil {
 			return p, err
@@ -313,6 +322,7 @@ func (p *proxy) stop() error {
 		p.stopSweep()
 		<-p.sweepEnded
 	}
+	p.stopWebhooks()
 	var storeErr error
 	if p.store != nil {
 		if storeErr = p.store.Close(); storeErr != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/optguard/optguard/policy"
+	"github.com/optguard/optguard/policy/webhooks"
 	"github.com/optguard/optguard/store"
 	"github.com/rs/zerolog"
 )
@@ -18,9 +19,11 @@ import (
 type Options struct {
 	Store  store.Store
 	Policy *policy.Engine
-	Tokens []Token
-	Logger zerolog.Logger
-	Clock  func() time.Time // default time.Now
+	// Webhooks are the endpoints GET /api/v1/webhooks shows; nil for none.
+	Webhooks *webhooks.Dispatcher
+	Tokens   []Token
+	Logger   zerolog.Logger
+	Clock    func() time.Time // default time.Now
 	// MaxBody bounds a JSON request body (default 1 MiB); MaxUpload a CSV
 	// upload (default 256 MiB). Larger ones get 413.
 	MaxBody   int64
@@ -34,6 +37,7 @@ type Options struct {
 type API struct {
 	st     store.Store
 	pol    *policy.Engine
+	hooks  *webhooks.Dispatcher
 	log    zerolog.Logger
 	now    func() time.Time
 	tokens atomic.Pointer[[]Token]
@@ -53,7 +57,7 @@ func New(o Options) (*API, error) {
 	if o.Store == nil || o.Policy == nil {
 		return nil, errors.New("httpapi: Options.Store and Options.Policy are required")
 	}
-	a := &API{st: o.Store, pol: o.Policy, log: o.Logger, now: o.Clock}
+	a := &API{st: o.Store, pol: o.Policy, hooks: o.Webhooks, log: o.Logger, now: o.Clock}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	if a.now == nil {
 		a.now = time.Now

@@ -53,5 +53,7 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/imports/{id}", RoleAdmin, nil, a.getImport},
 		{"GET", "/api/v1/ledger/head", RoleAuditor, nil, a.ledgerHead},
 		{"POST", "/api/v1/ledger/verify", RoleAuditor, nil, a.verifyLedger},
+		{"GET", "/api/v1/webhooks", RoleAuditor, nil, a.listWebhooks},
+		{"GET", "/api/v1/webhooks/{name}/deliveries", RoleAuditor, []string{"cursor", "limit"}, a.listDeliveries},
 	}
 }

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/optguard/optguard/config"
+	"github.com/optguard/optguard/smpp/pdu"
+	"github.com/optguard/optguard/testenv"
+)
+
+// serve refuses an events list with a name that is neither a group nor
+// an event type, naming the file, line and entry.
+func TestServeRefusesBadWebhookEvents(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad-events.yaml")
+	yaml := "webhooks:\n  endpoints:\n    - name: crm\n      url: https://crm.example/hook\n      secret: " + hookSecret + "\n      events:\n        - consent_changes\n        - stops\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := runServe([]string{"-config", path, "-listen", "127.0.0.1:0", "-admin", "off", "-data", t.TempDir()}, &stdout, &stderr); code != 2 {
+		t.Fatalf("exit %d; want 2 (stderr %q)", code, stderr.String())
+	}
+	for _, w := range []string{"bad-events.yaml:8: webhooks.endpoints[0].events[1]: unknown event \"stops\"", "opted_out"} {
+		if !strings.Contains(stderr.String(), w) {
+			t.Errorf("stderr %q lacks %q", stderr.String(), w)
+		}
+	}
+	if strings.Contains(stderr.String(), hookSecret) {
+		t.Error("the error shows the secret")
+	}
+}
+
+// The webhooks run in a live optguard: an opt-out over SMPP reaches the
+// receiver, and the admin listener shows the endpoint through the API and
+// in /metrics. A SIGHUP leaves the section to a restart, and says so.
+func TestLiveWebhooks(t *testing.T) {
+	r := newHookReceiver(t, 0)
+	sim := recordingSMSC(t)
+	cfg := consentConfig(t, sim, apiOrgs, t.TempDir())
+	cfg.Admin.Address = "127.0.0.1:0"
+	cfg.Admin.Tokens = apiTestTokens
+	cfg.Webhooks.Endpoints = []config.WebhookEndpoint{{Name: "crm", URL: r.srv.URL, Secret: hookSecret}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a := &apiEnv{consentEnv: startWith(t, sim, cfg)}
+	a.base = "http://" + a.p.admin.ln.Addr().String()
+	a.esme("acme", pdu.BindTransceiver)
+	if st := a.mo("acme", "STOP"); st != pdu.ESME_ROK {
+		t.Fatalf("STOP answered %v", st)
+	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return r.distinct() == 1 }, "the opt-out at the receiver")
+	if e := r.events()[0]; e.Type != "opted_out" {
+		t.Errorf("the receiver got %+v", e)
+	}
+	r.mu.Lock()
+	if r.badSigs != 0 {
+		t.Errorf("%d requests did not verify", r.badSigs)
+	}
+	r.mu.Unlock()
+	out := a.ok("globex.auditor", "GET", "/api/v1/webhooks", nil)
+	if items := out["items"].([]any); len(items) != 0 {
+		t.Errorf("a globex token sees %v; the endpoint gets every account's events", items)
+	}
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		items := a.ok("compliance", "GET", "/api/v1/webhooks", nil)["items"].([]any)
+		return len(items) == 1 && items[0].(map[string]any)["delivered"] == 1.0
+	}, "the API shows the delivery")
+	resp, err := http.Get(a.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	metrics, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(metrics), `optguard_webhook_delivered_events_total{endpoint="crm"} 1`) {
+		t.Errorf("/metrics lacks the delivery:\n%s", metrics)
+	}
+
+	b := *cfg
+	b.Webhooks.RetryMax = config.Duration(time.Hour)
+	if got := restartSections(cfg, &b); strings.Join(got, ",") != "webhooks" {
+		t.Errorf("restartSections = %q; want [webhooks]", got)
+	}
+}
