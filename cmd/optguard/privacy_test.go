@@ -1,12 +1,40 @@
 package main
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
 )
+
+// A person's erasure through the API of a live optguard: the handset's
+// STOP over SMPP survives it as a suppression entry, so the next MT is
+// still refused, while the audit trail has nothing of the number left but
+// that it was erased.
+func TestAPIErasureKeepsTheOptOut(t *testing.T) {
+	a := startAPI(t)
+	e := a.esme("acme", pdu.BindTransceiver)
+	a.mo("acme", "STOP")
+	a.waitSubmit("the opt-out confirmation", textHas("you are opted out"))
+
+	path := "/api/v1/subjects/+" + guest
+	if out := a.ok("compliance", "GET", path, nil); len(out["events"].([]any)) == 0 {
+		t.Fatalf("export before the erasure: %v", out)
+	}
+	a.refused("agent.alice", "POST", path+"/erasure", map[string]any{"confirm_number": guest}, http.StatusForbidden, "forbidden")
+	out := a.ok("compliance", "POST", path+"/erasure", map[string]any{"confirm_number": "(555) 123-0001"})
+	if out["suppressed"] != 1.0 || out["number"] != "+"+guest {
+		t.Fatalf("erasure: %v", out)
+	}
+	if st := submit(t, a.ctx, e, "after the erasure", 0).Header.Status; st != pdu.ESME_RX_P_APPN {
+		t.Fatalf("MT to the erased, opted-out number answered %v; want ESME_RX_P_APPN", st)
+	}
+	if got := a.auditEvents("+" + guest); len(got) != 1 || got[0] != "erased by erased" {
+		t.Fatalf("audit trail after the erasure: %q", got)
+	}
+}
 
 // An erasure forgets the number's scopes under review (possible_opt_out:
 // hold): the held MT goes with the subject, and the next MT is relayed as

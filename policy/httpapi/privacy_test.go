@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"net/http"
 	"strings"
 	"testing"
@@ -125,6 +126,113 @@ func TestErasureRefusals(t *testing.T) {
 	e.ok("auditor", "GET", "/api/v1/numbers/"+n, nil).json(t, &nr)
 	if len(nr.Scopes) != 2 || nr.Scopes[0].Erased || nr.Scopes[1].Erased {
 		t.Fatalf("after refused erasures: %s", mustJSON(nr))
+	}
+}
+
+// An erasure confirmed by the number in another form erases it in every
+// organization, recorded with the token's name and method api; then every
+// listing shows what is left as erased: globex's opt-out, kept as a
+// suppression entry, with no number, time or history; acme's opt-in is
+// gone, so acme sees an unknown number.
+func TestErasureShownEverywhere(t *testing.T) {
+	e, n := privacyEnv(t)
+	var rep erasureReply
+	e.ok("admin", "POST", "/api/v1/subjects/"+n+"/erasure", map[string]any{"confirm_number": "555-123-0101"}).json(t, &rep)
+	if rep.Number != n || rep.Subject == "" || rep.Scopes != 2 || rep.Suppressed != 1 || len(rep.Events) != 2 || rep.MessagesUnlinked != 1 {
+		t.Fatalf("erasure: %+v", rep)
+	}
+	for _, seq := range rep.Events {
+		ev, err := e.st.Event(t.Context(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type != store.EventErased || ev.Actor != "admin" || ev.Method != store.MethodAPI {
+			t.Fatalf("erased event %d: %+v", seq, ev)
+		}
+	}
+	if v, err := e.st.Verify(t.Context()); err != nil || v.Events != e.head() {
+		t.Fatalf("the chain after the erasure: %+v %v", v, err)
+	}
+	// Erased already: nothing to erase.
+	e.call("admin", "POST", "/api/v1/subjects/"+n+"/erasure", map[string]any{"confirm_number": n}).wantError(t, http.StatusNotFound, "not_found", "")
+
+	// GET /numbers/{n}: globex's suppression entry, erased, no event.
+	var nr numberReply
+	e.ok("auditor", "GET", "/api/v1/numbers/"+n, nil).json(t, &nr)
+	if len(nr.Scopes) != 1 || !nr.Scopes[0].Erased || nr.Scopes[0].Organization != "globex" || nr.Scopes[0].State != "opted_out" || nr.Scopes[0].LatestEvent != nil {
+		t.Fatalf("number: %s", mustJSON(nr))
+	}
+	e.call("auditor", "GET", "/api/v1/numbers/"+n+"?organization=acme", nil).wantError(t, http.StatusNotFound, "not_found", "")
+	e.ok("globex-auditor", "GET", "/api/v1/numbers/"+n+"?organization=globex", nil).json(t, &nr)
+	if len(nr.Scopes) != 1 || !nr.Scopes[0].Erased {
+		t.Fatalf("number in globex: %s", mustJSON(nr))
+	}
+
+	// The audit trail: one erased row for globex, none of the old events.
+	var ar struct {
+		Items []map[string]any
+	}
+	e.ok("auditor", "GET", "/api/v1/numbers/"+n+"/audit", nil).json(t, &ar)
+	if len(ar.Items) != 1 || ar.Items[0]["erased"] != true || ar.Items[0]["event"] != "erased" || ar.Items[0]["organization"] != "globex" ||
+		ar.Items[0]["new_value"] != "opted_out" || ar.Items[0]["seq"] != nil || ar.Items[0]["when"] != nil || ar.Items[0]["mo_text"] != nil {
+		t.Fatalf("audit: %s", mustJSON(ar))
+	}
+	rows, err := csv.NewReader(bytes.NewReader(e.ok("auditor", "GET", "/api/v1/numbers/"+n+"/audit?format=csv", nil).Body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[1][0] != "" || rows[1][1] != "" || rows[1][2] != "globex" || rows[1][4] != "erased" || rows[1][8] != "erased" {
+		t.Fatalf("audit CSV: %q", rows)
+	}
+	e.call("auditor", "GET", "/api/v1/numbers/"+n+"/audit?organization=acme", nil).wantError(t, http.StatusNotFound, "not_found", "")
+	e.ok("globex-auditor", "GET", "/api/v1/numbers/"+n+"/audit?organization=globex", nil).json(t, &ar)
+	if len(ar.Items) != 1 || ar.Items[0]["erased"] != true {
+		t.Fatalf("audit in globex: %s", mustJSON(ar))
+	}
+
+	// The message log: gone, and said to be.
+	var ml struct {
+		Erased bool
+		Items  []store.MessageView
+	}
+	e.ok("auditor", "GET", "/api/v1/numbers/"+n+"/messages", nil).json(t, &ml)
+	if !ml.Erased || len(ml.Items) != 0 {
+		t.Fatalf("messages: %s", mustJSON(ml))
+	}
+
+	// Consent lists: the suppression entry, erased and without a number;
+	// a whole number still finds it.
+	var cl struct{ Items []store.ConsentView }
+	e.ok("auditor", "GET", "/api/v1/consents", nil).json(t, &cl)
+	if len(cl.Items) != 1 || !cl.Items[0].Erased || cl.Items[0].Number != "" || cl.Items[0].State != "opted_out" || cl.Items[0].UpdatedAt != nil {
+		t.Fatalf("consents: %s", mustJSON(cl))
+	}
+	e.ok("auditor", "GET", "/api/v1/consents?number_prefix="+n[1:], nil).json(t, &cl)
+	if len(cl.Items) != 1 || !cl.Items[0].Erased || cl.Items[0].Number != n {
+		t.Fatalf("consents of the whole number: %s", mustJSON(cl))
+	}
+	e.ok("auditor", "GET", "/api/v1/consents?organization=acme", nil).json(t, &cl)
+	if len(cl.Items) != 0 {
+		t.Fatalf("acme's consents: %s", mustJSON(cl))
+	}
+
+	// The do-not-contact list: still opted out, erased, no time to show.
+	var dl struct{ Items []map[string]any }
+	e.ok("auditor", "GET", "/api/v1/dnc", nil).json(t, &dl)
+	if len(dl.Items) != 1 || dl.Items[0]["erased"] != true || dl.Items[0]["by"] != "erased" || dl.Items[0]["number"] != "" ||
+		dl.Items[0]["opted_out_at"] != nil || dl.Items[0]["method"] != "sms_keyword" {
+		t.Fatalf("dnc: %s", mustJSON(dl))
+	}
+	got := string(e.ok("auditor", "GET", "/api/v1/dnc?format=csv", nil).Body)
+	if want := "number,organization,sender,opted_out_at,method,by\n,globex,,,sms_keyword,erased\n"; got != want {
+		t.Fatalf("dnc CSV:\n%s\nwant\n%s", got, want)
+	}
+
+	// The export: the suppression entry only, and no subject.
+	var doc subjectDoc
+	e.ok("admin", "GET", "/api/v1/subjects/"+n, nil).json(t, &doc)
+	if doc.Subject != "" || len(doc.Consents) != 1 || !doc.Consents[0].Erased || len(doc.Events)+len(doc.Messages)+len(doc.Held) != 0 {
+		t.Fatalf("export after the erasure: %s", mustJSON(doc))
 	}
 }
 
