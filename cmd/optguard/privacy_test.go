@@ -7,6 +7,7 @@ import (
 
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
+	"github.com/optguard/optguard/testenv"
 )
 
 // A person's erasure through the API of a live optguard: the handset's
@@ -18,6 +19,9 @@ func TestAPIErasureKeepsTheOptOut(t *testing.T) {
 	e := a.esme("acme", pdu.BindTransceiver)
 	a.mo("acme", "STOP")
 	a.waitSubmit("the opt-out confirmation", textHas("you are opted out"))
+	// The STOP's follow-ups (the confirmation, the notice to the sender)
+	// are recorded once answered: erase after them.
+	testenv.Eventually(t, 5*time.Second, func() bool { return len(a.auditEvents("+"+guest)) == 3 }, "the STOP's three events")
 
 	path := "/api/v1/subjects/+" + guest
 	if out := a.ok("compliance", "GET", path, nil); len(out["events"].([]any)) == 0 {
@@ -28,11 +32,11 @@ func TestAPIErasureKeepsTheOptOut(t *testing.T) {
 	if out["suppressed"] != 1.0 || out["number"] != "+"+guest {
 		t.Fatalf("erasure: %v", out)
 	}
-	if st := submit(t, a.ctx, e, "after the erasure", 0).Header.Status; st != pdu.ESME_RX_P_APPN {
-		t.Fatalf("MT to the erased, opted-out number answered %v; want ESME_RX_P_APPN", st)
-	}
 	if got := a.auditEvents("+" + guest); len(got) != 1 || got[0] != "erased by erased" {
 		t.Fatalf("audit trail after the erasure: %q", got)
+	}
+	if st := submit(t, a.ctx, e, "after the erasure", 0).Header.Status; st != pdu.ESME_RX_P_APPN {
+		t.Fatalf("MT to the erased, opted-out number answered %v; want ESME_RX_P_APPN", st)
 	}
 }
 
