@@ -18,6 +18,7 @@ type Store interface {
 	Maintenance
 	Learning
 	Privacy
+	SenderDirectory
 	// Accepting says whether the store takes new durable work (consent
 	// changes, holds) now: nil, or an error wrapping ErrDiskFull while its
 	// disk is below the reserve, so that callers answer with a temporary
@@ -38,6 +39,18 @@ type Privacy interface {
 	// EraseNumber erases the subject of number, recording method and
 	// actor; ErrNotFound when it has none (never seen, or erased already).
 	EraseNumber(ctx context.Context, number string, method Method, actor string) (ErasureReport, error)
+}
+
+// SenderDirectory keeps the names operators give their senders for
+// {sender_name} (senders.go): not proof, so not in the ledger.
+type SenderDirectory interface {
+	// PutSender stores an entry, replacing its organization and sender's,
+	// durably.
+	PutSender(ctx context.Context, e SenderEntry) error
+	// DeleteSender deletes one and returns it; ErrNotFound if none.
+	DeleteSender(ctx context.Context, org, sender string) (SenderEntry, error)
+	// Senders returns every entry.
+	Senders(ctx context.Context) ([]SenderEntry, error)
 }
 
 // Learning keeps what optguard learns about its peers across restarts (an
