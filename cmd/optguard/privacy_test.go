@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/optguard/optguard/policy"
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
 	"github.com/optguard/optguard/testenv"
@@ -69,5 +70,31 @@ func TestErasureEndsAReviewHold(t *testing.T) {
 	c.waitSubmit("the MT after the erasure", textHas("after the erasure"))
 	if len(c.submits(textHas("held for review"))) != 0 {
 		t.Fatal("the erased held MT reached the SMSC")
+	}
+}
+
+// An erasure forgets a double opt-in in progress: after it, the handset's
+// YES to a new consent request opts in as any YES does, rather than
+// getting the PIN of a request made to the erased subject.
+func TestErasureForgetsADoubleOptIn(t *testing.T) {
+	c := startConsent(t, consentOrg)
+	e := c.esme("acme", pdu.BindTransceiver)
+	if _, err := c.p.pol.RequestOptIn(c.ctx, agent(func(r *policy.AgentRequest) { r.Double = true })); err != nil {
+		t.Fatal(err)
+	}
+	c.waitSubmit("the double opt-in request", textHas("is trying to reach you"))
+	if _, err := c.p.pol.EraseNumber(c.ctx, "+"+guest, store.MethodAPI, "compliance"); err != nil {
+		t.Fatal(err)
+	}
+	if r := submit(t, c.ctx, e, "held after the erasure", 0); r.Header.Status != pdu.ESME_ROK {
+		t.Fatalf("MT after the erasure: %v", r.Header.Status)
+	}
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		return len(c.submits(textHas("is trying to reach you"))) == 2
+	}, "the new consent request")
+	c.mo("acme", "YES")
+	c.waitSubmit("the held MT, released by the YES", textHas("held after the erasure"))
+	if n := len(c.submits(textHas("authorization code is"))); n != 0 {
+		t.Fatal("the YES after the erasure got the erased subject's PIN")
 	}
 }
