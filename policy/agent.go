@@ -148,7 +148,7 @@ func (e *Engine) RequestOptIn(ctx context.Context, r AgentRequest) (Outcome, err
 				return out, err
 			}
 		}
-		msg, note, ok := e.transmit(t, TplSenderFirstRequest, t.org.vars(t.sender.Addr, ""), time.Time{}, ch.Note)
+		msg, note, ok := e.transmit(t, TplSenderFirstRequest, e.vars(t.org, t.sender.Addr, ""), time.Time{}, ch.Note)
 		if !ok {
 			return out, errors.New("policy: the consent request could not be composed or sent; see the log")
 		}

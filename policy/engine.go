@@ -61,6 +61,9 @@ type Engine struct {
 
 	outbox outboxState
 
+	dir   atomic.Pointer[senderDir] // the sender directory (senders.go)
+	dirMu sync.Mutex                // serializes its changes
+
 	closing   chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
@@ -99,6 +102,9 @@ func New(o Options) (*Engine, error) {
 	}
 	e.bst, _ = o.Store.(*store.Badger)
 	e.tab.Store(t)
+	if err := e.loadSenders(context.Background()); err != nil {
+		return nil, err
+	}
 	e.reasm = newReassembler(t.settings.ReassemblyMax, t.settings.ReassemblyTimeout)
 	e.loadIDForms(t)
 	e.ids.init()

@@ -118,7 +118,7 @@ func (e *Engine) disclaimer(t *task) {
 		if _, known := e.st.Lookup(d.scope); known {
 			continue
 		}
-		msg, err := e.compose(d, TplDisclaimer, d.org.vars(d.sender.Addr, ""))
+		msg, err := e.compose(d, TplDisclaimer, e.vars(d.org, d.sender.Addr, ""))
 		if err != nil {
 			e.log.Error().Err(err).Msg("composing the disclaimer")
 			continue

@@ -175,8 +175,17 @@ type Sender struct {
 // goes to (the longest sender prefix it starts with, else the bind's own
 // organization, else the main one), so the name is the one the handset
 // was sent. ok is false for an account the configuration no longer has.
+// The name is the templates' {sender_name}: the sender directory's entry
+// first, as for the texts themselves.
 func (e *Engine) SenderOf(acct, sender string) (s Sender, ok bool) {
-	return e.tab.Load().senderOf(acct, sender)
+	t := e.tab.Load()
+	s, ok = t.senderOf(acct, sender)
+	if ok {
+		if name, found := e.directoryName(t.orgs[s.Org], sender); found {
+			s.Name = name
+		}
+	}
+	return s, ok
 }
 
 func (t *table) senderOf(acct, sender string) (Sender, bool) {

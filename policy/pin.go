@@ -191,7 +191,7 @@ func (e *Engine) pinOnYes(t *task) bool {
 	if rec.sender != "" && t.sender.Addr == "" {
 		t.sender = senderAddr(rec.sender)
 	}
-	vars := t.org.vars(t.sender.Addr, t.class.Lang)
+	vars := e.vars(t.org, t.sender.Addr, t.class.Lang)
 	vars.PIN = pin
 	note := "double opt-in: the handset replied " + t.text + "; PIN good until " + rec.expires.UTC().Format(time.RFC3339)
 	msg, note, ok := e.transmit(t, TplPIN, vars, rec.expires, note)

@@ -80,7 +80,7 @@ func (e *Engine) compose(t *task, name string, vars Vars) (*message, error) {
 // event type ev, and counts it. deadline, when not zero, is when the
 // message is no longer worth sending (the opt-out confirmation).
 func (e *Engine) send(t *task, name string, ev store.EventType, deadline time.Time, note string) {
-	msg, note, ok := e.transmit(t, name, t.org.vars(t.sender.Addr, t.class.Lang), deadline, note)
+	msg, note, ok := e.transmit(t, name, e.vars(t.org, t.sender.Addr, t.class.Lang), deadline, note)
 	if !ok {
 		return
 	}

@@ -240,3 +240,19 @@ func nameKey(name string) uint64 {
 	}
 	return h | 1
 }
+
+// removeNumber takes every scope of the handset whose packed digits are
+// number out of the set (an erasure: whatever was under review is gone).
+func (r *reviewSet) removeNumber(number uint64) {
+	if r.n.Load() == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k := range r.m {
+		if k.number == number {
+			delete(r.m, k)
+			r.n.Add(-1)
+		}
+	}
+}

@@ -54,6 +54,7 @@
 //	meta/head                    seq(8) hash(32) of the last event
 //	meta/key                     the key file's fingerprint (seal.Keys.ID)
 //	meta/learned/ key            the caller's bytes — SaveLearned (learned.go)
+//	sd/ lp(org) sender           sender directory entry (encodeSender, senders.go)
 //	e/  seq                      event (encodeEvent: body + SHA-256)
 //	et/ occurred seq             "" — events by occurred-at
 //	en/ subj seq                 "" — events by subject

@@ -101,6 +101,14 @@ func TestEraseNumber(t *testing.T) {
 	if cs, err := s.Consent(ctx, OrgScope("acme", a)); err != nil || !cs.Erased || cs.State != StateOptedOut || !cs.UpdatedAt.IsZero() || cs.OptedOutMethod != MethodSMSKeyword {
 		t.Fatalf("the suppression entry = %+v, %v", cs, err)
 	}
+	for _, f := range []ConsentFilter{{NumberPrefix: a}, {Org: "acme", NumberPrefix: a}} {
+		if page, err := s.ListConsents(ctx, f); err != nil || len(page.Items) != 1 || !page.Items[0].Erased || page.Items[0].Scope.Number != a {
+			t.Fatalf("listing %+v after the erasure: %+v %v; want the suppression entry as the number's", f, page, err)
+		}
+	}
+	if page, err := s.ListConsents(ctx, ConsentFilter{Org: "globex", NumberPrefix: a}); err != nil || len(page.Items) != 0 {
+		t.Fatalf("globex's records of the erased number: %+v %v", page, err)
+	}
 	if held, err := s.Held(ctx, OrgScope("initech", a)); err != nil || len(held) != 0 {
 		t.Fatalf("held after the erasure: %v %v", held, err)
 	}

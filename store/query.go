@@ -237,8 +237,8 @@ func pageLimit(n int) int {
 // it reads that number's records through the by-pseudonym index; a shorter
 // number prefix is matched against each record's number, opened from its
 // subject (numbers are not in keys). An erased subject's suppression entry
-// has no number: a whole number lists it (as that number's), a shorter
-// prefix does not.
+// has no number: a whole number lists it (as that number's, with or
+// without an organization), a shorter prefix does not.
 func (b *Badger) ListConsents(ctx context.Context, f ConsentFilter) (ConsentPage, error) {
 	var page ConsentPage
 	np, err := numberPrefix(f.NumberPrefix)
@@ -250,11 +250,14 @@ func (b *Badger) ListConsents(ctx context.Context, f ConsentFilter) (ConsentPage
 	}
 	prefix, byNumber := cat(prefixConsent), false
 	switch {
-	case f.Org != "":
-		prefix = append(binary.AppendUvarint(prefix, uint64(len(f.Org))), f.Org...)
 	case np != "" && ValidateNumber(np) == nil:
+		// A whole number reads its own records (an organization is then a
+		// filter): fewer keys, and its suppression entries, which have no
+		// number to match, are found as well.
 		p := b.pseudonym(np)
 		prefix, byNumber = cat(prefixConsNum, p[:]), true
+	case f.Org != "":
+		prefix = append(binary.AppendUvarint(prefix, uint64(len(f.Org))), f.Org...)
 	}
 	start, err := decodeCursor(f.Cursor, prefix)
 	if err != nil {

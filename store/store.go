@@ -18,6 +18,8 @@ type Store interface {
 	Maintenance
 	Learning
 	Webhooks
+	Privacy
+	SenderDirectory
 	// Accepting says whether the store takes new durable work (consent
 	// changes, holds) now: nil, or an error wrapping ErrDiskFull while its
 	// disk is below the reserve, so that callers answer with a temporary
@@ -27,6 +29,29 @@ type Store interface {
 	// Close stops background work, waits for running calls and releases
 	// the data directory. Idempotent.
 	Close() error
+}
+
+// Privacy is what a person may ask of what the store holds about their
+// number (subject.go, erase.go): to see it, and to have it erased.
+type Privacy interface {
+	// SubjectData gathers everything held about number (E.164); it fails
+	// with ErrNotFound when nothing is.
+	SubjectData(ctx context.Context, number string) (SubjectData, error)
+	// EraseNumber erases the subject of number, recording method and
+	// actor; ErrNotFound when it has none (never seen, or erased already).
+	EraseNumber(ctx context.Context, number string, method Method, actor string) (ErasureReport, error)
+}
+
+// SenderDirectory keeps the names operators give their senders for
+// {sender_name} (senders.go): not proof, so not in the ledger.
+type SenderDirectory interface {
+	// PutSender stores an entry, replacing its organization and sender's,
+	// durably.
+	PutSender(ctx context.Context, e SenderEntry) error
+	// DeleteSender deletes one and returns it; ErrNotFound if none.
+	DeleteSender(ctx context.Context, org, sender string) (SenderEntry, error)
+	// Senders returns every entry.
+	Senders(ctx context.Context) ([]SenderEntry, error)
 }
 
 // Learning keeps what optguard learns about its peers across restarts (an

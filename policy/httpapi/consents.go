@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -76,31 +77,60 @@ func (a *API) getNumber(w http.ResponseWriter, r *http.Request) {
 // account acct, unless ""), each with its latest event.
 func (a *API) scopesOf(r *http.Request, c *caller, number, acct string) ([]scopeView, error) {
 	out := []scopeView{}
+	err := a.eachConsent(r.Context(), c, number, acct, func(rec store.Consent) error {
+		v := scopeView{ConsentView: store.ViewConsent(rec)}
+		v.Number = rec.Scope.Number
+		if rec.LastSeq != 0 && !rec.Erased {
+			ev, err := a.st.Event(r.Context(), rec.LastSeq)
+			if err != nil {
+				return err
+			}
+			ev2 := store.ViewEvent(ev)
+			v.LatestEvent = &ev2
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+// eachConsent calls fn with every consent record of number the caller
+// sees (within account acct, unless ""), suppression entries included.
+func (a *API) eachConsent(ctx context.Context, c *caller, number, acct string, fn func(store.Consent) error) error {
 	for f := (store.ConsentFilter{Org: acct, NumberPrefix: number, Limit: 1000}); ; {
-		page, err := a.st.ListConsents(r.Context(), f)
+		page, err := a.st.ListConsents(ctx, f)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, rec := range page.Items {
 			if !c.visible(rec.Scope.Org, acct) {
 				continue
 			}
-			v := scopeView{ConsentView: store.ViewConsent(rec)}
-			v.Number = rec.Scope.Number
-			if rec.LastSeq != 0 && !rec.Erased {
-				ev, err := a.st.Event(r.Context(), rec.LastSeq)
-				if err != nil {
-					return nil, err
-				}
-				ev2 := store.ViewEvent(ev)
-				v.LatestEvent = &ev2
+			if err := fn(rec); err != nil {
+				return err
 			}
-			out = append(out, v)
 		}
 		if f.Cursor = page.NextCursor; f.Cursor == "" {
-			return out, nil
+			return nil
 		}
 	}
+}
+
+// erasedScopes is the audit row of each of number's suppression entries
+// the caller sees: scopes of an erased subject that stay opted out, whose
+// history went with the subject (the ledger's events of it can no longer
+// be tied to the number).
+func (a *API) erasedScopes(ctx context.Context, c *caller, number, acct string) ([]auditRow, error) {
+	var rows []auditRow
+	err := a.eachConsent(ctx, c, number, acct, func(rec store.Consent) error {
+		if rec.Erased {
+			rows = append(rows, auditRow{Organization: rec.Scope.Org, Sender: rec.Scope.Sender, Event: store.EventErased.String(),
+				Field: "consent_state", NewValue: rec.State.String(), ChangedBy: "erased", Channel: rec.OptedOutMethod.String(),
+				Note: "the number was erased: its history is gone, and its opt-out is kept as a suppression entry", Erased: true})
+		}
+		return nil
+	})
+	return rows, err
 }
 
 func (a *API) listConsents(w http.ResponseWriter, r *http.Request) {
@@ -227,6 +257,10 @@ func (a *API) getMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, err := a.st.Messages(r.Context(), f)
+	var erased []auditRow
+	if err == nil {
+		erased, err = a.erasedScopes(r.Context(), c, number, acct)
+	}
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
@@ -239,38 +273,39 @@ func (a *API) getMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Number     string              `json:"number"`
+		Erased     bool                `json:"erased,omitempty"` // the log before the number's erasure is gone
 		Items      []store.MessageView `json:"items"`
 		NextCursor string              `json:"next_cursor,omitempty"`
-	}{number, items, page.NextCursor})
+	}{number, len(erased) > 0, items, page.NextCursor})
 }
 
 // auditRow is one ledger event as seed 002's audit table shows it: the
 // field that changed, from what to what, by whom, when and through which
 // channel, with the handset's own words and the text optguard sent.
 type auditRow struct {
-	Seq             uint64    `json:"seq"`
-	When            time.Time `json:"when"`
-	Organization    string    `json:"organization"`
-	Sender          string    `json:"sender,omitempty"`
-	Event           string    `json:"event"`
-	Field           string    `json:"field"`
-	OldValue        string    `json:"old_value"`
-	NewValue        string    `json:"new_value"`
-	ChangedBy       string    `json:"changed_by"`
-	Channel         string    `json:"channel"`
-	MOText          string    `json:"mo_text,omitempty"`
-	Template        string    `json:"template,omitempty"`
-	TemplateVersion uint32    `json:"template_version,omitempty"`
-	MessageID       string    `json:"message_id,omitempty"`
-	Note            string    `json:"note,omitempty"`
-	Erased          bool      `json:"erased,omitempty"`
+	Seq             uint64     `json:"seq,omitempty"`  // absent on an erased scope's row
+	When            *time.Time `json:"when,omitempty"` // likewise
+	Organization    string     `json:"organization"`
+	Sender          string     `json:"sender,omitempty"`
+	Event           string     `json:"event"`
+	Field           string     `json:"field"`
+	OldValue        string     `json:"old_value"`
+	NewValue        string     `json:"new_value"`
+	ChangedBy       string     `json:"changed_by"`
+	Channel         string     `json:"channel"`
+	MOText          string     `json:"mo_text,omitempty"`
+	Template        string     `json:"template,omitempty"`
+	TemplateVersion uint32     `json:"template_version,omitempty"`
+	MessageID       string     `json:"message_id,omitempty"`
+	Note            string     `json:"note,omitempty"`
+	Erased          bool       `json:"erased,omitempty"`
 }
 
 var auditColumns = []string{"seq", "when", "organization", "sender", "event", "field", "old_value", "new_value",
 	"changed_by", "channel", "mo_text", "template", "template_version", "message_id", "note"}
 
 func newAuditRow(ev store.Event) auditRow {
-	row := auditRow{Seq: ev.Seq, When: ev.OccurredAt, Organization: ev.Scope.Org, Sender: ev.Scope.Sender, Event: ev.Type.String(),
+	row := auditRow{Seq: ev.Seq, When: &ev.OccurredAt, Organization: ev.Scope.Org, Sender: ev.Scope.Sender, Event: ev.Type.String(),
 		Field: "consent_state", OldValue: ev.PrevState.String(), NewValue: ev.NewState.String(), ChangedBy: ev.Actor,
 		Channel: ev.Method.String(), Template: ev.Template, TemplateVersion: ev.TemplateVersion, MessageID: ev.MessageID,
 		Note: ev.Note, Erased: ev.Erased}
@@ -281,11 +316,17 @@ func newAuditRow(ev store.Event) auditRow {
 }
 
 func (r auditRow) csv() []string {
-	version := ""
+	version, seq, when := "", "", ""
 	if r.TemplateVersion != 0 {
 		version = uintText(uint64(r.TemplateVersion))
 	}
-	return []string{uintText(r.Seq), r.When.UTC().Format(time.RFC3339Nano), r.Organization, r.Sender, r.Event, r.Field,
+	if r.Seq != 0 {
+		seq = uintText(r.Seq)
+	}
+	if r.When != nil {
+		when = r.When.UTC().Format(time.RFC3339Nano)
+	}
+	return []string{seq, when, r.Organization, r.Sender, r.Event, r.Field,
 		r.OldValue, r.NewValue, r.ChangedBy, r.Channel, r.MOText, r.Template, version, r.MessageID, r.Note}
 }
 
@@ -304,13 +345,17 @@ func (a *API) getAudit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	var rows []auditRow
-	err = a.st.Events(r.Context(), store.EventFilter{Number: number}, func(ev store.Event) error {
-		if c.visible(ev.Scope.Org, acct) {
-			rows = append(rows, newAuditRow(ev))
-		}
-		return nil
-	})
+	// An erased subject's suppression entries come first: they are older
+	// than any event of a subject the number has had since.
+	rows, err := a.erasedScopes(r.Context(), c, number, acct)
+	if err == nil {
+		err = a.st.Events(r.Context(), store.EventFilter{Number: number}, func(ev store.Event) error {
+			if c.visible(ev.Scope.Org, acct) {
+				rows = append(rows, newAuditRow(ev))
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return

@@ -13,31 +13,36 @@ import (
 // dncEntry is one opted-out scope on the do-not-contact list (seed 004):
 // when, how and by whom it was opted out.
 type dncEntry struct {
-	Number       string    `json:"number"`
-	Organization string    `json:"organization"`
-	Sender       string    `json:"sender,omitempty"`
-	OptedOutAt   time.Time `json:"opted_out_at"`
-	Method       string    `json:"method"`
-	By           string    `json:"by"`
-	Erased       bool      `json:"erased,omitempty"`
+	Number       string     `json:"number"`
+	Organization string     `json:"organization"`
+	Sender       string     `json:"sender,omitempty"`
+	OptedOutAt   *time.Time `json:"opted_out_at,omitempty"` // absent for an erased subject: its time went with it
+	Method       string     `json:"method"`
+	By           string     `json:"by"`
+	Erased       bool       `json:"erased,omitempty"`
 }
 
 var dncColumns = []string{"number", "organization", "sender", "opted_out_at", "method", "by"}
 
 func (e dncEntry) csv() []string {
-	return []string{e.Number, e.Organization, e.Sender, e.OptedOutAt.UTC().Format(time.RFC3339Nano), e.Method, e.By}
+	at := ""
+	if e.OptedOutAt != nil {
+		at = e.OptedOutAt.UTC().Format(time.RFC3339Nano)
+	}
+	return []string{e.Number, e.Organization, e.Sender, at, e.Method, e.By}
 }
 
 // dncEntryOf is rec's entry, its actor read from the ledger: the latest
 // event that opted the scope out. An erased subject's suppression entry
 // has no number or history left to show.
 func (a *API) dncEntryOf(ctx context.Context, rec store.Consent) (dncEntry, error) {
-	e := dncEntry{Number: rec.Scope.Number, Organization: rec.Scope.Org, Sender: rec.Scope.Sender, OptedOutAt: rec.OptedOutAt,
+	e := dncEntry{Number: rec.Scope.Number, Organization: rec.Scope.Org, Sender: rec.Scope.Sender,
 		Method: rec.OptedOutMethod.String(), Erased: rec.Erased}
 	if rec.Erased || rec.Scope.Number == "" {
 		e.By = "erased"
 		return e, nil
 	}
+	e.OptedOutAt = &rec.OptedOutAt
 	ev, ok, err := a.stateEvent(ctx, rec)
 	if ok {
 		e.By = ev.Actor

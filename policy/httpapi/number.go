@@ -37,15 +37,9 @@ func (c *caller) lookupNumber(r *http.Request, orgName string) (number, acct str
 		n, err := c.api.pol.NormalizeNumber(o.Name, raw)
 		return n, o.Main, err
 	}
-	country := ""
-	if o, err := c.api.pol.Organization(c.defaultOrg()); err == nil {
-		country = o.DefaultCountry
-	}
-	n, err := store.NormalizeNumber(raw, country)
-	if err != nil {
-		return "", "", fmt.Errorf("%w: %v", policy.ErrInvalidNumber, err)
-	}
-	return n, "", nil
+	country, _ := c.country("")
+	n, err := e164(raw, country)
+	return n, "", err
 }
 
 // visible reports whether the caller may see a record of account acct,

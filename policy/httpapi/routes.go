@@ -55,5 +55,10 @@ func (a *API) routes() []route {
 		{"POST", "/api/v1/ledger/verify", RoleAuditor, nil, a.verifyLedger},
 		{"GET", "/api/v1/webhooks", RoleAuditor, nil, a.listWebhooks},
 		{"GET", "/api/v1/webhooks/{name}/deliveries", RoleAuditor, []string{"cursor", "limit"}, a.listDeliveries},
+		{"GET", "/api/v1/subjects/{number}", RoleAdmin, number, a.exportSubject},
+		{"POST", "/api/v1/subjects/{number}/erasure", RoleAdmin, number, a.eraseSubject},
+		{"GET", "/api/v1/senders", RoleAuditor, []string{"organization"}, a.listSenders},
+		{"PUT", "/api/v1/senders/{sender}", RoleAdmin, nil, a.putSender},
+		{"DELETE", "/api/v1/senders/{sender}", RoleAdmin, []string{"organization"}, a.deleteSender},
 	}
 }
