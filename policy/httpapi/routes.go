@@ -51,5 +51,7 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/imports/{id}", RoleAdmin, nil, a.getImport},
 		{"GET", "/api/v1/ledger/head", RoleAuditor, nil, a.ledgerHead},
 		{"POST", "/api/v1/ledger/verify", RoleAuditor, nil, a.verifyLedger},
+		{"GET", "/api/v1/exports/events", RoleAuditor, []string{"from", "to", "organization", "types", "format"}, a.exportEvents},
+		{"GET", "/api/v1/exports/opt-outs", RoleAuditor, []string{"day", "organization"}, a.exportOptOuts},
 	}
 }
