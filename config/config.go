@@ -16,6 +16,7 @@ type Config struct {
 	Store    Store     `yaml:"store"`    // the durable store
 	Log      Log       `yaml:"log"`      // process logging
 	Shutdown Shutdown  `yaml:"shutdown"` // graceful shutdown
+	Exports  Exports   `yaml:"exports"`  // files optguard writes on its own (the daily opt-out file)
 
 	Policy        Policy         `yaml:"policy"`        // process-wide consent policy settings
 	Organizations []Organization `yaml:"organizations"` // tenants, in file order; see ResolvedOrganizations
@@ -213,6 +214,7 @@ func Default() *Config {
 		},
 		Log:      Log{Level: LogLevelInfo, Format: LogFormatAuto, WarnInterval: Duration(10 * time.Second), WarnBurst: 5},
 		Shutdown: Shutdown{DrainTimeout: Duration(10 * time.Second)},
+		Exports:  Exports{OptOuts: OptOutFile{Time: "01:00", TimeZone: "UTC"}},
 		Policy: Policy{
 			NoticeTLVTag:          0x1F01,
 			ReassemblyTimeout:     Duration(60 * time.Second),
