@@ -17,6 +17,7 @@ type Config struct {
 	Log      Log       `yaml:"log"`      // process logging
 	Shutdown Shutdown  `yaml:"shutdown"` // graceful shutdown
 	Webhooks Webhooks  `yaml:"webhooks"` // consent changes posted to other systems
+	Exports  Exports   `yaml:"exports"`  // files optguard writes on its own (the daily opt-out file)
 
 	Policy        Policy         `yaml:"policy"`        // process-wide consent policy settings
 	Organizations []Organization `yaml:"organizations"` // tenants, in file order; see ResolvedOrganizations
@@ -221,6 +222,7 @@ func Default() *Config {
 			BatchSize:   100,
 			DeliveryLog: 1000,
 		},
+		Exports: Exports{OptOuts: OptOutFile{Time: "01:00", TimeZone: "UTC"}},
 		Policy: Policy{
 			NoticeTLVTag:          0x1F01,
 			ReassemblyTimeout:     Duration(60 * time.Second),

@@ -31,6 +31,7 @@ func (c *Config) Validate() error {
 	v.durationIn("log.warn_interval", c.Log.WarnInterval, time.Hour)
 	v.intIn("log.warn_burst", c.Log.WarnBurst, 1, 10000)
 	v.durationIn("shutdown.drain_timeout", c.Shutdown.DrainTimeout, 10*time.Minute)
+	v.exports(&c.Exports)
 	v.policy(&c.Policy)
 	v.organizations(c)
 	v.webhooks(c)

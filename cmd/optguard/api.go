@@ -16,6 +16,10 @@ func (p *proxy) mountAPI() error {
 	if err != nil {
 		return err
 	}
+	zone, err := p.cfg.Exports.OptOuts.Location()
+	if err != nil {
+		return fmt.Errorf("exports.opt_outs.time_zone: %w", err)
+	}
 	p.api, err = httpapi.New(httpapi.Options{
 		Store:     p.store,
 		Policy:    p.pol,
@@ -24,6 +28,7 @@ func (p *proxy) mountAPI() error {
 		Logger:    p.log.With().Str("component", "api").Logger(),
 		MaxBody:   int64(p.cfg.Admin.MaxBodyBytes),
 		MaxUpload: int64(p.cfg.Admin.MaxUploadBytes),
+		OptOutTZ:  zone,
 	})
 	if err != nil {
 		return fmt.Errorf("admin.tokens: %w", err)

@@ -91,6 +91,7 @@ func restartSections(a, b *config.Config) []string {
 		{"listen", a.Listen, b.Listen}, {"session", a.Session, b.Session}, {"upstream", a.Upstream, b.Upstream},
 		{"admin", withoutTokens(a.Admin), withoutTokens(b.Admin)}, {"data", a.Data, b.Data}, {"store", a.Store, b.Store},
 		{"log", a.Log, b.Log}, {"shutdown", a.Shutdown, b.Shutdown}, {"webhooks", a.Webhooks, b.Webhooks},
+		{"exports", a.Exports, b.Exports},
 	} {
 		if !reflect.DeepEqual(s.x, s.y) {
 			out = append(out, s.name)

@@ -125,6 +125,7 @@ type proxy struct {
 	ret        retention          // organizations' retention, replaced by a reload
 	stopSweep  context.CancelFunc // ends the retention sweep
 	sweepEnded chan struct{}
+	daily      *dailyFile // writes the daily opt-out file (dailyfile.go); nil when off
 }
 
 // serve starts optguard, calls started (if not nil) with it, waits for ctx and
@@ -162,6 +163,9 @@ type startOptions struct {
 	// clock is the store's and the policy's time (nil: time.Now), so that
 	// expiry can be tested without waiting for it.
 	clock func() time.Time
+	// dailyNap bounds how long the daily opt-out file's schedule sleeps
+	// without reading clock (0: a minute), for tests that move clock.
+	dailyNap time.Duration
 }
 
 func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p *proxy, err error) {
@@ -212,6 +216,9 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 		defer close(p.sweepEnded)
 		sweepRetention(sweepCtx, p.store, &p.ret, clock, log, sweepDelay)
 	}()
+	if err := p.startDailyFile(clock, o.dailyNap); err != nil {
+		return p, err
+	}
 	router, err := newRouter(cfg)
 	if err != nil {
 		return p, err
@@ -323,6 +330,7 @@ func (p *proxy) stop() error {
 		<-p.sweepEnded
 	}
 	p.stopWebhooks()
+	p.stopDailyFile()
 	var storeErr error
 	if p.store != nil {
 		if storeErr = p.store.Close(); storeErr != nil {

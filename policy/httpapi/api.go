@@ -31,6 +31,9 @@ type Options struct {
 	// AuthFailures is how many failed authentications one address may
 	// make within a minute before its requests get 429 (default 10).
 	AuthFailures int
+	// OptOutTZ is the time zone whose calendar days the daily opt-out
+	// file covers (exports.opt_outs.time_zone; default UTC).
+	OptOutTZ *time.Location
 }
 
 // API is the operator API's handler.
@@ -44,6 +47,7 @@ type API struct {
 	guard  *failureGuard
 	mux    *http.ServeMux
 	max    struct{ body, upload int64 }
+	zone   *time.Location // the opt-out file's days
 
 	verifying atomic.Bool // one ledger verification at a time
 
@@ -61,6 +65,9 @@ func New(o Options) (*API, error) {
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if a.zone = o.OptOutTZ; a.zone == nil {
+		a.zone = time.UTC
 	}
 	a.max.body, a.max.upload = o.MaxBody, o.MaxUpload
 	if a.max.body <= 0 {

@@ -1,72 +1,63 @@
 package httpapi
 
 import (
-	"encoding/csv"
+	"io"
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
+
+	"github.com/optguard/optguard/policy/exports"
 )
 
 // format reads ?format=json|csv; true for CSV.
-func (q *query) format() (bool, error) {
+func (q *query) format() (bool, error) { return q.csvOr("json") }
+
+// csvOr reads ?format=csv or ?format=other, the default; true for CSV.
+func (q *query) csvOr(other string) (bool, error) {
 	switch f := q.str("format"); f {
-	case "", "json":
+	case "", other:
 		return false, nil
 	case "csv":
 		return true, nil
 	default:
-		return false, badRequest("format", "must be json or csv, got "+strconv.Quote(f))
+		return false, badRequest("format", "must be "+other+" or csv, got "+strconv.Quote(f))
 	}
 }
 
 // csvWriter streams a CSV download: a header row, then rows as they come,
-// flushed now and then so that a long one reaches the client as it goes.
-type csvWriter struct {
-	w    *csv.Writer
-	rows int
-}
+// flushed now and then (the response too) so that a long one reaches the
+// client as it goes. Every cell is made safe for spreadsheets (exports.Safe:
+// no cell starts a formula).
+type csvWriter struct{ *exports.CSV }
 
 func startCSV(w http.ResponseWriter, filename string, header []string) *csvWriter {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
+	attachment(w, csvType, filename)
 	w.WriteHeader(http.StatusOK)
-	cw := &csvWriter{w: csv.NewWriter(w)}
-	cw.w.Write(header)
+	return newCSV(w, w, header)
+}
+
+const csvType = "text/csv; charset=utf-8"
+
+// attachment sets the headers of a download named filename.
+func attachment(w http.ResponseWriter, contentType, filename string) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
+}
+
+// newCSV writes a CSV to out, flushing rw at each periodic flush.
+func newCSV(rw http.ResponseWriter, out io.Writer, header []string) *csvWriter {
+	cw := &csvWriter{exports.NewCSV(out, header)}
+	cw.OnFlush = func() { http.NewResponseController(rw).Flush() }
 	return cw
 }
 
-func (c *csvWriter) row(cells []string) {
-	for i, s := range cells {
-		cells[i] = csvSafe(s)
-	}
-	c.w.Write(cells)
-	if c.rows++; c.rows%1000 == 0 {
-		c.w.Flush()
-	}
-}
+func (c *csvWriter) row(cells []string) error { return c.Row(cells) }
 
-func (c *csvWriter) end() { c.w.Flush() }
+func (c *csvWriter) end() { c.Flush() }
 
-// csvSafe keeps a cell from being read as a formula by a spreadsheet: text
-// that starts with = + - @ or a tab or carriage return gets a leading
-// apostrophe (OWASP's advice for CSV injection). A phone number in E.164
-// ("+15551234567") is left as it is: it is data every report has, and a
-// spreadsheet reads it as a number, not a formula.
-func csvSafe(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '-', '@', '\t', '\r':
-		return "'" + s
-	case '+':
-		if len(s) > 1 && strings.Trim(s[1:], "0123456789") == "" {
-			return s
-		}
-		return "'" + s
-	}
-	return s
-}
+// csvSafe is a cell as a spreadsheet may read it: one that would start a
+// formula gets a leading apostrophe (exports.Safe, which the rows of every
+// csvWriter already go through).
+func csvSafe(s string) string { return exports.Safe(s) }
 
 func uintText(n uint64) string { return strconv.FormatUint(n, 10) }

@@ -60,5 +60,7 @@ func (a *API) routes() []route {
 		{"GET", "/api/v1/senders", RoleAuditor, []string{"organization"}, a.listSenders},
 		{"PUT", "/api/v1/senders/{sender}", RoleAdmin, nil, a.putSender},
 		{"DELETE", "/api/v1/senders/{sender}", RoleAdmin, []string{"organization"}, a.deleteSender},
+		{"GET", "/api/v1/exports/events", RoleAuditor, []string{"from", "to", "organization", "types", "format"}, a.exportEvents},
+		{"GET", "/api/v1/exports/opt-outs", RoleAuditor, []string{"day", "organization"}, a.exportOptOuts},
 	}
 }
