@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/optguard/optguard/policy/exports"
 )
 
 const consentUsage = `Usage:
@@ -51,6 +54,11 @@ const dncUsage = `Usage:
   optguard dnc remove NUMBER -org ORG [-sender S] [-note TEXT]
         take the number off the list where the override rules allow it
         (never a handset's own STOP)
+  optguard dnc daily -day YYYY-MM-DD [-dir DIR] [-org ORG]
+        write that day's opt-out file (what serve writes each night with
+        exports.opt_outs.dir) into DIR as optouts-YYYY-MM-DD.csv, whole or
+        not at all; the day is a calendar day of the server's
+        exports.opt_outs.time_zone
 
 Every command takes -server URL, -ca FILE, -json and -timeout D as
 "optguard consent -h" explains; the token is $OPTGUARD_TOKEN.
@@ -354,6 +362,8 @@ func runDNC(args []string, stdout, stderr io.Writer) int {
 		return c.dncList(args, org)
 	case "add", "remove":
 		return c.dncChange(cmd, args, org)
+	case "daily":
+		return c.dncDaily(args, org)
 	}
 	fmt.Fprintf(stderr, "optguard dnc: unknown command %q\n\n%s", cmd, dncUsage)
 	return 2
@@ -412,5 +422,29 @@ func (c *apiCommand) dncChange(cmd string, args []string, org *string) int {
 	if d := cellText(out, "detail"); d != "-" {
 		fmt.Fprintln(c.stdout, d)
 	}
+	return 0
+}
+
+func (c *apiCommand) dncDaily(args []string, org *string) int {
+	day := c.fs.String("day", "", "the calendar day, YYYY-MM-DD")
+	dir := c.fs.String("dir", ".", "the directory to write the file into")
+	if _, code, ok := c.parse(args, 0); !ok {
+		return code
+	}
+	if !c.need(map[string]string{"day": *day}) {
+		return 2
+	}
+	d, err := exports.ParseDay(*day, time.UTC)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "%s: -day: %v\n", c.fs.Name(), err)
+		return 2
+	}
+	q := orgQuery(*org)
+	q.Set("day", *day)
+	path := filepath.Join(*dir, exports.OptOutFileName(d))
+	if code := c.download("/api/v1/exports/opt-outs", q, path, "opt-outs"); code != 0 {
+		return code
+	}
+	fmt.Fprintln(c.stdout, path)
 	return 0
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
@@ -192,5 +193,50 @@ func TestCLIReports(t *testing.T) {
 	}
 	if code, _, errs = a.cli("globex.auditor", "report", "consent", "-org", "acme"); code != 1 || !strings.Contains(errs, "404") {
 		t.Fatalf("another organization's report: %d %s", code, errs)
+	}
+}
+
+// consent export streams the ledger to a file, and dnc daily writes a
+// day's opt-out file, both whole or not at all.
+func TestCLIExportAndDailyFile(t *testing.T) {
+	a := startAPI(t)
+	a.esme("acme", pdu.BindTransceiver)
+	a.mo("acme", "STOP")
+	a.waitSubmit("the opt-out confirmation", textHas("you are opted out"))
+	today := time.Now().UTC().Format(time.DateOnly)
+	tomorrow := time.Now().UTC().Add(24 * time.Hour).Format(time.DateOnly)
+	dir := t.TempDir()
+
+	file := filepath.Join(dir, "events.jsonl")
+	if code, _, errs := a.cli("compliance", "consent", "export", "-from", today, "-to", tomorrow, "-format", "jsonl", "-o", file); code != 0 {
+		t.Fatalf("consent export: %d %s", code, errs)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := a.ok("compliance", "GET", "/api/v1/ledger/head", nil)["seq"].(float64)
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if float64(len(lines)) != head || !strings.Contains(lines[0], `"type":"opted_out"`) {
+		t.Fatalf("export has %d lines, the ledger %v events:\n%s", len(lines), head, raw)
+	}
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o640 {
+		t.Errorf("export file mode %v %v; want 0640 (it holds phone numbers)", st.Mode().Perm(), err)
+	}
+
+	code, out, errs := a.cli("compliance", "dnc", "daily", "-day", today, "-dir", dir)
+	want := filepath.Join(dir, "optouts-"+today+".csv")
+	if code != 0 || strings.TrimSpace(out) != want {
+		t.Fatalf("dnc daily: %d\n%s%s", code, out, errs)
+	}
+	daily, err := os.ReadFile(want)
+	if err != nil || !strings.Contains(string(daily), "+"+guest+",acme,") || strings.Count(string(daily), "\n") != 2 {
+		t.Fatalf("the daily file: %v\n%s", err, daily)
+	}
+	if code, _, errs = a.cli("compliance", "dnc", "daily", "-day", "yesterday"); code != 2 || !strings.Contains(errs, "-day") {
+		t.Fatalf("a bad -day: %d %s", code, errs)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("the directory holds %d files, want the export and the daily file only", len(entries))
 	}
 }

@@ -4,7 +4,6 @@ package main
 // and the progress of uploads, downloads and import jobs on a terminal.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,45 +14,20 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/optguard/optguard/policy/exports"
 )
 
-// writeFileAtomic writes path through write: into a temporary file in the
-// same directory, synced, then renamed over path, so that a reader never
-// sees half a file and a failed or interrupted write leaves what was
-// there before.
-func writeFileAtomic(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+// writeFileAtomic writes path through write with exports.WriteAtomic (a
+// temporary file in the same directory, synced, renamed over path), so
+// that a reader never sees half a file and a failed or interrupted write
+// leaves what was there before; then gives it perm.
+func writeFileAtomic(path string, perm os.FileMode, write func(io.Writer) error) error {
+	written, err := exports.WriteAtomic(filepath.Dir(path), filepath.Base(path), write)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 256<<10)
-	if err := write(bw); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	// CreateTemp makes the file private; perm says who may read it.
-	if err := f.Chmod(perm); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return os.Chmod(written, perm)
 }
 
 // meter shows the progress of a transfer on a terminal, redrawn at most
@@ -187,7 +161,8 @@ func (c *apiCommand) download(path string, q url.Values, outFile, label string) 
 	if outFile == "" {
 		err = copyBody(c.stdout)
 	} else {
-		err = writeFileAtomic(outFile, 0o644, copyBody)
+		// What the API gives is personal data: owner and group only.
+		err = writeFileAtomic(outFile, 0o640, copyBody)
 	}
 	m.done()
 	if err != nil {
