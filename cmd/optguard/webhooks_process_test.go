@@ -56,7 +56,7 @@ func newHookReceiver(t *testing.T, failures int) *hookReceiver {
 	return r
 }
 
-// verifyDocumented checks a request the way docs/api/webhooks.md tells a
+// verifyDocumented checks a request the way the README's Webhooks section tells a
 // receiver to: hex HMAC-SHA256 under the secret of timestamp "." body, in
 // Optguard-Signature as v1=…, with the timestamp within 5 minutes.
 func verifyDocumented(h http.Header, body []byte) bool {
