@@ -170,9 +170,12 @@ func (e *Engine) pinOnYes(t *task) bool {
 	if err != nil || rec.phase != pinWaitingYes {
 		return false
 	}
-	if c, err := e.st.Consent(e.ctx(), t.scope); err != nil || c.OptedOutAt.After(rec.requested) || c.OptedInAt.After(rec.requested) {
+	if c, err := e.st.Consent(e.ctx(), t.scope); err != nil || c.OptedOutAt.After(rec.requested) || c.OptedInAt.After(rec.requested) ||
+		c.CreatedAt.After(rec.requested) {
 		// The scope went out (or in) after the request and is pending
-		// again by another request: this YES is not the PIN's.
+		// again by another request, or its record is newer than the
+		// request (the number was erased, by the store alone too: optguard
+		// subject erase, retention): this YES is not the PIN's.
 		return false
 	}
 	s := e.tab.Load().settings

@@ -77,24 +77,39 @@ func TestErasureEndsAReviewHold(t *testing.T) {
 // YES to a new consent request opts in as any YES does, rather than
 // getting the PIN of a request made to the erased subject.
 func TestErasureForgetsADoubleOptIn(t *testing.T) {
-	c := startConsent(t, consentOrg)
-	e := c.esme("acme", pdu.BindTransceiver)
-	if _, err := c.p.pol.RequestOptIn(c.ctx, agent(func(r *policy.AgentRequest) { r.Double = true })); err != nil {
-		t.Fatal(err)
-	}
-	c.waitSubmit("the double opt-in request", textHas("is trying to reach you"))
-	if _, err := c.p.pol.EraseNumber(c.ctx, "+"+guest, store.MethodAPI, "compliance"); err != nil {
-		t.Fatal(err)
-	}
-	if r := submit(t, c.ctx, e, "held after the erasure", 0); r.Header.Status != pdu.ESME_ROK {
-		t.Fatalf("MT after the erasure: %v", r.Header.Status)
-	}
-	testenv.Eventually(t, 5*time.Second, func() bool {
-		return len(c.submits(textHas("is trying to reach you"))) == 2
-	}, "the new consent request")
-	c.mo("acme", "YES")
-	c.waitSubmit("the held MT, released by the YES", textHas("held after the erasure"))
-	if n := len(c.submits(textHas("authorization code is"))); n != 0 {
-		t.Fatal("the YES after the erasure got the erased subject's PIN")
+	// The API erases through the policy; optguard subject erase and the
+	// retention sweep erase in the store alone, and must forget it too.
+	for name, erase := range map[string]func(c *consentEnv) error{
+		"policy": func(c *consentEnv) error {
+			_, err := c.p.pol.EraseNumber(c.ctx, "+"+guest, store.MethodAPI, "compliance")
+			return err
+		},
+		"store": func(c *consentEnv) error {
+			_, err := c.p.store.EraseNumber(c.ctx, "+"+guest, store.MethodAPI, "compliance")
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := startConsent(t, consentOrg)
+			e := c.esme("acme", pdu.BindTransceiver)
+			if _, err := c.p.pol.RequestOptIn(c.ctx, agent(func(r *policy.AgentRequest) { r.Double = true })); err != nil {
+				t.Fatal(err)
+			}
+			c.waitSubmit("the double opt-in request", textHas("is trying to reach you"))
+			if err := erase(c); err != nil {
+				t.Fatal(err)
+			}
+			if r := submit(t, c.ctx, e, "held after the erasure", 0); r.Header.Status != pdu.ESME_ROK {
+				t.Fatalf("MT after the erasure: %v", r.Header.Status)
+			}
+			testenv.Eventually(t, 5*time.Second, func() bool {
+				return len(c.submits(textHas("is trying to reach you"))) == 2
+			}, "the new consent request")
+			c.mo("acme", "YES")
+			c.waitSubmit("the held MT, released by the YES", textHas("held after the erasure"))
+			if n := len(c.submits(textHas("authorization code is"))); n != 0 {
+				t.Fatal("the YES after the erasure got the erased subject's PIN")
+			}
+		})
 	}
 }
