@@ -8,6 +8,7 @@ import (
 
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
+	"github.com/optguard/optguard/testenv"
 )
 
 // Seed 000's SMS Opt-In Report of a live optguard, organization scope: the
@@ -18,11 +19,7 @@ import (
 // says the same line for every event of the conversation.
 func TestAPIOptInReportNamesTheSender(t *testing.T) {
 	a := startAPI(t)
-	e := a.esme("acme", pdu.BindTransceiver)
-	if st := submit(t, a.ctx, e, "Your statement is ready", 0).Header.Status; st != pdu.ESME_ROK {
-		t.Fatalf("held MT answered %v", st)
-	}
-	a.waitSubmit("the consent request", textHas("Aaron Almaraz is trying to reach you"))
+	a.holdFirstMT("Your statement is ready")
 	if st := a.mo("acme", "YES"); st != pdu.ESME_ROK {
 		t.Fatalf("YES answered %v", st)
 	}
@@ -72,4 +69,17 @@ func TestAPIOptInReportNamesTheSender(t *testing.T) {
 			t.Errorf("audit row %v event %v: sender %v, want %s", ev["seq"], ev["event"], ev["sender"], employee)
 		}
 	}
+}
+
+// holdFirstMT binds the employee's ESME and sends its first MT to the
+// guest, which consent mode holds while the guest is asked (from the
+// employee's line, Aaron Almaraz); it returns the ESME.
+func (a *apiEnv) holdFirstMT(text string) *testenv.ESME {
+	a.t.Helper()
+	e := a.esme("acme", pdu.BindTransceiver)
+	if st := submit(a.t, a.ctx, e, text, 0).Header.Status; st != pdu.ESME_ROK {
+		a.t.Fatalf("held MT answered %v", st)
+	}
+	a.waitSubmit("the consent request of the held MT", textHas("Aaron Almaraz is trying to reach you"))
+	return e
 }
