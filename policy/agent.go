@@ -287,6 +287,7 @@ func (e *Engine) OptOut(ctx context.Context, r AgentRequest) (Outcome, error) {
 		if a.main.spec.RevokeAll && t.scope.Sender != "" {
 			acct := ch
 			acct.Scope.Sender, acct.Note = "", joinNote(ch.Note, "revoke all")
+			acct.Via = t.viaFor(acct.Scope)
 			if _, err := e.st.Apply(ctx, acct); err != nil {
 				return Outcome{Scope: t.scope}, fmt.Errorf("recording the account-wide opt-out: %w", err)
 			}
@@ -408,9 +409,10 @@ func (e *Engine) operate(ctx context.Context, r *AgentRequest, fn func(t *task) 
 	return out, oerr
 }
 
-// operatorChange is an event of t's scope by its actor.
+// operatorChange is an event of t's scope by its actor, in the
+// conversation with the sender the action named (if any).
 func (e *Engine) operatorChange(t *task, typ store.EventType, note string) store.Change {
-	return store.Change{Scope: t.scope, Type: typ, Mode: t.org.acct.storeMode(), OccurredAt: t.at,
+	return store.Change{Scope: t.scope, Via: t.viaFor(t.scope), Type: typ, Mode: t.org.acct.storeMode(), OccurredAt: t.at,
 		Method: t.method, Actor: t.actor, Note: note}
 }
 

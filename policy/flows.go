@@ -252,7 +252,7 @@ func (e *Engine) optOut(t *task) {
 		acctScope := t.scope
 		acctScope.Sender = ""
 		if _, err := e.st.Apply(e.ctx(), store.Change{
-			Scope: acctScope, Type: store.EventOptedOut, Mode: a.storeMode(), OccurredAt: t.at,
+			Scope: acctScope, Via: t.viaFor(acctScope), Type: store.EventOptedOut, Mode: a.storeMode(), OccurredAt: t.at,
 			Method: store.MethodSMSKeyword, Actor: "handset", MO: t.mo, Holds: store.DropHeld, Note: note + "; revoke all",
 		}); err != nil {
 			e.log.Error().Err(err).Stringer("scope", acctScope).Msg("recording the account-wide opt-out")
@@ -330,7 +330,7 @@ func (e *Engine) confirmOptIn(t *task, applied store.Applied) {
 func (e *Engine) keywordChange(t *task, typ store.EventType, holds store.HoldAction) (store.Applied, bool) {
 	a := t.org.acct
 	ch := store.Change{
-		Scope: t.scope, Type: typ, Mode: a.storeMode(), OccurredAt: t.at,
+		Scope: t.scope, Via: t.viaFor(t.scope), Type: typ, Mode: a.storeMode(), OccurredAt: t.at,
 		Method: store.MethodSMSKeyword, Actor: "handset", MO: t.mo, Holds: holds, Note: keywordNote(t.class),
 	}
 	ch.Guard = Guard(&ch)

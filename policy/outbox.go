@@ -159,7 +159,8 @@ func (e *Engine) flushOnce() {
 func (e *Engine) sendQueued(h store.HeldMessage) {
 	if !h.ExpiresAt.IsZero() && e.now().After(h.ExpiresAt) {
 		e.m.auto("queued", autoLate)
-		e.recordScope(h.Scope, store.Change{Type: store.EventMessageNotSent, MessageID: h.ID,
+		_, sender, _ := addrsOf(h.PDU, pdu.ID(h.PDU) != pdu.SubmitSM) // a submit_sm to the handset, else a notice to the sender
+		e.recordScope(h.Scope, sender, store.Change{Type: store.EventMessageNotSent, MessageID: h.ID,
 			Note: "auto-message given up: no bind of the account could carry it before its deadline"})
 		e.ack(h.ID)
 		return
@@ -194,10 +195,11 @@ func baseID(id string) string {
 	return id
 }
 
-// recordScope appends a system event for a scope outside a task.
-func (e *Engine) recordScope(s store.Scope, ch store.Change) {
+// recordScope appends a system event for a scope outside a task, in the
+// conversation with sender (as addressed in a PDU; zero when unknown).
+func (e *Engine) recordScope(s store.Scope, sender pdu.Addr, ch store.Change) {
 	a := e.accountOf(s.Org)
-	e.record(&task{scope: s, org: a.main}, ch)
+	e.record(&task{scope: s, org: a.main, sender: sender}, ch)
 }
 
 // expire moves held messages past their expiry to the outbox and answers

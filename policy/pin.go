@@ -199,7 +199,7 @@ func (e *Engine) pinOnYes(t *task) bool {
 	note := "double opt-in: the handset replied " + t.text + "; PIN good until " + rec.expires.UTC().Format(time.RFC3339)
 	msg, note, ok := e.transmit(t, TplPIN, vars, rec.expires, note)
 	ch := store.Change{
-		Scope: t.scope, Type: store.EventPINSent, Mode: t.org.acct.storeMode(), OccurredAt: t.at,
+		Scope: t.scope, Via: t.viaFor(t.scope), Type: store.EventPINSent, Mode: t.org.acct.storeMode(), OccurredAt: t.at,
 		Method: store.MethodSMSKeyword, Actor: "handset", MO: t.mo, Note: note,
 	}
 	if ok {

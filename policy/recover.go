@@ -51,17 +51,13 @@ func (e *Engine) recoverRequests(ctx context.Context) {
 // taskOfHeld rebuilds what the lane needs to ask for consent from a held
 // message: its organization, sender and handset as addressed in the PDU.
 func (e *Engine) taskOfHeld(h store.HeldMessage) *task {
-	var m pdu.Message
-	if pdu.Scan(h.PDU, &m) != nil {
+	mo := isHeldMOID(h.ID)
+	handset, from, ok := addrsOf(h.PDU, mo)
+	if !ok {
 		return nil
 	}
-	t := &task{kind: taskRecoverRequest, bind: Bind{SystemID: h.SystemID}, at: h.HeldAt, scope: h.Scope}
-	if isHeldMOID(h.ID) {
-		t.handset, t.sender = addrOf(m.Source), addrOf(m.Dest)
-	} else {
-		t.mt = true
-		t.handset, t.sender = addrOf(m.Dest), addrOf(m.Source)
-	}
+	t := &task{kind: taskRecoverRequest, mt: !mo, bind: Bind{SystemID: h.SystemID}, at: h.HeldAt, scope: h.Scope,
+		handset: handset, sender: from}
 	c := e.tab.Load().claimFor(h.SystemID)
 	var sbuf digits
 	sender, ok := c.acct.plan.e164(&sbuf, t.sender.TON, []byte(t.sender.Addr))
@@ -73,6 +69,21 @@ func (e *Engine) taskOfHeld(h store.HeldMessage) *task {
 		t.org = e.accountOf(h.Scope.Org).main // the bind moved to another account since
 	}
 	return t
+}
+
+// addrsOf reads the handset's and the sender's addresses from a PDU
+// optguard kept (a held MT or MO, a queued auto-message): fromHandset
+// says it goes from the handset to the sender (an MO, a notice to the
+// sender), else the other way.
+func addrsOf(raw []byte, fromHandset bool) (handset, sender pdu.Addr, ok bool) {
+	var m pdu.Message
+	if pdu.Scan(raw, &m) != nil {
+		return handset, sender, false
+	}
+	if fromHandset {
+		return addrOf(m.Source), addrOf(m.Dest), true
+	}
+	return addrOf(m.Dest), addrOf(m.Source), true
 }
 
 // recoverRequest sends the consent request a crash interrupted, unless the

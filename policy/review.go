@@ -30,11 +30,12 @@ func (e *Engine) DecideReview(ctx context.Context, s store.Scope, optOut bool, w
 		return store.Applied{}, err
 	}
 	k := scopeKey(s)
-	if !e.rev.has(k) && !e.reviewOpen(ctx, s) {
+	open, via := e.reviewOpen(ctx, s)
+	if !e.rev.has(k) && !open {
 		return store.Applied{}, ErrNotUnderReview
 	}
 	a := e.accountOf(s.Org)
-	ch := store.Change{Scope: s, Type: store.EventReviewDismissed, Mode: a.storeMode(), OccurredAt: e.now(),
+	ch := store.Change{Scope: s, Via: via, Type: store.EventReviewDismissed, Mode: a.storeMode(), OccurredAt: e.now(),
 		Method: store.MethodAgent, Actor: who, Note: note, Holds: store.ReleaseHeld}
 	if optOut {
 		ch.Type, ch.Holds = store.EventOptedOut, store.DropHeld
@@ -53,16 +54,19 @@ func (e *Engine) DecideReview(ctx context.Context, s store.Scope, optOut bool, w
 }
 
 // reviewOpen reads the ledger: is the scope's latest review-related event
-// a possible opt-out?
-func (e *Engine) reviewOpen(ctx context.Context, s store.Scope) bool {
-	open := false
+// a possible opt-out? via is that event's (the conversation the MO came
+// in, which the decision is recorded in).
+func (e *Engine) reviewOpen(ctx context.Context, s store.Scope) (open bool, via string) {
 	err := e.st.Events(ctx, store.EventFilter{Number: s.Number, Org: s.Org, Types: reviewEvents}, func(ev store.Event) error {
 		if ev.Scope == s {
-			open = ev.Type == store.EventPossibleOptOut
+			open, via = ev.Type == store.EventPossibleOptOut, ev.Via
 		}
 		return nil
 	})
-	return err == nil && open
+	if err != nil || !open {
+		return false, ""
+	}
+	return true, via
 }
 
 var reviewEvents = []store.EventType{store.EventPossibleOptOut, store.EventReviewDismissed, store.EventOptedIn, store.EventOptedOut}

@@ -199,9 +199,12 @@ func withFirst(first string, list []string) []string {
 	return out
 }
 
-// record appends a proof event for the task's scope.
+// record appends a proof event for the task's scope, in its conversation.
 func (e *Engine) record(t *task, ch store.Change) {
 	ch.Scope = t.scope
+	if ch.Via == "" {
+		ch.Via = t.viaFor(ch.Scope)
+	}
 	if ch.Mode == store.ModeUnspecified {
 		ch.Mode = t.org.acct.storeMode()
 	}

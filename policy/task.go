@@ -73,6 +73,22 @@ type task struct {
 	ovKey ovKey
 }
 
+// viaFor is the Change.Via of an event of scope s in t's conversation:
+// the sender's address as a scope would keep it (its E.164 digits, or the
+// alphanumeric address), so that the ledger says which line the
+// conversation was with; "" when s has a sender (it says so itself) or no
+// sender is known.
+func (t *task) viaFor(s store.Scope) string {
+	if s.Sender != "" || t.sender.Addr == "" || t.org == nil {
+		return ""
+	}
+	var buf digits
+	if d, ok := t.org.acct.plan.e164(&buf, t.sender.TON, []byte(t.sender.Addr)); ok {
+		return string(d)
+	}
+	return t.sender.Addr
+}
+
 func (t *task) finish(d Decision) error {
 	t.finished = true
 	if t.resp == nil {

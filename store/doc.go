@@ -86,12 +86,17 @@
 // meta/format is checked by OpenBadger: an empty database gets the current
 // version; the previous version is migrated at open (migrate.go: format 1
 // had the numbers in the clear), with a log line; any other is refused with
-// ErrFormat. Any change to a key layout or value encoding bumps it.
+// ErrFormat. Any change to a key layout or value encoding that this build
+// could not read in the old form bumps it; a new version of a value that
+// is written beside the old and read with it (event body v3, for events
+// with a Via) does not, though a build before it cannot read that value.
 //
 // # The ledger
 //
 // Each event (Event) keeps the scope (organization, sender, E.164 handset),
-// type, previous and new state, mode, occurred-at (from the caller) and
+// the sender address of its conversation where the scope has none (Via:
+// the organization's, so in the clear, and left by an erasure), type,
+// previous and new state, mode, occurred-at (from the caller) and
 // recorded-at (from Options.Clock), method, actor, the MO as received with
 // its data_coding, the template and version of any text sent, optguard's
 // message id and a note. It is stored in a versioned, length-prefixed

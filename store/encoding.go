@@ -23,6 +23,7 @@ import (
 const (
 	eventEncV1   = 1 // format 1: number, MO and note in the clear
 	eventEncV2   = 2 // the subject, and the rest sealed
+	eventEncV3   = 3 // v2 + Via; written only for events with a Via
 	consentEncV1 = 1
 	consentEncV2 = 2 // a suppression entry (encodeSuppression)
 	heldEncV1    = 1
@@ -174,13 +175,25 @@ func (d *dec) done(what string) error {
 // sealed note, where note is the note of an event without a subject (a
 // chain link, a retention sweep: the store's own words) and empty for any
 // other, whose note is sealed.
+//
+// Body v3: v2 with via after sender, for an event with a Via (and only
+// for one: an event without is v2, as it always was, so that each event
+// has one encoding and the events of ledgers written before v3 keep
+// theirs and their hashes).
 func encodeEvent(ev *Event, sealed []byte) []byte {
-	e := enc{b: make([]byte, 0, 160+len(sealed)+len(ev.Actor))}
-	e.byte(eventEncV2)
+	e := enc{b: make([]byte, 0, 160+len(sealed)+len(ev.Actor)+len(ev.Via))}
+	if ev.Via == "" {
+		e.byte(eventEncV2)
+	} else {
+		e.byte(eventEncV3)
+	}
 	e.uvarint(ev.Seq)
 	e.b = append(e.b, ev.PrevHash[:]...)
 	e.str(ev.Scope.Org)
 	e.str(ev.Scope.Sender)
+	if ev.Via != "" {
+		e.str(ev.Via)
+	}
 	e.b = append(e.b, ev.Subject[:]...)
 	e.byte(byte(ev.Type))
 	e.byte(byte(ev.PrevState))
@@ -214,13 +227,20 @@ func decodeEvent(v []byte) (Event, []byte, error) {
 	}
 	body, sum := v[:len(v)-sha256.Size], v[len(v)-sha256.Size:]
 	d := dec{b: body}
-	if ver := d.byte(); ver != eventEncV2 {
+	ver := d.byte()
+	if ver != eventEncV2 && ver != eventEncV3 {
 		return ev, nil, fmt.Errorf("decoding event: unknown encoding version %d", ver)
 	}
 	ev.Seq = d.uvarint()
 	copy(ev.PrevHash[:], d.fixed(32))
 	ev.Scope.Org = d.str()
 	ev.Scope.Sender = d.str()
+	if ver == eventEncV3 {
+		// Only events with a Via are written in v3: one encoding per value.
+		if ev.Via = d.str(); ev.Via == "" {
+			d.fail()
+		}
+	}
 	copy(ev.Subject[:], d.fixed(len(ev.Subject)))
 	ev.Type = EventType(d.byte())
 	ev.PrevState = State(d.byte())

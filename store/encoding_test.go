@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"testing"
 	"time"
 
@@ -28,6 +30,9 @@ func FuzzDecoders(f *testing.F) {
 	ev := sampleEvent()
 	ev.Subject = testSubjectID
 	f.Add(encodeEvent(&ev, sealEvent(testSubjectKey, &ev)))
+	via := sampleEvent()
+	via.Scope.Sender, via.Via, via.Subject = "", "15550001000", testSubjectID
+	f.Add(encodeEvent(&via, sealEvent(testSubjectKey, &via)))
 	link := Event{Seq: 3, Type: EventChainLinked, Actor: "system", Method: MethodSystem, Note: "continues", OccurredAt: time.Unix(5, 0)}
 	f.Add(encodeEvent(&link, nil))
 	c := Consent{State: StateOptedIn, Mode: ModeDisclaimer, UpdatedAt: time.Unix(5, 0), LastSeq: 9, OptedInAt: time.Unix(5, 0), OptedInMethod: MethodAPI}
@@ -42,6 +47,9 @@ func FuzzDecoders(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if ev, sealed, err := decodeEvent(b); err == nil {
+			if (b[0] == eventEncV3) != (ev.Via != "") {
+				t.Fatalf("event of version %d decodes with via %q", b[0], ev.Via)
+			}
 			if again := encodeEvent(&ev, sealed); !bytes.Equal(again, b) {
 				t.Fatalf("event re-encodes differently:\n%x\n%x", b, again)
 			}
@@ -123,5 +131,91 @@ func TestEventEncodingIsStable(t *testing.T) {
 	moved.Seq++
 	if err := openEvent(testSubjectKey, &moved, gotSealed); err == nil {
 		t.Fatal("an event's sealed part opened as another event's")
+	}
+}
+
+// Events without a Via are written exactly as before event body v3: these
+// are the bytes the build before it wrote for the same events, so the
+// events of existing ledgers keep their encoding and their hashes.
+func TestEventEncodingV2IsUnchanged(t *testing.T) {
+	ev := sampleEvent()
+	ev.Subject = SubjectID{9, 8, 7}
+	link := Event{Seq: 3, Type: EventChainLinked, Actor: "system", Method: MethodSystem, Note: "continues",
+		OccurredAt: time.Unix(5, 0).UTC(), PrevHash: [32]byte{4}}
+	for _, c := range []struct {
+		ev     Event
+		sealed []byte
+		want   string
+	}{
+		{ev, []byte("sealed"), "022a01020300000000000000000000000000000000000000000000000000000000000461636d650c2b3135353530303030303031090807000000000000000000000000000302030101018a80d0e2c6bfce972f0180a8a69ccebfce972f0768616e647365740e6f70746f75745f636f6e6669726d02046f672d31067365616c656400b3a5d762563c20de77bdb7039eb3dea34a78d3b28c28cee42dc8cc53a5755a4e"},
+		{link, nil, "020304000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000f000000060180c8afa025000673797374656d0000000009636f6e74696e75657355028155769bf25130949e1506cade2fe66ee48dc138d83db79f5897aaeb0695"},
+	} {
+		got := encodeEvent(&c.ev, c.sealed)
+		if hex.EncodeToString(got) != c.want {
+			t.Fatalf("%s encodes as\n%x\nwant the v2 bytes\n%s", c.ev.Type, got, c.want)
+		}
+		back, sealed, err := decodeEvent(got)
+		if err != nil || back.Via != "" || back.Seq != c.ev.Seq || back.Type != c.ev.Type || !bytes.Equal(sealed, c.sealed) || back.Hash != c.ev.Hash {
+			t.Fatalf("decoding the v2 bytes: %+v %v", back, err)
+		}
+	}
+}
+
+// An event with a Via is written in v3, which carries it inside the hashed
+// body: it reads back, a changed byte of it is caught, and the same event
+// without it is another encoding with another hash. A v3 body with an
+// empty via is refused (the event would be v2).
+func TestEventEncodingV3(t *testing.T) {
+	ev := sampleEvent()
+	ev.Scope.Sender, ev.Subject = "", testSubjectID
+	plain := ev
+	ev.Via = "15550001000"
+	sealed := sealEvent(testSubjectKey, &ev)
+	b := encodeEvent(&ev, sealed)
+	if b[0] != eventEncV3 {
+		t.Fatalf("an event with a via is version %d", b[0])
+	}
+	got, gotSealed, err := decodeEvent(b)
+	if err != nil || got.Via != "15550001000" || got.Scope.Sender != "" || got.Hash != ev.Hash || got.Type != ev.Type || got.Actor != ev.Actor {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	if err := openEvent(testSubjectKey, &got, gotSealed); err != nil || got.Scope.Number != ev.Scope.Number || got.MO.Text != "STOP" {
+		t.Fatalf("opening: %+v %v", got, err)
+	}
+	if !bytes.Equal(encodeEvent(&got, gotSealed), b) {
+		t.Fatal("a decoded v3 event re-encodes differently")
+	}
+	if encodeEvent(&plain, sealed); plain.Hash == ev.Hash {
+		t.Fatal("the hash does not cover the via")
+	}
+	at := bytes.Index(b, []byte("15550001000"))
+	for i := at - 1; i < at+len("15550001000"); i++ {
+		c := bytes.Clone(b)
+		c[i] ^= 0x01
+		if _, _, err := decodeEvent(c); err == nil {
+			t.Fatalf("byte %d of the via changed and the event still decodes cleanly", i)
+		}
+	}
+	// v2's body made version 3 with a via put in, hashed as it stands: an
+	// empty via is refused; a control, "X", decodes.
+	v2 := encodeEvent(&plain, sealed)
+	body := v2[:len(v2)-sha256.Size]
+	at = 1 + uvarintLen(plain.Seq) + 32 + 1 + len(plain.Scope.Org) + 1 // version seq prevhash org sender("")
+	forge := func(via string) error {
+		f := append([]byte{eventEncV3}, body[1:at]...)
+		f = append(append(f, byte(len(via))), via...)
+		f = append(f, body[at:]...)
+		sum := sha256.Sum256(f)
+		got, _, err := decodeEvent(append(f, sum[:]...))
+		if err == nil && got.Via != via {
+			t.Fatalf("forged via %q reads %q", via, got.Via)
+		}
+		return err
+	}
+	if err := forge(""); err == nil {
+		t.Fatal("a v3 event with an empty via decodes")
+	}
+	if err := forge("X"); err != nil {
+		t.Fatalf("the control v3 event: %v", err)
 	}
 }

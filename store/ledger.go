@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -326,6 +327,7 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 	}
 	ev := Event{
 		Scope:           ch.Scope,
+		Via:             ch.Via,
 		Subject:         subj.id,
 		Type:            ch.Type,
 		PrevState:       cur.State,
@@ -467,6 +469,26 @@ func decodeConsentOf(s Scope, v []byte) (Consent, bool, error) {
 	return c, err == nil, err
 }
 
+// validateVia checks a change's Via like a sender, and that it says what
+// the scope does not: none when the scope has a sender, and never the
+// handset's own number, which would be in the clear (Via is not sealed)
+// and outlive an erasure.
+func validateVia(ch *Change) error {
+	if ch.Via == "" {
+		return nil
+	}
+	if err := checkName("via", ch.Via, maxSenderLen, false); err != nil {
+		return err
+	}
+	if ch.Scope.Sender != "" {
+		return invalidf("via is set and so is the scope's sender: a sender scope says the sender itself")
+	}
+	if ch.Via == strings.TrimPrefix(ch.Scope.Number, "+") || ch.Via == ch.Scope.Number {
+		return invalidf("via is the handset's own number; it is the sender's address")
+	}
+	return nil
+}
+
 // Event returns the event with sequence number seq. An event whose stored
 // hash does not match its contents is returned with a *ChainError.
 func (b *Badger) Event(ctx context.Context, seq uint64) (Event, error) {
@@ -539,6 +561,9 @@ const (
 
 func validateChange(ch *Change) error {
 	if err := ch.Scope.Validate(); err != nil {
+		return err
+	}
+	if err := validateVia(ch); err != nil {
 		return err
 	}
 	if !ch.Type.IsChange() {

@@ -133,6 +133,12 @@ func TestApplyValidates(t *testing.T) {
 		{"no actor", func(ch *Change) { ch.Actor = "" }, ErrInvalid},
 		{"bad mode", func(ch *Change) { ch.Mode = 9 }, ErrInvalid},
 		{"bad hold action", func(ch *Change) { ch.Holds = 7 }, ErrInvalid},
+		{"control char in via", func(ch *Change) { ch.Via = "1555\n0001000" }, ErrInvalid},
+		{"via too long", func(ch *Change) { ch.Via = strings.Repeat("5", maxSenderLen+1) }, ErrInvalid},
+		{"via not UTF-8", func(ch *Change) { ch.Via = "\xff" }, ErrInvalid},
+		{"via and a sender scope", func(ch *Change) { ch.Scope.Sender, ch.Via = "15550001000", "15550001000" }, ErrInvalid},
+		{"via is the handset", func(ch *Change) { ch.Via = "15551230001" }, ErrInvalid},
+		{"via is the handset with plus", func(ch *Change) { ch.Via = "+15551230001" }, ErrInvalid},
 	}
 	for _, tc := range cases {
 		ch := good
@@ -145,6 +151,10 @@ func TestApplyValidates(t *testing.T) {
 		t.Fatalf("invalid changes appended %d events", seq)
 	}
 	mustApply(t, s, good)
+	good.Via = "15550001000"
+	if a := mustApply(t, s, good); a.Event.Via != "15550001000" {
+		t.Fatalf("a valid via reads %q", a.Event.Via)
+	}
 }
 
 func TestApplyGuardRefusesAtomically(t *testing.T) {

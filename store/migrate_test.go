@@ -30,8 +30,15 @@ import (
 // value. HEAD.txt holds its chain head: "seq hash".
 func extractFormat1(t testing.TB) (dir string, oldSeq uint64, oldHash string) {
 	t.Helper()
+	return extractDir(t, "testdata/format1.tar.gz")
+}
+
+// extractDir extracts a data directory kept as a tar.gz with its chain
+// head in HEAD.txt ("seq hash"), and returns the head.
+func extractDir(t testing.TB, name string) (dir string, oldSeq uint64, oldHash string) {
+	t.Helper()
 	dir = t.TempDir()
-	f, err := os.Open("testdata/format1.tar.gz")
+	f, err := os.Open(name)
 	if err != nil {
 		t.Fatal(err)
 	}

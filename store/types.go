@@ -312,7 +312,16 @@ type MO struct {
 // recorded-at, hashes), so none of those can be set here.
 type Change struct {
 	Scope Scope
-	Type  EventType
+	// Via is the sender address of the conversation the event is part of
+	// (E.164 digits without '+', or an alphanumeric address), where the
+	// scope holds none: the MT that started a consent request, the number
+	// a handset's YES or STOP was sent to, the line an agent texted from.
+	// It must be empty when Scope.Sender is set (the scope says it then)
+	// and for events of no conversation (an import). It is the
+	// organization's address, never the handset's, and is stored in the
+	// clear.
+	Via  string
+	Type EventType
 	// State is the new state for EventStateImported and must be zero for
 	// every other type (their target state is fixed by the type).
 	State State
@@ -349,12 +358,14 @@ type Change struct {
 // Event is one stored ledger entry. Events are never updated or deleted.
 //
 // The number (Scope.Number), the MO and the note are stored sealed under
-// the subject's key; Subject is stored as it is. An event of an erased
-// subject, or one read without the key file, has Erased set and those
-// fields empty: it still verifies, but says nothing about whom.
+// the subject's key; Subject and Via (the organization's address, see
+// Change.Via) are stored as they are. An event of an erased subject, or
+// one read without the key file, has Erased set and the sealed fields
+// empty: it still verifies, but says nothing about whom.
 type Event struct {
 	Seq             uint64
 	Scope           Scope
+	Via             string
 	Subject         SubjectID
 	Erased          bool
 	Type            EventType

@@ -17,12 +17,15 @@ type MOView struct {
 	RawHex     string `json:"raw_hex"`
 }
 
-// EventView is one ledger event.
+// EventView is one ledger event. Sender is the scope's (an account that
+// keeps consent per sender), Via the sender of the event's conversation
+// where the scope has none.
 type EventView struct {
 	Seq             uint64    `json:"seq"`
 	Type            string    `json:"type"`
 	Organization    string    `json:"organization"`
 	Sender          string    `json:"sender,omitempty"`
+	Via             string    `json:"via,omitempty"`
 	Number          string    `json:"number,omitempty"`
 	Erased          bool      `json:"erased,omitempty"`
 	PrevState       string    `json:"prev_state"`
@@ -43,9 +46,9 @@ type EventView struct {
 // ViewEvent is ev's EventView, without the number (the subject export
 // names it once); callers that list several numbers set Number.
 func ViewEvent(ev Event) EventView {
-	e := EventView{Seq: ev.Seq, Type: ev.Type.String(), Organization: ev.Scope.Org, Sender: ev.Scope.Sender, Erased: ev.Erased,
-		PrevState: ev.PrevState.String(), NewState: ev.NewState.String(), Mode: ev.Mode.String(), Method: ev.Method.String(),
-		Actor: ev.Actor, OccurredAt: ev.OccurredAt, RecordedAt: ev.RecordedAt, Template: ev.Template,
+	e := EventView{Seq: ev.Seq, Type: ev.Type.String(), Organization: ev.Scope.Org, Sender: ev.Scope.Sender, Via: ev.Via,
+		Erased: ev.Erased, PrevState: ev.PrevState.String(), NewState: ev.NewState.String(), Mode: ev.Mode.String(),
+		Method: ev.Method.String(), Actor: ev.Actor, OccurredAt: ev.OccurredAt, RecordedAt: ev.RecordedAt, Template: ev.Template,
 		TemplateVersion: ev.TemplateVersion, MessageID: ev.MessageID, Note: ev.Note, Hash: hex.EncodeToString(ev.Hash[:])}
 	if ev.MO != nil {
 		e.MO = &MOView{Text: ev.MO.Text, DataCoding: ev.MO.DataCoding, RawHex: hex.EncodeToString(ev.MO.Raw)}

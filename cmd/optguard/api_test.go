@@ -138,11 +138,7 @@ func (a *apiEnv) auditEvents(number string) []string {
 // delivered byte for byte.
 func TestAPIDoubleOptInWithPIN(t *testing.T) {
 	a := startAPI(t)
-	e := a.esme("acme", pdu.BindTransceiver)
-	if st := submit(t, a.ctx, e, "Your payment plan", 0).Header.Status; st != pdu.ESME_ROK {
-		t.Fatalf("held MT answered %v", st)
-	}
-	a.waitSubmit("the consent request of the held MT", textHas("is trying to reach you"))
+	a.holdFirstMT("Your payment plan")
 
 	path := "/api/v1/numbers/" + "(555)%20123-0001"
 	out := a.ok("agent.alice", "POST", path+"/opt-in-requests", map[string]any{"sender": employee, "reason": "payment_plan", "double": true})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/optguard/optguard/smpp/pdu"
+	"github.com/optguard/optguard/store"
 	"github.com/optguard/optguard/testenv"
 )
 
@@ -60,6 +61,12 @@ func TestRevokeAll(t *testing.T) {
 				t.Fatalf("STOP: %v %v", st, err)
 			}
 			c.waitSubmit("the opt-out confirmation", textHas("opted out"))
+			// A sender scope names its line itself; the account-wide
+			// opt-out of revoke-all names it as its conversation's.
+			c.checkVia(store.SenderScope("agency", "15550001111", "+"+guest), "")
+			if revokeAll {
+				c.checkVia(store.OrgScope("agency", "+"+guest), "15550001111")
+			}
 			for _, line := range []string{"15550001111", "15550002222"} {
 				sm := mtOf("from "+line, 0)
 				sm.Source.Addr = line

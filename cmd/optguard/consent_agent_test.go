@@ -102,6 +102,7 @@ func TestAgentDoubleOptInWithPIN(t *testing.T) {
 	s := store.OrgScope("acme", "+"+guest)
 	c.checkLedger(s, store.EventConsentRequested, store.EventNoticeSent, store.EventConsentRequested, store.EventPINSent,
 		store.EventPINRejected, store.EventOptedIn, store.EventConfirmationSent)
+	c.checkVia(s, employee) // the held MT's request, the agent's, the YES, the PIN, the opt-in: one conversation
 	var evs []store.Event
 	_ = c.p.store.Events(c.ctx, store.EventFilter{Number: s.Number}, func(ev store.Event) error { evs = append(evs, ev); return nil })
 	pinSent, optedIn := evs[3], evs[5]
@@ -184,6 +185,7 @@ func TestAgentOptOutSendsTheFinalText(t *testing.T) {
 		t.Fatalf("request after an agent opt-out: %v; want ErrRequestOptedOut", err)
 	}
 	c.checkLedger(store.OrgScope("acme", "+"+guest), store.EventOptedIn, store.EventConfirmationSent, store.EventOptedOut, store.EventConfirmationSent, store.EventOptedOut)
+	c.checkVia(store.OrgScope("acme", "+"+guest), employee) // the agent's line
 }
 
 func TestAgentCannotLiftAHandsetSTOP(t *testing.T) {

@@ -152,6 +152,7 @@ func TestHandsetFirstConsentSTOP(t *testing.T) {
 		}
 	}
 	c.checkLedger(store.OrgScope("acme", "+"+guest), store.EventConsentRequested, store.EventNoticeSent, store.EventOptedOut, store.EventConfirmationSent, store.EventNoticeSent)
+	c.checkVia(store.OrgScope("acme", "+"+guest), employee)
 }
 
 const disclaimerOrg = `
@@ -183,6 +184,7 @@ func TestDisclaimerOnceBeforeFirstMT(t *testing.T) {
 		t.Fatalf("the SMSC got %q; want the disclaimer, then the two MTs", order)
 	}
 	c.checkLedger(store.OrgScope("shop", "+"+guest), store.EventDisclaimerSent)
+	c.checkVia(store.OrgScope("shop", "+"+guest), employee)
 }
 
 // Off mode: everything is relayed, but STOP is still honoured; HELP gets

@@ -46,4 +46,7 @@ func TestConsentRequestAfterInterruptedHold(t *testing.T) {
 	if n := len(c.submits(textHas("is trying to reach you"))); n != 1 {
 		t.Fatalf("%d consent requests; want one", n)
 	}
+	s := store.OrgScope("acme", "+"+guest)
+	c.checkLedger(s, store.EventConsentRequested, store.EventNoticeSent, store.EventOptedIn, store.EventConfirmationSent, store.EventNoticeSent)
+	c.checkVia(s, employee) // the held MT's sender, read from the PDU kept
 }

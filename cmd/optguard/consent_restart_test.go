@@ -719,6 +719,7 @@ func TestQueuedOptOutConfirmationGivenUpAfterDeadline(t *testing.T) {
 		t.Fatalf("the SMSC got %d submit_sm; the confirmation was past its deadline", n)
 	}
 	c.checkLedger(store.OrgScope("acme", "+"+guest), store.EventOptedOut, store.EventConfirmationSent, store.EventNoticeSent, store.EventMessageNotSent)
+	c.checkVia(store.OrgScope("acme", "+"+guest), employee) // message_not_sent: the line of the queued text
 }
 
 // TestExpiredReceiptWaitsForReceiver: the EXPIRED receipt of a held MT

@@ -71,4 +71,5 @@ func TestPossibleOptOutHoldUntilDecided(t *testing.T) {
 		t.Fatal("deciding a review that is no longer open succeeded")
 	}
 	c.checkLedger(scope, store.EventPossibleOptOut, store.EventReviewDismissed, store.EventPossibleOptOut, store.EventOptedOut)
+	c.checkVia(scope, employee) // a decision is recorded in the conversation of the reply it decides
 }

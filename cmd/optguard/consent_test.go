@@ -340,6 +340,7 @@ func TestSenderFirstConsentYES(t *testing.T) {
 	}
 	c.waitSubmit("the next MT", textHas("second message"))
 	c.checkLedger(store.OrgScope("acme", "+"+guest), store.EventConsentRequested, store.EventNoticeSent, store.EventOptedIn, store.EventConfirmationSent, store.EventNoticeSent)
+	c.checkVia(store.OrgScope("acme", "+"+guest), employee)
 }
 
 // checkLedger asserts the scope's events, in order, and that the chain
@@ -369,6 +370,26 @@ func (c *consentEnv) checkLedger(s store.Scope, want ...store.EventType) {
 	rep, err := c.p.store.Verify(c.ctx)
 	if err != nil || rep.Events == 0 {
 		c.t.Fatalf("verify: %+v %v", rep, err)
+	}
+}
+
+// checkVia asserts that every event of scope s names via as the sender
+// of its conversation (Event.Via; "" for a sender scope, whose own sender
+// says it).
+func (c *consentEnv) checkVia(s store.Scope, via string) {
+	c.t.Helper()
+	n := 0
+	err := c.p.store.Events(c.ctx, store.EventFilter{Number: s.Number}, func(ev store.Event) error {
+		if ev.Scope == s {
+			n++
+			if ev.Via != via {
+				c.t.Errorf("event %d (%s) of %s has via %q; want %q", ev.Seq, ev.Type, s, ev.Via, via)
+			}
+		}
+		return nil
+	})
+	if err != nil || n == 0 {
+		c.t.Fatalf("%d events of %s: %v", n, s, err)
 	}
 }
 

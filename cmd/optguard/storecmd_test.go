@@ -27,7 +27,9 @@ func cliCmd(run func(args []string, stdout, stderr io.Writer) int, args ...strin
 	return code, o.String(), e.String()
 }
 
-// seedStore writes a few consent changes and a held message into dir.
+// seedStore writes a few consent changes and a held message into dir;
+// the second change names its conversation's sender (an event of body v3
+// between two of v2).
 func seedStore(t *testing.T, dir string) {
 	t.Helper()
 	s, err := store.OpenBadger(store.Options{Dir: dir})
@@ -37,10 +39,14 @@ func seedStore(t *testing.T, dir string) {
 	defer s.Close()
 	ctx := context.Background()
 	for i, typ := range []store.EventType{store.EventConsentRequested, store.EventOptedIn, store.EventOptedOut} {
-		_, err := s.Apply(ctx, store.Change{
+		ch := store.Change{
 			Scope: store.OrgScope("acme", "+1555123000"+string(rune('1'+i))), Type: typ, Mode: store.ModeConsent,
 			OccurredAt: time.Now(), Method: store.MethodSMSKeyword, Actor: "handset",
-		})
+		}
+		if typ == store.EventOptedIn {
+			ch.Via = "15550009999"
+		}
+		_, err := s.Apply(ctx, ch)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -318,7 +318,9 @@ func TestListByConsentType(t *testing.T) {
 
 // The audit trail's CSV, golden: seed 002's field, old and new value,
 // changed by, when and channel, with the handset's own words (kept as
-// written, a formula defused) and the template and version texted.
+// written, a formula defused) and the template and version texted, and
+// the sender the agent's request was texted from (organization scope:
+// the event's via; the two events applied without one have none).
 func TestAuditTrailCSV(t *testing.T) {
 	e := newEnv(t)
 	const n = "+15551230031"

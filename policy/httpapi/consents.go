@@ -282,6 +282,8 @@ func (a *API) getMessages(w http.ResponseWriter, r *http.Request) {
 // auditRow is one ledger event as seed 002's audit table shows it: the
 // field that changed, from what to what, by whom, when and through which
 // channel, with the handset's own words and the text optguard sent.
+// Sender is the line the event was with: the scope's sender, else its
+// conversation's (store.Event.Via).
 type auditRow struct {
 	Seq             uint64     `json:"seq,omitempty"`  // absent on an erased scope's row
 	When            *time.Time `json:"when,omitempty"` // likewise
@@ -305,7 +307,7 @@ var auditColumns = []string{"seq", "when", "organization", "sender", "event", "f
 	"changed_by", "channel", "mo_text", "template", "template_version", "message_id", "note"}
 
 func newAuditRow(ev store.Event) auditRow {
-	row := auditRow{Seq: ev.Seq, When: &ev.OccurredAt, Organization: ev.Scope.Org, Sender: ev.Scope.Sender, Event: ev.Type.String(),
+	row := auditRow{Seq: ev.Seq, When: &ev.OccurredAt, Organization: ev.Scope.Org, Sender: senderOfEvent(&ev), Event: ev.Type.String(),
 		Field: "consent_state", OldValue: ev.PrevState.String(), NewValue: ev.NewState.String(), ChangedBy: ev.Actor,
 		Channel: ev.Method.String(), Template: ev.Template, TemplateVersion: ev.TemplateVersion, MessageID: ev.MessageID,
 		Note: ev.Note, Erased: ev.Erased}

@@ -18,7 +18,7 @@ import (
 
 // eventColumns are the CSV export's columns: store.EventView's fields, the
 // MO's flattened.
-var eventColumns = []string{"seq", "type", "organization", "sender", "number", "erased", "prev_state", "new_state", "mode", "method",
+var eventColumns = []string{"seq", "type", "organization", "sender", "via", "number", "erased", "prev_state", "new_state", "mode", "method",
 	"actor", "occurred_at", "recorded_at", "mo_text", "mo_data_coding", "mo_raw_hex", "template", "template_version", "message_id", "note", "hash"}
 
 func eventRow(v store.EventView) []string {
@@ -32,7 +32,7 @@ func eventRow(v store.EventView) []string {
 	if v.MO != nil {
 		moText, moCoding, moRaw = v.MO.Text, uintText(uint64(v.MO.DataCoding)), v.MO.RawHex
 	}
-	return []string{uintText(v.Seq), v.Type, v.Organization, v.Sender, v.Number, erased, v.PrevState, v.NewState, v.Mode, v.Method,
+	return []string{uintText(v.Seq), v.Type, v.Organization, v.Sender, v.Via, v.Number, erased, v.PrevState, v.NewState, v.Mode, v.Method,
 		v.Actor, v.OccurredAt.UTC().Format(time.RFC3339Nano), v.RecordedAt.UTC().Format(time.RFC3339Nano), moText, moCoding, moRaw,
 		v.Template, version, v.MessageID, v.Note, v.Hash}
 }

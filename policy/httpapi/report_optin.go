@@ -104,22 +104,26 @@ func (r optInRow) csv() []string {
 		r.Timestamp.UTC().Format(time.RFC3339Nano), r.Method, r.State}
 }
 
-// optInRowOf is ev's row, if it is one of q's. The organization and the
-// sender's name are the policy's (SenderOf): the sub-organization the
-// sender belongs to and the {sender_name} its texts carried. The ledger
-// keeps a sender only for accounts that keep consent per sender number; an
-// organization scope's consent is the whole organization's, and its rows
-// have none. An erased subject's event has no number left: its row says
-// erased, and has no state, which would need the number to look up.
+// optInRowOf is ev's row, if it is one of q's. The sender is the scope's
+// (an account that keeps consent per sender number), else the one of the
+// event's conversation (Via: the line the handset's YES was sent to, the
+// MT that was held for it, the line a disclaimer came from); an event
+// with neither (an import, or one written before the ledger kept Via)
+// has none. The organization and the sender's name are the policy's
+// (SenderOf): the sub-organization the sender belongs to and the
+// {sender_name} its texts carried. An erased subject's event has no
+// number left: its row says erased, and has no state, which would need
+// the number to look up.
 func (a *API) optInRowOf(q *optInQuery, ev *store.Event) (optInRow, bool) {
 	if !q.tab.lists(ev) || !q.from.IsZero() && ev.OccurredAt.Before(q.from) || !q.to.IsZero() && !ev.OccurredAt.Before(q.to) {
 		return optInRow{}, false
 	}
-	s, ok := a.pol.SenderOf(ev.Scope.Org, ev.Scope.Sender)
+	sender := senderOfEvent(ev)
+	s, ok := a.pol.SenderOf(ev.Scope.Org, sender)
 	if !ok {
 		s = policy.Sender{Org: ev.Scope.Org} // an account no longer configured
 	}
-	row := optInRow{Seq: ev.Seq, Organization: s.Org, OrganizationName: s.DisplayName, SenderName: s.Name, SenderNumber: ev.Scope.Sender,
+	row := optInRow{Seq: ev.Seq, Organization: s.Org, OrganizationName: s.DisplayName, SenderName: s.Name, SenderNumber: sender,
 		Number: ev.Scope.Number, Timestamp: ev.OccurredAt, Method: ev.Method.String(), Erased: ev.Erased || ev.Scope.Number == ""}
 	if row.Erased {
 		row.Number = ""
@@ -127,7 +131,7 @@ func (a *API) optInRowOf(q *optInQuery, ev *store.Event) (optInRow, bool) {
 	if q.number != "" && !strings.HasPrefix(row.Number, q.number) && !strings.HasPrefix("+"+row.SenderNumber, q.number) {
 		return optInRow{}, false
 	}
-	if q.keyword != "" && !containsFold(q.keyword, s.Org, ev.Scope.Org, s.DisplayName, s.Name, ev.Scope.Sender) {
+	if q.keyword != "" && !containsFold(q.keyword, s.Org, ev.Scope.Org, s.DisplayName, s.Name, sender) {
 		return optInRow{}, false
 	}
 	if !row.Erased {
@@ -135,6 +139,15 @@ func (a *API) optInRowOf(q *optInQuery, ev *store.Event) (optInRow, bool) {
 		row.State = cur.State.String()
 	}
 	return row, true
+}
+
+// senderOfEvent is the sender an event was with: its scope's, else its
+// conversation's (Via); "" when the ledger does not say.
+func senderOfEvent(ev *store.Event) string {
+	if ev.Scope.Sender != "" {
+		return ev.Scope.Sender
+	}
+	return ev.Via
 }
 
 // containsFold reports whether one of fields contains kw (lower case),

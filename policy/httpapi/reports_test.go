@@ -102,21 +102,23 @@ func (r optInReport) numbers() []string {
 // optInLedger writes seed 000's kinds of events over two days: opt-ins
 // in consent mode (by YES, by an agent, by an import), disclaimers in
 // disclaimer mode, and what neither tab lists; scopes with a sender are
-// those of an account that keeps consent per sender number. Then the
-// handset of the first opt-in opts out, and the subject of the second is
-// erased.
+// those of an account that keeps consent per sender number, organization
+// scopes name their conversation's sender in Via (a number, or an
+// alphanumeric sender), except an import and +15551230110's opt-in (as an
+// event written before the ledger kept Via). Then the handset of the
+// first opt-in opts out, and the subject of the second is erased.
 func optInLedger(e *env) {
 	consent, disclaimer := store.ModeConsent, store.ModeDisclaimer
 	yes := &store.MO{Raw: []byte("YES"), Text: "YES"}
 	for _, ch := range []store.Change{
-		{Scope: store.OrgScope("acme", "+15551230101"), Type: store.EventOptedIn, Mode: consent, Method: store.MethodSMSKeyword, MO: yes},
+		{Scope: store.OrgScope("acme", "+15551230101"), Via: "15550001000", Type: store.EventOptedIn, Mode: consent, Method: store.MethodSMSKeyword, MO: yes},
 		{Scope: store.SenderScope("acme", "15550001000", "+15551230102"), Type: store.EventOptedIn, Mode: consent, Method: store.MethodSMSKeyword, MO: yes},
 		{Scope: store.SenderScope("acme", "15557770000", "+15551230103"), Type: store.EventConsentRequested, Mode: consent, Method: store.MethodAgent, Actor: "agent"},
 		{Scope: store.SenderScope("acme", "15557770000", "+15551230103"), Type: store.EventOptedIn, Mode: consent, Method: store.MethodAgent, Actor: "agent"},
-		{Scope: store.OrgScope("globex", "+447700900104"), Type: store.EventOptedIn, Mode: consent, Method: store.MethodSMSKeyword, MO: yes},
+		{Scope: store.OrgScope("globex", "+447700900104"), Via: "447700900999", Type: store.EventOptedIn, Mode: consent, Method: store.MethodSMSKeyword, MO: yes},
 		{Scope: store.OrgScope("acme", "+15551230105"), Type: store.EventStateImported, State: store.StateOptedIn, Mode: consent, Method: store.MethodImport, Actor: "admin"},
 		{Scope: store.OrgScope("acme", "+15551230106"), Type: store.EventStateImported, State: store.StateOptedOut, Mode: consent, Method: store.MethodImport, Actor: "admin"},
-		{Scope: store.OrgScope("acme", "+15551230107"), Type: store.EventDisclaimerSent, Mode: disclaimer, Method: store.MethodSystem, Actor: "system"},
+		{Scope: store.OrgScope("acme", "+15551230107"), Via: "AcmeAlerts", Type: store.EventDisclaimerSent, Mode: disclaimer, Method: store.MethodSystem, Actor: "system"},
 		{Scope: store.SenderScope("globex", "447700900999", "+447700900108"), Type: store.EventDisclaimerSent, Mode: disclaimer, Method: store.MethodSystem, Actor: "system"},
 		{Scope: store.OrgScope("acme", "+15551230109"), Type: store.EventOptedIn, Mode: disclaimer, Method: store.MethodSMSKeyword, MO: yes},
 	} {
@@ -136,7 +138,8 @@ func optInLedger(e *env) {
 // The two tabs list what seed 000's report shows: With Consent the
 // opt-ins of consent-mode organizations, however they came, With
 // Disclaimer the disclaimers sent; each row with the sender's name as the
-// organization names that number, and the scope's state now. An erased
+// organization names that number (the scope's sender, or in organization
+// scope the conversation's), and the scope's state now. An erased
 // subject's row stays, without its number.
 func TestOptInReportTabs(t *testing.T) {
 	e := newEnv(t)
@@ -145,12 +148,12 @@ func TestOptInReportTabs(t *testing.T) {
 	var rep optInReport
 	e.ok("auditor", "GET", "/api/v1/reports/opt-in", nil).json(t, &rep)
 	want := []string{
-		"+15551230101|||sms_keyword|opted_out", // opted out since: the state is today's
+		"+15551230101|Acme Billing|15550001000|sms_keyword|opted_out", // organization scope; opted out since: the state is today's
 		"erased|Acme Billing|15550001000|sms_keyword|",
 		"+15551230103|Acme|15557770000|agent|opted_in",
-		"+447700900104|||sms_keyword|opted_in",
-		"+15551230105|||import|opted_in",
-		"+15551230110|||sms_keyword|opted_in",
+		"+447700900104|globex|447700900999|sms_keyword|opted_in",
+		"+15551230105|||import|opted_in",      // an import has no conversation
+		"+15551230110|||sms_keyword|opted_in", // an event without a Via
 	}
 	if rep.Tab != "consent" || !slices.Equal(rep.rows(), want) || rep.NextCursor != "" {
 		t.Fatalf("With Consent:\n%s\nwant rows %q", mustJSON(rep), want)
@@ -171,7 +174,7 @@ func TestOptInReportTabs(t *testing.T) {
 	rep = optInReport{}
 	e.ok("auditor", "GET", "/api/v1/reports/opt-in?tab=disclaimer", nil).json(t, &rep)
 	want = []string{
-		"+15551230107|||system|unknown",
+		"+15551230107|Acme|AcmeAlerts|system|unknown",
 		"+447700900108|globex|447700900999|system|unknown",
 		"+15551230111|Acme Billing|15550001000|system|unknown",
 	}
@@ -199,14 +202,17 @@ func TestOptInReportFilters(t *testing.T) {
 		query string
 		want  []string
 	}{
-		{"keyword=billing", []string{""}}, // the erased subject's row: Acme Billing is its sender
+		{"keyword=billing", []string{"+15551230101", ""}}, // Acme Billing is the conversation's sender, and the erased subject's scope's
 		{"keyword=GLOB", []string{"+447700900104"}},
 		{"keyword=acme", []string{"+15551230101", "", "+15551230103", "+15551230105", "+15551230110"}},
 		{"keyword=7770", []string{"+15551230103"}},
+		{"keyword=900999", []string{"+447700900104"}}, // the conversation's sender number
 		{"keyword=nobody", nil},
 		{"number=" + url.QueryEscape("+1 (555) 123-0103"), []string{"+15551230103"}},
 		{"number=5551230103", []string{"+15551230103"}},
-		{"number=15557770000", []string{"+15551230103"}}, // the sender's number
+		{"number=15557770000", []string{"+15551230103"}},                            // the sender's number
+		{"number=15550001000", []string{"+15551230101", ""}},                        // the conversation's, and a sender scope's
+		{"number=" + url.QueryEscape("+44 7700 900999"), []string{"+447700900104"}}, // the conversation's
 		{"number=" + url.QueryEscape("+44 77"), []string{"+447700900104"}},
 		{"number=1555123010*", []string{"+15551230101", "+15551230103", "+15551230105"}},
 		{"number=" + url.QueryEscape("+1 555 123 010"), []string{"+15551230101", "+15551230103", "+15551230105"}},
@@ -218,6 +224,7 @@ func TestOptInReportFilters(t *testing.T) {
 		{"organization=acme-sales&from=2026-12-02", []string{"+15551230110"}},
 		{"tab=disclaimer&organization=acme", []string{"+15551230107", "+15551230111"}},
 		{"tab=disclaimer&keyword=billing&from=2026-12-02", []string{"+15551230111"}},
+		{"tab=disclaimer&keyword=alerts", []string{"+15551230107"}}, // an alphanumeric sender
 	} {
 		var rep optInReport
 		e.ok("auditor", "GET", "/api/v1/reports/opt-in?"+c.query, nil).json(t, &rep)
