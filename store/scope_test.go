@@ -158,3 +158,31 @@ func TestNANPFastPathAgrees(t *testing.T) {
 		}
 	}
 }
+
+// Numbers come from people (the operator API, imports): whatever is typed,
+// NormalizeNumber answers an error or a valid E.164 number that normalizes
+// to itself, never a panic.
+func FuzzNormalizeNumber(f *testing.F) {
+	for _, s := range []string{"+1 (555) 123-4567", "0044 20 7946 0958", "020 7946 0958", "12", "+", "", "٠١٢٣", "+1555;ext=9", "tel:+15551234567", "1-800-FLOWERS"} {
+		f.Add(s, "GB")
+		f.Add(s, "")
+	}
+	f.Fuzz(func(t *testing.T, raw, region string) {
+		if len(raw) > 256 || len(region) > 8 {
+			return
+		}
+		n, err := NormalizeNumber(raw, region)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidNumber) {
+				t.Fatalf("NormalizeNumber(%q, %q): %v, not an ErrInvalidNumber", raw, region, err)
+			}
+			return
+		}
+		if err := ValidateNumber(n); err != nil {
+			t.Fatalf("NormalizeNumber(%q, %q) = %q, which is not valid: %v", raw, region, n, err)
+		}
+		if again, err := NormalizeNumber(n, ""); err != nil || again != n {
+			t.Fatalf("NormalizeNumber(%q) = %q, %v; want itself", n, again, err)
+		}
+	})
+}
