@@ -12,4 +12,8 @@
 //
 // It reads the store only (store.Ledger's Events) and holds no consent
 // rule; it must not import the HTTP API, smpp or the command.
+//
+// DESIGN.md puts exports in policy/httpapi. They are a package of their
+// own because serve writes the nightly file with no HTTP request in sight,
+// and the API, serve and the command line all need the same file.
 package exports

@@ -31,4 +31,8 @@
 // latest Options.Keep of them), which the operator API shows.
 //
 // webhooks uses the store and net/http only; it never imports smpp.
+//
+// DESIGN.md puts webhooks in policy/httpapi. They are a package of their
+// own because the senders run for as long as serve does, on no request of
+// the API's; the API only reads their cursors and delivery logs.
 package webhooks
