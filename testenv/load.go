@@ -277,6 +277,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 		runErr = fmt.Errorf("testenv: load interrupted: %w", ctx.Err())
 	}
 	stopAt := time.Now()
+	r.stopAt = stopAt
 	r.stopping.Store(true)
 	close(r.stop)
 	if cfg.AtEnd != nil {
@@ -284,8 +285,9 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	}
 
 	// Writers drain their windows; then the receipts still due have until
-	// ReceiptWait; then every bind unbinds. Past a hard limit the
-	// connections are closed under them.
+	// ReceiptWait (responses that come meanwhile still count); then every
+	// bind reports the responses still missing and unbinds. Past a hard
+	// limit the connections are closed under them.
 	limit := loadDrain + loadUnbindWait + time.Second
 	r.wait(&r.drained, loadDrain+time.Second, "binds did not drain their windows")
 	if runErr == nil {
@@ -397,6 +399,7 @@ type loadRun struct {
 	binds     []*loadBind
 
 	stop      chan struct{}
+	stopAt    time.Time // when the plan's time was up; written before stop is closed
 	stopping  atomic.Bool
 	drained   sync.WaitGroup // each bind's window is empty (or it gave up)
 	unbindNow chan struct{}
@@ -1008,6 +1011,12 @@ func (b *loadBind) writeLoop(wg *sync.WaitGroup) {
 	case <-b.readerDone:
 		return
 	}
+	// Responses that came after the drain, while the run waited for
+	// receipts, were answers all the same: only what is still missing
+	// now is an error.
+	if n := b.window - b.avail.Load(); n > 0 && !b.rxOnly {
+		b.r.errorf("bind %d: %d requests unanswered %s after the end", b.idx, n, time.Since(b.r.stopAt).Round(time.Millisecond))
+	}
 	b.unbind()
 }
 
@@ -1189,7 +1198,8 @@ func btoi(v bool) byte {
 	return 0
 }
 
-// drainWindow waits (bounded) for the outstanding responses.
+// drainWindow waits (at most loadDrain) for the outstanding responses;
+// writeLoop reports the ones still missing when the bind unbinds.
 func (b *loadBind) drainWindow() {
 	deadline := time.Now().Add(loadDrain)
 	for b.avail.Load() < b.window {
@@ -1204,7 +1214,6 @@ func (b *loadBind) drainWindow() {
 			b.timer.Stop()
 			return
 		case <-b.timer.C:
-			b.r.errorf("bind %d: %d requests unanswered %s after the end", b.idx, b.window-b.avail.Load(), loadDrain)
 			return
 		}
 		b.timer.Stop()
