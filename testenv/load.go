@@ -173,9 +173,9 @@ func defaultLoadMessage() *pdu.SM {
 // Per bind there is one writer goroutine, which writes batches of
 // pre-encoded requests and flushes once per batch, and one reader
 // goroutine, which matches responses to send times through a ring indexed
-// by sequence number. The error is non-nil when the plan is invalid, no
-// bind succeeded or ctx ended the run early (the figures so far are
-// returned with it).
+// by sequence number (responses may come in any order). The error is
+// non-nil when the plan is invalid, no bind succeeded or ctx ended the run
+// early (the figures so far are returned with it).
 func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	if cfg.Window <= 0 {
 		cfg.Window = 1
@@ -277,6 +277,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 		runErr = fmt.Errorf("testenv: load interrupted: %w", ctx.Err())
 	}
 	stopAt := time.Now()
+	r.stopAt = stopAt
 	r.stopping.Store(true)
 	close(r.stop)
 	if cfg.AtEnd != nil {
@@ -284,8 +285,9 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	}
 
 	// Writers drain their windows; then the receipts still due have until
-	// ReceiptWait; then every bind unbinds. Past a hard limit the
-	// connections are closed under them.
+	// ReceiptWait (responses that come meanwhile still count); then every
+	// bind reports the responses still missing and unbinds. Past a hard
+	// limit the connections are closed under them.
 	limit := loadDrain + loadUnbindWait + time.Second
 	r.wait(&r.drained, loadDrain+time.Second, "binds did not drain their windows")
 	if runErr == nil {
@@ -397,6 +399,7 @@ type loadRun struct {
 	binds     []*loadBind
 
 	stop      chan struct{}
+	stopAt    time.Time // when the plan's time was up; written before stop is closed
 	stopping  atomic.Bool
 	drained   sync.WaitGroup // each bind's window is empty (or it gave up)
 	unbindNow chan struct{}
@@ -576,7 +579,8 @@ func (r *loadRun) result(binds []*loadBind, elapsed time.Duration) LoadResult {
 		res.MOs += b.mos
 		res.Unanswered += b.unanswered()
 		if b.unmatched > 0 {
-			r.errorf("bind %d: %d responses matched no outstanding request", b.idx, b.unmatched)
+			f := b.firstUnmatched
+			r.errorf("bind %d: %d responses matched no outstanding request (the first: %s %s seq %d)", b.idx, b.unmatched, f.ID, f.Status, f.Seq)
 		}
 	}
 	res.ReceiptsDue = r.rcpt.due()
@@ -810,6 +814,7 @@ type loadBind struct {
 	locked            bool  // the reader holds ivalMu for the current batch
 	batch             batchCounts
 	unmatched         uint64
+	firstUnmatched    pdu.Header // the header of the first response that matched nothing
 	msg               pdu.Message
 	receipts          uint64
 	receiptsUnmatched uint64
@@ -923,6 +928,23 @@ func (b *loadBind) nextSeq() uint32 {
 	return seq
 }
 
+// nextFreeSeq returns the next sequence number whose ring slot is free. A
+// request answered late (a held message, a slow route: SMPP peers may
+// answer in any order) keeps its slot while later ones come and go, so the
+// numbers that map to it are skipped until its response frees it, as the
+// proxy's own pending table does; otherwise a later request would take the
+// slot over, and the late response would match nothing while its request
+// was forgotten. At most a window of requests is outstanding and the ring
+// has twice as many slots, so a free one is at most a window away.
+func (b *loadBind) nextFreeSeq() (uint32, error) {
+	for range len(b.ring) {
+		if seq := b.nextSeq(); b.ring[seq&b.mask].v.Load() == 0 {
+			return seq, nil
+		}
+	}
+	return 0, fmt.Errorf("testenv: load: no free slot among %d for a window of %d", len(b.ring), b.window)
+}
+
 // take waits for window tokens and takes all that are free; 0 means stop.
 // waited says the window was full.
 func (b *loadBind) take() (n int64, waited bool) {
@@ -989,6 +1011,12 @@ func (b *loadBind) writeLoop(wg *sync.WaitGroup) {
 	case <-b.readerDone:
 		return
 	}
+	// Responses that came after the drain, while the run waited for
+	// receipts, were answers all the same: only what is still missing
+	// now is an error.
+	if n := b.window - b.avail.Load(); n > 0 && !b.rxOnly {
+		b.r.errorf("bind %d: %d requests unanswered %s after the end", b.idx, n, time.Since(b.r.stopAt).Round(time.Millisecond))
+	}
 	b.unbind()
 }
 
@@ -1052,7 +1080,10 @@ func (b *loadBind) send() error {
 				b.nextMessage(phase)
 			}
 			part := &b.tmpl.parts[b.part]
-			seq := b.nextSeq()
+			var seq uint32
+			if seq, err = b.nextFreeSeq(); err != nil {
+				break
+			}
 			pdu.SetSeq(part.pdu, seq)
 			slot := &b.ring[seq&b.mask]
 			m := &slot.meta
@@ -1167,7 +1198,8 @@ func btoi(v bool) byte {
 	return 0
 }
 
-// drainWindow waits (bounded) for the outstanding responses.
+// drainWindow waits (at most loadDrain) for the outstanding responses;
+// writeLoop reports the ones still missing when the bind unbinds.
 func (b *loadBind) drainWindow() {
 	deadline := time.Now().Add(loadDrain)
 	for b.avail.Load() < b.window {
@@ -1182,7 +1214,6 @@ func (b *loadBind) drainWindow() {
 			b.timer.Stop()
 			return
 		case <-b.timer.C:
-			b.r.errorf("bind %d: %d requests unanswered %s after the end", b.idx, b.window-b.avail.Load(), loadDrain)
 			return
 		}
 		b.timer.Stop()
@@ -1271,7 +1302,7 @@ func (b *loadBind) readLoop(wg *sync.WaitGroup) {
 		switch h.ID {
 		case pdu.SubmitSMResp, pdu.DataSMResp, pdu.SubmitMultiResp, pdu.GenericNack:
 			if b.ring == nil {
-				b.unmatched++
+				b.noMatch(h)
 				continue
 			}
 			b.response(p, h)
@@ -1303,7 +1334,7 @@ func (b *loadBind) response(p []byte, h pdu.Header) {
 	slot := &b.ring[h.Seq&b.mask]
 	v := slot.v.Load()
 	if v == 0 || uint32(v>>slotTimeBits) != h.Seq&slotSeqMask {
-		b.unmatched++
+		b.noMatch(h)
 		return
 	}
 	meta := slot.meta
@@ -1354,6 +1385,16 @@ func (b *loadBind) response(p []byte, h pdu.Header) {
 			g.asked++
 		}
 	}
+}
+
+// noMatch counts a response that matched no outstanding request: a second
+// answer to one request, or a sequence number never sent (a request's slot
+// is never reused while it is outstanding).
+func (b *loadBind) noMatch(h pdu.Header) {
+	if b.unmatched == 0 {
+		b.firstUnmatched = h
+	}
+	b.unmatched++
 }
 
 // respMessageID returns the message_id of a submit_sm_resp, data_sm_resp
