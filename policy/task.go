@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,17 +77,26 @@ type task struct {
 // viaFor is the Change.Via of an event of scope s in t's conversation:
 // the sender's address as a scope would keep it (its E.164 digits, or the
 // alphanumeric address), so that the ledger says which line the
-// conversation was with; "" when s has a sender (it says so itself) or no
-// sender is known.
+// conversation was with; "" when s has a sender (it says so itself), no
+// sender is known, or the sender is the handset itself (a phone texting
+// its own number, a load test's source among its handsets): Via is kept
+// in the clear, so it must never be the handset's number.
 func (t *task) viaFor(s store.Scope) string {
 	if s.Sender != "" || t.sender.Addr == "" || t.org == nil {
 		return ""
 	}
+	via := t.sender.Addr
 	var buf digits
 	if d, ok := t.org.acct.plan.e164(&buf, t.sender.TON, []byte(t.sender.Addr)); ok {
-		return string(d)
+		if len(s.Number) == len(d)+1 && s.Number[1:] == string(d) {
+			return ""
+		}
+		via = string(d)
 	}
-	return t.sender.Addr
+	if via == s.Number || via == strings.TrimPrefix(s.Number, "+") {
+		return ""
+	}
+	return via
 }
 
 func (t *task) finish(d Decision) error {

@@ -404,3 +404,23 @@ func equalTypes(a, b []store.EventType) bool {
 	}
 	return true
 }
+
+// A handset texting its own number (or a load test whose source is one of
+// its handsets) is a conversation like any other: the ledger records it,
+// without the handset's number as its in-the-clear sender (via).
+func TestMTToItsOwnSender(t *testing.T) {
+	c := startConsent(t, consentOrg)
+	e := c.esme("acme", pdu.BindTransceiver)
+	r, err := e.Submit(c.ctx, &pdu.SM{Source: pdu.Addr{TON: 1, NPI: 1, Addr: guest}, Dest: pdu.Addr{TON: 1, NPI: 1, Addr: guest}, ShortMessage: []byte("note to self")})
+	if err != nil || r.Header.Status != pdu.ESME_ROK {
+		t.Fatalf("MT to itself: %v %v", r.Header.Status, err)
+	}
+	c.waitSubmit("the consent request", textHas("is trying to reach you"))
+	c.checkLedger(store.OrgScope("acme", "+"+guest), store.EventConsentRequested, store.EventNoticeSent)
+	_ = c.p.store.Events(c.ctx, store.EventFilter{Number: "+" + guest}, func(ev store.Event) error {
+		if ev.Via != "" {
+			t.Errorf("event %d %s records via %q, the handset's own number", ev.Seq, ev.Type, ev.Via)
+		}
+		return nil
+	})
+}
