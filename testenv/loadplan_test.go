@@ -187,10 +187,13 @@ func TestLoadIntendedLatency(t *testing.T) {
 	}
 	easy, fast := res.Phases[0], res.Phases[1]
 	t.Logf("easy: %s / intended %s; too fast: %s / intended %s", easy.Latency, easy.Intended, fast.Latency, fast.Intended)
-	if easy.Responses < 90 || easy.Responses > 110 || easy.Intended.Quantile(0.99) > 60*time.Millisecond {
+	// The bounds leave room for a shared machine's scheduling (p99s of 70
+	// to 110 ms for a 20 ms service time have been seen under load); what
+	// the test tells apart is a wait of a second against none.
+	if easy.Responses < 90 || easy.Responses > 110 || easy.Intended.Quantile(0.99) > 250*time.Millisecond {
 		t.Errorf("easy phase: %d responses, intended p99 %s; want about 100 on time", easy.Responses, easy.Intended.Quantile(0.99))
 	}
-	if fast.Latency.Quantile(0.99) > 60*time.Millisecond || fast.Intended.Quantile(0.99) < 300*time.Millisecond {
+	if fast.Latency.Quantile(0.99) > fast.Intended.Quantile(0.99)/3 || fast.Intended.Quantile(0.99) < 300*time.Millisecond {
 		t.Errorf("too fast: latency p99 %s, intended p99 %s; want the service time low and the wait high",
 			fast.Latency.Quantile(0.99), fast.Intended.Quantile(0.99))
 	}
