@@ -79,7 +79,7 @@ function optInReport(panel, ctx, tab) {
     field('Organization', org),
   ], () => { remember(ctx, tab, filters()); out.load(); },
   () => { keyword.value = number.value = from.value = to.value = ''; org.value = ctx.allowAll() ? '' : ctx.defaultOrg(); remember(ctx, tab, {}); out.load(); },
-  () => out.download('opt-in-report.csv'));
+  () => out.download('opt-in-' + tab + '.csv'));
   fill(panel, form, out.el);
   out.load();
 }
