@@ -384,3 +384,9 @@ func (b *browserTab) markActions() map[string]string {
 		return out;
 	})()`)
 }
+
+// upload chooses the file at path in the file input sel.
+func (b *browserTab) upload(sel, path string) {
+	b.t.Helper()
+	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.SetUploadFiles(chromedp.CSS(sel), []string{path}))
+}

@@ -106,7 +106,7 @@ async function remove(ctx, row, reload) {
   const note = h('textarea', { id: 'dnc-remove-note', rows: 2, maxlength: 1000 });
   const out = await confirmDialog({
     title: 'Take ' + row.number + ' off the list?',
-    intro: 'Its opt-out in ' + row.organization + (row.sender ? ' (sender ' + row.sender + ')' : '') + ' is lifted, where the override rules allow: an opt-out the handset texted itself can only be lifted by the handset.',
+    intro: 'Its opt-out in ' + row.organization + (row.sender ? ' (sender ' + row.sender + ')' : '') + ' is lifted where the override rules allow it; where they do not, optguard says which rule.',
     fields: [field('Note (why; recorded in the ledger)', note)],
     confirm: 'Take it off', danger: true,
     run: () => api.call('DELETE', '/api/v1/dnc/' + enc(row.number), { query: { organization: row.organization, sender: row.sender, note: note.value } }),

@@ -123,7 +123,7 @@ function showReport(el, job) {
       rows: r.lines || [], pageSize: 50, empty: 'No row changes anything.',
       columns: [
         { key: 'line', label: 'Line' },
-        { key: 'number', label: 'Number', cell: (l) => numberLink(l.number, l.organization) },
+        { key: 'number', label: 'Number', cell: (l) => (l.outcome === 'bad' ? l.number : numberLink(l.number, l.organization)) },
         { key: 'organization', label: 'Organization' },
         { key: 'outcome', label: 'Outcome', cell: (l) => tag(words(l.outcome), l.outcome) },
         { key: 'change', label: 'Change', sort: (l) => (l.from || '') + (l.to || ''), cell: (l) => l.from || l.to ? words(l.from) + ' → ' + words(l.to) : '' },
