@@ -208,3 +208,34 @@ func (e *Engine) heldGauges() (int, float64) {
 }
 
 const heldGaugeTTL = 10 * time.Second
+
+// ConsentCount is how many opt-outs and opt-ins an account recorded.
+type ConsentCount struct {
+	OptOuts, OptIns uint64
+}
+
+// ConsentCounts returns the opt-outs and opt-ins the engine recorded since
+// it started, by account (main organization), whatever the channel:
+// keyword, agent, API, review decision. They are what
+// optguard_consent_changes_total counts; the console's live view turns
+// them into rates. Imports are not counted.
+func (e *Engine) ConsentCounts() map[string]ConsentCount {
+	optOut, optIn := store.EventOptedOut.String(), store.EventOptedIn.String()
+	m := &e.m
+	out := map[string]ConsentCount{}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, n := range m.changes {
+		c := out[k.org]
+		switch k.typ {
+		case optOut:
+			c.OptOuts += n
+		case optIn:
+			c.OptIns += n
+		default:
+			continue
+		}
+		out[k.org] = c
+	}
+	return out
+}

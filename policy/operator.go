@@ -227,3 +227,31 @@ func (t *table) senderOrg(a *account, sender []byte) *org {
 	}
 	return first
 }
+
+// BindOrganizations are the organizations whose traffic a bind of systemID
+// carries, for showing binds to the tokens of those organizations: first
+// the one its MTs go to when no sender prefix picks another (a system_id
+// nobody claims is the default organization's), then the ones sender
+// prefixes pick, by name. The system_id of an account's service bind
+// that no organization claims is its main organization's.
+func (e *Engine) BindOrganizations(systemID string) []string {
+	t := e.tab.Load()
+	c, claimed := t.bySystemID[systemID]
+	if !claimed {
+		for _, a := range t.accounts {
+			if systemID != "" && a.main.spec.ServiceBindSystemID == systemID {
+				return []string{a.name}
+			}
+		}
+		c = t.def
+	}
+	out := []string{c.fallback.spec.Name}
+	var more []string
+	for _, p := range c.prefixes {
+		if n := p.org.spec.Name; !slices.Contains(out, n) && !slices.Contains(more, n) {
+			more = append(more, n)
+		}
+	}
+	slices.Sort(more)
+	return append(out, more...)
+}

@@ -23,6 +23,7 @@ type org struct {
 	acct      *account
 	templates templateSet
 	matcher   *keywords.Matcher
+	lists     []keywords.List // what matcher was compiled from: the defaults merged with the organization's own
 	// firstOptIn/firstOptOut are {opt_in_keyword}/{opt_out_keyword} per
 	// language; "" → the English one.
 	firstOptIn, firstOptOut map[string]string
@@ -260,7 +261,7 @@ func compileOrg(sp Organization) (*org, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &org{spec: sp, templates: tpls, matcher: m, firstOptIn: map[string]string{}, firstOptOut: map[string]string{}}
+	o := &org{spec: sp, templates: tpls, matcher: m, lists: lists, firstOptIn: map[string]string{}, firstOptOut: map[string]string{}}
 	for _, l := range lists {
 		if len(l.OptIn) > 0 {
 			o.firstOptIn[l.Lang] = strings.ToUpper(l.OptIn[0])

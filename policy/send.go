@@ -47,8 +47,7 @@ func (e *Engine) compose(t *task, name string, vars Vars) (*message, error) {
 	text := tpl.Render(&vars)
 	msg := &message{id: e.autoID(), tpl: tpl, toHandset: noticeNames[name] == ""}
 	msg.notice = noticeNames[name]
-	ref := uint16(e.ids.next())
-	dc, parts, err := pdu.SplitText(text, ref, false)
+	dc, parts, err := splitAuto(text, uint16(e.ids.next()))
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +73,14 @@ func (e *Engine) compose(t *task, name string, vars Vars) (*message, error) {
 		msg.parts = append(msg.parts, b)
 	}
 	return msg, nil
+}
+
+// splitAuto encodes an auto-message's text as its short_messages: GSM-7
+// when every character fits, else UCS2, with an 8-bit concatenation
+// reference when it is long. The template preview counts its parts with
+// it, so that what it shows is what is sent.
+func splitAuto(text string, ref uint16) (dc byte, parts [][]byte, err error) {
+	return pdu.SplitText(text, ref, false)
 }
 
 // send composes and sends template name, records it in the ledger with

@@ -63,7 +63,7 @@ func (s *Session) bind(p []byte) {
 	up, pre, resp, err := s.srv.bindUpstream(s.srv.ctx, route, p)
 	if err != nil {
 		s.srv.releaseBind(systemID)
-		s.srv.metrics.upstreamFailure(route.Name)
+		s.srv.metrics.upstreamFailure(route.Name, err)
 		s.refuseBind(id, seq, pdu.ESME_RBINDFAIL, fmt.Errorf("binding upstream %s (%s): %w", route.Name, route.Address, err))
 		return
 	}

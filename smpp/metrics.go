@@ -3,6 +3,7 @@ package smpp
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -65,13 +66,21 @@ type metrics struct {
 	floodPauses, silentPeers                          atomic.Uint64
 	verdicts                                          [numActions]atomic.Uint64 // by Action
 
-	mu       sync.Mutex
-	upConns  map[string]uint64 // guarded by mu: upstream binds answered by the SMSC, by route
-	upFailed map[string]uint64 // guarded by mu: failed upstream connects or bind exchanges, by route
+	mu  sync.Mutex
+	ups map[string]*upstreamCounts // guarded by mu: by route
+}
+
+// upstreamCounts are what the server saw of one route's SMSC.
+type upstreamCounts struct {
+	binds    uint64 // upstream binds answered by the SMSC
+	failures uint64 // failed upstream connects or bind exchanges
+	lastBind time.Time
+	lastFail time.Time
+	lastErr  string
 }
 
 func newMetrics() *metrics {
-	return &metrics{upConns: map[string]uint64{}, upFailed: map[string]uint64{}}
+	return &metrics{ups: map[string]*upstreamCounts{}}
 }
 
 // count records one PDU directly; for the few PDUs that do not go through a
@@ -88,14 +97,27 @@ func (m *metrics) bound(b BindType, d int64) {
 
 func (m *metrics) upstreamConnect(route string) {
 	m.mu.Lock()
-	m.upConns[route]++
+	u := m.upstreamLocked(route)
+	u.binds++
+	u.lastBind = time.Now()
 	m.mu.Unlock()
 }
 
-func (m *metrics) upstreamFailure(route string) {
+func (m *metrics) upstreamFailure(route string, err error) {
 	m.mu.Lock()
-	m.upFailed[route]++
+	u := m.upstreamLocked(route)
+	u.failures++
+	u.lastFail, u.lastErr = time.Now(), err.Error()
 	m.mu.Unlock()
+}
+
+func (m *metrics) upstreamLocked(route string) *upstreamCounts {
+	u := m.ups[route]
+	if u == nil {
+		u = &upstreamCounts{}
+		m.ups[route] = u
+	}
+	return u
 }
 
 var (
@@ -205,11 +227,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descVerdicts, prometheus.CounterValue, float64(m.verdicts[a].Load()), Action(a).String())
 	}
 	m.mu.Lock()
-	for r, n := range m.upConns {
-		ch <- prometheus.MustNewConstMetric(descUpConnects, prometheus.CounterValue, float64(n), r)
-	}
-	for r, n := range m.upFailed {
-		ch <- prometheus.MustNewConstMetric(descUpFailures, prometheus.CounterValue, float64(n), r)
+	for r, u := range m.ups {
+		if u.binds > 0 {
+			ch <- prometheus.MustNewConstMetric(descUpConnects, prometheus.CounterValue, float64(u.binds), r)
+		}
+		if u.failures > 0 {
+			ch <- prometheus.MustNewConstMetric(descUpFailures, prometheus.CounterValue, float64(u.failures), r)
+		}
 	}
 	m.mu.Unlock()
 }

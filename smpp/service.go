@@ -150,7 +150,7 @@ func (sb *serviceBind) connect() (*Session, string, error) {
 	}
 	nc, pre, resp, err := srv.bindUpstream(sb.ctx, route, p)
 	if err != nil {
-		srv.metrics.upstreamFailure(route.Name)
+		srv.metrics.upstreamFailure(route.Name, err)
 		return nil, route.Name, fmt.Errorf("binding upstream %s (%s): %w", route.Name, route.Address, err)
 	}
 	srv.metrics.upstreamConnect(route.Name)

@@ -34,6 +34,10 @@ type Options struct {
 	// OptOutTZ is the time zone whose calendar days the daily opt-out
 	// file covers (exports.opt_outs.time_zone; default UTC).
 	OptOutTZ *time.Location
+	// Live reads the proxy's binds and counters for GET /api/v1/live
+	// (live.go); nil when there is no proxy, and the endpoint answers 404.
+	// It is called once per request and must not block.
+	Live func() LiveSnapshot
 }
 
 // API is the operator API's handler.
@@ -48,6 +52,7 @@ type API struct {
 	mux    *http.ServeMux
 	max    struct{ body, upload int64 }
 	zone   *time.Location // the opt-out file's days
+	live   func() LiveSnapshot
 
 	verifying atomic.Bool // one ledger verification at a time
 
@@ -61,7 +66,7 @@ func New(o Options) (*API, error) {
 	if o.Store == nil || o.Policy == nil {
 		return nil, errors.New("httpapi: Options.Store and Options.Policy are required")
 	}
-	a := &API{st: o.Store, pol: o.Policy, hooks: o.Webhooks, log: o.Logger, now: o.Clock}
+	a := &API{st: o.Store, pol: o.Policy, hooks: o.Webhooks, log: o.Logger, now: o.Clock, live: o.Live}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	if a.now == nil {
 		a.now = time.Now

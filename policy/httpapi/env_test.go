@@ -45,6 +45,8 @@ type handsetOut struct {
 
 type sentText struct {
 	To, From, Text string
+	Parts          int  // short_messages it came in
+	DataCoding     byte // of its parts
 }
 
 func (h *handsetOut) Send(o policy.Outgoing) error {
@@ -75,10 +77,10 @@ func (h *handsetOut) Send(o policy.Outgoing) error {
 		h.partial[c.Ref] = parts
 		if len(parts) == int(c.Total) {
 			delete(h.partial, c.Ref)
-			h.texts = append(h.texts, sentText{To: string(m.Dest.Addr), From: string(m.Source.Addr), Text: strings.Join(parts, "")})
+			h.texts = append(h.texts, sentText{To: string(m.Dest.Addr), From: string(m.Source.Addr), Text: strings.Join(parts, ""), Parts: len(parts), DataCoding: m.DataCoding})
 		}
 	} else {
-		h.texts = append(h.texts, sentText{To: string(m.Dest.Addr), From: string(m.Source.Addr), Text: text})
+		h.texts = append(h.texts, sentText{To: string(m.Dest.Addr), From: string(m.Source.Addr), Text: text, Parts: 1, DataCoding: m.DataCoding})
 	}
 	h.mu.Unlock()
 	if o.OnResponse != nil {

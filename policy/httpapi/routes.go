@@ -34,6 +34,8 @@ func (a *API) routes() []route {
 		{"GET", "/openapi.json", RoleAuditor, nil, serveOpenAPI},
 		{"GET", "/api/v1/me", RoleAuditor, nil, a.me},
 		{"GET", "/api/v1/organizations", RoleAuditor, nil, a.listOrganizations},
+		{"GET", "/api/v1/organizations/{name}/templates", RoleAuditor, nil, a.getTemplates},
+		{"GET", "/api/v1/live", RoleAuditor, nil, a.getLive},
 		{"GET", "/api/v1/numbers/{number}", RoleAuditor, number, a.getNumber},
 		{"GET", "/api/v1/numbers/{number}/audit", RoleAuditor, []string{"organization", "format"}, a.getAudit},
 		{"GET", "/api/v1/numbers/{number}/messages", RoleAuditor, []string{"organization", "from", "to", "cursor", "limit"}, a.getMessages},
