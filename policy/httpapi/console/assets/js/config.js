@@ -48,30 +48,44 @@ async function templates(el, name) {
   try {
     const t = await api.get('/api/v1/organizations/' + enc(name) + '/templates');
     const kw = Object.entries(t.keywords || {});
+    const smp = t.sample || {};
     fill(el,
       h('dl', { class: 'facts' },
         h('dt', {}, 'Mode'), h('dd', {}, t.mode),
-        h('dt', {}, 'Consent kept per'), h('dd', {}, t.scope)),
+        h('dt', {}, 'Consent kept per'), h('dd', {}, t.scope),
+        h('dt', {}, 'Numeric replies'), h('dd', {}, t.numeric_replies ? '1 opts in, 2 opts out' : 'off'),
+        h('dt', {}, 'Opt-out emoji'), h('dd', {}, (t.emoji || []).join(' ')),
+        h('dt', {}, 'Sample values'), h('dd', {}, 'sender ', smp.sender_name || '', ' (', smp.sender_number || '', '), PIN ', smp.pin || '',
+          smp.help_contact ? ', help ' + smp.help_contact : '')),
       h('h3', {}, 'Keywords'),
       dataTable({
-        id: 'kw-' + name, caption: 'Keywords of ' + name + ' by language', rows: kw.map(([lang, k]) => ({ lang, ...k })), pageSize: 0, sortable: false,
+        id: 'kw-' + name, caption: 'Keywords of ' + name + ' by language: whole replies, after normalization', rows: kw.map(([lang, k]) => ({ lang, ...k })), pageSize: 0, sortable: false,
         columns: [
           { key: 'lang', label: 'Language' },
           { key: 'opt_out', label: 'Opt out', cell: (k) => (k.opt_out || []).join(', ') },
           { key: 'opt_in', label: 'Opt in', cell: (k) => (k.opt_in || []).join(', ') },
           { key: 'help', label: 'Help', cell: (k) => (k.help || []).join(', ') },
+          { key: 'intent', label: 'Opt-out phrases', cell: (k) => (k.intent || []).length + ' patterns' },
+          { key: 'negative', label: 'Not an opt-out', cell: (k) => (k.negative || []).length + ' patterns' },
         ],
       }).el,
+      // The phrase patterns are long regular expressions: folded away.
+      h('details', { class: 'patterns', id: 'patterns-' + name }, h('summary', {}, 'The phrase patterns'),
+        kw.map(([lang, k]) => [
+          h('h4', {}, lang + ': opt-out phrases'), h('ul', {}, (k.intent || []).map((p) => h('li', {}, h('code', {}, p)))),
+          h('h4', {}, lang + ': not an opt-out'), h('ul', {}, (k.negative || []).map((p) => h('li', {}, h('code', {}, p)))),
+        ])),
       h('h3', {}, 'Templates'),
       dataTable({
-        id: 'tpl-' + name, caption: 'Templates of ' + name + ', rendered with sample values', rows: t.templates || [], pageSize: 0,
+        id: 'tpl-' + name, caption: 'Templates of ' + name + ', rendered with the sample values', rows: t.templates || [], pageSize: 0,
         columns: [
-          { key: 'name', label: 'Template' },
+          { key: 'name', label: 'Template', cell: (x) => [x.name, x.default ? '' : tag('configured', 'ok')] },
+          { key: 'to', label: 'To' },
           { key: 'version', label: 'Version' },
-          { key: 'rendered', label: 'As sent (sample values)', class: 'text', cell: (x) => h('span', { class: 'sms' }, x.rendered) },
+          { key: 'rendered', label: 'As sent (sample values)', class: 'text', cell: (x) => x.error ? h('span', { class: 'error' }, x.error) : h('span', { class: 'sms' }, x.rendered) },
           {
             key: 'encoding', label: 'Encoding', cell: (x) => x.encoding === 'ucs2'
-              ? [tag('UCS-2', 'warn'), ' forced by “', h('code', {}, x.ucs2_char), '” at character ', String(x.ucs2_at)]
+              ? [tag('UCS-2', 'warn'), ' forced by “', h('code', {}, x.ucs2_char), '” at character ', String((x.ucs2_at ?? 0) + 1)]
               : tag('GSM-7', 'ok'),
           },
           { key: 'characters', label: 'Characters' },

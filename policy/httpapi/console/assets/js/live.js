@@ -11,12 +11,15 @@ import { lineChart } from './chart.js';
 // every is how often the view asks, in milliseconds.
 const every = 2000;
 
+// totals are the counters since optguard started (held: now).
 const totals = [
   ['submit_sm', 'submit_sm'],
   ['deliver_sm', 'deliver_sm'],
+  ['data_sm', 'data_sm'],
+  ['submit_multi', 'submit_multi'],
   ['opt_out', 'Opt-outs'],
   ['opt_in', 'Opt-ins'],
-  ['held', 'Held'],
+  ['held', 'Held now'],
 ];
 
 export function render(root, ctx) {
@@ -26,6 +29,8 @@ export function render(root, ctx) {
   const pause = h('button', { type: 'button', class: 'btn', id: 'live-pause', 'aria-pressed': 'false' }, 'Pause');
   const counters = h('dl', { class: 'counters', id: 'live-totals' });
   const charts = h('div', { class: 'charts', id: 'live-charts' });
+  const note = h('p', { class: 'muted', id: 'live-withheld', hidden: true },
+    'Your token sees some organizations only: the request counters, the held count and the upstreams count every organization, so they are not shown.');
   const binds = dataTable({
     id: 'live-binds', caption: 'Binds', pageSize: 50, empty: 'No ESME is bound.',
     columns: [
@@ -33,7 +38,7 @@ export function render(root, ctx) {
       { key: 'organization', label: 'Organization' },
       { key: 'remote', label: 'Remote' },
       { key: 'bind_type', label: 'Bind', cell: (b) => words(b.bind_type) },
-      { key: 'route', label: 'Route' },
+      { key: 'route', label: 'Route', cell: (b) => [b.route, b.service ? tag("optguard's own", 'warn') : ''] },
       { key: 'bound_at', label: 'Bound at', cell: (b) => when(b.bound_at) },
       { key: 'uptime_seconds', label: 'Up', cell: (b) => duration(b.uptime_seconds) },
       {
@@ -49,32 +54,37 @@ export function render(root, ctx) {
       { key: 'address', label: 'Address' },
       { key: 'healthy', label: 'Health', sort: (u) => (u.healthy ? 1 : 0), cell: (u) => (u.healthy ? tag('healthy', 'ok') : tag('down', 'bad')) },
       { key: 'binds', label: 'Binds' },
-      { key: 'last_error', label: 'Last error' },
+      { key: 'connects', label: 'Binds made' },
+      { key: 'failures', label: 'Failures' },
+      { key: 'last_error', label: 'Last error', cell: (u) => u.last_error ? [u.last_error, ' (', when(u.last_failure_at), ')'] : '' },
     ],
   });
 
+  const upSection = h('section', { 'aria-labelledby': 'live-up-title' }, h('h2', { id: 'live-up-title' }, 'Upstreams'), upstreams.el);
+
   function draw(d) {
     const minutes = Math.round((d.window_seconds || 0) / 60);
-    updated.textContent = 'Updated ' + when(d.at) + ' · one point every ' + d.step_seconds + ' s over the last ' + (minutes ? minutes + ' min' : d.window_seconds + ' s') + '.';
+    const withheld = new Set(d.withheld || []);
+    updated.textContent = 'Updated ' + when(d.at) + ' · a point every ' + d.step_seconds + ' s over the last ' + (minutes ? minutes + ' min' : d.window_seconds + ' s') + '.';
     fill(counters, totals.map(([k, label]) => h('div', { class: 'counter' },
-      h('dt', {}, label), h('dd', { id: 'live-total-' + k }, String(d.totals?.[k] ?? 0)))));
+      h('dt', {}, label), h('dd', { id: 'live-total-' + k }, d.totals?.[k] == null ? '—' : String(d.totals[k])))));
+    note.hidden = !withheld.size;
     const s = d.series || {}, t = s.times || [];
-    const unit = 'per ' + d.step_seconds + ' s';
+    const shown = (key) => !withheld.has('series.' + key);
+    const unit = 'per second';
+    const pdus = [['submit_sm', 's1'], ['deliver_sm', 's2'], ['data_sm', 's3'], ['submit_multi', 's4']].filter(([k]) => shown(k))
+      .map(([k, cls]) => ({ name: k, values: s[k] || [], cls }));
     fill(charts,
-      lineChart({ id: 'chart-pdus', label: 'PDUs by command, ' + unit, times: t, unit, clock, series: [
-        { name: 'submit_sm', values: s.submit_sm || [], cls: 's1' },
-        { name: 'deliver_sm', values: s.deliver_sm || [], cls: 's2' },
-        { name: 'data_sm', values: s.data_sm || [], cls: 's3' },
-        { name: 'submit_multi', values: s.submit_multi || [], cls: 's4' },
-      ] }),
-      lineChart({ id: 'chart-consent', label: 'Opt-outs and opt-ins, ' + unit, times: t, unit, clock, series: [
+      pdus.length ? lineChart({ id: 'chart-pdus', label: 'Requests by command, per second', times: t, unit, clock, series: pdus }) : null,
+      lineChart({ id: 'chart-consent', label: 'Opt-outs and opt-ins, per second', times: t, unit, clock, series: [
         { name: 'opt-outs', values: s.opt_out || [], cls: 's5' },
         { name: 'opt-ins', values: s.opt_in || [], cls: 's1' },
       ] }),
-      lineChart({ id: 'chart-held', label: 'Messages held, ' + unit, times: t, unit, clock, series: [
+      shown('held') ? lineChart({ id: 'chart-held', label: 'Messages held for consent', times: t, unit: 'held', clock, series: [
         { name: 'held', values: s.held || [], cls: 's3' },
-      ] }));
+      ] }) : null);
     binds.set(d.binds || []);
+    upSection.hidden = withheld.has('upstreams');
     upstreams.set(d.upstreams || []);
   }
 
@@ -106,10 +116,10 @@ export function render(root, ctx) {
   fill(root, h('h1', {}, 'Live'),
     h('p', { class: 'lead' }, 'What optguard is doing now: binds, upstream health and traffic, refreshed every few seconds.'),
     h('div', { class: 'toolbar' }, updated, pause), error,
-    h('section', { 'aria-labelledby': 'live-totals-title' }, h('h2', { id: 'live-totals-title' }, 'Totals'), counters),
+    h('section', { 'aria-labelledby': 'live-totals-title' }, h('h2', { id: 'live-totals-title' }, 'Since optguard started'), note, counters),
     h('section', { 'aria-labelledby': 'live-charts-title' }, h('h2', { id: 'live-charts-title' }, 'Rates'), charts),
     h('section', { 'aria-labelledby': 'live-binds-title' }, h('h2', { id: 'live-binds-title' }, 'Binds'), binds.el),
-    h('section', { 'aria-labelledby': 'live-up-title' }, h('h2', { id: 'live-up-title' }, 'Upstreams'), upstreams.el));
+    upSection);
   tick();
   return () => { stopped = true; if (timer) clearTimeout(timer); };
 }
