@@ -32,6 +32,7 @@ func (p *proxy) mountAPI() error {
 		MaxBody:   int64(p.cfg.Admin.MaxBodyBytes),
 		MaxUpload: int64(p.cfg.Admin.MaxUploadBytes),
 		OptOutTZ:  zone,
+		Live:      p.live.snapshot,
 	})
 	if err != nil {
 		return fmt.Errorf("admin.tokens: %w", err)

@@ -41,7 +41,7 @@ type apiEnv struct {
 	base string // http://host:port of the admin listener
 }
 
-func startAPI(t *testing.T) *apiEnv {
+func startAPI(t *testing.T, opts ...startOptions) *apiEnv {
 	t.Helper()
 	sim := recordingSMSC(t)
 	cfg := consentConfig(t, sim, apiOrgs, t.TempDir())
@@ -50,7 +50,7 @@ func startAPI(t *testing.T) *apiEnv {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	c := startWith(t, sim, cfg)
+	c := startWith(t, sim, cfg, opts...)
 	return &apiEnv{consentEnv: c, base: "http://" + c.p.admin.ln.Addr().String()}
 }
 

@@ -125,7 +125,8 @@ type proxy struct {
 	ret        retention          // organizations' retention, replaced by a reload
 	stopSweep  context.CancelFunc // ends the retention sweep
 	sweepEnded chan struct{}
-	daily      *dailyFile // writes the daily opt-out file (dailyfile.go); nil when off
+	daily      *dailyFile   // writes the daily opt-out file (dailyfile.go); nil when off
+	live       *liveSampler // the live view's samples (live.go); nil without the admin listener
 }
 
 // serve starts optguard, calls started (if not nil) with it, waits for ctx and
@@ -166,6 +167,9 @@ type startOptions struct {
 	// dailyNap bounds how long the daily opt-out file's schedule sleeps
 	// without reading clock (0: a minute), for tests that move clock.
 	dailyNap time.Duration
+	// liveStep is the live view's sampling step (0: liveStep), for tests
+	// that watch its series move.
+	liveStep time.Duration
 }
 
 func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p *proxy, err error) {
@@ -263,6 +267,7 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 		if p.admin, err = startAdmin(cfg.Admin, reg, log, p.store.Accepting); err != nil {
 			return p, err
 		}
+		p.startLive(o.liveStep)
 		if err := p.mountAPI(); err != nil {
 			return p, err
 		}
@@ -311,6 +316,7 @@ func (p *proxy) stop() error {
 	if p.api != nil {
 		p.api.Close() // running imports stop between batches
 	}
+	p.stopLive()
 	if p.pol != nil {
 		// Answer what the policy's lanes hold while the binds are still up.
 		if err := p.pol.Close(ctx); err != nil {
