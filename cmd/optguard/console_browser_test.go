@@ -137,6 +137,12 @@ func openConsole(t *testing.T, a *apiEnv) *browserTab {
 		for _, p := range b.problems {
 			t.Errorf("the page reported: %s", p)
 		}
+		// Nothing the console asked for left the admin listener.
+		for _, r := range b.requests {
+			if !b.local(r) {
+				t.Errorf("the console requested %s, which is not on the admin listener %s", r, b.host)
+			}
+		}
 	})
 	_, err = chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
 		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: b.downloads})
@@ -165,6 +171,18 @@ func (b *browserTab) observe(ev any) {
 		}
 		b.responses[ev.Response.URL] = append(b.responses[ev.Response.URL], csp)
 	}
+}
+
+// local reports whether the request URL u is the admin listener's: a
+// blob: URL (a download the page made) is local when its origin is, and
+// a data: URL (the browser's own icon of a date field) carries its
+// content in itself.
+func (b *browserTab) local(u string) bool {
+	if strings.HasPrefix(u, "data:") {
+		return true
+	}
+	p, err := url.Parse(strings.TrimPrefix(u, "blob:"))
+	return err == nil && p.Scheme == "http" && p.Host == b.host
 }
 
 // step is a context for one step of the test.
@@ -306,7 +324,10 @@ func (b *browserTab) shotDialog(name string) {
 
 func (b *browserTab) screenshot(name string, take chromedp.Action[[]byte]) {
 	b.t.Helper()
-	time.Sleep(150 * time.Millisecond) // let the last announcement and layout settle
+	// The announcement in the corner has been read by the test; it would
+	// hide what is under it.
+	b.eval(`(document.getElementById('status').textContent = '', true)`)
+	time.Sleep(150 * time.Millisecond) // let the layout settle
 	ctx, cancel := b.step()
 	defer cancel()
 	png, err := chromedp.Run(ctx, take)
@@ -349,21 +370,28 @@ func (b *browserTab) download(name string) []byte {
 	}
 }
 
-// tabThrough presses Tab until the focus comes back to where it started
-// (at most limit presses) and returns the keyboard keys (see kbdKeys) of
-// what it reached.
+// tabThrough presses Tab until the focus comes round to the first control
+// it reached again (at most limit presses) and returns the keys
+// (markActions) of the controls it reached. A date input takes several
+// presses (one per part of the date), so a control may repeat before the
+// round is done.
 func (b *browserTab) tabThrough(limit int) map[string]bool {
 	b.t.Helper()
 	seen := map[string]bool{}
+	first, last := "", ""
 	for i := 0; i < limit; i++ {
 		b.key(kb.Tab)
 		k := evalAs[string](b, `document.activeElement ? (document.activeElement.dataset.kbd || '') : ''`)
-		if k != "" && seen[k] {
+		if k == "" {
+			continue
+		}
+		if k == first && last != first {
 			break
 		}
-		if k != "" {
-			seen[k] = true
+		if first == "" {
+			first = k
 		}
+		seen[k], last = true, k
 	}
 	return seen
 }
@@ -377,6 +405,10 @@ func (b *browserTab) markActions() map[string]string {
 		let i = 0;
 		for (const el of document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]')) {
 			if (el.disabled || el.closest('[hidden]') || el.getAttribute('tabindex') === '-1' || el.offsetParent === null && el.tagName !== 'SUMMARY') continue;
+			// What a closed fold holds is not shown, so not in the Tab order; its summary is.
+			const own = el.tagName === 'SUMMARY' ? el.parentElement : null;
+			const from = own ? own.parentElement : el.parentElement;
+			if (from && from.closest('details:not([open])')) continue;
 			if (el.getClientRects().length === 0) continue;
 			el.dataset.kbd = String(++i);
 			out[el.dataset.kbd] = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' ' + (el.innerText || el.getAttribute('aria-label') || el.name || '').trim().slice(0, 40);
@@ -389,4 +421,33 @@ func (b *browserTab) markActions() map[string]string {
 func (b *browserTab) upload(sel, path string) {
 	b.t.Helper()
 	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.SetUploadFiles(chromedp.CSS(sel), []string{path}))
+}
+
+// focus puts the keyboard focus on sel, as Tab would (the test has
+// already seen Tab reach it).
+func (b *browserTab) focus(sel string) {
+	b.t.Helper()
+	b.waitVisible(sel)
+	b.eval(fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.focus(); return document.activeElement === el })()`, sel))
+}
+
+// chromedpKeys types keys into what has the focus.
+func chromedpKeys(keys string) chromedp.Action[chromedp.Void] { return chromedp.KeyEvent(keys) }
+
+// chromedpShiftTab moves the focus backwards.
+func chromedpShiftTab() chromedp.Action[chromedp.Void] {
+	return chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift))
+}
+
+// until waits for js to yield true in the page: for what happens after an
+// event the page handles later (a dialog's close).
+func (b *browserTab) until(js string) {
+	b.t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for !evalAs[bool](b, js) {
+		if time.Now().After(deadline) {
+			b.fail("in the page, %s stayed false", js)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
 }

@@ -46,7 +46,7 @@ func TestConsoleLookupAndAgentActions(t *testing.T) {
 	b.choose("#act-reason", "payment_plan")
 	b.click("dialog button[type=submit]")
 	b.waitText("#status", "Done", "pending")
-	b.eval(`!document.querySelector('dialog')`)
+	b.until(`!document.querySelector('dialog')`)
 	if st := a.mo("acme", "YES"); st != pdu.ESME_ROK {
 		t.Fatalf("YES answered %v", st)
 	}
@@ -80,7 +80,7 @@ func TestConsoleLookupAndAgentActions(t *testing.T) {
 	t.Logf("the refusal reads: %s", refusal)
 	b.shotDialog("lookup-refused")
 	b.key("\u001b") // Escape closes the dialog, and focus returns to its button
-	b.eval(`!document.querySelector('dialog') && document.activeElement.id === 'act-opt-in'`)
+	b.until(`!document.querySelector('dialog') && document.activeElement.id === 'act-opt-in'`)
 	if now := a.ok("compliance", "GET", "/api/v1/ledger/head", nil)["seq"]; now != head {
 		t.Errorf("the refused request moved the ledger's head from %v to %v", head, now)
 	}

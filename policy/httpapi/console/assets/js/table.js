@@ -42,7 +42,15 @@ export function dataTable({ caption, columns, rows = [], pageSize = 25, empty = 
         const arrow = state === 'ascending' ? '▲' : state === 'descending' ? '▼' : '↕';
         th.append(h('button', {
           type: 'button', class: 'sort', id: tid + '-sort-' + col.key,
-          onclick: () => { dir = sortKey === col.key ? -dir : 1; sortKey = col.key; page = 0; head(); draw(); },
+          onclick: () => {
+            dir = sortKey === col.key ? -dir : 1;
+            sortKey = col.key;
+            page = 0;
+            head();
+            draw();
+            // The header was drawn anew: the focus stays on its button.
+            thead.querySelector('#' + CSS.escape(tid + '-sort-' + col.key)).focus();
+          },
         }, col.label, h('span', { class: 'arrow', 'aria-hidden': 'true' }, ' ' + arrow),
         h('span', { class: 'visually-hidden' }, state === 'none' ? ', sort' : ', sorted ' + state)));
       } else {
