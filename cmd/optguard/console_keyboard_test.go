@@ -146,7 +146,6 @@ func TestConsoleCSPAndOrigin(t *testing.T) {
 	for _, p := range consolePages {
 		b.open(p.hash, p.title)
 		b.waitVisible(p.ready)
-		b.shot(p.name + "-page")
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
