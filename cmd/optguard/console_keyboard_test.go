@@ -51,29 +51,15 @@ func TestConsoleKeyboardOnly(t *testing.T) {
 
 	// Sign in with the keyboard: the token field has the focus; Enter submits.
 	b.eval(`document.activeElement.id === 'token'`)
+	b.tabsReachAll("sign-in", 3)
+	b.focus("#token")
 	b.do(chromedpKeys("compliance" + kb.Enter))
 	b.waitText("#who", "compliance")
 
 	for _, p := range consolePages {
 		b.open(p.hash, p.title)
 		b.waitVisible(p.ready)
-		actions := b.markActions()
-		if len(actions) < 10 {
-			t.Fatalf("%s: only %d controls: %v", p.name, len(actions), actions)
-		}
-		reached := b.tabThrough(4 * len(actions))
-		var missed []string
-		for k, what := range actions {
-			if !reached[k] {
-				missed = append(missed, what)
-			}
-		}
-		slices.Sort(missed)
-		if len(missed) > 0 {
-			t.Errorf("%s: Tab never reaches %d of its %d controls: %s", p.name, len(missed), len(actions), strings.Join(missed, "; "))
-		}
-		// Where the focus is, it shows (a visible outline).
-		b.eval(`(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2 })()`)
+		b.tabsReachAll(p.name, 10)
 	}
 
 	// Enter follows a link: the nav's Reports.
@@ -179,4 +165,27 @@ func TestConsoleCSPAndOrigin(t *testing.T) {
 		t.Errorf("only %d requests seen: %v", len(b.requests), b.requests)
 	}
 	t.Logf("%d requests, all to %s; %d console files with the CSP", len(b.requests), b.host, len(served))
+}
+
+// tabsReachAll checks that Tab reaches every control of the page shown
+// (at least least of them), and that the focus shows where it is.
+func (b *browserTab) tabsReachAll(page string, least int) {
+	b.t.Helper()
+	actions := b.markActions()
+	if len(actions) < least {
+		b.t.Fatalf("%s: only %d controls: %v", page, len(actions), actions)
+	}
+	reached := b.tabThrough(4*len(actions) + 10)
+	var missed []string
+	for k, what := range actions {
+		if !reached[k] {
+			missed = append(missed, what)
+		}
+	}
+	slices.Sort(missed)
+	if len(missed) > 0 {
+		b.t.Errorf("%s: Tab never reaches %d of its %d controls: %s", page, len(missed), len(actions), strings.Join(missed, "; "))
+	}
+	// Where the focus is, it shows (a visible outline).
+	b.eval(`(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2 })()`)
 }
