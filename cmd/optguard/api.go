@@ -4,13 +4,16 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/optguard/optguard/config"
 	"github.com/optguard/optguard/policy/httpapi"
+	"github.com/optguard/optguard/policy/httpapi/console"
 )
 
 // mountAPI serves the operator API on the admin listener, next to
-// /metrics and /healthz: /api/v1/… and its OpenAPI document.
+// /metrics and /healthz: /api/v1/… and its OpenAPI document, and the web
+// console (/console/) whose pages call it.
 func (p *proxy) mountAPI() error {
 	tokens, err := apiTokens(p.cfg.Admin.Tokens)
 	if err != nil {
@@ -36,11 +39,13 @@ func (p *proxy) mountAPI() error {
 	}
 	p.admin.Handle("/api/", p.api)
 	p.admin.Handle("/openapi.json", p.api)
+	p.admin.Handle(console.Prefix, console.Handler())
+	p.admin.Handle(strings.TrimSuffix(console.Prefix, "/"), console.Handler())
 	p.admin.profiles(func(h http.Handler) http.Handler { return p.api.Require(httpapi.RoleAdmin, h) })
 	if len(tokens) == 0 {
 		p.log.Warn().Msg("the operator API (/api/v1) has no tokens, so it answers every request 401; optguard token create makes one for admin.tokens")
 	} else {
-		p.log.Info().Int("tokens", len(tokens)).Msg("operator API on the admin listener (/api/v1, /openapi.json)")
+		p.log.Info().Int("tokens", len(tokens)).Msg("operator API on the admin listener (/api/v1, /openapi.json) and its web console (/console/)")
 	}
 	return nil
 }

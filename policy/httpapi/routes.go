@@ -32,6 +32,7 @@ func (a *API) routes() []route {
 	number := []string{"organization"}
 	return []route{
 		{"GET", "/openapi.json", RoleAuditor, nil, serveOpenAPI},
+		{"GET", "/api/v1/me", RoleAuditor, nil, a.me},
 		{"GET", "/api/v1/organizations", RoleAuditor, nil, a.listOrganizations},
 		{"GET", "/api/v1/organizations/{name}/templates", RoleAuditor, nil, a.getTemplates},
 		{"GET", "/api/v1/live", RoleAuditor, nil, a.getLive},
