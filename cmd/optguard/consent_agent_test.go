@@ -10,6 +10,7 @@ import (
 	"github.com/optguard/optguard/policy"
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
+	"github.com/optguard/optguard/testenv"
 )
 
 // Operator actions (policy/agent.go) against a live proxy: each call is the
@@ -61,9 +62,9 @@ func TestAgentDoubleOptInWithPIN(t *testing.T) {
 	if out.State != store.StatePending || out.Event.Actor != "agent.alice" || out.Event.Method != store.MethodAgent || !strings.Contains(out.Event.Note, "payment_plan") {
 		t.Fatalf("request: %+v", out)
 	}
-	if n := len(c.submits(textHas("is trying to reach you"))); n != 2 {
-		t.Fatalf("the SMSC got %d consent requests; want the held MT's and the agent's", n)
-	}
+	// The request is on its way to the SMSC when RequestOptIn returns.
+	testenv.Eventually(t, 5*time.Second, func() bool { return len(c.submits(textHas("is trying to reach you"))) == 2 },
+		"the SMSC got the held MT's consent request and the agent's")
 
 	if st := c.mo("acme", "Yes"); st != pdu.ESME_ROK {
 		t.Fatalf("YES answered %v", st)

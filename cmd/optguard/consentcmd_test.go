@@ -13,6 +13,7 @@ import (
 
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
+	"github.com/optguard/optguard/testenv"
 )
 
 // cli runs `optguard args…` against a's admin listener with token, and
@@ -203,6 +204,12 @@ func TestCLIExportAndDailyFile(t *testing.T) {
 	a.esme("acme", pdu.BindTransceiver)
 	a.mo("acme", "STOP")
 	a.waitSubmit("the opt-out confirmation", textHas("you are opted out"))
+	// The STOP's events: the opt-out, its confirmation, the notice to the
+	// sender, which is written once the ESME has it.
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		head, _, _ := a.p.store.Head(a.ctx)
+		return head == 3
+	}, "the STOP's three events")
 	today := time.Now().UTC().Format(time.DateOnly)
 	tomorrow := time.Now().UTC().Add(24 * time.Hour).Format(time.DateOnly)
 	dir := t.TempDir()
