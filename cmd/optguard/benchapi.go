@@ -6,6 +6,7 @@ package main
 // and how fast a lookup is answered meanwhile.
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -113,13 +115,18 @@ func benchAPIToken(cfg *config.Config) string {
 	return tok
 }
 
-// lookupResult is one run of number lookups.
+// lookupResult is one run of number lookups, as the lookup peer reports it.
 type lookupResult struct {
-	Rate     int // asked for, per second
-	Sent, OK uint64
-	Latency  testenv.Histogram // from the intended send time to the answer read, measured period only
-	Errors   []string          // distinct failures, the first few
-	Elapsed  time.Duration     // the measured period
+	Rate     int    `json:"rate"` // asked for, per second
+	Sent, OK uint64 // in the measured period
+	All      uint64 // made, warmup included
+	// Latency quantiles from the intended send time to the answer read,
+	// measured period only, and the p99 from the request's start (without
+	// the wait for a free worker).
+	P50, P99, P999, Max, ServiceP99 time.Duration
+	Elapsed                         time.Duration // the measured period
+	CPU                             time.Duration // the peer's CPU over the whole run: the client's cost
+	Errors                          []string      // distinct failures, the first few
 }
 
 // PerSecond is the lookups answered 200 per second in the measured period.
@@ -127,16 +134,16 @@ func (r *lookupResult) PerSecond() float64 {
 	if r.Elapsed <= 0 {
 		return 0
 	}
-	return float64(r.Latency.Count()) / r.Elapsed.Seconds()
+	return float64(r.OK) / r.Elapsed.Seconds()
 }
 
 // lookupPaths are the GET /api/v1/numbers/{number} of the handsets the
 // load addresses, which the policy proxy's first contacts have put in the
 // store: testenv's destination, and with -vary-dest its last four digits
 // cycling through 0000…9999.
-func lookupPaths(load testenv.LoadConfig) []string {
+func lookupPaths(varyDest bool) []string {
 	const dest = "+15550000002" // testenv's default destination
-	if !load.VaryDest {
+	if !varyDest {
 		return []string{"/api/v1/numbers/" + url.PathEscape(dest)}
 	}
 	paths := make([]string, benchHandsets)
@@ -155,6 +162,7 @@ func runLookups(ctx context.Context, c *apiClient, paths []string, rate int, war
 		at time.Time // when it was meant to be sent
 	}
 	res := &lookupResult{Rate: rate, Elapsed: duration}
+	var lat, svc testenv.Histogram
 	start := time.Now()
 	measureFrom, end := start.Add(warmup), start.Add(warmup+duration)
 	queue := make(chan lookup, rate*int((warmup+duration)/time.Second+1))
@@ -180,12 +188,14 @@ func runLookups(ctx context.Context, c *apiClient, paths []string, rate int, war
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var h testenv.Histogram
-			var sent, ok uint64
+			var h, sh testenv.Histogram
+			var all, sent, ok uint64
 			var errs []string
 			for l := range queue {
+				began := time.Now()
 				err := c.get(ctx, paths[l.i%len(paths)], nil)
-				took := time.Since(l.at)
+				took, served := time.Since(l.at), time.Since(began)
+				all++
 				if l.at.Before(measureFrom) {
 					continue
 				}
@@ -198,12 +208,15 @@ func runLookups(ctx context.Context, c *apiClient, paths []string, rate int, war
 				}
 				ok++
 				h.Record(took)
+				sh.Record(served)
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			res.All += all
 			res.Sent += sent
 			res.OK += ok
-			res.Latency.Merge(&h)
+			lat.Merge(&h)
+			svc.Merge(&sh)
 			for _, e := range errs {
 				if len(res.Errors) < 5 && !slices.Contains(res.Errors, e) {
 					res.Errors = append(res.Errors, e)
@@ -212,5 +225,138 @@ func runLookups(ctx context.Context, c *apiClient, paths []string, rate int, war
 		}()
 	}
 	wg.Wait()
+	res.P50, res.P99, res.P999, res.Max = lat.Quantile(0.50), lat.Quantile(0.99), lat.Quantile(0.999), lat.Max()
+	res.ServiceP99 = svc.Quantile(0.99)
 	return res
+}
+
+// lookupPeerEnv, set in the environment of `optguard bench`, makes it the
+// lookup peer of `bench -api-load`: the process that sends the lookups, so
+// that the process measured (the proxy and its API) bears the server's
+// cost of a lookup, not the client's, as with a client elsewhere.
+const lookupPeerEnv = "OPTGUARD_BENCH_LOOKUP_PEER"
+
+// runLookupPeer is the peer side. It writes "ready", then serves one
+// command per line from in, answering on out:
+//
+//	target URL TOKEN VARY   look up on the API at URL with TOKEN, the
+//	                        handsets of -vary-dest when VARY is true;
+//	                        answers "ok"
+//	run RATE WARMUP DURATION  runLookups, answered "lookups JSON"
+//	                        (lookupResult; durations in nanoseconds)
+//
+// A command that fails is answered "error MESSAGE". It ends when in closes.
+func runLookupPeer(in io.Reader, out io.Writer) int {
+	fmt.Fprintln(out, "ready")
+	var c *apiClient
+	var paths []string
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		var reply string
+		var err error
+		switch {
+		case f[0] == "target" && len(f) == 4:
+			c, paths, reply = newAPIClient(f[1], f[2], apiLookupWorkers), lookupPaths(f[3] == "true"), "ok"
+		case f[0] == "run" && len(f) == 4 && c != nil:
+			reply, err = peerLookups(c, paths, f[1:])
+		default:
+			err = fmt.Errorf("unknown command %q, or run before target", f[0])
+		}
+		if err != nil {
+			reply = "error " + strings.ReplaceAll(err.Error(), "\n", " ")
+		}
+		fmt.Fprintln(out, reply)
+	}
+	return 0
+}
+
+// peerLookups is the peer's run command: rate, warmup and duration (ns).
+func peerLookups(c *apiClient, paths []string, args []string) (string, error) {
+	var v [3]int64
+	for i, a := range args {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || n < 0 || (i == 0 && n == 0) {
+			return "", fmt.Errorf("run: %q is not a positive number", a)
+		}
+		v[i] = n
+	}
+	cpu0, err := processCPU()
+	if err != nil {
+		return "", err
+	}
+	res := runLookups(context.Background(), c, paths, int(v[0]), time.Duration(v[1]), time.Duration(v[2]))
+	cpu1, _ := processCPU()
+	res.CPU = cpu1 - cpu0
+	b, err := json.Marshal(res)
+	return "lookups " + string(b), err
+}
+
+// lookupPeer is the bench's handle on the lookup peer process.
+type lookupPeer struct{ *benchPeer }
+
+// startLookupPeer starts the peer with the API at base, token and the
+// handsets load addresses.
+func startLookupPeer(base, token string, load testenv.LoadConfig) (*lookupPeer, error) {
+	p, _, err := startPeer("lookup peer", lookupPeerEnv, "ready")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.call(fmt.Sprintf("target %s %s %t", base, token, load.VaryDest), peerReplyTimeout, nil); err != nil {
+		p.close()
+		return nil, err
+	}
+	return &lookupPeer{p}, nil
+}
+
+// run has the peer look up rate a second for warmup+duration.
+func (p *lookupPeer) run(rate int, warmup, duration time.Duration) (*lookupResult, error) {
+	line, err := p.call(fmt.Sprintf("run %d %d %d", rate, warmup, duration), warmup+duration+peerReplyTimeout, nil)
+	if err != nil {
+		return nil, err
+	}
+	js, ok := strings.CutPrefix(line, "lookups ")
+	if !ok {
+		return nil, fmt.Errorf("lookup peer: %q is not a lookups line", line)
+	}
+	var res lookupResult
+	if err := json.Unmarshal([]byte(js), &res); err != nil {
+		return nil, fmt.Errorf("lookup peer: %w", err)
+	}
+	return &res, nil
+}
+
+// lookupsAlone measures the lookups before the rounds, with no SMPP load,
+// and prints them with their CPU cost on each side: this process's (the
+// server's), less what it uses idle over as long (the proxy's and the
+// store's housekeeping), and the peer's (the client's).
+func lookupsAlone(ctx context.Context, w io.Writer, peer *lookupPeer, f benchFlags) error {
+	span := f.load.Warmup + f.load.Duration
+	idle0, err := processCPU()
+	if err != nil {
+		return fmt.Errorf("-api-load measures this process's CPU: %w", err)
+	}
+	select {
+	case <-time.After(span):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	idle1, _ := processCPU()
+	r, err := peer.run(f.apiLoad, f.load.Warmup, f.load.Duration)
+	if err != nil {
+		return fmt.Errorf("the lookups alone: %w", err)
+	}
+	busy, _ := processCPU()
+	per := func(cpu time.Duration) string { return fmtNanos(max(cpu, 0) / time.Duration(max(r.All, 1))) }
+	fmt.Fprintf(w, "%s: the policy target with %d number lookups a second on its operator API (GET /api/v1/numbers/{number}, the handsets in turn), sent by a peer process; "+
+		"alone, with no SMPP load, for %s after %s: p50 %s, p99 %s, max %s, %d of %d answered 200; CPU per lookup: %s in this process (the server; its %.1f %% of a core idle taken out), %s in the peer (the client)\n\n",
+		apiTarget, f.apiLoad, f.load.Duration, f.load.Warmup, fmtDur(r.P50), fmtDur(r.P99), fmtDur(r.Max), r.OK, r.Sent,
+		per(busy-idle1-(idle1-idle0)), 100*float64(idle1-idle0)/float64(span), per(r.CPU))
+	for _, e := range r.Errors {
+		fmt.Fprintf(w, "lookups alone: %s\n", e)
+	}
+	return nil
 }

@@ -248,9 +248,9 @@ func buildReport(in reportInput, m machineInfo) benchReport {
 			r.Baseline.APIPolicy, r.Baseline.APIPolicyRounds = roundTo(b.APIPolicy, 1000), roundAll(b.APIPolicyRounds, 1000)
 		}
 		for _, l := range b.Lookups {
-			h := &l.Res.Latency
-			r.Baseline.Lookups = append(r.Baseline.Lookups, lookupReport{Round: l.Round, Rate: l.Res.Rate, Sent: l.Res.Sent, OK: l.Res.OK,
-				PerSecond: roundTo(l.Res.PerSecond(), 10), P50US: durUS(h.Quantile(0.5)), P99US: durUS(h.Quantile(0.99)), MaxUS: durUS(h.Max())})
+			lr := l.Res
+			r.Baseline.Lookups = append(r.Baseline.Lookups, lookupReport{Round: l.Round, Rate: lr.Rate, Sent: lr.Sent, OK: lr.OK,
+				PerSecond: roundTo(lr.PerSecond(), 10), P50US: durUS(lr.P50), P99US: durUS(lr.P99), MaxUS: durUS(lr.Max)})
 		}
 	}
 	return r
