@@ -45,7 +45,7 @@ func TestBenchAPILoad(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^\s+1\s+policy\+api\s+\d+`).MatchString(o) {
 		t.Errorf("no policy+api run:\n%s", o)
 	}
-	// round, asked/s, answered/s, p50, p99, p99.9, max, p99 sent→answer, not 200
+	// round, asked/s, answered/s, p50, p99, p99.9, max, p99 from intended send, not 200
 	m := regexp.MustCompile(`(?m)^\s+1\s+200\s+(\d+)\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\d+)$`).FindStringSubmatch(o)
 	if m == nil {
 		t.Fatalf("no lookups row for round 1:\n%s", o)

@@ -212,6 +212,8 @@ type lookupReport struct {
 	P50US     int64   `json:"p50_us"`
 	P99US     int64   `json:"p99_us"`
 	MaxUS     int64   `json:"max_us"`
+	// From the intended send time: with any wait in the client.
+	IntendedP99US int64 `json:"intended_p99_us"`
 }
 
 // buildReport turns the runs into the report. Every slice and map is
@@ -250,7 +252,7 @@ func buildReport(in reportInput, m machineInfo) benchReport {
 		for _, l := range b.Lookups {
 			lr := l.Res
 			r.Baseline.Lookups = append(r.Baseline.Lookups, lookupReport{Round: l.Round, Rate: lr.Rate, Sent: lr.Sent, OK: lr.OK,
-				PerSecond: roundTo(lr.PerSecond(), 10), P50US: durUS(lr.P50), P99US: durUS(lr.P99), MaxUS: durUS(lr.Max)})
+				PerSecond: roundTo(lr.PerSecond(), 10), P50US: durUS(lr.P50), P99US: durUS(lr.P99), MaxUS: durUS(lr.Max), IntendedP99US: durUS(lr.IntendedP99)})
 		}
 	}
 	return r
