@@ -97,9 +97,12 @@ var ErrImportCutoff = errors.New("policy: the cutoff date is required and may no
 // Import reads rows from next (io.EOF ends them) and imports them. Rows
 // are decided and written in batches, so the import's memory stays small
 // whatever the file's length, but for one entry per number already seen
-// (a number twice in the file is a bad row). An error other than a bad row
-// (the store failing, ctx ending) stops the import; what was written until
-// then stays, and running the file again completes it.
+// (a number twice in the file is a bad row). While the store writes one
+// batch, the next is decided: reading, normalizing and deciding rows is
+// CPU work, and the store's durable commits wait on the disk. An error
+// other than a bad row (the store failing, ctx ending) stops the import;
+// what was written until then stays, and running the file again completes
+// it.
 func (e *Engine) Import(ctx context.Context, next func() (ImportRow, error), o ImportOptions) (ImportReport, error) {
 	rep := ImportReport{DryRun: o.DryRun, Lines: []ImportLine{}}
 	if o.Cutoff.IsZero() || o.Cutoff.After(e.now()) {
@@ -111,8 +114,9 @@ func (e *Engine) Import(ctx context.Context, next func() (ImportRow, error), o I
 	if o.MaxLines <= 0 {
 		o.MaxLines = 10000
 	}
-	seen := map[store.Scope]int{} // scope → first line
-	var changes []store.Change
+	seen := importSeen{}
+	w := importWriter{e: e, ctx: ctx, rep: &rep, dry: o.DryRun, progress: o.Progress}
+	changes := make([]store.Change, 0, importBatch)
 	note := func(l ImportLine) {
 		switch l.Outcome {
 		case ImportChanged:
@@ -131,39 +135,16 @@ func (e *Engine) Import(ctx context.Context, next func() (ImportRow, error), o I
 			rep.Truncated = true
 		}
 	}
-	flush := func() error {
-		if !o.DryRun && len(changes) > 0 {
-			r, err := e.st.Import(ctx, changes)
-			if r.FirstSeq != 0 && rep.FirstSeq == 0 {
-				rep.FirstSeq = r.FirstSeq
-			}
-			if r.LastSeq != 0 {
-				rep.LastSeq = r.LastSeq
-			}
-			// A handset that opted out between the decision and the
-			// write keeps its opt-out (the Guard): counted as kept.
-			rep.Changed -= r.Refused
-			rep.Kept += r.Refused
-			if err != nil {
-				return fmt.Errorf("policy: importing: %w", err)
-			}
-		}
-		changes = changes[:0]
-		if o.Progress != nil {
-			o.Progress(rep.Rows)
-		}
-		return nil
-	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return rep, err
+			return rep, w.stop(err)
 		}
 		row, err := next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return rep, err
+			return rep, w.stop(err)
 		}
 		rep.Rows++
 		l, ch := e.importRow(row, o, seen)
@@ -172,17 +153,131 @@ func (e *Engine) Import(ctx context.Context, next func() (ImportRow, error), o I
 		}
 		note(l)
 		if len(changes) >= importBatch || rep.Rows%importBatch == 0 {
-			if err := flush(); err != nil {
+			if changes, err = w.write(changes, rep.Rows); err != nil {
 				return rep, err
 			}
 		}
 	}
-	return rep, flush()
+	if _, err := w.write(changes, rep.Rows); err != nil {
+		return rep, err
+	}
+	return rep, w.stop(nil)
+}
+
+// importWriter writes an import's batches, one at a time, in the
+// background: write hands it a batch and returns at once with the buffer
+// to decide the next batch into.
+type importWriter struct {
+	e        *Engine
+	ctx      context.Context
+	rep      *ImportReport
+	dry      bool // write nothing: a dry run
+	progress func(done int)
+	spare    []store.Change     // the buffer not being written
+	inflight chan importWritten // the write in progress; nil when none
+}
+
+// importWritten is what the store did with one batch.
+type importWritten struct {
+	res   store.ImportReport
+	err   error
+	rows  int // rows read when the batch was handed over
+	batch []store.Change
+}
+
+// write waits for the batch in flight, then starts writing changes (rows
+// being the rows read so far) and returns an empty buffer for the next.
+// A batch with no changes, or of a dry run, is only counted for progress.
+func (w *importWriter) write(changes []store.Change, rows int) ([]store.Change, error) {
+	if err := w.wait(); err != nil {
+		return changes[:0], err
+	}
+	if len(changes) == 0 || w.dry {
+		w.done(rows)
+		return changes[:0], nil
+	}
+	w.inflight = make(chan importWritten, 1)
+	go func(ch chan<- importWritten) {
+		res, err := w.e.st.Import(w.ctx, changes)
+		ch <- importWritten{res: res, err: err, rows: rows, batch: changes}
+	}(w.inflight)
+	next := w.spare[:0]
+	if next == nil {
+		next = make([]store.Change, 0, cap(changes))
+	}
+	w.spare = nil
+	return next, nil
+}
+
+// wait waits for the batch in flight (if any) and accounts for it.
+func (w *importWriter) wait() error {
+	if w.inflight == nil {
+		return nil
+	}
+	r := <-w.inflight
+	w.inflight = nil
+	w.spare = r.batch[:0]
+	rep := w.rep
+	if r.res.FirstSeq != 0 && rep.FirstSeq == 0 {
+		rep.FirstSeq = r.res.FirstSeq
+	}
+	if r.res.LastSeq != 0 {
+		rep.LastSeq = r.res.LastSeq
+	}
+	// A handset that opted out between the decision and the write keeps
+	// its opt-out (the Guard): counted as kept.
+	rep.Changed -= r.res.Refused
+	rep.Kept += r.res.Refused
+	if r.err != nil {
+		return fmt.Errorf("policy: importing: %w", r.err)
+	}
+	w.done(r.rows)
+	return nil
+}
+
+func (w *importWriter) done(rows int) {
+	if w.progress != nil {
+		w.progress(rows)
+	}
+}
+
+// stop waits for the batch in flight and returns err, or the write's
+// error when err is nil.
+func (w *importWriter) stop(err error) error {
+	if werr := w.wait(); err == nil {
+		err = werr
+	}
+	return err
+}
+
+// importSeen remembers the scopes an import has read, to refuse a number
+// twice in one file. Per organization and sender (few in any list), the
+// numbers are kept as their packed digits: a row costs a map slot of 16
+// bytes, where the scope's strings would keep the row's whole line.
+type importSeen map[importSeenScope]map[uint64]int
+
+type importSeenScope struct{ org, sender string }
+
+// add records s at line and returns the line it was first seen on, if it
+// was. s.Number is E.164 (Scope checked it), so its digits pack.
+func (m importSeen) add(s store.Scope, line int) (first int, dup bool) {
+	k := importSeenScope{s.Org, s.Sender}
+	nums := m[k]
+	if nums == nil {
+		nums = map[uint64]int{}
+		m[importSeenScope{strings.Clone(s.Org), strings.Clone(s.Sender)}] = nums
+	}
+	n, _ := packDigits([]byte(strings.TrimPrefix(s.Number, "+")))
+	if first, dup = nums[n]; dup {
+		return first, true
+	}
+	nums[n] = line
+	return 0, false
 }
 
 // importRow decides one row: its line for the report, and the change to
 // write when it changes something.
-func (e *Engine) importRow(row ImportRow, o ImportOptions, seen map[store.Scope]int) (ImportLine, *store.Change) {
+func (e *Engine) importRow(row ImportRow, o ImportOptions, seen importSeen) (ImportLine, *store.Change) {
 	l := ImportLine{Line: row.Line, Org: row.Org, Number: row.Number}
 	bad := func(format string, args ...any) (ImportLine, *store.Change) {
 		l.Outcome, l.Reason = ImportBad, fmt.Sprintf(format, args...)
@@ -222,10 +317,9 @@ func (e *Engine) importRow(row ImportRow, o ImportOptions, seen map[store.Scope]
 			return bad("date %s is after the cutoff %s: the list cannot say what happened after it is true", row.Date, o.Cutoff.Format(time.DateOnly))
 		}
 	}
-	if first, dup := seen[s]; dup {
+	if first, dup := seen.add(s, row.Line); dup {
 		return bad("the number is already on line %d", first)
 	}
-	seen[s] = row.Line
 
 	cur, _ := e.st.Lookup(s)
 	l.From, l.To = cur.State.String(), state.String()

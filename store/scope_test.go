@@ -133,6 +133,39 @@ func TestValidateNumberRemembers(t *testing.T) {
 	}
 }
 
+// NormalizeNumber's fast path gives what the parser gives: every +1
+// number with a first digit 2 to 9 and ten digits, over every area code,
+// and numbers of other plans once the parser has passed them, in every
+// region a caller may name; numbers off the fast path (not E.164, too
+// short, a national prefix after the country code) still go to the parser.
+func TestNormalizeFastPathAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	var numbers []string
+	for area := 200; area <= 999; area++ {
+		numbers = append(numbers, fmt.Sprintf("+1%03d%07d", area, rng.IntN(10_000_000)))
+	}
+	others := []string{"+442079460958", "+447911123456", "+4915112345678", "+33612345678", "+61412345678", "+390612345678"}
+	for _, n := range others {
+		if err := ValidateNumber(n); err != nil { // the parser passes it, and it is remembered
+			t.Fatal(err)
+		}
+	}
+	numbers = append(numbers, others...)
+	numbers = append(numbers, "+4407911123456", "+11234567890", "+1212555123", "15551234567", "+1 555 123 4567")
+	for _, n := range numbers {
+		for _, region := range []string{"", "US", "CA", "GB", "de"} {
+			fast, ferr := NormalizeNumber(n, region)
+			slow, serr := normalizeParsed(n, region)
+			if fast != slow || (ferr == nil) != (serr == nil) {
+				t.Fatalf("NormalizeNumber(%q, %q) = %q, %v; the parser: %q, %v", n, region, fast, ferr, slow, serr)
+			}
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = NormalizeNumber("+15551234567", "US") }); n != 0 {
+		t.Errorf("an E.164 North American number allocates %v times", n)
+	}
+}
+
 // The NANP fast path of ValidateNumber answers as the numbering plan's
 // parser does: every +1 number with a first digit 2 to 9 and ten digits is
 // possible to both, over every area code and a spread of the rest.

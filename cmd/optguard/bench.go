@@ -36,6 +36,8 @@ type benchFlags struct {
 	profDir  string // -cpuprofile-dir: a CPU profile per target and round
 	storm    stormFlags
 	idle     idleFlags
+	imp      importFlags
+	apiLoad  int // -api-load: lookups a second in -baseline's policy+api target
 	scenario string
 	reports  reportFlag
 	quiet    bool
@@ -62,10 +64,15 @@ func (r *reportFlag) Set(v string) error {
 // the proxy's; with -storm, send MO STOPs through the proxy with the policy
 // and report durable opt-outs per second (benchstorm.go); with -idle-binds,
 // load the proxy with and without thousands of idle binds beside the loaded
-// ones and report what the idle binds cost (benchidle.go).
+// ones and report what the idle binds cost (benchidle.go); with -import,
+// import a generated consent list through the operator API of optguard
+// serve as a child process and report its time and memory (benchimport.go).
 func runBench(args []string, stdout, stderr io.Writer) int {
 	if os.Getenv(idlePeerEnv) != "" {
 		return runIdlePeer(os.Stdin, stdout)
+	}
+	if os.Getenv(lookupPeerEnv) != "" {
+		return runLookupPeer(os.Stdin, stdout)
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -82,22 +89,27 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.load.Password, "password", "bench", "bind password")
 	fs.BoolVar(&f.load.VaryDest, "vary-dest", true, "cycle the destination through 10,000 numbers")
 	fs.StringVar(&f.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to `file`")
-	fs.StringVar(&f.profDir, "cpuprofile-dir", "", "with -baseline: write a CPU profile of each target's run in each round to `dir`/TARGET-ROUND.prof (go tool pprof dir/policy-*.prof merges a target's rounds)")
+	fs.StringVar(&f.profDir, "cpuprofile-dir", "", "with -baseline: write a CPU profile of each target's run in each round to `dir`/TARGET-ROUND.prof (go tool pprof dir/policy-*.prof merges a target's rounds); with -import: the child optguard serve's CPU during the import, dir/import-N.prof, and its heap at the end, dir/import-heap.prof")
+	fs.IntVar(&f.apiLoad, "api-load", 0, "with -baseline: add the target "+apiTarget+", the policy target with `N` number lookups a second (GET /api/v1/numbers/{number}, open loop) on its operator API during each run; reports the lookups' p50 and p99 and "+apiTarget+"'s throughput as a ratio of policy's")
 	fs.StringVar(&f.scenario, "scenario", "", "run a scenario: a built-in `NAME` (relay, consent-mix, stop-storm, long-messages) or a YAML file (docs/SCENARIOS.md); list shows the built-ins")
 	fs.Var(&f.reports, "report", "write a report to `FILE`: .json (figures), .csv (per-second series) or .html (self-contained, with charts); repeatable")
 	fs.BoolVar(&f.quiet, "quiet", false, "no live progress line")
 	f.storm.register(fs)
 	f.idle.register(fs)
+	f.imp.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `usage: optguard bench -target HOST:PORT | -baseline | -scenario NAME|FILE [-target HOST:PORT] | -storm | -idle-binds N [flags]
+		fmt.Fprintln(stderr, `usage: optguard bench -target HOST:PORT | -baseline [-api-load N] | -scenario NAME|FILE [-target HOST:PORT] | -storm | -idle-binds N | -import N [flags]
 
 Drives SMPP load and reports throughput and latency: against any SMPP server
 (-target), optguard against a plain relay and the simulator side by side
-(-baseline), a scenario file with phases, a message mix, handset groups and
-MO traffic (-scenario; against -target or in-process), a STOP storm through
-the policy (-storm), or thousands of idle binds beside the loaded ones
-(-idle-binds). A line a second shows the progress (-quiet: none); Ctrl-C ends
-the run early and still prints and writes what was measured.
+(-baseline; with -api-load, also with operator API lookups beside the
+relay's load), a scenario file with phases, a message mix, handset groups
+and MO traffic (-scenario; against -target or in-process), a STOP storm
+through the policy (-storm), or thousands of idle binds beside the loaded
+ones (-idle-binds). -import N times a consent list of N rows through the
+operator API of optguard serve run as a child process, and reads its peak
+memory. A line a second shows the progress (-quiet: none); Ctrl-C ends the
+run early and still prints and writes what was measured.
 
 Flags:`)
 		fs.PrintDefaults()
@@ -113,8 +125,12 @@ Flags:`)
 		fmt.Fprintln(stderr, "bench: -idle-binds must not be negative")
 		return 2
 	}
-	if n := btoi(f.baseline) + btoi(f.target != "" || f.scenario != "") + btoi(f.storm.on) + btoi(f.idle.binds > 0); n != 1 {
-		fmt.Fprintln(stderr, "bench: give one of -target HOST:PORT, -scenario NAME|FILE (with or without -target), -baseline, -storm or -idle-binds N")
+	if n := btoi(f.baseline) + btoi(f.target != "" || f.scenario != "") + btoi(f.storm.on) + btoi(f.idle.binds > 0) + btoi(f.imp.rows != 0); n != 1 {
+		fmt.Fprintln(stderr, "bench: give one of -target HOST:PORT, -scenario NAME|FILE (with or without -target), -baseline, -storm, -idle-binds N or -import N")
+		return 2
+	}
+	if f.apiLoad < 0 || (f.apiLoad > 0 && !f.baseline) {
+		fmt.Fprintln(stderr, "bench: -api-load goes with -baseline and must be positive")
 		return 2
 	}
 	if f.scenario != "" {
@@ -130,7 +146,7 @@ Flags:`)
 			return 2
 		}
 	}
-	if len(f.reports) > 0 && (f.storm.on || f.idle.binds > 0) {
+	if len(f.reports) > 0 && (f.storm.on || f.idle.binds > 0 || f.imp.rows != 0) {
 		fmt.Fprintln(stderr, "bench: -report goes with -target, -scenario or -baseline")
 		return 2
 	}
@@ -138,8 +154,8 @@ Flags:`)
 		fmt.Fprintln(stderr, "bench: -binds, -window, -duration and -rounds must be positive")
 		return 2
 	}
-	if f.profDir != "" && (!f.baseline || f.cpuprof != "") {
-		fmt.Fprintln(stderr, "bench: -cpuprofile-dir goes with -baseline, and not with -cpuprofile")
+	if f.profDir != "" && ((!f.baseline && f.imp.rows == 0) || f.cpuprof != "") {
+		fmt.Fprintln(stderr, "bench: -cpuprofile-dir goes with -baseline or -import, and not with -cpuprofile")
 		return 2
 	}
 	if f.profDir != "" {
@@ -162,6 +178,13 @@ Flags:`)
 	defer stop()
 	if f.scenario != "" {
 		if err := benchScenario(ctx, f, stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	if f.imp.rows != 0 {
+		if err := benchImport(ctx, f, stdout, stderr); err != nil {
 			fmt.Fprintf(stderr, "bench: %v\n", err)
 			return 1
 		}
@@ -253,15 +276,17 @@ func (f *benchFlags) writeReports(w io.Writer, in reportInput) error {
 
 // benchRun is one measured load of one target.
 type benchRun struct {
-	round  int
-	target string
-	res    testenv.LoadResult
+	round   int
+	target  string
+	res     testenv.LoadResult
+	lookups *lookupResult // the API lookups beside the load (policy+api only)
 }
 
 // benchBaseline starts the simulator, a plain TCP relay, the proxy and the
 // proxy with the consent policy in this process and loads each in turn for
 // f.rounds rounds, so that the four are compared on the same machine at the
-// same time.
+// same time. With -api-load, a fifth target loads the policy proxy while
+// number lookups run on its operator API.
 func benchBaseline(ctx context.Context, f benchFlags, w, progressTo io.Writer) error {
 	started := time.Now()
 	sim, err := testenv.StartSMSC(testenv.SMSCConfig{})
@@ -283,7 +308,7 @@ func benchBaseline(ctx context.Context, f benchFlags, w, progressTo io.Writer) e
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	pol, err := startPolicyProxy(sim.Addr(), config.ModeDisclaimer)
+	pol, err := startPolicyProxy(sim.Addr(), config.ModeDisclaimer, f.apiLoad > 0)
 	if err != nil {
 		return err
 	}
@@ -296,6 +321,17 @@ func benchBaseline(ctx context.Context, f benchFlags, w, progressTo io.Writer) e
 		{"relay", relay.addr()},
 		{"proxy", ln.Addr().String()},
 		{"policy", pol.p.addr()},
+	}
+	var peer *lookupPeer
+	if f.apiLoad > 0 {
+		targets = append(targets, struct{ name, addr string }{apiTarget, pol.p.addr()})
+		if peer, err = startLookupPeer(pol.apiBase, pol.apiToken, f.load); err != nil {
+			return err
+		}
+		defer peer.close()
+		if err := lookupsAlone(ctx, w, peer, f); err != nil {
+			return err
+		}
 	}
 	var runs []benchRun
 	report := func(interrupted bool) error {
@@ -324,12 +360,28 @@ func benchBaseline(ctx context.Context, f benchFlags, w, progressTo io.Writer) e
 				return err
 			}
 			prog := f.progress(progressTo, fmt.Sprintf("round %d %s", round, t.name), &cfg)
+			var looked chan error
+			run := benchRun{round: round, target: t.name}
+			if t.name == apiTarget {
+				looked = make(chan error, 1)
+				go func() {
+					var err error
+					run.lookups, err = peer.run(f.apiLoad, cfg.Warmup, cfg.Duration)
+					looked <- err
+				}()
+			}
 			res, err := testenv.RunLoad(ctx, cfg)
+			run.res = res
+			if looked != nil {
+				if lerr := <-looked; lerr != nil && ctx.Err() == nil {
+					return fmt.Errorf("round %d, %s: the lookups: %w", round, t.name, lerr)
+				}
+			}
 			prog.done()
 			stopProfile()
 			if ctx.Err() != nil {
 				// Ctrl-C: what was measured is still printed and written.
-				runs = append(runs, benchRun{round, t.name, res})
+				runs = append(runs, run)
 				printRuns(w, runs)
 				fmt.Fprintln(w, "\ninterrupted: no comparison")
 				return report(true)
@@ -337,7 +389,7 @@ func benchBaseline(ctx context.Context, f benchFlags, w, progressTo io.Writer) e
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", round, t.name, err)
 			}
-			runs = append(runs, benchRun{round, t.name, res})
+			runs = append(runs, run)
 		}
 	}
 	printRuns(w, runs)
@@ -353,12 +405,18 @@ func baselineRatios(runs []benchRun, rounds int) *reportBaseline {
 		for _, r := range runs {
 			if r.round == round {
 				tput[r.target] = r.res.PerSecond
+				if r.lookups != nil {
+					b.Lookups = append(b.Lookups, reportLookups{Round: round, Res: r.lookups})
+				}
 			}
 		}
 		b.ProxyRelayRounds = append(b.ProxyRelayRounds, safeRatio(tput["proxy"], tput["relay"]))
 		b.PolicyProxyRounds = append(b.PolicyProxyRounds, safeRatio(tput["policy"], tput["proxy"]))
+		if _, ok := tput[apiTarget]; ok {
+			b.APIPolicyRounds = append(b.APIPolicyRounds, safeRatio(tput[apiTarget], tput["policy"]))
+		}
 	}
-	b.ProxyRelay, b.PolicyProxy = median(b.ProxyRelayRounds), median(b.PolicyProxyRounds)
+	b.ProxyRelay, b.PolicyProxy, b.APIPolicy = median(b.ProxyRelayRounds), median(b.PolicyProxyRounds), median(b.APIPolicyRounds)
 	return b
 }
 
@@ -423,11 +481,14 @@ func startBenchProxy(simAddr string, maxConnections int, bySystemID map[string]s
 type policyProxy struct {
 	p   *proxy
 	dir string
+	// The operator API's URL and a token for it; "" unless started with it.
+	apiBase, apiToken string
 }
 
 // startPolicyProxy starts optguard with the policy on in front of the
-// simulator, with logging off, the default organization in mode.
-func startPolicyProxy(simAddr string, mode config.Mode) (*policyProxy, error) {
+// simulator, with logging off, the default organization in mode; with
+// api, with its admin listener and an operator API token.
+func startPolicyProxy(simAddr string, mode config.Mode, api bool) (*policyProxy, error) {
 	dir, err := os.MkdirTemp("", "optguard-bench-")
 	if err != nil {
 		return nil, err
@@ -438,6 +499,10 @@ func startPolicyProxy(simAddr string, mode config.Mode) (*policyProxy, error) {
 	cfg.Upstream.Default.Address = simAddr
 	cfg.Data.Dir = dir
 	cfg.SetDefaultMode(mode)
+	token := ""
+	if api {
+		token = benchAPIToken(cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -447,7 +512,11 @@ func startPolicyProxy(simAddr string, mode config.Mode) (*policyProxy, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	return &policyProxy{p: p, dir: dir}, nil
+	pp := &policyProxy{p: p, dir: dir, apiToken: token}
+	if api {
+		pp.apiBase = "http://" + p.admin.ln.Addr().String()
+	}
+	return pp, nil
 }
 
 // refusedStatus is the command_status the default organization refuses
@@ -560,6 +629,34 @@ func printComparison(w io.Writer, runs []benchRun, rounds int) {
 		fmtDur(time.Duration(med(direct, p99))), fmtDur(time.Duration(med(relay, p99))), fmtDur(time.Duration(med(prox, p99))), fmtDur(time.Duration(med(pol, p99))),
 		fmtDur(time.Duration(med(prox, p99)-med(relay, p99))), fmtDur(time.Duration(med(prox, p99)-med(direct, p99))),
 		fmtDur(time.Duration(med(pol, p99)-med(prox, p99))))
+	if len(b.Lookups) > 0 {
+		withAPI := by(apiTarget)
+		fmt.Fprintf(w, "\n%s: median %.0f submit_sm/s, p99 %s\n", apiTarget, med(withAPI, tput), fmtDur(time.Duration(med(withAPI, p99))))
+		fmt.Fprintf(w, "%s/policy throughput: %.2f (median of per-round ratios %s)\n", apiTarget, b.APIPolicy, fmtRatios(b.APIPolicyRounds))
+		printLookups(w, b.Lookups)
+	}
+}
+
+// printLookups prints the API lookups of each policy+api run and their
+// medians.
+func printLookups(w io.Writer, ls []reportLookups) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "round\tlookups/s asked\tanswered/s\tp50\tp99\tp99.9\tmax\tp99 from intended send\tnot 200\t")
+	var p50s, p99s []float64
+	for _, l := range ls {
+		r := l.Res
+		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%d\t\n", l.Round, r.Rate, r.PerSecond(),
+			fmtDur(r.P50), fmtDur(r.P99), fmtDur(r.P999), fmtDur(r.Max), fmtDur(r.IntendedP99), r.Sent-r.OK)
+		p50s, p99s = append(p50s, float64(r.P50)), append(p99s, float64(r.P99))
+	}
+	tw.Flush()
+	for _, l := range ls {
+		for _, e := range l.Res.Errors {
+			fmt.Fprintf(w, "round %d lookups: %s\n", l.Round, e)
+		}
+	}
+	fmt.Fprintf(w, "median lookup latency (from the request's start to the answer read): p50 %s, p99 %s\n",
+		fmtDur(time.Duration(median(p50s))), fmtDur(time.Duration(median(p99s))))
 }
 
 func median(v []float64) float64 {

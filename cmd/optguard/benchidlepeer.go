@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -191,98 +189,20 @@ func waitSimSessions(sim *testenv.SMSC, done func(bound, all int) bool) error {
 	}
 }
 
-// idlePeer is the bench's handle on the peer process.
+// idlePeer is the bench's handle on the idle peer process.
 type idlePeer struct {
-	cmd     *exec.Cmd
-	in      io.WriteCloser
-	lines   chan string   // the peer's stdout; closed when it ends
-	quit    chan struct{} // closed by close: the reader stops delivering
-	read    chan struct{} // closed when the reader has seen the end of stdout
+	*benchPeer
 	simAddr string
 }
 
 // startIdlePeer runs this executable as the idle peer and waits for its
 // simulator's address.
 func startIdlePeer() (*idlePeer, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("idle peer: finding this executable: %w", err)
-	}
-	cmd := exec.Command(exe, "bench")
-	cmd.Env = append(os.Environ(), idlePeerEnv+"=1")
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
+	p, addr, err := startPeer("idle peer", idlePeerEnv, "sim ")
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("idle peer: %w", err)
-	}
-	p := &idlePeer{cmd: cmd, in: in, lines: make(chan string, 64), quit: make(chan struct{}), read: make(chan struct{})}
-	go func() {
-		defer close(p.read)
-		defer close(p.lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			select {
-			case p.lines <- sc.Text():
-			case <-p.quit:
-				// Keep reading to the end, so that the peer never blocks writing.
-			}
-		}
-	}()
-	line, err := p.next(peerStartTimeout)
-	if err == nil && !strings.HasPrefix(line, "sim ") {
-		err = fmt.Errorf("idle peer: started with %q", line)
-	}
-	if err != nil {
-		p.close()
-		return nil, err
-	}
-	p.simAddr = strings.TrimPrefix(line, "sim ")
-	return p, nil
-}
-
-func (p *idlePeer) next(timeout time.Duration) (string, error) {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case line, ok := <-p.lines:
-		if !ok {
-			return "", errors.New("idle peer: exited")
-		}
-		return line, nil
-	case <-t.C:
-		return "", fmt.Errorf("idle peer: no answer within %s", timeout)
-	}
-}
-
-// call sends one command and returns its answer; progress lines go to
-// progress (if not nil) and each restarts the timeout.
-func (p *idlePeer) call(command string, timeout time.Duration, progress func(bound int)) (string, error) {
-	if _, err := fmt.Fprintln(p.in, command); err != nil {
-		return "", fmt.Errorf("idle peer: %w", err)
-	}
-	for {
-		line, err := p.next(timeout)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", command, err)
-		}
-		if rest, ok := strings.CutPrefix(line, "progress "); ok {
-			if n, err := strconv.Atoi(rest); err == nil && progress != nil {
-				progress(n)
-			}
-			continue
-		}
-		if msg, ok := strings.CutPrefix(line, "error "); ok {
-			return "", fmt.Errorf("idle peer: %s: %s", strings.Fields(command)[0], msg)
-		}
-		return line, nil
-	}
+	return &idlePeer{benchPeer: p, simAddr: addr}, nil
 }
 
 func (p *idlePeer) stats(settle bool) (peerStats, error) {
@@ -295,20 +215,4 @@ func (p *idlePeer) stats(settle bool) (peerStats, error) {
 		return peerStats{}, err
 	}
 	return parsePeerStats(line)
-}
-
-// close ends the peer: its stdin closes, it closes its binds and exits; past
-// peerExitTimeout it is killed.
-func (p *idlePeer) close() {
-	close(p.quit)
-	p.in.Close()
-	t := time.NewTimer(peerExitTimeout)
-	defer t.Stop()
-	select {
-	case <-p.read:
-	case <-t.C:
-		p.cmd.Process.Kill()
-		<-p.read
-	}
-	p.cmd.Wait() // after the reads, as exec requires
 }

@@ -35,7 +35,17 @@ func (p *progress) second(s testenv.LoadSecond) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.errors += s.NotOK
-	line := p.line(s)
+	p.showLocked(p.line(s))
+}
+
+// show prints a progress line of the caller's own (bench -import's).
+func (p *progress) show(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.showLocked(line)
+}
+
+func (p *progress) showLocked(line string) {
 	if p.tty {
 		fmt.Fprintf(p.w, "\r%s\x1b[K", line)
 		p.drawn = true

@@ -47,6 +47,17 @@ type reportInput struct {
 type reportBaseline struct {
 	ProxyRelay, PolicyProxy             float64 // medians of the per-round ratios
 	ProxyRelayRounds, PolicyProxyRounds []float64
+	// With -api-load: policy+api's throughput over policy's, and the
+	// lookups of each policy+api run.
+	APIPolicy       float64
+	APIPolicyRounds []float64
+	Lookups         []reportLookups
+}
+
+// reportLookups are the API lookups beside one round's policy+api run.
+type reportLookups struct {
+	Round int
+	Res   *lookupResult
 }
 
 // reportCheck is one consent or count check a scenario ran, as the
@@ -185,6 +196,24 @@ type baselineReport struct {
 	PolicyProxy       float64   `json:"policy_proxy"`
 	ProxyRelayRounds  []float64 `json:"proxy_relay_rounds"`
 	PolicyProxyRounds []float64 `json:"policy_proxy_rounds"`
+	// With -api-load only.
+	APIPolicy       float64        `json:"api_policy,omitempty"`
+	APIPolicyRounds []float64      `json:"api_policy_rounds,omitempty"`
+	Lookups         []lookupReport `json:"api_lookups,omitempty"`
+}
+
+// lookupReport is one policy+api run's API lookups.
+type lookupReport struct {
+	Round     int     `json:"round"`
+	Rate      int     `json:"rate"`
+	Sent      uint64  `json:"sent"`
+	OK        uint64  `json:"ok"`
+	PerSecond float64 `json:"per_second"`
+	P50US     int64   `json:"p50_us"`
+	P99US     int64   `json:"p99_us"`
+	MaxUS     int64   `json:"max_us"`
+	// From the intended send time: with any wait in the client.
+	IntendedP99US int64 `json:"intended_p99_us"`
 }
 
 // buildReport turns the runs into the report. Every slice and map is
@@ -216,6 +245,14 @@ func buildReport(in reportInput, m machineInfo) benchReport {
 			PolicyProxy:       roundTo(b.PolicyProxy, 1000),
 			ProxyRelayRounds:  roundAll(b.ProxyRelayRounds, 1000),
 			PolicyProxyRounds: roundAll(b.PolicyProxyRounds, 1000),
+		}
+		if len(b.Lookups) > 0 {
+			r.Baseline.APIPolicy, r.Baseline.APIPolicyRounds = roundTo(b.APIPolicy, 1000), roundAll(b.APIPolicyRounds, 1000)
+		}
+		for _, l := range b.Lookups {
+			lr := l.Res
+			r.Baseline.Lookups = append(r.Baseline.Lookups, lookupReport{Round: l.Round, Rate: lr.Rate, Sent: lr.Sent, OK: lr.OK,
+				PerSecond: roundTo(lr.PerSecond(), 10), P50US: durUS(lr.P50), P99US: durUS(lr.P99), MaxUS: durUS(lr.Max), IntendedP99US: durUS(lr.IntendedP99)})
 		}
 	}
 	return r

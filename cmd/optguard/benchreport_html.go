@@ -464,7 +464,19 @@ func (h *htmlPage) baseline(b *baselineReport) {
 	h.thead("Ratio", "Median", "Per round")
 	h.row("proxy / relay", nc(fmt.Sprintf("%.2f", b.ProxyRelay)), tc(joinFloats(b.ProxyRelayRounds, "%.2f")))
 	h.row("policy / proxy", nc(fmt.Sprintf("%.2f", b.PolicyProxy)), tc(joinFloats(b.PolicyProxyRounds, "%.2f")))
+	if len(b.Lookups) > 0 {
+		h.row(apiTarget+" / policy", nc(fmt.Sprintf("%.2f", b.APIPolicy)), tc(joinFloats(b.APIPolicyRounds, "%.2f")))
+	}
 	h.tend()
+	if len(b.Lookups) > 0 {
+		h.raw("<p>Operator API number lookups beside each " + apiTarget + " run, latency from the request's start to the answer read, and its p99 from the intended send time.</p>\n")
+		h.thead("Round", "Asked/s", "Answered/s", "p50", "p99", "Max", "p99 from intended", "Not 200")
+		for _, l := range b.Lookups {
+			h.row(strconv.Itoa(l.Round), nc(strconv.Itoa(l.Rate)), nc(fmt.Sprintf("%.0f", l.PerSecond)), nc(usDur(l.P50US)),
+				nc(usDur(l.P99US)), nc(usDur(l.MaxUS)), nc(usDur(l.IntendedP99US)), nc(strconv.FormatUint(l.Sent-l.OK, 10)))
+		}
+		h.tend()
+	}
 }
 
 // charts draws the three charts of each run of the last round: with

@@ -133,7 +133,7 @@ func startScenarioEnv(ctx context.Context, s *scenario, w io.Writer) (*scenarioE
 			srv.Shutdown(sctx)
 		})
 	case "policy":
-		pol, err := startPolicyProxy(sim.Addr(), s.policyMode())
+		pol, err := startPolicyProxy(sim.Addr(), s.policyMode(), false)
 		if err != nil {
 			env.close()
 			return nil, err

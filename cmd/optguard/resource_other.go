@@ -5,6 +5,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"runtime"
 	"time"
 )
@@ -17,4 +19,21 @@ func raiseFileLimit() (soft, hard uint64, err error) {
 // processCPU: this platform has no getrusage.
 func processCPU() (time.Duration, error) {
 	return 0, fmt.Errorf("process CPU time on %s: %w", runtime.GOOS, errors.ErrUnsupported)
+}
+
+// diskUsage is the size of the files under dir (this platform's stat has
+// no allocated blocks).
+func diskUsage(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			n += info.Size()
+		}
+		return err
+	})
+	return n, err
 }

@@ -121,7 +121,7 @@ func (c *clock) add(d time.Duration) {
 }
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	clk  *clock
 	st   *store.Badger
 	eng  *policy.Engine
@@ -144,7 +144,7 @@ func testOrgs() []policy.Organization {
 	}
 }
 
-func newEnv(t *testing.T, tweak ...func(*httpapi.Options)) *env {
+func newEnv(t testing.TB, tweak ...func(*httpapi.Options)) *env {
 	t.Helper()
 	st, err := store.OpenBadger(store.Options{Dir: t.TempDir(), MessageLog: store.MessageLogOptions{Mode: store.LogFull}})
 	if err != nil {
@@ -182,7 +182,7 @@ type reply struct {
 }
 
 // json decodes the body into v, failing the test if it is not JSON.
-func (r reply) json(t *testing.T, v any) {
+func (r reply) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("reply %d is not JSON: %v\n%s", r.Status, err, r.Body)
