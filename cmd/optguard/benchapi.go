@@ -32,22 +32,23 @@ const apiTarget = "policy+api"
 // backlog then shows in the latency (measured from the intended send time).
 const apiLookupWorkers = 64
 
-// apiClient calls the operator API with a bearer token.
-type apiClient struct {
+// benchClient calls the operator API with a bearer token, many times
+// over kept-alive connections (the bench's load, not the CLI's apiClient).
+type benchClient struct {
 	base, token string
 	http        *http.Client
 }
 
-// newAPIClient keeps up to conns connections to base open.
-func newAPIClient(base, token string, conns int) *apiClient {
+// newBenchClient keeps up to conns connections to base open.
+func newBenchClient(base, token string, conns int) *benchClient {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = conns, conns
-	return &apiClient{base: base, token: token, http: &http.Client{Transport: tr}}
+	return &benchClient{base: base, token: token, http: &http.Client{Transport: tr}}
 }
 
 // do sends req with the token and decodes the answer into into (unless
 // nil), which must have status want.
-func (c *apiClient) do(req *http.Request, want int, into any) error {
+func (c *benchClient) do(req *http.Request, want int, into any) error {
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -67,7 +68,7 @@ func (c *apiClient) do(req *http.Request, want int, into any) error {
 	return json.Unmarshal(body, into)
 }
 
-func (c *apiClient) get(ctx context.Context, path string, into any) error {
+func (c *benchClient) get(ctx context.Context, path string, into any) error {
 	req, err := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
 	if err != nil {
 		return err
@@ -77,16 +78,17 @@ func (c *apiClient) get(ctx context.Context, path string, into any) error {
 
 // profile writes a CPU profile of d from the admin listener's
 // /debug/pprof/profile to path.
-func (c *apiClient) profile(ctx context.Context, path string, d time.Duration) error {
+func (c *benchClient) profile(ctx context.Context, path string, d time.Duration) error {
 	return c.fetch(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(d.Seconds())), path)
 }
 
 // fetch writes what the admin listener answers at urlPath to the file path.
-func (c *apiClient) fetch(ctx context.Context, urlPath, path string) error {
+func (c *benchClient) fetch(ctx context.Context, urlPath, path string) error {
 	req, err := http.NewRequestWithContext(ctx, "GET", c.base+urlPath, nil)
 	if err != nil {
 		return err
 	}
+	req.Header.Set("Authorization", "Bearer "+c.token) // the profiler takes an admin token
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
@@ -157,7 +159,7 @@ func lookupPaths(varyDest bool) []string {
 // runLookups asks the paths in turn, rate a second, open loop, for
 // warmup+duration; only lookups meant to be sent after the warmup are
 // measured.
-func runLookups(ctx context.Context, c *apiClient, paths []string, rate int, warmup, duration time.Duration) *lookupResult {
+func runLookups(ctx context.Context, c *benchClient, paths []string, rate int, warmup, duration time.Duration) *lookupResult {
 	type lookup struct {
 		i  int
 		at time.Time // when it was meant to be sent
@@ -249,7 +251,7 @@ const lookupPeerEnv = "OPTGUARD_BENCH_LOOKUP_PEER"
 // A command that fails is answered "error MESSAGE". It ends when in closes.
 func runLookupPeer(in io.Reader, out io.Writer) int {
 	fmt.Fprintln(out, "ready")
-	var c *apiClient
+	var c *benchClient
 	var paths []string
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
@@ -261,7 +263,7 @@ func runLookupPeer(in io.Reader, out io.Writer) int {
 		var err error
 		switch {
 		case f[0] == "target" && len(f) == 4:
-			c, paths, reply = newAPIClient(f[1], f[2], apiLookupWorkers), lookupPaths(f[3] == "true"), "ok"
+			c, paths, reply = newBenchClient(f[1], f[2], apiLookupWorkers), lookupPaths(f[3] == "true"), "ok"
 		case f[0] == "run" && len(f) == 4 && c != nil:
 			reply, err = peerLookups(c, paths, f[1:])
 		default:
@@ -276,7 +278,7 @@ func runLookupPeer(in io.Reader, out io.Writer) int {
 }
 
 // peerLookups is the peer's run command: rate, warmup and duration (ns).
-func peerLookups(c *apiClient, paths []string, args []string) (string, error) {
+func peerLookups(c *benchClient, paths []string, args []string) (string, error) {
 	var v [3]int64
 	for i, a := range args {
 		n, err := strconv.ParseInt(a, 10, 64)

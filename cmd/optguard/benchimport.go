@@ -158,7 +158,7 @@ func benchImport(ctx context.Context, f benchFlags, w, progressTo io.Writer) err
 		return err
 	}
 	defer child.stop()
-	api := newAPIClient("http://"+child.admin, token, 2)
+	api := newBenchClient("http://"+child.admin, token, 2)
 	before, _ := readProcMemory(child.pid())
 
 	fmt.Fprintf(w, "optguard bench -import %d: a consent list of %d rows (%s of CSV, generated while it is uploaded) to POST /api/v1/imports of optguard serve (child process %d, consent mode, admin listener %s, store in %s)\n",
@@ -386,7 +386,7 @@ func readProcMemory(pid int) (procMemory, error) {
 // the admin listener's /debug/pprof/profile into dir/name-N.prof until the
 // returned func is called; that func waits for the slice in progress, and
 // later calls return what the first did.
-func profileSlices(ctx context.Context, api *apiClient, dir, name string) func() error {
+func profileSlices(ctx context.Context, api *benchClient, dir, name string) func() error {
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
