@@ -132,6 +132,36 @@ func (c *apiCommand) need(vals map[string]string) bool {
 	return true
 }
 
+// callOnce makes one API call for the command and decodes its answer; ok
+// is false when the command is to end with exit status code (its error
+// printed).
+func (c *apiCommand) callOnce(method, path string, q url.Values, body any) (out object, code int, ok bool) {
+	cl, err := c.api.client()
+	if err != nil {
+		return nil, c.fail(err), false
+	}
+	ctx, cancel := c.api.context()
+	defer cancel()
+	if err := cl.call(ctx, method, path, q, body, &out); err != nil {
+		return nil, c.fail(err), false
+	}
+	return out, 0, true
+}
+
+// showOutcome prints what an action did: its JSON, or a table row and the
+// API's words on it.
+func (c *apiCommand) showOutcome(out object, cols []column) int {
+	if *c.api.json {
+		printJSON(c.stdout, out)
+		return 0
+	}
+	printTable(c.stdout, cols, []object{out})
+	if d := cellText(out, "detail"); d != "-" {
+		fmt.Fprintln(c.stdout, d)
+	}
+	return 0
+}
+
 func runConsent(args []string, stdout, stderr io.Writer) int {
 	cmd, c, args, code, done := newAPICommand("consent", consentUsage, args, stdout, stderr)
 	if done {
@@ -159,15 +189,9 @@ func (c *apiCommand) get(args []string, org *string) int {
 	if !ok {
 		return code
 	}
-	cl, err := c.api.client()
-	if err != nil {
-		return c.fail(err)
-	}
-	ctx, cancel := c.api.context()
-	defer cancel()
-	var out object
-	if err := cl.call(ctx, "GET", numberPath(pos[0], ""), orgQuery(*org), nil, &out); err != nil {
-		return c.fail(err)
+	out, code, ok := c.callOnce("GET", numberPath(pos[0], ""), orgQuery(*org), nil)
+	if !ok {
+		return code
 	}
 	if *c.api.json {
 		printJSON(c.stdout, out)
@@ -329,26 +353,12 @@ func (c *apiCommand) action(cmd string, args []string, org *string) int {
 			return 2
 		}
 	}
-	cl, err := c.api.client()
-	if err != nil {
-		return c.fail(err)
+	out, code, ok := c.callOnce("POST", numberPath(pos[0], path), nil, body)
+	if !ok {
+		return code
 	}
-	ctx, cancel := c.api.context()
-	defer cancel()
-	var out object
-	if err := cl.call(ctx, "POST", numberPath(pos[0], path), nil, body, &out); err != nil {
-		return c.fail(err)
-	}
-	if *c.api.json {
-		printJSON(c.stdout, out)
-		return 0
-	}
-	printTable(c.stdout, []column{{"NUMBER", "number"}, {"ORGANIZATION", "organization"}, {"SENDER", "sender"}, {"STATE", "state"},
-		{"EVENT", "event.type"}, {"SEQ", "event.seq"}, {"PIN EXPIRES", "pin_expires_at"}}, []object{out})
-	if d := cellText(out, "detail"); d != "-" {
-		fmt.Fprintln(c.stdout, d)
-	}
-	return 0
+	return c.showOutcome(out, []column{{"NUMBER", "number"}, {"ORGANIZATION", "organization"}, {"SENDER", "sender"}, {"STATE", "state"},
+		{"EVENT", "event.type"}, {"SEQ", "event.seq"}, {"PIN EXPIRES", "pin_expires_at"}})
 }
 
 func runDNC(args []string, stdout, stderr io.Writer) int {
@@ -392,37 +402,21 @@ func (c *apiCommand) dncChange(cmd string, args []string, org *string) int {
 	if !ok {
 		return code
 	}
-	cl, err := c.api.client()
-	if err != nil {
-		return c.fail(err)
-	}
-	ctx, cancel := c.api.context()
-	defer cancel()
-	var out object
-	if cmd == "add" {
-		err = cl.call(ctx, "POST", "/api/v1/dnc", nil, object{"organization": *org, "number": pos[0], "sender": *sender, "note": *note}, &out)
-	} else {
-		q := orgQuery(*org)
+	method, path, q, body := "POST", "/api/v1/dnc", url.Values(nil), any(object{"organization": *org, "number": pos[0], "sender": *sender, "note": *note})
+	if cmd == "remove" {
+		method, path, q, body = "DELETE", "/api/v1/dnc/"+url.PathEscape(pos[0]), orgQuery(*org), nil
 		for k, v := range map[string]string{"sender": *sender, "note": *note} {
 			if v != "" {
 				q.Set(k, v)
 			}
 		}
-		err = cl.call(ctx, "DELETE", "/api/v1/dnc/"+url.PathEscape(pos[0]), q, nil, &out)
 	}
-	if err != nil {
-		return c.fail(err)
+	out, code, ok := c.callOnce(method, path, q, body)
+	if !ok {
+		return code
 	}
-	if *c.api.json {
-		printJSON(c.stdout, out)
-		return 0
-	}
-	printTable(c.stdout, []column{{"NUMBER", "number"}, {"ORGANIZATION", "organization"}, {"SENDER", "sender"}, {"STATE", "state"},
-		{"EVENT", "event.type"}, {"SEQ", "event.seq"}}, []object{out})
-	if d := cellText(out, "detail"); d != "-" {
-		fmt.Fprintln(c.stdout, d)
-	}
-	return 0
+	return c.showOutcome(out, []column{{"NUMBER", "number"}, {"ORGANIZATION", "organization"}, {"SENDER", "sender"}, {"STATE", "state"},
+		{"EVENT", "event.type"}, {"SEQ", "event.seq"}})
 }
 
 func (c *apiCommand) dncDaily(args []string, org *string) int {
