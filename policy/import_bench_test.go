@@ -19,19 +19,7 @@ import (
 // rows/s is the figure; ns/op is per batch of rows.
 func BenchmarkImport(b *testing.B) {
 	const importBenchRows = 10_000
-	st, err := store.OpenBadger(store.Options{Dir: b.TempDir(), Logger: zerolog.Nop()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	eng, err := policy.New(policy.Options{
-		Store: st, Transport: nopTransport{}, Logger: zerolog.Nop(),
-		Organizations: []policy.Organization{{Name: verdictConsent, SystemIDs: []string{verdictConsent}, Mode: policy.ModeConsent}},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { eng.Close(context.Background()) })
+	_, eng := newImportEngine(b, store.Options{Dir: b.TempDir()})
 	cutoff := time.Now().UTC().Truncate(24 * time.Hour)
 	first := 0
 	b.ReportAllocs()
@@ -45,6 +33,27 @@ func BenchmarkImport(b *testing.B) {
 		first += importBenchRows
 	}
 	b.ReportMetric(float64(first)/time.Since(start).Seconds(), "rows/s")
+}
+
+// newImportEngine is an engine with one consent-mode organization,
+// verdictConsent, over a store opened with o; both close with tb.
+func newImportEngine(tb testing.TB, o store.Options) (*store.Badger, *policy.Engine) {
+	tb.Helper()
+	o.Logger = zerolog.Nop()
+	st, err := store.OpenBadger(o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	eng, err := policy.New(policy.Options{
+		Store: st, Transport: nopTransport{}, Logger: zerolog.Nop(),
+		Organizations: []policy.Organization{{Name: verdictConsent, SystemIDs: []string{verdictConsent}, Mode: policy.ModeConsent}},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { eng.Close(context.Background()) })
+	return st, eng
 }
 
 // importRows are n rows from handset first on, as the API's CSV reader

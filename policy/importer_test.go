@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/optguard/optguard/policy"
 	"github.com/optguard/optguard/store"
 )
@@ -21,19 +19,7 @@ import (
 // nothing.
 func TestImportAcrossBatches(t *testing.T) {
 	const rows = 21_000 // three batches, the last short
-	st, err := store.OpenBadger(store.Options{InMemory: true, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng, err := policy.New(policy.Options{
-		Store: st, Transport: nopTransport{}, Logger: zerolog.Nop(),
-		Organizations: []policy.Organization{{Name: verdictConsent, SystemIDs: []string{verdictConsent}, Mode: policy.ModeConsent}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close(context.Background())
+	st, eng := newImportEngine(t, store.Options{InMemory: true})
 	cutoff := time.Now().UTC().Truncate(24 * time.Hour)
 	const dupLine = 20_002 // repeats line 2's number, two batches later
 	list := func() func() (policy.ImportRow, error) {
@@ -95,19 +81,7 @@ func TestImportAcrossBatches(t *testing.T) {
 // between rows with the context's error, after the batch being written
 // has been accounted for.
 func TestImportStopsWithItsContext(t *testing.T) {
-	st, err := store.OpenBadger(store.Options{InMemory: true, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng, err := policy.New(policy.Options{
-		Store: st, Transport: nopTransport{}, Logger: zerolog.Nop(),
-		Organizations: []policy.Organization{{Name: verdictConsent, SystemIDs: []string{verdictConsent}, Mode: policy.ModeConsent}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close(context.Background())
+	st, eng := newImportEngine(t, store.Options{InMemory: true})
 	cutoff := time.Now().UTC().Truncate(24 * time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	next := importRows(0, 50_000, cutoff)

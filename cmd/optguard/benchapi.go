@@ -6,7 +6,6 @@ package main
 // and how fast a lookup is answered meanwhile.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,7 +32,7 @@ const apiTarget = "policy+api"
 const apiLookupWorkers = 64
 
 // benchClient calls the operator API with a bearer token, many times
-// over kept-alive connections (the bench's load, not the CLI's apiClient).
+// over kept-alive connections (the bench's load, not the CLI's benchClient).
 type benchClient struct {
 	base, token string
 	http        *http.Client
@@ -253,27 +252,16 @@ func runLookupPeer(in io.Reader, out io.Writer) int {
 	fmt.Fprintln(out, "ready")
 	var c *benchClient
 	var paths []string
-	sc := bufio.NewScanner(in)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 {
-			continue
-		}
-		var reply string
-		var err error
+	serveCommands(in, out, func(f []string) (string, error) {
 		switch {
 		case f[0] == "target" && len(f) == 4:
-			c, paths, reply = newBenchClient(f[1], f[2], apiLookupWorkers), lookupPaths(f[3] == "true"), "ok"
+			c, paths = newBenchClient(f[1], f[2], apiLookupWorkers), lookupPaths(f[3] == "true")
+			return "ok", nil
 		case f[0] == "run" && len(f) == 4 && c != nil:
-			reply, err = peerLookups(c, paths, f[1:])
-		default:
-			err = fmt.Errorf("unknown command %q, or run before target", f[0])
+			return peerLookups(c, paths, f[1:])
 		}
-		if err != nil {
-			reply = "error " + strings.ReplaceAll(err.Error(), "\n", " ")
-		}
-		fmt.Fprintln(out, reply)
-	}
+		return "", fmt.Errorf("unknown command %q, or run before target", f[0])
+	})
 	return 0
 }
 

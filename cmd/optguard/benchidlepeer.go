@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -91,17 +90,10 @@ func runIdlePeer(in io.Reader, out io.Writer) int {
 			ib.Close()
 		}
 	}()
-	sc := bufio.NewScanner(in)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 {
-			continue
-		}
-		var reply string
-		var err error
+	serveCommands(in, out, func(f []string) (reply string, err error) {
 		switch f[0] {
 		case "bind":
-			reply, err = peerBind(sim, &ib, f, out)
+			return peerBind(sim, &ib, f, out)
 		case "stats", "settle":
 			var s peerStats
 			if f[0] == "settle" {
@@ -116,23 +108,19 @@ func runIdlePeer(in io.Reader, out io.Writer) int {
 					s.lost = strings.ReplaceAll(e.Error(), "\n", " ")
 				}
 			}
-			reply = s.format()
+			return s.format(), err
 		case "close":
 			if ib != nil {
 				ib.Close()
 				ib = nil
 			}
-			if err = waitSimSessions(sim, func(bound, all int) bool { return all == 0 }); err == nil {
-				reply = "closed"
+			if err = waitSimSessions(sim, func(bound, all int) bool { return all == 0 }); err != nil {
+				return "", err
 			}
-		default:
-			err = fmt.Errorf("unknown command %q", f[0])
+			return "closed", nil
 		}
-		if err != nil {
-			reply = "error " + strings.ReplaceAll(err.Error(), "\n", " ")
-		}
-		fmt.Fprintln(out, reply)
-	}
+		return "", fmt.Errorf("unknown command %q", f[0])
+	})
 	return 0
 }
 

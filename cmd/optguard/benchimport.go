@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -409,6 +410,22 @@ func profileSlices(ctx context.Context, api *benchClient, dir, name string) func
 		close(stop)
 		return <-done
 	})
+}
+
+// diskUsage is the disk space the files under dir take.
+func diskUsage(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			n += allocatedSize(info)
+		}
+		return err
+	})
+	return n, err
 }
 
 func fmtMiB(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }

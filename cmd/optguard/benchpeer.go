@@ -125,3 +125,21 @@ func (p *benchPeer) close() {
 	}
 	p.cmd.Wait() // after the reads, as exec requires
 }
+
+// serveCommands is a peer's side: it reads one command per line from in,
+// splits it into fields and writes handle's answer on out, or "error
+// MESSAGE" when handle fails, until in closes.
+func serveCommands(in io.Reader, out io.Writer, handle func(f []string) (string, error)) {
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		reply, err := handle(f)
+		if err != nil {
+			reply = "error " + strings.ReplaceAll(err.Error(), "\n", " ")
+		}
+		fmt.Fprintln(out, reply)
+	}
+}

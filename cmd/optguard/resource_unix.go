@@ -5,7 +5,6 @@ package main
 import (
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -38,23 +37,11 @@ func processCPU() (time.Duration, error) {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
-// diskUsage is the disk space the files under dir take.
-func diskUsage(dir string) (int64, error) {
-	var n int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			n += st.Blocks * 512 // allocated: badger's logs are sparse
-		} else {
-			n += info.Size()
-		}
-		return nil
-	})
-	return n, err
+// allocatedSize is the disk space a file takes: its allocated blocks
+// (badger's logs are sparse, their size overstates them).
+func allocatedSize(info fs.FileInfo) int64 {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return st.Blocks * 512
+	}
+	return info.Size()
 }
