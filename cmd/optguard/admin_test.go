@@ -182,31 +182,13 @@ func TestServeAdminTLS(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	started := make(chan *proxy, 1)
-	served := make(chan error, 1)
-	go func() { served <- serve(ctx, cfg, newLogger(&logs, cfg.Log), func(p *proxy) { started <- p }) }()
-	var p *proxy
-	select {
-	case p = <-started:
-	case err := <-served:
-		t.Fatalf("serve: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	p, logs, stop := serveInTest(t, cfg)
 	if !strings.Contains(logs.String(), "admin HTTPS listening") {
 		t.Errorf("log does not say the admin listener is HTTPS:\n%s", logs.String())
 	}
 	checkHTTPSOnly(t, p.admin.ln.Addr().String(), client)
-	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop")
+	if err := stop(); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -36,19 +38,7 @@ func TestServeWithBuiltInSimulator(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	started := make(chan *proxy, 1)
-	served := make(chan error, 1)
-	go func() { served <- serve(ctx, cfg, newLogger(&logs, cfg.Log), func(p *proxy) { started <- p }) }()
-	var p *proxy
-	select {
-	case p = <-started:
-	case err := <-served:
-		t.Fatalf("serve: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	p, logs, stop := serveInTest(t, cfg)
 	if !strings.Contains(logs.String(), "built-in SMSC simulator") {
 		t.Errorf("no log line says the built-in simulator is in use:\n%s", logs.String())
 	}
@@ -96,14 +86,8 @@ func TestServeWithBuiltInSimulator(t *testing.T) {
 		}
 	}
 
-	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatalf("serve returned %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not stop")
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 	select {
 	case <-e.Done():
@@ -247,4 +231,36 @@ func TestServeNeedsItsKeyFile(t *testing.T) {
 		t.Fatalf("start with the saved key file: %v", err)
 	}
 	p.stop()
+}
+
+// serveInTest runs what `optguard serve` runs with cfg until stop, which
+// cancels it and returns serve's error (or that it did not stop in time).
+func serveInTest(t *testing.T, cfg *config.Config) (p *proxy, logs *syncBuffer, stop func() error) {
+	t.Helper()
+	logs = &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan *proxy, 1)
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, cfg, newLogger(logs, cfg.Log), func(p *proxy) { started <- p }) }()
+	select {
+	case p = <-started:
+	case err := <-served:
+		cancel()
+		t.Fatalf("serve: %v", err)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("serve did not start")
+	}
+	return p, logs, func() error {
+		cancel()
+		select {
+		case err := <-served:
+			if err != nil {
+				return fmt.Errorf("serve returned %w", err)
+			}
+			return nil
+		case <-time.After(15 * time.Second):
+			return errors.New("serve did not stop")
+		}
+	}
 }
