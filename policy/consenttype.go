@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"context"
 	"strings"
 
 	"github.com/optguard/optguard/store"
@@ -34,25 +33,4 @@ func ConsentTypeOfEvent(ev store.Event) ConsentType {
 		}
 	}
 	return ""
-}
-
-// ConsentTypeOf is how the current opt-in of s was given (see
-// ConsentTypeOfEvent): "" when s is not opted in. It reads the number's
-// opt-in events through the by-number index.
-func (e *Engine) ConsentTypeOf(ctx context.Context, s store.Scope) (ConsentType, error) {
-	if cur, ok := e.st.Lookup(s); !ok || cur.State != store.StateOptedIn {
-		return "", nil
-	}
-	var last store.Event
-	err := e.st.Events(ctx, store.EventFilter{Number: s.Number, Org: s.Org, Types: []store.EventType{store.EventOptedIn, store.EventStateImported}},
-		func(ev store.Event) error {
-			if ev.Scope == s && ev.NewState == store.StateOptedIn {
-				last = ev
-			}
-			return nil
-		})
-	if err != nil {
-		return "", err
-	}
-	return ConsentTypeOfEvent(last), nil
 }

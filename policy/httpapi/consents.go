@@ -178,12 +178,15 @@ func (a *API) listConsents(w http.ResponseWriter, r *http.Request) {
 		v := consentItem{ConsentView: store.ViewConsent(rec)}
 		v.Number = rec.Scope.Number
 		if rec.State == store.StateOptedIn && !rec.Erased {
-			t, err := a.pol.ConsentTypeOf(r.Context(), rec.Scope)
+			// How the opt-in was given is on the event that opted it in.
+			ev, ok, err := a.stateEvent(r.Context(), rec)
 			if err != nil {
 				writeError(w, r, a.log, err)
 				return
 			}
-			v.ConsentType = string(t)
+			if ok {
+				v.ConsentType = string(policy.ConsentTypeOfEvent(ev))
+			}
 		}
 		// The filter applies after the page is read, so a page may hold
 		// fewer than limit items and still have a next one.
