@@ -173,15 +173,8 @@ func TestAdminTLSBadFiles(t *testing.T) {
 // HTTPS only.
 func TestServeAdminTLS(t *testing.T) {
 	files, client := writeSelfSigned(t)
-	cfg := config.Default()
-	cfg.Listen.Address = "127.0.0.1:0"
-	cfg.Admin.Address = "127.0.0.1:0"
+	cfg := loopbackConfig(t)
 	cfg.Admin.TLS = files
-	cfg.Data.Dir = t.TempDir()
-	cfg.Log.Format = config.LogFormatJSON
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	p, logs, stop := serveInTest(t, cfg)
 	if !strings.Contains(logs.String(), "admin HTTPS listening") {
 		t.Errorf("log does not say the admin listener is HTTPS:\n%s", logs.String())

@@ -30,14 +30,7 @@ type syncBuffer = testenv.LogBuffer
 // relays to the built-in simulator, the admin listener answers, and a canceled
 // context shuts everything down.
 func TestServeWithBuiltInSimulator(t *testing.T) {
-	cfg := config.Default()
-	cfg.Listen.Address = "127.0.0.1:0"
-	cfg.Admin.Address = "127.0.0.1:0"
-	cfg.Data.Dir = t.TempDir()
-	cfg.Log.Format = config.LogFormatJSON
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := loopbackConfig(t)
 	p, logs, stop := serveInTest(t, cfg)
 	if !strings.Contains(logs.String(), "built-in SMSC simulator") {
 		t.Errorf("no log line says the built-in simulator is in use:\n%s", logs.String())
@@ -233,10 +226,25 @@ func TestServeNeedsItsKeyFile(t *testing.T) {
 	p.stop()
 }
 
-// serveInTest runs what `optguard serve` runs with cfg until stop, which
-// cancels it and returns serve's error (or that it did not stop in time).
+// loopbackConfig is the default configuration on free loopback ports, with
+// a temporary data directory and JSON logs.
+func loopbackConfig(t *testing.T) *config.Config {
+	cfg := config.Default()
+	cfg.Listen.Address = "127.0.0.1:0"
+	cfg.Admin.Address = "127.0.0.1:0"
+	cfg.Data.Dir = t.TempDir()
+	cfg.Log.Format = config.LogFormatJSON
+	return cfg
+}
+
+// serveInTest validates cfg and runs what `optguard serve` runs with it
+// until stop, which cancels it and returns serve's error (or that it did
+// not stop in time).
 func serveInTest(t *testing.T, cfg *config.Config) (p *proxy, logs *syncBuffer, stop func() error) {
 	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	logs = &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan *proxy, 1)
