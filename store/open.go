@@ -290,7 +290,7 @@ func (b *Badger) badgerOptions(sub string, sync bool, memTable, blockCache int64
 	if o.uncompressed || sub == consentSubdir {
 		bo = bo.WithCompression(options.None)
 	}
-	return bo.
+	bo = bo.
 		WithReadOnly(o.ReadOnly).
 		WithSyncWrites(sync).
 		WithLogger(badgerLogger{l: o.Logger.With().Str("component", "badger").Str("db", sub).Logger()}).
@@ -305,6 +305,15 @@ func (b *Badger) badgerOptions(sub string, sync bool, memTable, blockCache int64
 		WithValueThreshold(1 << 10).
 		WithNumCompactors(2).
 		WithNumGoroutines(2)
+	// Every level's tables are BaseTableSize (2 MiB). Badger's default
+	// doubles the size per level, so a million-row store's deepest level
+	// has 8 MiB tables, and a compaction builds up to eight of them at
+	// once per compactor, each in an allocation twice its size: 260 MiB of
+	// heap in an import of a million rows, 80 MiB with one size. Lookups
+	// are unaffected (one table per level is read either way); a level
+	// just has more, smaller files.
+	bo.TableSizeMultiplier = 1
+	return bo
 }
 
 // checkFormat writes the format version into an empty database and
