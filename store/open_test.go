@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/rs/zerolog"
@@ -52,5 +53,55 @@ func TestOpenChecksFormatAndOptions(t *testing.T) {
 	rawUpdate(t, dir, func(txn *badger.Txn) error { return txn.Set(keyFormat, []byte{0, 0, 0, 9}) })
 	if _, err := OpenBadger(Options{Dir: dir}); !errors.Is(err, ErrFormat) {
 		t.Fatalf("format 9: %v", err)
+	}
+}
+
+// TestOpenFilesCountsWhatTheStoreHoldsOpen compares OpenFiles with the
+// descriptors an open store holds into its data directory (Linux's
+// /proc/self/fd), after writing enough to flush tables.
+func TestOpenFilesCountsWhatTheStoreHoldsOpen(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("needs /proc/self/fd")
+	}
+	if n := OpenFiles(""); n != 0 {
+		t.Errorf("OpenFiles(\"\") = %d; want 0", n)
+	}
+	dir := t.TempDir()
+	if n := OpenFiles(dir); n != 0 {
+		t.Errorf("OpenFiles of an empty dir = %d; want 0", n)
+	}
+	s := openT(t, Options{Dir: dir, MemTableSize: 1 << 20})
+	const n = 20_000
+	changes := make([]Change, 0, n)
+	for i := range n {
+		changes = append(changes, Change{Scope: millionScope(i), Type: EventStateImported, State: StateOptedIn,
+			Mode: ModeConsent, OccurredAt: time.Now().Add(-time.Duration(n-i) * time.Second), Method: MethodImport, Actor: "import"})
+	}
+	if _, err := s.Import(ctx, changes); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openT(t, Options{Dir: dir, MemTableSize: 1 << 20})
+	defer s.Close()
+
+	held := 0
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		if err == nil && strings.HasPrefix(target, dir+string(filepath.Separator)) {
+			held++
+		}
+	}
+	got := OpenFiles(dir)
+	tables, _ := filepath.Glob(filepath.Join(dir, consentSubdir, "*.sst"))
+	t.Logf("OpenFiles %d, descriptors into the data dir %d, consent tables %d", got, held, len(tables))
+	if len(tables) < 2 {
+		t.Fatalf("%d consent tables: the test wrote too little to flush any", len(tables))
+	}
+	if got < held || got > held+4 {
+		t.Errorf("OpenFiles = %d with %d descriptors held into %s: want at least as many, at most 4 more", got, held, dir)
 	}
 }
