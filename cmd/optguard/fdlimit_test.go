@@ -68,7 +68,7 @@ func TestFileLimitInChild(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	log := zerolog.New(&buf).Level(zerolog.InfoLevel) // as serve logs by default
-	if got := checkFileLimit(log, 5000); got != 3000 {
+	if got := checkFileLimit(log, 5000, 0); got != 3000 {
 		t.Errorf("checkFileLimit returned %d; want the raised limit 3000", got)
 	}
 	var lim syscall.Rlimit
@@ -113,10 +113,25 @@ func TestFileLimitInChild(t *testing.T) {
 	}
 
 	buf.Reset()
-	if got := checkFileLimit(log, 900); got != 3000 {
+	if got := checkFileLimit(log, 900, 0); got != 3000 {
 		t.Errorf("checkFileLimit(900) returned %d; want 3000", got)
 	}
 	if buf.Len() != 0 {
 		t.Errorf("a limit that suffices logged: %s", buf.String())
+	}
+
+	// A large store's files count against the same limit: 900 binds and
+	// 1,500 store files need 4,324 descriptors, and 3,000 leave room for 238
+	// binds.
+	if got := checkFileLimit(log, 900, 1500); got != 3000 {
+		t.Errorf("checkFileLimit(900, 1500 store files) returned %d; want 3000", got)
+	}
+	ev.Message = ""
+	if err := json.Unmarshal(buf.Bytes(), &ev); err != nil {
+		t.Fatalf("%v: %s", err, buf.String())
+	}
+	if ev.Level != "warn" || ev.Allowed != 238 || ev.Needed != 4324 ||
+		!strings.Contains(ev.Message, "2524 kept for the store's 1500 files") || !strings.Contains(ev.Message, "ulimit -n 4324") {
+		t.Errorf("with 1500 store files: %+v; want a warning allowing 238 binds, 4324 needed, naming the store's files", ev)
 	}
 }

@@ -132,7 +132,7 @@ type proxy struct {
 // serve starts optguard, calls started (if not nil) with it, waits for ctx and
 // shuts down in order.
 func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, started func(*proxy)) error {
-	checkFileLimit(log, cfg.Listen.MaxConnections)
+	checkFileLimit(log, cfg.Listen.MaxConnections, store.OpenFiles(cfg.Data.Dir))
 	p, err := start(cfg, log)
 	if err != nil {
 		return err
