@@ -64,6 +64,8 @@ type Engine struct {
 	dir   atomic.Pointer[senderDir] // the sender directory (senders.go)
 	dirMu sync.Mutex                // serializes its changes
 
+	imports atomic.Int32 // Imports running, dry runs included (ImportsRunning)
+
 	closing   chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup

@@ -94,6 +94,11 @@ const importBatch = 10000
 // ErrImportCutoff: the cutoff is missing or in the future.
 var ErrImportCutoff = errors.New("policy: the cutoff date is required and may not be in the future")
 
+// ImportsRunning is how many Imports (dry runs included) run now. serve's
+// retention sweep, which reads every subject, waits for them rather than
+// compete with them for the store.
+func (e *Engine) ImportsRunning() int { return int(e.imports.Load()) }
+
 // Import reads rows from next (io.EOF ends them) and imports them. Rows
 // are decided and written in batches, so the import's memory stays small
 // whatever the file's length, but for one entry per number already seen
@@ -114,6 +119,8 @@ func (e *Engine) Import(ctx context.Context, next func() (ImportRow, error), o I
 	if o.MaxLines <= 0 {
 		o.MaxLines = 10000
 	}
+	e.imports.Add(1)
+	defer e.imports.Add(-1)
 	seen := importSeen{}
 	w := importWriter{e: e, ctx: ctx, rep: &rep, dry: o.DryRun, progress: o.Progress}
 	changes := make([]store.Change, 0, importBatch)

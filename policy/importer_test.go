@@ -85,15 +85,22 @@ func TestImportStopsWithItsContext(t *testing.T) {
 	cutoff := time.Now().UTC().Truncate(24 * time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	next := importRows(0, 50_000, cutoff)
+	running := -1
 	rep, err := eng.Import(ctx, func() (policy.ImportRow, error) {
 		row, err := next()
 		if row.Line == 15_000 {
+			running = eng.ImportsRunning()
 			cancel()
 		}
 		return row, err
 	}, policy.ImportOptions{Cutoff: cutoff, Actor: "bench"})
 	if err != context.Canceled || rep.Rows >= 50_000 {
 		t.Fatalf("%+v, %v", rep, err)
+	}
+	// ImportsRunning counts the import while it reads, and not once it
+	// has stopped.
+	if running != 1 || eng.ImportsRunning() != 0 {
+		t.Errorf("ImportsRunning %d during the import and %d after it; want 1 and 0", running, eng.ImportsRunning())
 	}
 	seq, _, err := st.Head(context.Background())
 	if err != nil || seq != rep.LastSeq {

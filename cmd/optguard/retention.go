@@ -58,25 +58,44 @@ func (r *retention) messageLogFor(org string) time.Duration {
 	return t.defaultMessages
 }
 
-// sweepInterval is how often serve sweeps past-retention proof, and
-// sweepDelay how long after the start it sweeps first.
-const (
-	sweepInterval = 24 * time.Hour
-	sweepDelay    = time.Minute
-)
+// sweepSchedule says when serve sweeps past-retention proof.
+type sweepSchedule struct {
+	first time.Duration // after the start
+	every time.Duration // then
+	// busy reports a consent import running (policy.Engine.ImportsRunning);
+	// nil: never. A due sweep waits for it, looking again each waitStep,
+	// for at most maxWait, then sweeps anyway: both read and write the
+	// whole store, and each would slow the other.
+	busy              func() bool
+	waitStep, maxWait time.Duration
+}
 
-// sweepRetention runs the store's retention sweep first after a while
-// (serve: sweepDelay after the start) and then daily, until ctx ends, and
-// logs what each erased (counts only).
-func sweepRetention(ctx context.Context, s *store.Badger, r *retention, clock func() time.Time, log zerolog.Logger, first time.Duration) {
-	timer := time.NewTimer(first)
+// serveSweeps is serve's schedule: a minute after the start, then daily.
+func serveSweeps(busy func() bool) sweepSchedule {
+	return sweepSchedule{first: time.Minute, every: 24 * time.Hour, busy: busy, waitStep: time.Minute, maxWait: time.Hour}
+}
+
+// sweepRetention runs the store's retention sweep on schedule sc until ctx
+// ends, and logs what each erased (counts only).
+func sweepRetention(ctx context.Context, s *store.Badger, r *retention, clock func() time.Time, log zerolog.Logger, sc sweepSchedule) {
+	timer := time.NewTimer(sc.first)
 	defer timer.Stop()
+	var waited time.Duration
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
 		}
+		if sc.busy != nil && waited < sc.maxWait && sc.busy() {
+			if waited == 0 {
+				log.Info().Dur("longest_wait", sc.maxWait).Msg("retention sweep waits for the consent import that is running")
+			}
+			waited += sc.waitStep
+			timer.Reset(sc.waitStep)
+			continue
+		}
+		waited = 0
 		rep, err := s.SweepRetention(ctx, clock(), r.proofFor)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -87,6 +106,6 @@ func sweepRetention(ctx context.Context, s *store.Badger, r *retention, clock fu
 		default:
 			log.Debug().Dur("took", rep.Took).Msg("retention sweep: nothing past retention")
 		}
-		timer.Reset(sweepInterval)
+		timer.Reset(sc.every)
 	}
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,25 +68,86 @@ func TestRetentionFromConfig(t *testing.T) {
 		Method: store.MethodSMSKeyword, Actor: "handset"}); err != nil {
 		t.Fatal(err)
 	}
+	// An import is running when the sweep is due: it waits, and sweeps once
+	// the import has ended.
+	var importing atomic.Bool
+	importing.Store(true)
+	var logged bytes.Buffer
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		sweepRetention(ctx, s, &r, func() time.Time { return t0.Add(48 * time.Hour) }, zerolog.Nop(), 0)
+		sweepRetention(ctx, s, &r, func() time.Time { return t0.Add(48 * time.Hour) }, zerolog.New(&logged),
+			sweepSchedule{every: 24 * time.Hour, busy: importing.Load, waitStep: 10 * time.Millisecond, maxWait: time.Hour})
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, err := s.SubjectData(ctx, "+15551230078")
-		if errors.Is(err, store.ErrNotFound) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the sweep did not erase acme's handset past 24h: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	if _, err := s.SubjectData(ctx, "+15551230078"); err != nil {
+		t.Fatalf("the sweep ran while an import was running: %v", err)
 	}
+	importing.Store(false)
+	waitErased(t, s, "+15551230078")
 	cancel()
 	<-done
+	if n := strings.Count(logged.String(), "retention sweep waits for the consent import that is running"); n != 1 {
+		t.Errorf("the wait logged %d times; want once:\n%s", n, logged.String())
+	}
 	if _, err := s.SubjectData(context.Background(), "+15551230077"); err != nil {
 		t.Fatalf("the handset globex keeps for 5 years: %v", err)
 	}
+}
+
+// waitErased waits up to 10 s for the sweep to erase number's subject.
+func waitErased(t *testing.T, s *store.Badger, number string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := s.SubjectData(context.Background(), number)
+		if errors.Is(err, store.ErrNotFound) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sweep did not erase %s past its retention: %v", number, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRetentionSweepWaitsForImportsOnlySoLong: imports that never end
+// delay the sweep by maxWait, no more.
+func TestRetentionSweepWaitsForImportsOnlySoLong(t *testing.T) {
+	cfg, err := config.Parse([]byte(`organizations:
+  - name: acme
+    system_ids: [acme]
+    retention:
+      proof: 24h
+`), "optguard.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r retention
+	r.t.Store(retentionOf(cfg))
+	s, err := store.OpenBadger(store.Options{Dir: filepath.Join(t.TempDir(), "data")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Now()
+	if _, err := s.Apply(context.Background(), store.Change{Scope: store.OrgScope("acme", "+15551230079"), Type: store.EventOptedIn,
+		OccurredAt: t0, Method: store.MethodSMSKeyword, Actor: "handset"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	started := time.Now()
+	go func() {
+		defer close(done)
+		sweepRetention(ctx, s, &r, func() time.Time { return t0.Add(48 * time.Hour) }, zerolog.Nop(),
+			sweepSchedule{every: 24 * time.Hour, busy: func() bool { return true }, waitStep: 20 * time.Millisecond, maxWait: 200 * time.Millisecond})
+	}()
+	waitErased(t, s, "+15551230079")
+	if took := time.Since(started); took < 200*time.Millisecond {
+		t.Errorf("the sweep ran after %v, before its longest wait of 200ms", took)
+	}
+	cancel()
+	<-done
 }

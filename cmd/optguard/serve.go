@@ -213,13 +213,6 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 	if err := p.startWebhooks(); err != nil {
 		return p, err
 	}
-	var sweepCtx context.Context
-	sweepCtx, p.stopSweep = context.WithCancel(context.Background())
-	p.sweepEnded = make(chan struct{})
-	go func() {
-		defer close(p.sweepEnded)
-		sweepRetention(sweepCtx, p.store, &p.ret, clock, log, sweepDelay)
-	}()
 	if err := p.startDailyFile(clock, o.dailyNap); err != nil {
 		return p, err
 	}
@@ -239,6 +232,14 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 		return p, policyError(cfg, err)
 	}
 	logModes(log, p.pol)
+	var sweepCtx context.Context
+	sweepCtx, p.stopSweep = context.WithCancel(context.Background())
+	p.sweepEnded = make(chan struct{})
+	pol := p.pol
+	go func() {
+		defer close(p.sweepEnded)
+		sweepRetention(sweepCtx, p.store, &p.ret, clock, log, serveSweeps(func() bool { return pol.ImportsRunning() > 0 }))
+	}()
 	p.srv = smpp.NewServer(smpp.Options{
 		Interceptor:           interceptor{p.pol},
 		OnBind:                func(ev smpp.BindEvent) { p.pol.BindChanged(ev.SystemID, ev.Bound) },
