@@ -16,12 +16,9 @@ import (
 	"github.com/optguard/optguard/store"
 )
 
-// TestRetentionFromConfig: the organizations' retention comes from the
-// configuration (an account's for its sub-organizations, the defaults for
-// an organization the file no longer lists), and the sweep serve runs
-// erases by it.
-func TestRetentionFromConfig(t *testing.T) {
-	cfg, err := config.Parse([]byte(`organizations:
+// retentionYAML: acme (and its sub-organization) keep proof for 24h and
+// message-log records for 2h; globex keeps the defaults.
+const retentionYAML = `organizations:
   - name: acme
     system_ids: [acme]
     retention:
@@ -32,12 +29,14 @@ func TestRetentionFromConfig(t *testing.T) {
     sender_prefixes: ["1555"]
   - name: globex
     system_ids: [globex]
-`), "optguard.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r retention
-	r.t.Store(retentionOf(cfg))
+`
+
+// TestRetentionFromConfig: the organizations' retention comes from the
+// configuration (an account's for its sub-organizations, the defaults for
+// an organization the file no longer lists), and the sweep serve runs
+// erases by it.
+func TestRetentionFromConfig(t *testing.T) {
+	r := retentionFromYAML(t, retentionYAML)
 	for org, want := range map[string]time.Duration{"acme": 24 * time.Hour, "acme-sub": 24 * time.Hour, "globex": config.DefaultProofRetention, "gone": config.DefaultProofRetention} {
 		if got := r.proofFor(org); got != want {
 			t.Errorf("proof retention of %s = %v, want %v", org, got, want)
@@ -76,7 +75,7 @@ func TestRetentionFromConfig(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		sweepRetention(ctx, s, &r, func() time.Time { return t0.Add(48 * time.Hour) }, zerolog.New(&logged),
+		sweepRetention(ctx, s, r, func() time.Time { return t0.Add(48 * time.Hour) }, zerolog.New(&logged),
 			sweepSchedule{every: 24 * time.Hour, busy: importing.Load, waitStep: 10 * time.Millisecond, maxWait: time.Hour})
 	}()
 	time.Sleep(300 * time.Millisecond)
@@ -93,6 +92,19 @@ func TestRetentionFromConfig(t *testing.T) {
 	if _, err := s.SubjectData(context.Background(), "+15551230077"); err != nil {
 		t.Fatalf("the handset globex keeps for 5 years: %v", err)
 	}
+}
+
+// retentionFromYAML is the retention serve would run with configuration
+// text.
+func retentionFromYAML(t *testing.T, text string) *retention {
+	t.Helper()
+	cfg, err := config.Parse([]byte(text), "optguard.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &retention{}
+	r.t.Store(retentionOf(cfg))
+	return r
 }
 
 // waitErased waits up to 10 s for the sweep to erase number's subject.
@@ -114,17 +126,7 @@ func waitErased(t *testing.T, s *store.Badger, number string) {
 // TestRetentionSweepWaitsForImportsOnlySoLong: imports that never end
 // delay the sweep by maxWait, no more.
 func TestRetentionSweepWaitsForImportsOnlySoLong(t *testing.T) {
-	cfg, err := config.Parse([]byte(`organizations:
-  - name: acme
-    system_ids: [acme]
-    retention:
-      proof: 24h
-`), "optguard.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r retention
-	r.t.Store(retentionOf(cfg))
+	r := retentionFromYAML(t, retentionYAML) // acme keeps proof 24h
 	s, err := store.OpenBadger(store.Options{Dir: filepath.Join(t.TempDir(), "data")})
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +143,7 @@ func TestRetentionSweepWaitsForImportsOnlySoLong(t *testing.T) {
 	started := time.Now()
 	go func() {
 		defer close(done)
-		sweepRetention(ctx, s, &r, func() time.Time { return t0.Add(48 * time.Hour) }, zerolog.Nop(),
+		sweepRetention(ctx, s, r, func() time.Time { return t0.Add(48 * time.Hour) }, zerolog.Nop(),
 			sweepSchedule{every: 24 * time.Hour, busy: func() bool { return true }, waitStep: 20 * time.Millisecond, maxWait: 200 * time.Millisecond})
 	}()
 	waitErased(t, s, "+15551230079")
