@@ -235,10 +235,9 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 	var sweepCtx context.Context
 	sweepCtx, p.stopSweep = context.WithCancel(context.Background())
 	p.sweepEnded = make(chan struct{})
-	pol := p.pol
 	go func() {
 		defer close(p.sweepEnded)
-		sweepRetention(sweepCtx, p.store, &p.ret, clock, log, serveSweeps(func() bool { return pol.ImportsRunning() > 0 }))
+		sweepRetention(sweepCtx, p.store, &p.ret, clock, log, serveSweeps(func() bool { return p.pol.ImportsRunning() > 0 }))
 	}()
 	p.srv = smpp.NewServer(smpp.Options{
 		Interceptor:           interceptor{p.pol},
