@@ -300,6 +300,28 @@ func (b *Badger) Held(ctx context.Context, s Scope) ([]HeldMessage, error) {
 	return out, nil
 }
 
+// HeldCount returns how many messages the scope's queue holds, from its
+// count alone: one read, and nothing unsealed.
+func (b *Badger) HeldCount(ctx context.Context, s Scope) (int, error) {
+	if err := b.enter(); err != nil {
+		return 0, err
+	}
+	defer b.leave()
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var n uint32
+	err := b.cdb.View(func(txn *badger.Txn) error {
+		var err error
+		n, _, err = holdCount(txn, b.scopeKey(s))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("counting held messages: %w", err)
+	}
+	return int(n), nil
+}
+
 // GetHeld returns one held message, queued or in the outbox.
 func (b *Badger) GetHeld(ctx context.Context, id string) (HeldMessage, error) {
 	if err := b.enter(); err != nil {

@@ -64,6 +64,11 @@ type ImportReport struct {
 	Refused  int    // changes whose Guard returned an error
 	FirstSeq uint64 // first and last sequence numbers appended
 	LastSeq  uint64
+	// Released and Dropped count the held messages the changes' Holds
+	// moved to the outbox, where the caller finds them (Outbox) to send
+	// them on or answer them, as with Apply's Applied.Released and Dropped.
+	Released int
+	Dropped  int
 }
 
 // importChunk is how many changes Import commits per transaction.
@@ -72,18 +77,18 @@ const importChunk = 1000
 // Import appends many changes (e.g. an existing consent list, with
 // EventStateImported and MethodImport) in transactions of up to 1000
 // changes, each synced; live changes from Apply are committed between them.
-// All changes are validated before anything is written; Holds must be
-// KeepHeld. A Guard that refuses skips its change. If ctx ends (or the
-// store closes) Import stops between transactions and returns what was
-// done along with the error.
+// All changes are validated before anything is written. Each change's
+// Holds is carried out in its transaction as Apply does; the messages it
+// settles are only counted, and wait in the outbox (an import may settle
+// many, and holding them all in memory is what the outbox spares). A Guard
+// that refuses skips its change. If ctx ends (or the store closes) Import
+// stops between transactions and returns what was done along with the
+// error.
 func (b *Badger) Import(ctx context.Context, changes []Change) (ImportReport, error) {
 	var rep ImportReport
 	for i := range changes {
 		if err := validateChange(&changes[i]); err != nil {
 			return rep, fmt.Errorf("importing change %d: %w", i, err)
-		}
-		if changes[i].Holds != KeepHeld {
-			return rep, fmt.Errorf("importing change %d: %w", i, invalidf("Holds must be KeepHeld in an import"))
 		}
 	}
 	// One exclusive task per chunk, so live Apply calls (an MO STOP) are
@@ -108,6 +113,8 @@ func (b *Badger) Import(ctx context.Context, changes []Change) (ImportReport, er
 				continue
 			}
 			rep.Applied++
+			rep.Released += len(r.applied.Released)
+			rep.Dropped += len(r.applied.Dropped)
 			if rep.FirstSeq == 0 {
 				rep.FirstSeq = r.applied.Event.Seq
 			}

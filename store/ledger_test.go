@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
@@ -221,14 +222,57 @@ func TestImport(t *testing.T) {
 	if _, err := s.Import(ctx, bad); !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrInvalidNumber) {
 		t.Fatalf("bad import: %v", err)
 	}
-	held := change(OrgScope("acme", num(9001)), EventStateImported, c.Now())
-	held.Holds = ReleaseHeld
-	if _, err := s.Import(ctx, []Change{held}); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("import with hold action: %v", err)
-	}
 	if seq, _, _ := s.Head(ctx); seq != 2499 {
 		t.Errorf("rejected import wrote events: head %d", seq)
 	}
+}
+
+// An imported change carries out its Holds as Apply does, in the same
+// transaction: an imported opt-in releases what the scope held, an
+// imported opt-out drops it; both wait in the outbox and are counted.
+func TestImportSettlesHeldMessages(t *testing.T) {
+	s, c := memStore(t)
+	in, out, other := OrgScope("acme", num(1)), OrgScope("acme", num(2)), OrgScope("acme", num(3))
+	mustHold(t, s, heldMsg("in-1", in, 1))
+	mustHold(t, s, heldMsg("in-2", in, 2))
+	mustHold(t, s, heldMsg("out-1", out, 3))
+	mustHold(t, s, heldMsg("other-1", other, 4))
+	if n, err := s.HeldCount(ctx, in); n != 2 || err != nil {
+		t.Fatalf("HeldCount before the import: %d, %v; want 2", n, err)
+	}
+
+	optIn := change(in, EventStateImported, c.Now())
+	optIn.Holds = ReleaseHeld
+	optOut := change(out, EventStateImported, c.Now())
+	optOut.State, optOut.Holds = StateOptedOut, DropHeld
+	rep, err := s.Import(ctx, []Change{optIn, optOut})
+	if err != nil || rep.Applied != 2 || rep.Released != 2 || rep.Dropped != 1 {
+		t.Fatalf("import: %+v, %v; want 2 applied, 2 released, 1 dropped", rep, err)
+	}
+	for _, sc := range []Scope{in, out} {
+		h, err := s.Held(ctx, sc)
+		n, nerr := s.HeldCount(ctx, sc)
+		if err != nil || nerr != nil || len(h) != 0 || n != 0 {
+			t.Errorf("%s still holds %d messages, counts %d (%v, %v)", sc, len(h), n, err, nerr)
+		}
+	}
+	if n, err := s.HeldCount(ctx, other); err != nil || n != 1 {
+		t.Errorf("a scope the import did not name lost its held message: %d (%v)", n, err)
+	}
+	box, err := s.Outbox(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Disposition{}
+	for _, m := range box {
+		got[m.ID] = m.Disposition
+	}
+	want := map[string]Disposition{"in-1": DispositionReleased, "in-2": DispositionReleased, "out-1": DispositionDropped}
+	if !maps.Equal(got, want) {
+		t.Fatalf("outbox %v; want %v", got, want)
+	}
+	mustVerify(t, s)
+	mustAgree(t, s)
 }
 
 func TestReopenKeepsLedgerAndIndex(t *testing.T) {

@@ -115,6 +115,8 @@ type Holds interface {
 	Hold(ctx context.Context, m HeldMessage) (HeldMessage, error)
 	// Held lists a scope's queue, oldest first.
 	Held(ctx context.Context, s Scope) ([]HeldMessage, error)
+	// HeldCount counts a scope's queue without reading its messages.
+	HeldCount(ctx context.Context, s Scope) (int, error)
 	// GetHeld reads one message, queued or in the outbox.
 	GetHeld(ctx context.Context, id string) (HeldMessage, error)
 	// Expired lists expired queued messages without changing anything.
