@@ -36,7 +36,7 @@ func (e *Engine) holdMT(t *task) {
 		_ = t.finish(Decision{Action: Reject, Status: a.main.spec.RefusedStatus})
 		return
 	}
-	if n, err := e.heldCount(t.scope); err == nil && n >= a.main.spec.HoldMax {
+	if n, err := e.st.HeldCount(e.ctx(), t.scope); err == nil && n >= a.main.spec.HoldMax {
 		e.m.mt.add(t.bind.Session, mtHoldFull)
 		_ = t.finish(Decision{Action: Reject, Status: a.main.spec.HoldFullStatus})
 		return
@@ -75,12 +75,6 @@ func (e *Engine) holdMT(t *task) {
 		e.send(t, TplSenderFirstRequest, store.EventConsentRequested, time.Time{}, "")
 		e.send(t, TplSenderFirstRequestedNotice, store.EventNoticeSent, time.Time{}, "")
 	}
-}
-
-// heldCount is how many messages the scope holds now.
-func (e *Engine) heldCount(s store.Scope) (int, error) {
-	held, err := e.st.Held(e.ctx(), s)
-	return len(held), err
 }
 
 // requestDue says whether a consent request goes out now: none was sent

@@ -17,6 +17,14 @@ import (
 // transaction). A row that changes nothing (the number already has the
 // state) is left alone, so that running the same file again changes
 // nothing. A dry run decides every row the same way and writes nothing.
+//
+// What a scope held for want of consent follows its imported state, in
+// the same transaction, as after an agent's word: an imported opt-in
+// releases the held MTs to the SMSC, an imported opt-out drops them with
+// REJECTD receipts where the ESME asked for one. The messages wait in the
+// store's outbox and go out by the outbox's flush, so an import that
+// settles many never holds them in memory. MTs held for a possible
+// opt-out stay held: a person decides that review, not an old list.
 
 // ImportRow is one row of a consent list, as written in the file.
 type ImportRow struct {
@@ -85,6 +93,11 @@ type ImportReport struct {
 	Truncated bool         `json:"truncated,omitempty"`
 	FirstSeq  uint64       `json:"first_seq,omitempty"`
 	LastSeq   uint64       `json:"last_seq,omitempty"`
+	// HeldReleased and HeldDropped count the held messages the imported
+	// opt-ins released and the imported opt-outs dropped (or, in a dry
+	// run, would).
+	HeldReleased int `json:"held_released"`
+	HeldDropped  int `json:"held_dropped"`
 }
 
 // importBatch is how many rows are decided and written together: the store
@@ -157,6 +170,11 @@ func (e *Engine) Import(ctx context.Context, next func() (ImportRow, error), o I
 		l, ch := e.importRow(row, o, seen)
 		if ch != nil {
 			changes = append(changes, *ch)
+			if o.DryRun {
+				if err := e.previewHolds(ctx, ch, &rep); err != nil {
+					return rep, w.stop(err)
+				}
+			}
 		}
 		note(l)
 		if len(changes) >= importBatch || rep.Rows%importBatch == 0 {
@@ -232,9 +250,16 @@ func (w *importWriter) wait() error {
 		rep.LastSeq = r.res.LastSeq
 	}
 	// A handset that opted out between the decision and the write keeps
-	// its opt-out (the Guard): counted as kept.
+	// its opt-out (the Guard): counted as kept. So is a scope that came
+	// under review meanwhile: it keeps what it holds for the review, and
+	// running the file again imports it.
 	rep.Changed -= r.res.Refused
 	rep.Kept += r.res.Refused
+	rep.HeldReleased += r.res.Released
+	rep.HeldDropped += r.res.Dropped
+	if r.res.Released+r.res.Dropped > 0 {
+		w.e.FlushOutbox()
+	}
 	if r.err != nil {
 		return fmt.Errorf("policy: importing: %w", r.err)
 	}
@@ -336,7 +361,7 @@ func (e *Engine) importRow(row ImportRow, o ImportOptions, seen importSeen) (Imp
 	}
 	a := e.accountOf(s.Org)
 	ch := &store.Change{Scope: s, Type: store.EventStateImported, State: state, Mode: a.storeMode(), OccurredAt: o.Cutoff,
-		Method: store.MethodImport, Actor: o.Actor, Note: importNote(row), Holds: store.KeepHeld}
+		Method: store.MethodImport, Actor: o.Actor, Note: importNote(row), Holds: e.importHolds(s, state)}
 	if cur.State == store.StateOptedOut {
 		rec, err := e.st.Consent(context.Background(), s)
 		if err == nil {
@@ -353,9 +378,55 @@ func (e *Engine) importRow(row ImportRow, o ImportOptions, seen importSeen) (Imp
 			return l, nil
 		}
 	}
-	ch.Guard = Guard(ch)
+	ch.Guard = e.importGuard(ch)
 	l.Outcome = ImportChanged
 	return l, ch
+}
+
+// previewHolds counts, for a dry run, the held messages ch would settle.
+func (e *Engine) previewHolds(ctx context.Context, ch *store.Change, rep *ImportReport) error {
+	if ch.Holds == store.KeepHeld {
+		return nil
+	}
+	n, err := e.st.HeldCount(ctx, ch.Scope)
+	if err != nil {
+		return fmt.Errorf("policy: previewing an import: %w", err)
+	}
+	if ch.Holds == store.ReleaseHeld {
+		rep.HeldReleased += n
+	} else {
+		rep.HeldDropped += n
+	}
+	return nil
+}
+
+// importHolds is what an imported state does to the scope's held messages.
+func (e *Engine) importHolds(s store.Scope, state store.State) store.HoldAction {
+	switch {
+	case state == store.StateOptedOut:
+		return store.DropHeld
+	case e.rev.has(scopeKey(s)):
+		return store.KeepHeld // held for a possible opt-out: the review decides
+	default:
+		return store.ReleaseHeld
+	}
+}
+
+// errCameUnderReview refuses an imported opt-in whose scope came under
+// review between the row's decision and its write: releasing would send
+// what is held for the review.
+var errCameUnderReview = errors.New("policy: the number came under review during the import")
+
+// importGuard is the check the store makes inside the write's
+// transaction: the override rules (Guard), and for a release, that no
+// review began since the row was decided.
+func (e *Engine) importGuard(ch *store.Change) func(store.Consent) error {
+	return func(cur store.Consent) error {
+		if ch.Holds == store.ReleaseHeld && e.rev.has(scopeKey(ch.Scope)) {
+			return errCameUnderReview
+		}
+		return CheckChange(cur, ch)
+	}
 }
 
 func importNote(row ImportRow) string {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"io"
 	"testing"
 	"time"
 
+	"github.com/optguard/optguard/policy"
 	"github.com/optguard/optguard/smpp/pdu"
 	"github.com/optguard/optguard/store"
 )
@@ -40,6 +42,23 @@ func TestPossibleOptOutHoldUntilDecided(t *testing.T) {
 	if n := len(c.submits(textHas("held for review"))); n != 0 {
 		t.Fatal("an MT under review reached the SMSC")
 	}
+	// An old consent list naming the number does not decide the review.
+	rows := []policy.ImportRow{{Line: 2, Org: "bank", Number: "+" + guest}}
+	rep, err := c.p.pol.Import(c.ctx, func() (policy.ImportRow, error) {
+		if len(rows) == 0 {
+			return policy.ImportRow{}, io.EOF
+		}
+		row := rows[0]
+		rows = rows[1:]
+		return row, nil
+	}, policy.ImportOptions{Cutoff: time.Now(), Actor: "compliance-officer"})
+	if err != nil || rep.Changed != 1 || rep.HeldReleased != 0 {
+		t.Fatalf("import during the review: %+v, %v; want the number opted in and nothing released", rep, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(c.submits(textHas("held for review"))); n != 0 {
+		t.Fatal("an import released an MT held for review")
+	}
 	scope := store.OrgScope("bank", "+"+guest)
 	if _, err := c.p.pol.DecideReview(c.ctx, scope, false, "compliance-officer", "asked about autopay, not texts"); err != nil {
 		t.Fatal(err)
@@ -70,6 +89,6 @@ func TestPossibleOptOutHoldUntilDecided(t *testing.T) {
 	if _, err := c.p.pol.DecideReview(c.ctx, scope, false, "x", ""); err == nil {
 		t.Fatal("deciding a review that is no longer open succeeded")
 	}
-	c.checkLedger(scope, store.EventPossibleOptOut, store.EventReviewDismissed, store.EventPossibleOptOut, store.EventOptedOut)
+	c.checkLedger(scope, store.EventPossibleOptOut, store.EventStateImported, store.EventReviewDismissed, store.EventPossibleOptOut, store.EventOptedOut)
 	c.checkVia(scope, employee) // a decision is recorded in the conversation of the reply it decides
 }

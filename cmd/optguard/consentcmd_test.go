@@ -103,31 +103,40 @@ func TestCLIDoNotContact(t *testing.T) {
 }
 
 // consent import uploads a file, follows the job and prints the report:
-// the dry run changes nothing, the real run does.
+// the dry run changes nothing, the real run does. The guest's MT, held for
+// want of consent, is counted and then released.
 func TestCLIImport(t *testing.T) {
 	a := startAPI(t)
+	e := a.esme("acme", pdu.BindTransceiver)
+	submit(t, a.ctx, e, "Your statement", 0)
+	a.waitSubmit("the consent request", textHas("is trying to reach you"))
 	file := filepath.Join(t.TempDir(), "list.csv")
-	if err := os.WriteFile(file, []byte("number,organization\n+15551230011,acme\n+15551230012,acme\nnot-a-number,acme\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("number,organization\n+"+guest+",acme\n+15551230012,acme\nnot-a-number,acme\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errs := a.cli("compliance", "consent", "import", file, "-cutoff", "2026-01-31", "-dry-run")
-	if code != 0 || !strings.Contains(out, "dry run (nothing was changed)") || !strings.Contains(out, "2 changed") || !strings.Contains(out, "not a phone number") {
+	if code != 0 || !strings.Contains(out, "dry run (nothing was changed)") || !strings.Contains(out, "2 changed") || !strings.Contains(out, "not a phone number") ||
+		!strings.Contains(out, "held messages: 1 released to the SMSC, 0 dropped") {
 		t.Fatalf("dry run: %d\n%s%s", code, out, errs)
 	}
-	if st := a.p.store.State(store.OrgScope("acme", "+15551230011")); st != store.StateUnknown {
+	if st := a.p.store.State(store.OrgScope("acme", "+15551230012")); st != store.StateUnknown {
 		t.Fatalf("the dry run changed the state to %s", st)
 	}
 	code, out, errs = a.cli("compliance", "consent", "import", file, "-cutoff", "2026-01-31", "-json")
 	var job struct {
 		Status string
-		Report struct{ Changed, Bad int }
+		Report struct {
+			Changed, Bad int
+			HeldReleased int `json:"held_released"`
+		}
 	}
-	if code != 0 || json.Unmarshal([]byte(out), &job) != nil || job.Status != "done" || job.Report.Changed != 2 || job.Report.Bad != 1 {
+	if code != 0 || json.Unmarshal([]byte(out), &job) != nil || job.Status != "done" || job.Report.Changed != 2 || job.Report.Bad != 1 || job.Report.HeldReleased != 1 {
 		t.Fatalf("import: %d\n%s%s", code, out, errs)
 	}
 	if st := a.p.store.State(store.OrgScope("acme", "+15551230012")); st != store.StateOptedIn {
 		t.Fatalf("after the import the state is %s", st)
 	}
+	a.waitSubmit("the MT the import released", textHas("Your statement"))
 	if code, _, errs = a.cli("agent.alice", "consent", "import", file, "-cutoff", "2026-01-31"); code != 1 || !strings.Contains(errs, "403") {
 		t.Fatalf("an agent's import: %d %s", code, errs)
 	}

@@ -77,6 +77,9 @@ func printImport(c *apiCommand, job object) {
 	}
 	fmt.Fprintf(c.stdout, "%s %s as of %s: %s rows, %s changed, %s unchanged, %s kept, %s bad\n", what, cellText(job, "id"), cellText(job, "cutoff"),
 		cellText(rep, "rows"), cellText(rep, "changed"), cellText(rep, "unchanged"), cellText(rep, "kept"), cellText(rep, "bad"))
+	if cellText(rep, "held_released") != "0" || cellText(rep, "held_dropped") != "0" {
+		fmt.Fprintf(c.stdout, "held messages: %s released to the SMSC, %s dropped\n", cellText(rep, "held_released"), cellText(rep, "held_dropped"))
+	}
 	lines := items(object{"items": rep["lines"]})
 	if len(lines) > 0 {
 		printTable(c.stdout, []column{{"LINE", "line"}, {"NUMBER", "number"}, {"ORGANIZATION", "organization"}, {"OUTCOME", "outcome"},

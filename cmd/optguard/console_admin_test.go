@@ -42,7 +42,13 @@ func (a *apiEnv) stateOf(number string) string {
 // queue. Each change is checked through the API.
 func TestConsoleDNCImportAndReview(t *testing.T) {
 	a := startAPI(t)
-	a.esme("acme", pdu.BindTransceiver)
+	e := a.esme("acme", pdu.BindTransceiver)
+	// An MT to a number the list below opts in waits for its consent.
+	if r, err := e.Submit(a.ctx, &pdu.SM{Source: pdu.Addr{TON: 1, NPI: 1, Addr: employee}, Dest: pdu.Addr{TON: 1, NPI: 1, Addr: "15557770001"},
+		ShortMessage: []byte("Your new card is on its way")}); err != nil || r.Header.Status != pdu.ESME_ROK {
+		t.Fatalf("MT to be held: %v", err)
+	}
+	a.waitSubmit("the consent request", func(m *pdu.Message) bool { return string(m.Dest.Addr) == "15557770001" })
 	// The guest opts in, then writes something that reads like an
 	// opt-out but is none: a review item.
 	a.mo("acme", "YES")
@@ -102,18 +108,24 @@ func TestConsoleDNCImportAndReview(t *testing.T) {
 	b.waitText("#imp-report", "Dry run: what the import would do")
 	b.waitText("#imp-changed", "2")
 	b.waitText("#imp-bad", "1")
+	b.waitText("#imp-released", "1")
 	b.waitText("#imp-lines", "not a number", "bad", "+15551230002", "kept", "+15557770001", "changed")
 	b.eval(`[...document.querySelectorAll('#imp-lines tbody tr')].some(tr => tr.cells[0].innerText === '4' && tr.innerText.includes('bad'))`)
 	b.waitText("#imp-progress", "done, 4 of 4 rows")
-	if st := a.stateOf("+15557770001"); st != "unknown" {
-		t.Fatalf("the dry run wrote: +15557770001 is %s", st)
+	if st := a.stateOf("+15557770001"); st != "pending" {
+		t.Fatalf("the dry run wrote: +15557770001 is %s; want pending, its consent asked for", st)
 	}
 	b.shot("import-dry-run")
 	b.click("#imp-apply")
-	b.waitText("dialog", "The dry run found 4 rows: 2 change")
+	b.waitText("dialog", "The dry run found 4 rows: 2 change", "1 released to the SMSC")
+	if n := len(a.submits(textHas("new card"))); n != 0 {
+		t.Fatal("the held MT went out before the import")
+	}
 	b.click("dialog button[type=submit]")
 	b.waitText("#imp-report", "What the import did")
 	b.waitText("#status", "Imported consent-list.csv: 2 changed")
+	b.waitText("#imp-released", "1")
+	a.waitSubmit("the MT the import released", textHas("Your new card is on its way"))
 	b.waitText("#imp-list", "import", "dry run", "done", "compliance")
 	if st := a.stateOf("+15557770001"); st != "opted_in" {
 		t.Fatalf("after the import +15557770001 is %s", st)

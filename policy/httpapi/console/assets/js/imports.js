@@ -76,7 +76,8 @@ export function render(root, ctx) {
     const ok = await confirmDialog({
       title: 'Import ' + dry.name + '?',
       intro: h('p', {}, 'The dry run found ' + r.rows + ' rows: ' + r.changed + ' change, ' + r.unchanged + ' unchanged, ' + r.kept +
-        ' kept opted out, ' + r.bad + ' bad (skipped). The import writes the changes to the ledger as of ' + cutoff.value + '.'),
+        ' kept opted out, ' + r.bad + ' bad (skipped). The import writes the changes to the ledger as of ' + cutoff.value + '.' +
+        heldSentence(r)),
       confirm: 'Import', danger: true,
       run: async () => true,
     });
@@ -104,6 +105,19 @@ function showProgress(el, job) {
     (job.dry_run ? 'Dry run ' : 'Import ') + job.id + ': ' + job.status + ', ' + (job.rows_done || 0) + ' of ' + total + ' rows'), bar);
 }
 
+// count is one figure of a report's counts: a term and its number, kept
+// together when the line wraps.
+function count(term, n, id) {
+  return h('div', {}, h('dt', {}, term), h('dd', id ? { id } : {}, String(n)));
+}
+
+// heldSentence says what the import does to held messages, if anything.
+function heldSentence(r) {
+  const released = r.held_released || 0, dropped = r.held_dropped || 0;
+  if (!released && !dropped) return '';
+  return ' Messages held for these numbers go out at once: ' + released + ' released to the SMSC, ' + dropped + ' dropped.';
+}
+
 function showReport(el, job) {
   if (job.status === 'failed') {
     fill(el, h('p', { class: 'error', role: 'alert' }, h('strong', {}, 'The import stopped: '), job.error));
@@ -112,12 +126,14 @@ function showReport(el, job) {
   const r = job.report;
   fill(el,
     h('h2', { id: 'imp-report-title' }, job.dry_run ? 'Dry run: what the import would do' : 'What the import did'),
-    h('dl', { class: 'facts counts', id: 'imp-counts' },
-      h('dt', {}, 'Rows'), h('dd', {}, String(r.rows)),
-      h('dt', {}, job.dry_run ? 'Would change' : 'Changed'), h('dd', { id: 'imp-changed' }, String(r.changed)),
-      h('dt', {}, 'Unchanged'), h('dd', {}, String(r.unchanged)),
-      h('dt', {}, 'Kept opted out'), h('dd', {}, String(r.kept)),
-      h('dt', {}, 'Bad rows'), h('dd', { id: 'imp-bad' }, String(r.bad))),
+    h('dl', { class: 'counts', id: 'imp-counts' },
+      count('Rows', r.rows),
+      count(job.dry_run ? 'Would change' : 'Changed', r.changed, 'imp-changed'),
+      count('Unchanged', r.unchanged),
+      count('Kept opted out', r.kept),
+      count('Bad rows', r.bad, 'imp-bad'),
+      count(job.dry_run ? 'Held messages it would release' : 'Held messages released', r.held_released || 0, 'imp-released'),
+      count(job.dry_run ? 'Held messages it would drop' : 'Held messages dropped', r.held_dropped || 0, 'imp-dropped')),
     dataTable({
       id: 'imp-lines', caption: 'Rows that change, stay opted out or are bad, by line' + (r.truncated ? ' (the first 10000)' : ''),
       rows: r.lines || [], pageSize: 50, empty: 'No row changes anything.',
