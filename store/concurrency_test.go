@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -119,5 +120,57 @@ func TestGroupCommitBatches(t *testing.T) {
 	t.Logf("160 changes from 16 writers committed in %d transactions", len(txns))
 	if len(txns) >= 160 {
 		t.Fatalf("no group commit: %d transactions for 160 concurrent changes", len(txns))
+	}
+}
+
+// TestHoldRacesAnImportedOptIn: for numbers the store has never seen, a
+// Hold and an import that opts the number in run at the same moment. The
+// import skips looking for held messages of a number it makes the subject
+// of, which is safe only because the two then conflict: whichever commits
+// second sees the other. So each message is either refused by Hold (the
+// number is opted in) or released by the import, never left held in an
+// opted-in scope.
+func TestHoldRacesAnImportedOptIn(t *testing.T) {
+	c := newClock()
+	s := openT(t, Options{Dir: t.TempDir(), Clock: c.Now})
+	const numbers = 300
+	refused, released := 0, 0
+	for i := 0; i < numbers; i++ {
+		sc := OrgScope("acme", num(7000+i))
+		ch := change(sc, EventStateImported, c.Now())
+		ch.Holds = ReleaseHeld
+		var holdErr, importErr error
+		var rep ImportReport
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, holdErr = s.Hold(ctx, heldMsg(fmt.Sprintf("race-%d", i), sc, i))
+		}()
+		go func() {
+			defer wg.Done()
+			rep, importErr = s.Import(ctx, []Change{ch})
+		}()
+		wg.Wait()
+		var changed *StateChangedError
+		switch {
+		case importErr != nil || rep.Applied != 1:
+			t.Fatalf("number %d: import %+v, %v", i, rep, importErr)
+		case errors.As(holdErr, &changed) && changed.State == StateOptedIn:
+			refused++
+		case holdErr != nil:
+			t.Fatalf("number %d: hold: %v", i, holdErr)
+		case rep.Released == 1:
+			released++
+		default:
+			t.Fatalf("number %d: held, and the import released %d of it", i, rep.Released)
+		}
+		if n, err := s.HeldCount(ctx, sc); n != 0 || err != nil {
+			t.Fatalf("number %d is opted in and still holds %d messages (%v)", i, n, err)
+		}
+	}
+	t.Logf("%d holds refused after the import, %d released by it", refused, released)
+	if refused+released != numbers {
+		t.Fatalf("%d refused + %d released, want %d", refused, released, numbers)
 	}
 }

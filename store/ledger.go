@@ -383,6 +383,13 @@ func (b *Badger) applyInTxn(txn *badger.Txn, head *chainHead, ch *Change, now ti
 	bt.records[string(sk)] = rec
 
 	a.Event, a.Consent = ev, next
+	if subj.made {
+		// A number this transaction met first holds nothing; a Hold made
+		// meanwhile made the same subject key, so one of the two
+		// transactions conflicts and runs again seeing the other. Most of
+		// a consent list's numbers are new: this spares each a read.
+		return a, p, nil, nil
+	}
 	switch ch.Holds {
 	case ReleaseHeld:
 		a.Released, err = b.settleScope(txn, sk, DispositionReleased, now)

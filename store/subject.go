@@ -34,6 +34,10 @@ type subject struct {
 	key    seal.SubjectKey
 	p      seal.Pseudonym
 	number string // E.164
+	// made says the transaction that read it made it: the number had no
+	// subject, so it has nothing held either (Hold makes the subject of
+	// what it holds, and an erasure deletes both). Never cached.
+	made bool
 }
 
 const subjectEncV1 = 1
@@ -157,7 +161,7 @@ func (b *Badger) subjectByID(txn *badger.Txn, id SubjectID) (subject, bool, erro
 func (b *Badger) newSubject(txn *badger.Txn, p seal.Pseudonym, number string, at time.Time) (subject, error) {
 	id, key, wrapped := b.keys.NewSubject()
 	sealed := key.Seal(nil, []byte(number), aad("number", id, ""))
-	s := subject{id: id, key: key, p: p, number: number}
+	s := subject{id: id, key: key, p: p, number: number, made: true}
 	err := setAll(txn,
 		subjectKey(p), id[:],
 		subjectRecKey(id), encodeSubject(wrapped, p, sealed, at),
@@ -242,6 +246,7 @@ func (c *subjectCache) add(s subject) {
 	if c.slots == nil {
 		c.slots = make([]cachedSubject, c.size)
 	}
+	s.made = false // a later transaction did not make it
 	c.slots[c.slot(s.p)] = cachedSubject{s: s, ok: true}
 }
 
