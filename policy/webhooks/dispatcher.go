@@ -86,20 +86,32 @@ const (
 // ErrUnknownEndpoint: no endpoint of that name is configured.
 var ErrUnknownEndpoint = errors.New("webhooks: no such endpoint")
 
-// Dispatcher runs one sender per endpoint.
+// Dispatcher runs one sender per endpoint. Reload replaces the endpoints
+// and settings while it runs.
 type Dispatcher struct {
+	o      Options // as New was given them; a crew's own are the ones it runs on
+	client *http.Client
+	rand   func() float64 // the jitter; tests fix it
+
+	reload  sync.Mutex // held by Reload and Close: one change at a time
+	mu      sync.RWMutex
+	cur     *crew // guarded by mu
+	started bool  // guarded by mu
+	closed  bool  // guarded by mu
+}
+
+// crew is one configuration's senders: New makes the first, each Reload
+// the next once the one before stopped.
+type crew struct {
 	o       Options
-	client  *http.Client
 	senders []*sender
 	byName  map[string]*sender
-	rand    func() float64 // the jitter; tests fix it
 
-	stop      chan struct{}      // closed by Close: senders finish what they do and return
-	hard      context.Context    // cancelled when Close's context ends: requests are cut
-	cancel    context.CancelFunc //
-	wg        sync.WaitGroup
-	startOnce sync.Once
-	stopOnce  sync.Once
+	stop     chan struct{}      // closed by halt: senders finish what they do and return
+	stopOnce sync.Once          //
+	hard     context.Context    // cancelled when halt's context ends: requests are cut
+	cancel   context.CancelFunc //
+	wg       sync.WaitGroup
 }
 
 // New checks the endpoints and makes each one's cursor in the store (at
@@ -110,6 +122,21 @@ func New(ctx context.Context, o Options) (*Dispatcher, error) {
 	if o.Store == nil {
 		return nil, errors.New("webhooks: Options.Store is required")
 	}
+	if err := settle(&o); err != nil {
+		return nil, err
+	}
+	d := &Dispatcher{o: o, rand: rand.Float64}
+	d.client = newClient(o.Client)
+	c, err := d.newCrew(ctx, o, nil)
+	if err != nil {
+		return nil, err
+	}
+	d.cur = c
+	return d, nil
+}
+
+// settle fills in o's defaults and checks its settings and endpoints.
+func settle(o *Options) error {
 	setDefault(&o.BatchSize, DefaultBatchSize)
 	o.BatchSize = min(o.BatchSize, MaxBatchSize)
 	setDefault(&o.MaxBody, DefaultMaxBody)
@@ -124,30 +151,46 @@ func New(ctx context.Context, o Options) (*Dispatcher, error) {
 		o.UserAgent = "optguard"
 	}
 	if o.RetryMax < o.RetryMin {
-		return nil, fmt.Errorf("webhooks: RetryMax %s is below RetryMin %s", o.RetryMax, o.RetryMin)
+		return fmt.Errorf("webhooks: RetryMax %s is below RetryMin %s", o.RetryMax, o.RetryMin)
 	}
-	d := &Dispatcher{o: o, byName: map[string]*sender{}, rand: rand.Float64, stop: make(chan struct{})}
-	d.hard, d.cancel = context.WithCancel(context.Background())
-	d.client = newClient(o.Client)
-	for i, ep := range o.Endpoints {
-		if err := checkEndpoint(&ep); err != nil {
-			return nil, fmt.Errorf("webhooks: endpoint %d (%s): %w", i, ep.Name, err)
+	o.Endpoints = slices.Clone(o.Endpoints)
+	seen := map[string]bool{}
+	for i := range o.Endpoints {
+		ep := &o.Endpoints[i]
+		if err := checkEndpoint(ep); err != nil {
+			return fmt.Errorf("webhooks: endpoint %d (%s): %w", i, ep.Name, err)
 		}
-		if d.byName[ep.Name] != nil {
-			return nil, fmt.Errorf("webhooks: two endpoints are named %s", ep.Name)
+		if seen[ep.Name] {
+			return fmt.Errorf("webhooks: two endpoints are named %s", ep.Name)
 		}
+		seen[ep.Name] = true
 		setDefault(&ep.Timeout, DefaultTimeout)
+	}
+	return nil
+}
+
+// newCrew makes the senders of o's endpoints, each from its cursor in the
+// store; an endpoint of the same name in prev keeps its counters.
+func (d *Dispatcher) newCrew(ctx context.Context, o Options, prev *crew) (*crew, error) {
+	c := &crew{o: o, byName: map[string]*sender{}, stop: make(chan struct{})}
+	c.hard, c.cancel = context.WithCancel(context.Background())
+	for _, ep := range o.Endpoints {
 		st, err := o.Store.StartWebhook(ctx, ep.Name, ep.FromStart)
 		if err != nil {
+			c.cancel()
 			return nil, fmt.Errorf("webhooks: starting endpoint %s: %w", ep.Name, err)
 		}
-		s := &sender{d: d, ep: ep, pos: st.Cursor, saved: st.Cursor, savedAt: o.Clock(),
+		m := &counters{}
+		if prev != nil && prev.byName[ep.Name] != nil {
+			m = prev.byName[ep.Name].m
+		}
+		s := &sender{d: d, c: c, ep: ep, pos: st.Cursor, saved: st.Cursor, savedAt: o.Clock(), m: m,
 			log: o.Logger.With().Str("component", "webhooks").Str("webhook", ep.Name).Logger()}
 		s.m.cursor.Store(st.Cursor)
-		d.senders = append(d.senders, s)
-		d.byName[ep.Name] = s
+		c.senders = append(c.senders, s)
+		c.byName[ep.Name] = s
 	}
-	return d, nil
+	return c, nil
 }
 
 func setDefault[T int | time.Duration](v *T, def T) {
@@ -195,57 +238,135 @@ func newClient(c *http.Client) *http.Client {
 
 // Start starts the senders. Idempotent.
 func (d *Dispatcher) Start() {
-	d.startOnce.Do(func() {
-		for _, s := range d.senders {
-			s.log.Info().Str("url", redact(s.ep.URL)).Strs("events", s.ep.Events.Names()).Uint64("cursor", s.pos).Msg("webhook endpoint started")
-			if u, _ := url.Parse(s.ep.URL); u.Scheme == "http" && !isLoopback(u.Hostname()) {
-				s.log.Warn().Str("url", redact(s.ep.URL)).Msg("the webhook endpoint is plain http://: the numbers and texts it is sent cross the network unencrypted (the signature only proves where they came from); use https://")
-			}
-			d.wg.Add(1)
-			go s.run()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.started || d.closed {
+		return
+	}
+	d.started = true
+	d.cur.start()
+}
+
+func (c *crew) start() {
+	for _, s := range c.senders {
+		s.log.Info().Str("url", redact(s.ep.URL)).Strs("events", s.ep.Events.Names()).Uint64("cursor", s.pos).Msg("webhook endpoint started")
+		if u, _ := url.Parse(s.ep.URL); u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			s.log.Warn().Str("url", redact(s.ep.URL)).Msg("the webhook endpoint is plain http://: the numbers and texts it is sent cross the network unencrypted (the signature only proves where they came from); use https://")
 		}
-	})
+		c.wg.Add(1)
+		go s.run()
+	}
 }
 
 // Close stops the senders: each finishes the request it is making, until
 // ctx ends, when the requests still running are cut (their events are
 // sent again at the next start). Idempotent.
 func (d *Dispatcher) Close(ctx context.Context) error {
-	d.stopOnce.Do(func() { close(d.stop) })
+	d.reload.Lock()
+	defer d.reload.Unlock()
+	d.mu.Lock()
+	d.closed = true
+	c := d.cur
+	d.mu.Unlock()
+	err := c.halt(ctx)
+	d.client.CloseIdleConnections()
+	if err != nil {
+		return fmt.Errorf("webhooks: requests cut at shutdown: %w", err)
+	}
+	return nil
+}
+
+// Reload replaces the endpoints and the settings (batch size, body size,
+// retry bounds, delivery log length) with o's; the store, client, logger,
+// clock and user agent stay New's. Nothing stops unless o checks out. The
+// running senders then finish the request each is making (cut when ctx
+// ends, those events to be sent again), and the new ones go on from the
+// cursors in the store: an endpoint kept by name loses and repeats
+// nothing, a new one starts at the ledger's head (or its start, with
+// FromStart), and one left out stops, its cursor and delivery log kept
+// for when it comes back.
+func (d *Dispatcher) Reload(ctx context.Context, o Options) error {
+	o.Store, o.Client, o.Logger, o.Clock, o.UserAgent = d.o.Store, d.o.Client, d.o.Logger, d.o.Clock, d.o.UserAgent
+	if err := settle(&o); err != nil {
+		return err
+	}
+	d.reload.Lock()
+	defer d.reload.Unlock()
+	d.mu.RLock()
+	old, closed, started := d.cur, d.closed, d.started
+	d.mu.RUnlock()
+	if closed {
+		return errors.New("webhooks: the dispatcher is closed")
+	}
+	cut := old.halt(ctx)
+	c, err := d.newCrew(context.WithoutCancel(ctx), o, old)
+	if err != nil {
+		// The store refused a cursor: carry on as before rather than with none.
+		back, berr := d.newCrew(context.WithoutCancel(ctx), old.o, old)
+		if berr != nil {
+			return fmt.Errorf("%w; and the endpoints before it could not start again (%v): none sends until the next reload or start", err, berr)
+		}
+		c = back
+	}
+	d.mu.Lock()
+	d.cur = c
+	if started {
+		c.start()
+	}
+	d.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("%w; the endpoints before it run again", err)
+	}
+	if cut != nil {
+		d.o.Logger.Warn().Err(cut).Msg("webhook requests were cut by the reload; their events are sent again")
+	}
+	return nil
+}
+
+// halt stops c's senders and waits for them; when ctx ends first, the
+// requests still running are cut, and halt says so.
+func (c *crew) halt(ctx context.Context) error {
+	c.stopOnce.Do(func() { close(c.stop) })
 	done := make(chan struct{})
-	go func() { d.wg.Wait(); close(done) }()
+	go func() { c.wg.Wait(); close(done) }()
 	var err error
 	select {
 	case <-done:
 	case <-ctx.Done():
-		err = fmt.Errorf("webhooks: requests cut at shutdown: %w", ctx.Err())
-		d.cancel()
+		err = ctx.Err()
+		c.cancel()
 		<-done
 	}
-	d.cancel()
-	d.client.CloseIdleConnections()
+	c.cancel()
 	return err
 }
 
-// sleep waits for d, and reports false when the dispatcher is stopping.
-func (d *Dispatcher) sleep(wait time.Duration) bool {
+// sleep waits for wait, and reports false when the crew is stopping.
+func (c *crew) sleep(wait time.Duration) bool {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
-	case <-d.stop:
+	case <-c.stop:
 		return false
 	case <-t.C:
 		return true
 	}
 }
 
-func (d *Dispatcher) stopping() bool {
+func (c *crew) stopping() bool {
 	select {
-	case <-d.stop:
+	case <-c.stop:
 		return true
 	default:
 		return false
 	}
+}
+
+// crew returns the running configuration's senders.
+func (d *Dispatcher) crew() *crew {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.cur
 }
 
 // Info is an endpoint as configured, without its secret.
@@ -264,8 +385,9 @@ func (s *sender) info() Info {
 
 // Endpoints lists the endpoints in configuration order.
 func (d *Dispatcher) Endpoints() []Info {
-	out := make([]Info, 0, len(d.senders))
-	for _, s := range d.senders {
+	c := d.crew()
+	out := make([]Info, 0, len(c.senders))
+	for _, s := range c.senders {
 		out = append(out, s.info())
 	}
 	return out
@@ -294,8 +416,9 @@ func (d *Dispatcher) Status(ctx context.Context) ([]Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Status, 0, len(d.senders))
-	for _, s := range d.senders {
+	c := d.crew()
+	out := make([]Status, 0, len(c.senders))
+	for _, s := range c.senders {
 		st, _, err := d.o.Store.WebhookState(ctx, s.ep.Name)
 		if err != nil {
 			return nil, err
@@ -312,7 +435,7 @@ func (d *Dispatcher) Status(ctx context.Context) ([]Status, error) {
 // Deliveries lists an endpoint's attempts, newest first: those numbered
 // below before (0: from the latest), at most limit.
 func (d *Dispatcher) Deliveries(ctx context.Context, name string, before uint64, limit int) ([]store.WebhookAttempt, error) {
-	if d.byName[name] == nil {
+	if d.crew().byName[name] == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownEndpoint, name)
 	}
 	return d.o.Store.WebhookAttempts(ctx, name, before, limit)
@@ -320,7 +443,7 @@ func (d *Dispatcher) Deliveries(ctx context.Context, name string, before uint64,
 
 // Endpoint returns one endpoint's Info.
 func (d *Dispatcher) Endpoint(name string) (Info, error) {
-	s := d.byName[name]
+	s := d.crew().byName[name]
 	if s == nil {
 		return Info{}, fmt.Errorf("%w: %q", ErrUnknownEndpoint, name)
 	}

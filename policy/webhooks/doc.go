@@ -30,6 +30,13 @@
 // Every attempt is kept in the endpoint's delivery log in the store (the
 // latest Options.Keep of them), which the operator API shows.
 //
+// # Reload
+//
+// Dispatcher.Reload swaps the endpoints and settings while serve runs (a
+// SIGHUP): the running senders finish their requests and stop, then the
+// new ones start from the cursors in the store, so that a reload is a
+// restart of the senders only, with the same guarantees.
+//
 // webhooks uses the store and net/http only; it never imports smpp.
 //
 // DESIGN.md puts webhooks in policy/httpapi. They are a package of their

@@ -34,7 +34,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
-	for _, s := range c.d.senders {
+	for _, s := range c.d.crew().senders {
 		n := s.ep.Name
 		ch <- prometheus.MustNewConstMetric(descAttempts, prometheus.CounterValue, float64(s.m.ok.Load()), n, "ok")
 		ch <- prometheus.MustNewConstMetric(descAttempts, prometheus.CounterValue, float64(s.m.failed.Load()), n, "failed")

@@ -24,6 +24,7 @@ import (
 // a time.
 type sender struct {
 	d   *Dispatcher
+	c   *crew // the configuration it runs in, and what stops it
 	ep  Endpoint
 	log zerolog.Logger
 
@@ -37,7 +38,7 @@ type sender struct {
 	mu    sync.Mutex
 	retry time.Time // guarded by mu: when the next try is due while failing
 
-	m counters
+	m *counters // an endpoint's across reloads
 }
 
 // How often skipped events (none for the endpoint) move the cursor in
@@ -58,9 +59,9 @@ type batch struct {
 }
 
 func (s *sender) run() {
-	defer s.d.wg.Done()
+	defer s.c.wg.Done()
 	defer s.saveSkipped(true) // so that the next start does not read them again
-	for !s.d.stopping() {
+	for !s.c.stopping() {
 		b, more, err := s.next()
 		switch {
 		case err != nil:
@@ -70,7 +71,7 @@ func (s *sender) run() {
 				s.readErrAt = now
 				s.log.Error().Err(err).Msg("reading the ledger for the webhook; retrying")
 			}
-			if !s.d.sleep(s.d.o.Poll) {
+			if !s.c.sleep(s.c.o.Poll) {
 				return
 			}
 		case len(b.ids) > 0:
@@ -81,7 +82,7 @@ func (s *sender) run() {
 			s.pos = b.through
 			s.m.cursor.Store(s.pos)
 			s.saveSkipped(false)
-			if !more && !s.d.sleep(s.d.o.Poll) {
+			if !more && !s.c.sleep(s.c.o.Poll) {
 				return
 			}
 		}
@@ -94,20 +95,20 @@ var errBatchFull = errors.New("batch full")
 // pos that are for it, at most BatchSize and MaxBody, looking at no more
 // than scanLimit events. more says whether the ledger has more after it.
 func (s *sender) next() (b batch, more bool, err error) {
-	ctx := s.d.hard
+	ctx := s.c.hard
 	b.through = s.pos
-	head, _, err := s.d.o.Store.Head(ctx)
+	head, _, err := s.c.o.Store.Head(ctx)
 	if err != nil || head <= s.pos {
 		return b, false, err
 	}
 	size, scanned := 0, 0
-	err = s.d.o.Store.Events(ctx, store.EventFilter{FromSeq: s.pos + 1, ToSeq: head}, func(ev store.Event) error {
+	err = s.c.o.Store.Events(ctx, store.EventFilter{FromSeq: s.pos + 1, ToSeq: head}, func(ev store.Event) error {
 		if s.match(&ev) {
 			raw, err := json.Marshal(viewOf(&ev))
 			if err != nil {
 				return fmt.Errorf("encoding event %d: %w", ev.Seq, err)
 			}
-			if len(b.ids) > 0 && size+len(raw) > s.d.o.MaxBody {
+			if len(b.ids) > 0 && size+len(raw) > s.c.o.MaxBody {
 				return errBatchFull // this one starts the next batch
 			}
 			if len(b.ids) == 0 {
@@ -117,7 +118,7 @@ func (s *sender) next() (b batch, more bool, err error) {
 			size += len(raw)
 		}
 		b.through = ev.Seq
-		if scanned++; len(b.ids) == s.d.o.BatchSize || scanned == scanLimit {
+		if scanned++; len(b.ids) == s.c.o.BatchSize || scanned == scanLimit {
 			return errBatchFull
 		}
 		return nil
@@ -135,17 +136,17 @@ func (s *sender) match(ev *store.Event) bool {
 // saveSkipped writes the cursor past events that were not for the
 // endpoint, now and then, or now when asked.
 func (s *sender) saveSkipped(now bool) {
-	if s.pos <= s.saved || !now && s.pos-s.saved < saveAfter && s.d.o.Clock().Sub(s.savedAt) < saveEvery {
+	if s.pos <= s.saved || !now && s.pos-s.saved < saveAfter && s.c.o.Clock().Sub(s.savedAt) < saveEvery {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeWrite)
 	defer cancel()
-	st, err := s.d.o.Store.AdvanceWebhook(ctx, s.ep.Name, s.pos)
+	st, err := s.c.o.Store.AdvanceWebhook(ctx, s.ep.Name, s.pos)
 	if err != nil {
 		s.log.Warn().Err(err).Msg("saving the webhook's cursor; it is saved with the next delivery")
 		return
 	}
-	s.saved, s.savedAt = st.Cursor, s.d.o.Clock()
+	s.saved, s.savedAt = st.Cursor, s.c.o.Clock()
 }
 
 // deliver sends b until the receiver takes it, and reports false when
@@ -153,7 +154,7 @@ func (s *sender) saveSkipped(now bool) {
 func (s *sender) deliver(b batch) bool {
 	body := body(s.ep.Name, b.events)
 	for try := 1; ; try++ {
-		at := s.d.o.Clock()
+		at := s.c.o.Clock()
 		start := time.Now()
 		status, retryAfter, err := s.post(body, try, at)
 		a := store.WebhookAttempt{At: at, Duration: time.Since(start), Try: try, Events: b.ids,
@@ -176,14 +177,14 @@ func (s *sender) deliver(b batch) bool {
 		}
 		s.m.failed.Add(1)
 		s.m.failures.Add(1)
-		wait := backoff(try, s.d.o.RetryMin, s.d.o.RetryMax, s.d.rand())
+		wait := backoff(try, s.c.o.RetryMin, s.c.o.RetryMax, s.d.rand())
 		if retryAfter > wait {
-			wait = min(retryAfter, s.d.o.RetryMax)
+			wait = min(retryAfter, s.c.o.RetryMax)
 		}
 		s.setRetry(at.Add(wait))
 		s.log.Warn().Str("error", a.Error).Int("status", status).Int("try", try).Int("events", len(b.ids)).
 			Uint64("first_seq", b.first).Dur("retry_in", wait).Msg("webhook delivery failed; it will be retried")
-		if !s.d.sleep(wait) {
+		if !s.c.sleep(wait) {
 			return false
 		}
 	}
@@ -199,12 +200,12 @@ func (s *sender) record(a store.WebhookAttempt, through uint64) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeWrite)
 	defer cancel()
-	st, err := s.d.o.Store.LogWebhookAttempt(ctx, s.ep.Name, a, through, s.d.o.Keep)
+	st, err := s.c.o.Store.LogWebhookAttempt(ctx, s.ep.Name, a, through, s.c.o.Keep)
 	if err != nil {
 		s.log.Error().Err(err).Bool("delivered", a.OK).Msg("recording the webhook attempt")
 		return
 	}
-	s.saved, s.savedAt = st.Cursor, s.d.o.Clock()
+	s.saved, s.savedAt = st.Cursor, s.c.o.Clock()
 }
 
 // backoff is the wait after the try-th failed try: random between lo and
@@ -236,7 +237,7 @@ func (s *sender) retryAt() time.Time {
 // Retry-After the receiver asked for, and why the try failed (nil for a
 // 2xx).
 func (s *sender) post(body []byte, try int, at time.Time) (int, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(s.d.hard, s.ep.Timeout)
+	ctx, cancel := context.WithTimeout(s.c.hard, s.ep.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.ep.URL, bytes.NewReader(body))
 	if err != nil {
@@ -245,7 +246,7 @@ func (s *sender) post(body []byte, try int, at time.Time) (int, time.Duration, e
 	ts := at.Unix()
 	h := req.Header
 	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", s.d.o.UserAgent)
+	h.Set("User-Agent", s.c.o.UserAgent)
 	h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
 	h.Set(HeaderSignature, Sign(s.ep.Secret, ts, body))
 	h.Set(HeaderAttempt, strconv.Itoa(try))
@@ -273,7 +274,7 @@ func (s *sender) post(body []byte, try int, at time.Time) (int, time.Duration, e
 // a token in its query).
 func (s *sender) transportError(ctx context.Context, err error) error {
 	switch {
-	case s.d.hard.Err() != nil:
+	case s.c.hard.Err() != nil:
 		return errors.New("cut: optguard was stopping")
 	case ctx.Err() != nil:
 		return fmt.Errorf("no answer within %s (the timeout)", s.ep.Timeout)
@@ -319,7 +320,7 @@ func (s *sender) pending(ctx context.Context, cursor, head uint64) (n int, more 
 	}
 	scanned := 0
 	last := cursor
-	err = s.d.o.Store.Events(ctx, store.EventFilter{FromSeq: cursor + 1, ToSeq: head}, func(ev store.Event) error {
+	err = s.c.o.Store.Events(ctx, store.EventFilter{FromSeq: cursor + 1, ToSeq: head}, func(ev store.Event) error {
 		if s.match(&ev) {
 			n++
 		}

@@ -643,3 +643,81 @@ func TestVerify(t *testing.T) {
 		}
 	}
 }
+
+// Reload while events flow: the endpoint kept by name (its URL moved to
+// another receiver) loses and repeats nothing across the reload, the new
+// endpoint starts with the first event after it, the endpoint left out
+// stops, and the counters of the one kept carry on. A configuration that
+// does not check out changes nothing.
+func TestReloadReplacesEndpoints(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	first, moved, added, dropped := newReceiver(t, nil), newReceiver(t, nil), newReceiver(t, nil), newReceiver(t, nil)
+	d := start(t, st, first, func(o *Options, _ *Endpoint) {
+		o.Endpoints = append(o.Endpoints, Endpoint{Name: "audit", URL: dropped.srv.URL, Secret: secret, Events: mustParse(t)})
+	})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(d.Collector())
+	var before []store.Event
+	for i := range 20 {
+		before = append(before, apply(t, st, "acme", i, store.EventOptedOut, "STOP"))
+	}
+	eventually(t, "the first receiver has some events", func() bool { return len(first.taken()) > 0 })
+
+	o := Options{RetryMin: 10 * time.Millisecond, RetryMax: 40 * time.Millisecond, Poll: 5 * time.Millisecond, Endpoints: []Endpoint{
+		{Name: "crm", URL: moved.srv.URL, Secret: secret, Events: mustParse(t)},
+		{Name: "crm", URL: added.srv.URL, Secret: secret, Events: mustParse(t)},
+	}}
+	if err := d.Reload(context.Background(), o); err == nil || !strings.Contains(err.Error(), "two endpoints are named crm") {
+		t.Fatalf("a reload with two endpoints of one name: %v", err)
+	}
+	if got := d.Endpoints(); len(got) != 2 || got[0].Name != "audit" || got[1].Name != "crm" {
+		t.Fatalf("a refused reload changed the endpoints: %+v", got)
+	}
+	o.Endpoints[1].Name = "warehouse"
+	if err := d.Reload(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Endpoints(); len(got) != 2 || got[0].Name != "crm" || got[1].Name != "warehouse" {
+		t.Fatalf("endpoints after the reload: %+v", got)
+	}
+	droppedHad := len(dropped.taken())
+	var after []store.Event
+	for i := range 20 {
+		after = append(after, apply(t, st, "acme", 100+i, store.EventOptedOut, "STOP"))
+	}
+
+	all := append(slices.Clone(before), after...)
+	eventually(t, "crm has every event, across its two receivers", func() bool { return len(first.taken())+len(moved.taken()) >= len(all) })
+	eventually(t, "warehouse has the events after the reload", func() bool { return len(added.taken()) >= len(after) })
+	crm := append(first.taken(), moved.taken()...)
+	if len(crm) != len(all) {
+		t.Fatalf("crm took %d events across the reload; want each of the %d once", len(crm), len(all))
+	}
+	for i, ev := range crm {
+		if ev.ID != EventID(&all[i]) {
+			t.Fatalf("crm's event %d is %s; want %s, in ledger order", i, ev.ID, EventID(&all[i]))
+		}
+	}
+	if got := added.taken(); got[0].ID != EventID(&after[0]) || len(got) != len(after) {
+		t.Fatalf("warehouse took %d events from %s; want the %d after the reload", len(got), got[0].ID, len(after))
+	}
+	time.Sleep(50 * time.Millisecond) // a dropped endpoint's sender would have sent by now
+	if n := len(dropped.taken()); n != droppedHad {
+		t.Fatalf("the endpoint left out took %d events after the reload", n-droppedHad)
+	}
+	// crm's counter carries on across the reload; audit's is gone with it.
+	want := fmt.Sprintf(`# HELP optguard_webhook_delivered_events_total Events taken by the endpoint's receiver (repeats after a crash count again).
+# TYPE optguard_webhook_delivered_events_total counter
+optguard_webhook_delivered_events_total{endpoint="crm"} %d
+optguard_webhook_delivered_events_total{endpoint="warehouse"} %d
+`, len(all), len(after))
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "optguard_webhook_delivered_events_total"); err != nil {
+		t.Error(err)
+	}
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Reload(context.Background(), o); err == nil {
+		t.Fatal("a reload after Close succeeded")
+	}
+}
