@@ -12,10 +12,11 @@ import (
 	"github.com/optguard/optguard/config"
 	"github.com/optguard/optguard/policy"
 	"github.com/optguard/optguard/policy/httpapi"
+	"github.com/optguard/optguard/policy/webhooks"
 )
 
-// reloadOnSIGHUP reloads the organizations, keywords, templates and
-// operator API tokens from path on each SIGHUP until ctx ends, without
+// reloadOnSIGHUP reloads the organizations, keywords, templates, operator
+// API tokens and webhooks from path on each SIGHUP until ctx ends, without
 // dropping a bind. A file that does not load or compile is refused with its file, line and key, and the
 // running policy stays. Other sections (listeners, upstreams, store) need a
 // restart: a change to them is named in a warning and otherwise ignored.
@@ -54,6 +55,10 @@ func (p *proxy) reload(path, mode string) *config.Config {
 	if err == nil {
 		tokens, err = apiTokens(cfg.Admin.Tokens)
 	}
+	var hooks webhooks.Options
+	if err == nil {
+		hooks, err = webhookSettings(cfg)
+	}
 	if err == nil {
 		if err = p.pol.Reload(policyOrganizations(cfg), policySettings(cfg)); err != nil {
 			err = policyError(cfg, err)
@@ -75,6 +80,13 @@ func (p *proxy) reload(path, mode string) *config.Config {
 			msg = "SIGHUP: organizations, keywords, templates and admin.tokens reloaded"
 		}
 	}
+	if p.hooks != nil {
+		if changed, err := p.reloadWebhooks(hooks); err != nil {
+			p.log.Error().Err(err).Str("config", path).Msg("SIGHUP: webhooks refused; the running endpoints stay")
+		} else if changed {
+			msg += "; webhooks reloaded"
+		}
+	}
 	p.log.Info().Str("config", path).Msg(msg)
 	logModes(p.log, p.pol)
 	return cfg
@@ -90,7 +102,7 @@ func restartSections(a, b *config.Config) []string {
 	}{
 		{"listen", a.Listen, b.Listen}, {"session", a.Session, b.Session}, {"upstream", a.Upstream, b.Upstream},
 		{"admin", withoutTokens(a.Admin), withoutTokens(b.Admin)}, {"data", a.Data, b.Data}, {"store", a.Store, b.Store},
-		{"log", a.Log, b.Log}, {"shutdown", a.Shutdown, b.Shutdown}, {"webhooks", a.Webhooks, b.Webhooks},
+		{"log", a.Log, b.Log}, {"shutdown", a.Shutdown, b.Shutdown},
 		{"exports", a.Exports, b.Exports},
 	} {
 		if !reflect.DeepEqual(s.x, s.y) {

@@ -120,7 +120,10 @@ type proxy struct {
 	admin *admin
 	api   *httpapi.API         // the operator API, on the admin listener
 	hooks *webhooks.Dispatcher // posts consent changes to webhooks.endpoints
-	errc  chan error           // Serve errors
+	// hookSettings is the webhooks section hooks runs on, as
+	// webhookSettings made it: a reload compares the file's with it.
+	hookSettings webhooks.Options
+	errc         chan error // Serve errors
 
 	ret        retention          // organizations' retention, replaced by a reload
 	stopSweep  context.CancelFunc // ends the retention sweep

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -14,30 +15,40 @@ import (
 // startWebhooks makes the endpoints' cursors and starts their senders. It
 // runs once the store is open and before anything can record a consent
 // change, so that a new endpoint's first event is the first after this
-// start. The webhooks section is read at start only: a SIGHUP names a
-// change to it as one that needs a restart. Requests are signed with the
-// wall clock's time, whatever clock the policy runs on.
+// start. A SIGHUP applies a changed webhooks section (reloadWebhooks).
+// Requests are signed with the wall clock's time, whatever clock the
+// policy runs on.
 func (p *proxy) startWebhooks() error {
-	eps, err := webhookEndpoints(p.cfg)
+	o, err := webhookSettings(p.cfg)
 	if err != nil {
 		return err
 	}
-	w := p.cfg.Webhooks
-	p.hooks, err = webhooks.New(context.Background(), webhooks.Options{
-		Store:     p.store,
-		Endpoints: eps,
-		BatchSize: w.BatchSize,
-		RetryMin:  time.Duration(w.RetryMin),
-		RetryMax:  time.Duration(w.RetryMax),
-		Keep:      w.DeliveryLog,
-		Logger:    p.log,
-		UserAgent: "optguard/" + version,
-	})
+	p.hookSettings = o
+	o.Store, o.Logger, o.UserAgent = p.store, p.log, "optguard/"+version
+	p.hooks, err = webhooks.New(context.Background(), o)
 	if err != nil {
 		return err
 	}
 	p.hooks.Start()
 	return nil
+}
+
+// reloadWebhooks applies the webhooks section of cfg (o, from
+// webhookSettings) when it differs from the running one: changed reports
+// that it did, err that the dispatcher refused it and the running
+// endpoints stay. The senders finish the request each is making, for up to
+// 5 seconds; a request cut then is sent again.
+func (p *proxy) reloadWebhooks(o webhooks.Options) (changed bool, err error) {
+	if reflect.DeepEqual(o, p.hookSettings) {
+		return false, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.hooks.Reload(ctx, o); err != nil {
+		return false, err
+	}
+	p.hookSettings = o
+	return true, nil
 }
 
 // stopWebhooks lets the requests under way finish, for up to 5 seconds:
@@ -51,6 +62,16 @@ func (p *proxy) stopWebhooks() {
 	if err := p.hooks.Close(ctx); err != nil {
 		p.log.Warn().Err(err).Msg("webhook requests were cut at shutdown; their events are sent again at the next start")
 	}
+}
+
+// webhookSettings is the webhooks section for policy/webhooks: the
+// endpoints (webhookEndpoints) and the dispatcher's settings, without the
+// store, logger and user agent that serve gives it.
+func webhookSettings(cfg *config.Config) (webhooks.Options, error) {
+	eps, err := webhookEndpoints(cfg)
+	w := cfg.Webhooks
+	return webhooks.Options{Endpoints: eps, BatchSize: w.BatchSize, RetryMin: time.Duration(w.RetryMin),
+		RetryMax: time.Duration(w.RetryMax), Keep: w.DeliveryLog}, err
 }
 
 // webhookEndpoints is webhooks.endpoints for policy/webhooks, with each

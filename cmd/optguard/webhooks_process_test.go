@@ -30,8 +30,9 @@ const hookSecret = "4f7d1c0a9b2e8f6d3c5a7b9e1d2f4a6c"
 // README says, fails its first requests, and can stall a request (take
 // it, and not answer) to catch optguard in the middle of a delivery.
 type hookReceiver struct {
-	t   *testing.T
-	srv *httptest.Server
+	t        *testing.T
+	srv      *httptest.Server
+	endpoint string // the endpoint name its requests must carry: crm unless set before the first
 
 	mu       sync.Mutex
 	n        int           // guarded by mu: requests so far
@@ -50,7 +51,7 @@ type hookEvent struct {
 }
 
 func newHookReceiver(t *testing.T, failures int) *hookReceiver {
-	r := &hookReceiver{t: t, failures: failures, stalled: make(chan []string, 1)}
+	r := &hookReceiver{t: t, endpoint: "crm", failures: failures, stalled: make(chan []string, 1)}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
 	return r
@@ -81,7 +82,7 @@ func (r *hookReceiver) serve(w http.ResponseWriter, req *http.Request) {
 		Endpoint string      `json:"endpoint"`
 		Events   []hookEvent `json:"events"`
 	}
-	good := verifyDocumented(req.Header, body) && json.Unmarshal(body, &p) == nil && p.Endpoint == "crm"
+	good := verifyDocumented(req.Header, body) && json.Unmarshal(body, &p) == nil && p.Endpoint == r.endpoint
 	r.mu.Lock()
 	r.n++
 	if !good {

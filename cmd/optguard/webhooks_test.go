@@ -39,7 +39,7 @@ func TestServeRefusesBadWebhookEvents(t *testing.T) {
 
 // The webhooks run in a live optguard: an opt-out over SMPP reaches the
 // receiver, and the admin listener shows the endpoint through the API and
-// in /metrics. A SIGHUP leaves the section to a restart, and says so.
+// in /metrics. A SIGHUP applies a changed webhooks section.
 func TestLiveWebhooks(t *testing.T) {
 	r := newHookReceiver(t, 0)
 	sim := recordingSMSC(t)
@@ -83,9 +83,47 @@ func TestLiveWebhooks(t *testing.T) {
 		t.Errorf("/metrics lacks the delivery:\n%s", metrics)
 	}
 
+	// A SIGHUP applies a changed webhooks section at once, binds up: a
+	// new endpoint gets the next opt-out, and crm goes on from its cursor.
+	r2 := newHookReceiver(t, 0)
+	r2.endpoint = "warehouse"
+	path := filepath.Join(t.TempDir(), "optguard.yaml")
+	file := apiOrgs + "admin:\n  tokens:\n    - name: compliance\n      role: admin\n      sha256: " + config.TokenHash("compliance") + "\n" +
+		"webhooks:\n  endpoints:\n" +
+		"    - name: crm\n      url: " + r.srv.URL + "\n      secret: " + hookSecret + "\n" +
+		"    - name: warehouse\n      url: " + r2.srv.URL + "\n      secret: " + hookSecret + "\n"
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if a.p.reload(path, "") == nil {
+		t.Fatalf("reload refused:\n%s", a.logs.String())
+	}
+	if !strings.Contains(a.logs.String(), "webhooks reloaded") {
+		t.Errorf("the reload does not say it applied the webhooks:\n%s", a.logs.String())
+	}
+	a.moFrom("acme", "15551230002", "STOP")
+	testenv.Eventually(t, 10*time.Second, func() bool { return r.distinct() == 2 && r2.distinct() == 1 }, "the second opt-out at both receivers")
+	if e := r2.events()[0]; e.Type != "opted_out" || e.ID == r.events()[0].ID {
+		t.Errorf("the new endpoint got %+v; want only the opt-out after the reload", e)
+	}
+	if items := a.ok("compliance", "GET", "/api/v1/webhooks", nil)["items"].([]any); len(items) != 2 {
+		t.Errorf("the API shows %d endpoints after the reload; want 2", len(items))
+	}
+	// A bad secret file refuses the whole reload; the endpoints stay.
+	bad := strings.Replace(file, "      secret: "+hookSecret+"\n    - name: warehouse", "      secret_file: /nonexistent/secret\n    - name: warehouse", 1)
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if a.p.reload(path, "") != nil || !strings.Contains(a.logs.String(), "webhooks.endpoints[0].secret_file") {
+		t.Fatalf("a reload with a missing secret file was not refused by its key:\n%s", a.logs.String())
+	}
+	if n := len(a.p.hooks.Endpoints()); n != 2 {
+		t.Errorf("%d endpoints run after the refused reload; want the 2 before it", n)
+	}
+
 	b := *cfg
 	b.Webhooks.RetryMax = config.Duration(time.Hour)
-	if got := restartSections(cfg, &b); strings.Join(got, ",") != "webhooks" {
-		t.Errorf("restartSections = %q; want [webhooks]", got)
+	if got := restartSections(cfg, &b); len(got) != 0 {
+		t.Errorf("restartSections = %q; want none: a reload applies the webhooks", got)
 	}
 }
