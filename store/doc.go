@@ -73,6 +73,8 @@
 //	                             endpoint's cursor into the ledger (webhooks.go)
 //	wa/ lp(name) n               webhook attempt (encodeWebhookAttempt), the
 //	                             latest few per endpoint
+//	ij/ id                       import job (encodeImportJob): who imported
+//	                             a list, when, and its counts (importjobs.go)
 //
 // log/ (every entry has a badger TTL):
 //

@@ -20,6 +20,7 @@ type Store interface {
 	Webhooks
 	Privacy
 	SenderDirectory
+	ImportJobs
 	// Accepting says whether the store takes new durable work (consent
 	// changes, holds) now: nil, or an error wrapping ErrDiskFull while its
 	// disk is below the reserve, so that callers answer with a temporary
