@@ -88,6 +88,7 @@ func New(o Options) (*API, error) {
 	if err := a.SetTokens(o.Tokens); err != nil {
 		return nil, err
 	}
+	a.interruptImports()
 	a.mux = http.NewServeMux()
 	allowed := map[string][]string{} // path → its methods, in table order
 	var paths []string

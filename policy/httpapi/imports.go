@@ -12,8 +12,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/optguard/optguard/policy"
@@ -21,75 +19,12 @@ import (
 
 // Imports run as jobs: the upload is spooled to a temporary file (and its
 // rows counted, so that progress has a total), then imported in the
-// background while GET /api/v1/imports/{id} shows rows done of total.
-// Jobs live in memory: a restart forgets them, not what they wrote, and
-// running the same file again completes an import that was cut short.
+// background while GET /api/v1/imports/{id} shows rows done of total. What
+// each job is and did is kept in the store as well (importjobs.go).
 
 // importColumns are the columns a consent list may have, in any order;
 // number is required, organization too unless the request names one.
 var importColumns = []string{"number", "organization", "sender", "state", "consent_type", "date"}
-
-// maxJobs is how many finished jobs are remembered.
-const maxJobs = 50
-
-type importJob struct {
-	ID        string               `json:"id"`
-	Status    string               `json:"status"` // running, done, failed
-	DryRun    bool                 `json:"dry_run"`
-	Cutoff    string               `json:"cutoff"`
-	By        string               `json:"by"`
-	RowsTotal int                  `json:"rows_total"`
-	RowsDone  int                  `json:"rows_done"`
-	StartedAt time.Time            `json:"started_at"`
-	EndedAt   *time.Time           `json:"finished_at,omitempty"`
-	Report    *policy.ImportReport `json:"report,omitempty"`
-	Error     string               `json:"error,omitempty"`
-
-	done     atomic.Int64
-	finished chan struct{}
-}
-
-// jobs keeps the running and recent import jobs.
-type jobs struct {
-	mu   sync.Mutex
-	list []*importJob // oldest first
-	wg   sync.WaitGroup
-}
-
-func (j *jobs) add(job *importJob) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	// Forget the oldest finished jobs beyond maxJobs.
-	for len(j.list) >= maxJobs {
-		i := slices.IndexFunc(j.list, func(x *importJob) bool { return x.Status != "running" })
-		if i < 0 {
-			break
-		}
-		j.list = slices.Delete(j.list, i, i+1)
-	}
-	j.list = append(j.list, job)
-}
-
-// view is a copy of job to answer with, safe to encode while it runs.
-func (j *jobs) view(job *importJob) *importJob {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	v := &importJob{ID: job.ID, Status: job.Status, DryRun: job.DryRun, Cutoff: job.Cutoff, By: job.By, RowsTotal: job.RowsTotal,
-		StartedAt: job.StartedAt, EndedAt: job.EndedAt, Report: job.Report, Error: job.Error}
-	v.RowsDone = int(job.done.Load())
-	return v
-}
-
-func (j *jobs) find(id string) *importJob {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for _, job := range j.list {
-		if job.ID == id {
-			return job
-		}
-	}
-	return nil
-}
 
 // startImport takes a CSV upload and starts its job: 202 with the job, or
 // with ?wait=true 200 with the job once it has finished.
@@ -134,6 +69,7 @@ func (a *API) startImport(w http.ResponseWriter, r *http.Request) {
 	job := &importJob{ID: newID(), Status: "running", DryRun: dry == "true", Cutoff: cutoff.Format(time.DateOnly), By: c.Name,
 		RowsTotal: rows, StartedAt: a.now(), finished: make(chan struct{})}
 	a.jobs.add(job)
+	a.saveJob(job)
 	a.jobs.wg.Add(1)
 	go a.runImport(job, c, spool, header, defOrg, cutoff)
 	if wait == "true" {
@@ -257,8 +193,15 @@ func (a *API) runImport(job *importJob, c *caller, f *os.File, cols map[string]i
 		}
 		return row, nil
 	}
+	saved := a.now()
 	rep, err := a.pol.Import(a.ctx, next, policy.ImportOptions{Cutoff: cutoff, DryRun: job.DryRun, Actor: c.Name, Sees: c.sees,
-		Progress: func(done int) { job.done.Store(int64(done)) }})
+		Progress: func(done int) {
+			job.done.Store(int64(done))
+			if now := a.now(); now.Sub(saved) >= jobSaveEvery {
+				saved = now
+				a.saveJob(job)
+			}
+		}})
 	end := a.now()
 	a.jobs.mu.Lock()
 	job.Report, job.EndedAt, job.Status = &rep, &end, "done"
@@ -267,37 +210,10 @@ func (a *API) runImport(job *importJob, c *caller, f *os.File, cols map[string]i
 	}
 	job.done.Store(int64(rep.Rows))
 	a.jobs.mu.Unlock()
+	a.saveJob(job)
 	close(job.finished)
 	a.log.Info().Str("import", job.ID).Str("by", c.Name).Bool("dry_run", job.DryRun).Int("rows", rep.Rows).Int("changed", rep.Changed).
 		Int("kept", rep.Kept).Int("bad", rep.Bad).Err(err).Msg("consent import finished")
-}
-
-func (a *API) getImport(w http.ResponseWriter, r *http.Request) {
-	c := callerOf(r)
-	job := a.jobs.find(r.PathValue("id"))
-	if job == nil || (job.By != c.Name && len(c.Organizations) > 0) {
-		writeError(w, r, a.log, notFound("no import "+r.PathValue("id")+" (jobs are kept in memory until optguard restarts)"))
-		return
-	}
-	writeJSON(w, http.StatusOK, a.jobs.view(job))
-}
-
-func (a *API) listImports(w http.ResponseWriter, r *http.Request) {
-	c := callerOf(r)
-	a.jobs.mu.Lock()
-	list := slices.Clone(a.jobs.list)
-	a.jobs.mu.Unlock()
-	items := []*importJob{}
-	for _, job := range slices.Backward(list) {
-		if job.By == c.Name || len(c.Organizations) == 0 {
-			v := a.jobs.view(job)
-			v.Report = nil // the list says how each went; the job has the lines
-			items = append(items, v)
-		}
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Items []*importJob `json:"items"`
-	}{items})
 }
 
 // Close stops running imports between batches and waits for them.

@@ -152,7 +152,7 @@ async function listJobs(el) {
   try {
     const list = await api.get('/api/v1/imports');
     fill(el, dataTable({
-      id: 'imp-list', caption: 'Import jobs since optguard started, newest first', rows: list.items, pageSize: 10, empty: 'None yet.',
+      id: 'imp-list', caption: 'Import jobs, newest first (the store keeps the latest 1000)', rows: list.items, pageSize: 10, empty: 'None yet.',
       columns: [
         { key: 'started_at', label: 'Started', cell: (j) => when(j.started_at) },
         { key: 'id', label: 'Job' },
