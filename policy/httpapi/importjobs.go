@@ -156,7 +156,7 @@ func (a *API) interruptImports() {
 func (a *API) getImport(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
 	id := r.PathValue("id")
-	v := (*importJob)(nil)
+	var v *importJob
 	if job := a.jobs.find(id); job != nil {
 		v = a.jobs.view(job)
 	} else if rec, ok, err := a.storedJob(r.Context(), id); err != nil {
