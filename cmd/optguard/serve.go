@@ -39,6 +39,23 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	keyFile := fs.String("key-file", "", "installation key `file`; overrides data.key_file (default optguard.key in the data directory)")
 	mode := fs.String("mode", "", "consent `mode` of the default organization: consent, disclaimer or off (default off, or the file's)")
 	migrate := fs.Bool("migrate", false, "convert a data directory more than one format behind this build, step by step (the previous format is converted without it); back it up first")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: optguard serve [-config FILE] [flags]
+
+Runs the proxy: ESMEs bind to -listen, optguard binds on to the SMSC of
+their route (the built-in simulator when no upstream is configured, which
+the log says), and the operator API, the console and /metrics are on -admin.
+
+Signals: SIGHUP reloads the -config file's organizations, keywords,
+templates, admin.tokens, retention and webhooks without dropping a bind (a
+file with an error is refused and nothing changes; the sections a reload
+does not apply are named in a warning). SIGINT or SIGTERM shut down in
+order: binds unbind, in-flight requests finish, the store closes.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -272,3 +272,15 @@ func serveInTest(t *testing.T, cfg *config.Config) (p *proxy, logs *syncBuffer, 
 		}
 	}
 }
+
+// serve -h says what the command does and what its signals do, before
+// the flags.
+func TestServeHelpNamesItsSignals(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	runServe([]string{"-h"}, &stdout, &stderr)
+	for _, w := range []string{"usage: optguard serve", "SIGHUP reloads", "webhooks", "SIGTERM", "-upstream address"} {
+		if !strings.Contains(stderr.String(), w) {
+			t.Errorf("serve -h lacks %q:\n%s", w, stderr.String())
+		}
+	}
+}
