@@ -126,7 +126,7 @@ func TestConsoleDNCImportAndReview(t *testing.T) {
 	b.waitText("#status", "Imported consent-list.csv: 2 changed")
 	b.waitText("#imp-released", "1")
 	a.waitSubmit("the MT the import released", textHas("Your new card is on its way"))
-	b.waitText("#imp-list", "import", "dry run", "done", "compliance")
+	b.waitText("#imp-list", "import", "dry run", "done", "compliance", "Held released / dropped", "1 / 0")
 	if st := a.stateOf("+15557770001"); st != "opted_in" {
 		t.Fatalf("after the import +15557770001 is %s", st)
 	}

@@ -184,7 +184,8 @@ func (a *API) storedJob(ctx context.Context, id string) (store.ImportJob, bool, 
 	return list[i], true, nil
 }
 
-// listImports lists the jobs, newest first: the store's records, each
+// listImports lists the jobs with their reports' counts, newest first:
+// the store's records, each
 // replaced by the job in memory where there is one (with its progress
 // now), and any job memory has that the store could not record.
 func (a *API) listImports(w http.ResponseWriter, r *http.Request) {
@@ -213,7 +214,11 @@ func (a *API) listImports(w http.ResponseWriter, r *http.Request) {
 	items := []*importJob{}
 	for _, v := range all {
 		if v.By == c.Name || len(c.Organizations) == 0 {
-			v.Report = nil // the list says how each went; the job has the lines
+			if v.Report != nil { // the counts; the job itself has the lines
+				counts := *v.Report
+				counts.Lines, counts.Truncated = []policy.ImportLine{}, false
+				v.Report = &counts
+			}
 			items = append(items, v)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/optguard/optguard/policy"
 	"github.com/optguard/optguard/policy/httpapi"
 	"github.com/optguard/optguard/store"
 )
@@ -43,6 +44,7 @@ func TestImportJobsOutliveARestart(t *testing.T) {
 			ID, Status, Error string
 			Restored          bool
 			RowsDone          int `json:"rows_done"`
+			Report            *policy.ImportReport
 		}
 	}
 	again.ok("admin", "GET", "/api/v1/imports", nil).json(t, &list)
@@ -56,7 +58,10 @@ func TestImportJobsOutliveARestart(t *testing.T) {
 	if want := own.ID + " done, " + done.ID + " done, " + cut.ID + " interrupted"; strings.Join(got, ", ") != want {
 		t.Fatalf("jobs after the restart: %q; want %q, newest first", strings.Join(got, ", "), want)
 	}
-	if it := list.Items[2]; it.RowsDone != 20_000 || !strings.Contains(it.Error, "running the file again completes it") {
+	if r := list.Items[1].Report; r == nil || r.Changed != 1 || r.Bad != 1 || len(r.Lines) != 0 {
+		t.Errorf("the list's entry of %s has report %+v; want its counts without lines", done.ID, r)
+	}
+	if it := list.Items[2]; it.Report != nil || it.RowsDone != 20_000 || !strings.Contains(it.Error, "running the file again completes it") {
 		t.Errorf("the interrupted job: %+v", it)
 	}
 
