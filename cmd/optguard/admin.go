@@ -29,6 +29,7 @@ type admin struct {
 	srv   *http.Server
 	ln    net.Listener
 	mux   *http.ServeMux
+	certs *keyPair    // admin.tls's, nil without TLS
 	ready atomic.Bool // false until serving, and again once draining
 }
 
@@ -40,11 +41,12 @@ type admin struct {
 // fault.
 func startAdmin(c config.Admin, reg *prometheus.Registry, log zerolog.Logger, degraded func() error) (*admin, error) {
 	var tcfg *tls.Config
+	var certs *keyPair
 	if c.TLS.Enabled() {
 		// serverTLS is the ESME listener's: the same certificate loading and
 		// minimum version, and no client certificates without a client CA.
 		var err error
-		tcfg, err = serverTLS(config.ListenTLS{CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile})
+		tcfg, certs, err = serverTLS(config.ListenTLS{CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile})
 		if err != nil {
 			// Its error names listen.tls; the one cause it can have here is
 			// the key pair.
@@ -59,7 +61,7 @@ func startAdmin(c config.Admin, reg *prometheus.Registry, log zerolog.Logger, de
 		return nil, fmt.Errorf("admin.address %s: %w", c.Address, err)
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a := &admin{ln: ln, mux: http.NewServeMux()}
+	a := &admin{ln: ln, mux: http.NewServeMux(), certs: certs}
 	mux := a.mux
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: promLogger{log}}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -185,6 +185,44 @@ func TestServeAdminTLS(t *testing.T) {
 	}
 }
 
+// A SIGHUP reads the certificate files again: a renewed certificate
+// written over the old one serves the next handshake without a restart,
+// and files that no longer load leave the one in use.
+func TestServeReloadsItsCertificate(t *testing.T) {
+	files, oldClient := writeSelfSigned(t)
+	cfg := loopbackConfig(t)
+	cfg.Admin.TLS = files
+	p, logs, stop := serveInTest(t, cfg)
+	defer stop()
+	addr := p.admin.ln.Addr().String()
+	checkHTTPSOnly(t, addr, oldClient)
+
+	renewed, newClient := writeSelfSigned(t)
+	for _, f := range [][2]string{{renewed.CertFile, files.CertFile}, {renewed.KeyFile, files.KeyFile}} {
+		b, err := os.ReadFile(f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f[1], b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.reloadCerts()
+	if !strings.Contains(logs.String(), "SIGHUP: certificate reloaded") {
+		t.Errorf("the reload does not say it took the new certificate:\n%s", logs.String())
+	}
+	checkHTTPSOnly(t, addr, newClient)
+
+	if err := os.WriteFile(files.KeyFile, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.reloadCerts()
+	if !strings.Contains(logs.String(), "the certificate in use stays") {
+		t.Errorf("a key file that does not load is not reported:\n%s", logs.String())
+	}
+	checkHTTPSOnly(t, addr, newClient)
+}
+
 // TestServeAdminTLSRefusesBadCertificate: serve does not start when the
 // admin certificate does not load, and says which keys to fix.
 func TestServeAdminTLSRefusesBadCertificate(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 // dropping a bind. A file that does not load or compile is refused with its file, line and key, and the
 // running policy stays. Other sections (listeners, upstreams, store) need a
 // restart: a change to them is named in a warning and otherwise ignored.
+// The TLS certificates and keys are read again from their files either way.
 // last is the file as it was read at start.
 func (p *proxy) reloadOnSIGHUP(ctx context.Context, path, mode string, last *config.Config) {
 	hup := make(chan os.Signal, 1)
@@ -38,6 +39,7 @@ func (p *proxy) reloadOnSIGHUP(ctx context.Context, path, mode string, last *con
 					}
 					last = cfg
 				}
+				p.reloadCerts()
 			}
 		}
 	}()
@@ -90,6 +92,23 @@ func (p *proxy) reload(path, mode string) *config.Config {
 	p.log.Info().Str("config", path).Msg(msg)
 	logModes(p.log, p.pol)
 	return cfg
+}
+
+// reloadCerts reads the TLS certificates and keys again from the files
+// the configuration named at start, so that a renewed certificate serves
+// the next handshakes; one that does not load leaves the one in use.
+func (p *proxy) reloadCerts() {
+	for _, c := range p.certs {
+		changed, err := c.k.reload()
+		switch {
+		case err != nil:
+			p.log.Error().Err(err).Str("tls", c.key).Str("cert_file", c.k.certFile).
+				Msg("SIGHUP: the certificate files do not load; the certificate in use stays")
+		case changed:
+			p.log.Info().Str("tls", c.key).Str("cert_file", c.k.certFile).Time("not_after", c.k.notAfter()).
+				Msg("SIGHUP: certificate reloaded; new connections get it")
+		}
+	}
 }
 
 // restartSections names the sections of the configuration that differ

@@ -49,8 +49,9 @@ the log says), and the operator API, the console and /metrics are on -admin.
 Signals: SIGHUP reloads the -config file's organizations, keywords,
 templates, admin.tokens, retention and webhooks without dropping a bind (a
 file with an error is refused and nothing changes; the sections a reload
-does not apply are named in a warning). SIGINT or SIGTERM shut down in
-order: binds unbind, in-flight requests finish, the store closes.
+does not apply are named in a warning), and reads the TLS certificates
+again from their files. SIGINT or SIGTERM shut down in order: binds
+unbind, in-flight requests finish, the store closes.
 
 Flags:
 `)
@@ -137,6 +138,7 @@ type proxy struct {
 	admin *admin
 	api   *httpapi.API         // the operator API, on the admin listener
 	hooks *webhooks.Dispatcher // posts consent changes to webhooks.endpoints
+	certs []namedKeyPair       // the certificates a reload reads again
 	// hookSettings is the webhooks section hooks runs on, as
 	// webhookSettings made it: a reload compares the file's with it.
 	hookSettings webhooks.Options
@@ -236,10 +238,11 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 	if err := p.startDailyFile(clock, o.dailyNap); err != nil {
 		return p, err
 	}
-	router, err := newRouter(cfg)
+	router, upstreamCerts, err := newRouter(cfg)
 	if err != nil {
 		return p, err
 	}
+	p.certs = append(p.certs, upstreamCerts...)
 	tr := &transport{}
 	if p.pol, err = policy.New(policy.Options{
 		Store:         p.store,
@@ -287,6 +290,9 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 		if p.admin, err = startAdmin(cfg.Admin, reg, log, p.store.Accepting); err != nil {
 			return p, err
 		}
+		if p.admin.certs != nil {
+			p.certs = append(p.certs, namedKeyPair{"admin.tls", p.admin.certs})
+		}
 		p.startLive(o.liveStep)
 		if err := p.mountAPI(); err != nil {
 			return p, err
@@ -298,10 +304,11 @@ func startWithOptions(cfg *config.Config, log zerolog.Logger, o startOptions) (p
 	}
 	p.serveOn(ln)
 	if cfg.Listen.TLS.Address != "" {
-		tcfg, err := serverTLS(cfg.Listen.TLS)
+		tcfg, certs, err := serverTLS(cfg.Listen.TLS)
 		if err != nil {
 			return p, err
 		}
+		p.certs = append(p.certs, namedKeyPair{"listen.tls", certs})
 		tln, err := net.Listen("tcp", cfg.Listen.TLS.Address)
 		if err != nil {
 			return p, fmt.Errorf("listen.tls.address %s: %w", cfg.Listen.TLS.Address, err)
@@ -413,27 +420,31 @@ func enquireInterval(d config.Duration) time.Duration {
 
 // newRouter resolves each system_id to its SMSC, with TLS configurations built
 // once at start so that a bad certificate is reported before serving.
-func newRouter(cfg *config.Config) (func(string) smpp.Route, error) {
+func newRouter(cfg *config.Config) (func(string) smpp.Route, []namedKeyPair, error) {
 	tlsByRoute := map[string]*tls.Config{}
+	var certs []namedKeyPair
 	add := func(name string, u config.Upstream) error {
-		c, err := clientTLS(u.TLS)
+		c, k, err := clientTLS(u.TLS)
 		if err != nil {
 			return fmt.Errorf("upstream route %s: tls %w", name, err)
 		}
 		tlsByRoute[name] = c
+		if k != nil {
+			certs = append(certs, namedKeyPair{"upstream route " + name + " tls", k})
+		}
 		return nil
 	}
 	if err := add("default", cfg.Upstream.Default); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, r := range cfg.Upstream.Routes {
 		_, u := cfg.RouteFor(r.SystemIDs[0])
 		if err := add(r.Name, u); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	return func(systemID string) smpp.Route {
 		name, u := cfg.RouteFor(systemID)
 		return smpp.Route{Name: name, Address: u.Address, ConnectTimeout: time.Duration(u.ConnectTimeout), TLS: tlsByRoute[name]}
-	}, nil
+	}, certs, nil
 }
