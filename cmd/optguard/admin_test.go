@@ -212,6 +212,10 @@ func TestServeReloadsItsCertificate(t *testing.T) {
 		t.Errorf("the reload does not say it took the new certificate:\n%s", logs.String())
 	}
 	checkHTTPSOnly(t, addr, newClient)
+	stale := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: oldClient}}
+	if _, _, err := fetch(t, stale, "https://"+addr+"/healthz"); err == nil {
+		t.Error("a client trusting only the old certificate still connects after the reload")
+	}
 
 	if err := os.WriteFile(files.KeyFile, []byte("not a key"), 0o600); err != nil {
 		t.Fatal(err)
