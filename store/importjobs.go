@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -50,6 +51,8 @@ type ImportJobs interface {
 	SaveImportJob(ctx context.Context, j ImportJob) error
 	// ImportJobs lists the jobs kept, oldest first.
 	ImportJobs(ctx context.Context) ([]ImportJob, error)
+	// GetImportJob reads one job; ok is false when none has that id.
+	GetImportJob(ctx context.Context, id string) (j ImportJob, ok bool, err error)
 }
 
 // SaveImportJob implements ImportJobs.
@@ -109,6 +112,37 @@ func (b *Badger) ImportJobs(ctx context.Context) ([]ImportJob, error) {
 		return nil, fmt.Errorf("reading import jobs: %w", err)
 	}
 	return jobs, nil
+}
+
+// GetImportJob implements ImportJobs.
+func (b *Badger) GetImportJob(ctx context.Context, id string) (ImportJob, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return ImportJob{}, false, err
+	}
+	if err := b.enter(); err != nil {
+		return ImportJob{}, false, err
+	}
+	defer b.leave()
+	var j ImportJob
+	found := false
+	err := b.cdb.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(importJobKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		return item.Value(func(v []byte) error {
+			j, err = decodeImportJob(v)
+			return err
+		})
+	})
+	if err != nil {
+		return ImportJob{}, false, fmt.Errorf("reading import job %q: %w", id, err)
+	}
+	return j, found, nil
 }
 
 // importJobsIn reads every job in txn (the one being saved included),

@@ -39,6 +39,12 @@ func TestImportJobsKeptAcrossReopen(t *testing.T) {
 	if len(jobs) != 2 || jobs[0] != earlier || jobs[1] != j {
 		t.Fatalf("after reopening:\n got %+v\nwant %+v", jobs, []ImportJob{earlier, j})
 	}
+	if got, ok, err := s.GetImportJob(ctx, j.ID); err != nil || !ok || got != j {
+		t.Fatalf("GetImportJob(%s) = %+v, %v, %v; want %+v", j.ID, got, ok, err, j)
+	}
+	if _, ok, err := s.GetImportJob(ctx, "ffffffffffffffff"); err != nil || ok {
+		t.Fatalf("GetImportJob of an unknown id: ok %v, %v", ok, err)
+	}
 
 	for i := range MaxImportJobs {
 		if err := s.SaveImportJob(ctx, ImportJob{ID: fmt.Sprintf("job-%04d", i), Status: "done", StartedAt: start.Add(time.Duration(i+1) * time.Minute)}); err != nil {

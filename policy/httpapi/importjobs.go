@@ -159,7 +159,7 @@ func (a *API) getImport(w http.ResponseWriter, r *http.Request) {
 	var v *importJob
 	if job := a.jobs.find(id); job != nil {
 		v = a.jobs.view(job)
-	} else if rec, ok, err := a.storedJob(r.Context(), id); err != nil {
+	} else if rec, ok, err := a.st.GetImportJob(r.Context(), id); err != nil {
 		writeError(w, r, a.log, err)
 		return
 	} else if ok {
@@ -170,18 +170,6 @@ func (a *API) getImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
-}
-
-func (a *API) storedJob(ctx context.Context, id string) (store.ImportJob, bool, error) {
-	list, err := a.st.ImportJobs(ctx)
-	if err != nil {
-		return store.ImportJob{}, false, err
-	}
-	i := slices.IndexFunc(list, func(r store.ImportJob) bool { return r.ID == id })
-	if i < 0 {
-		return store.ImportJob{}, false, nil
-	}
-	return list[i], true, nil
 }
 
 // listImports lists the jobs with their reports' counts, newest first:
