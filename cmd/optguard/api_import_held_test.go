@@ -17,8 +17,9 @@ func TestAPIImportSettlesHeldMessages(t *testing.T) {
 	e := a.esme("acme", pdu.BindTransceiver)
 	const declined = "15551230002"
 	released := submit(t, a.ctx, e, "Your statement is ready", 1)
-	dropped, err := e.Submit(a.ctx, &pdu.SM{Source: pdu.Addr{TON: 1, NPI: 1, Addr: employee}, Dest: pdu.Addr{TON: 1, NPI: 1, Addr: declined},
-		RegisteredDelivery: 1, ShortMessage: []byte("Your card has shipped")})
+	card := mtTo(declined, "Your card has shipped")
+	card.RegisteredDelivery = 1
+	dropped, err := e.Submit(a.ctx, card)
 	if err != nil || released.Header.Status != pdu.ESME_ROK || dropped.Header.Status != pdu.ESME_ROK {
 		t.Fatalf("held MTs answered %v and %v (%v)", released.Header.Status, dropped.Header.Status, err)
 	}

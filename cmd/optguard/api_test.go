@@ -310,8 +310,7 @@ func TestAPIImportKeepsAnSMSOptOutBeforeTheCutoff(t *testing.T) {
 		t.Fatalf("imported number's trail: %v", trail)
 	}
 	// The imported opt-in lets an MT to that number through at once.
-	if r, err := e.Submit(a.ctx, &pdu.SM{Source: pdu.Addr{TON: 1, NPI: 1, Addr: employee}, Dest: pdu.Addr{TON: 1, NPI: 1, Addr: "15551230002"},
-		ShortMessage: []byte("welcome back")}); err != nil || r.Header.Status != pdu.ESME_ROK {
+	if r, err := e.Submit(a.ctx, mtTo("15551230002", "welcome back")); err != nil || r.Header.Status != pdu.ESME_ROK {
 		t.Fatalf("MT to the imported number: %v %v", r.Header.Status, err)
 	}
 	a.waitSubmit("the MT to the imported number", textHas("welcome back"))

@@ -63,6 +63,7 @@ func sendRaw(t *testing.T, c *consentEnv, systemID string, raw []byte) {
 	}
 }
 
+// mtTo is mtOf to dest instead of the guest.
 func mtTo(dest, text string) *pdu.SM {
 	sm := mtOf(text, 0)
 	sm.Dest.Addr = dest

@@ -44,8 +44,7 @@ func TestConsoleDNCImportAndReview(t *testing.T) {
 	a := startAPI(t)
 	e := a.esme("acme", pdu.BindTransceiver)
 	// An MT to a number the list below opts in waits for its consent.
-	if r, err := e.Submit(a.ctx, &pdu.SM{Source: pdu.Addr{TON: 1, NPI: 1, Addr: employee}, Dest: pdu.Addr{TON: 1, NPI: 1, Addr: "15557770001"},
-		ShortMessage: []byte("Your new card is on its way")}); err != nil || r.Header.Status != pdu.ESME_ROK {
+	if r, err := e.Submit(a.ctx, mtTo("15557770001", "Your new card is on its way")); err != nil || r.Header.Status != pdu.ESME_ROK {
 		t.Fatalf("MT to be held: %v", err)
 	}
 	a.waitSubmit("the consent request", func(m *pdu.Message) bool { return string(m.Dest.Addr) == "15557770001" })
